@@ -1,0 +1,86 @@
+//! Evaluation of any [`LanguageModel`] on a corpus: totals for every metric and, on request, the
+//! per-token probability file.
+
+use crate::corpus::{Corpus, SequenceMode};
+use crate::metrics::EvalTotals;
+use crate::model::{encode_sequence, LanguageModel, TokenSequence};
+use crate::probs::{ProbRow, ProbsFile, ProbsHeader};
+use crate::vocab::escape_token;
+use rayon::prelude::*;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// The outcome of [`evaluate`].
+pub struct Evaluation {
+    /// Totals from which every metric derives.
+    pub totals: EvalTotals,
+    /// The per-token probabilities, when asked for.
+    pub probs: Option<ProbsFile>,
+}
+
+/// Scores one encoded sequence, through the model's stateful scorer when it has one.
+pub fn score_sequence(model: &dyn LanguageModel, ids: &[crate::TokenId]) -> Vec<f64> {
+    match model.scorer() {
+        Some(mut scorer) => {
+            scorer.reset();
+            ids.iter().map(|&id| scorer.score_next(id)).collect()
+        }
+        None => model.log_probs(ids),
+    }
+}
+
+/// Evaluates `model` on `corpus` cut by `mode`, in parallel over sequences. Sums are taken in corpus
+/// order, so results are the same bytes on every run. `progress` receives the count of sequences done.
+pub fn evaluate(
+    model: &dyn LanguageModel,
+    corpus: &Corpus,
+    mode: SequenceMode,
+    keep_rows: bool,
+    progress: &(dyn Fn(usize) + Sync),
+) -> Evaluation {
+    let tokenizer = model.tokenizer();
+    let sequences = corpus.sequences(mode);
+    let done = AtomicUsize::new(0);
+    let scored: Vec<(TokenSequence, Vec<f64>)> = sequences
+        .par_iter()
+        .map(|sequence| {
+            let encoded = encode_sequence(tokenizer, sequence, mode);
+            let log_probs = score_sequence(model, &encoded.ids);
+            progress(done.fetch_add(1, Ordering::Relaxed) + 1);
+            (encoded, log_probs)
+        })
+        .collect();
+    let mut totals = EvalTotals {
+        sequences: scored.len() as u64,
+        ..EvalTotals::default()
+    };
+    let mut rows = Vec::new();
+    for (seq_index, (encoded, log_probs)) in scored.iter().enumerate() {
+        totals.tokens += encoded.ids.len() as u64;
+        totals.oov += encoded.oov as u64;
+        totals.bytes += encoded.bytes as u64;
+        totals.words += encoded.words as u64;
+        totals.log_prob_sum += log_probs.iter().sum::<f64>();
+        if keep_rows {
+            let vocab = tokenizer.vocab();
+            rows.extend(encoded.ids.iter().zip(log_probs).enumerate().map(
+                |(pos, (&id, &logp))| ProbRow {
+                    seq: seq_index as u32,
+                    pos: pos as u32,
+                    token: escape_token(vocab.token(id)),
+                    logp,
+                },
+            ));
+        }
+    }
+    let probs = keep_rows.then(|| ProbsFile {
+        header: ProbsHeader {
+            model: model.describe(),
+            tokenizer: tokenizer.fingerprint(),
+            corpus_sha256: corpus.sha256(),
+            bytes: Some(totals.bytes),
+            words: Some(totals.words),
+        },
+        rows,
+    });
+    Evaluation { totals, probs }
+}

@@ -1,0 +1,27 @@
+//! lmlab-core: the contracts every part of lmlab keeps — token ids and vocabularies, corpus reading,
+//! the [`Tokenizer`] and [`LanguageModel`] traits, model files, probability files, metrics, ensembles,
+//! compute accounting and atomic writes. Model crates depend on this crate and never on each other.
+
+pub mod atomic;
+pub mod compute;
+pub mod corpus;
+pub mod ensemble;
+pub mod error;
+pub mod evaluate;
+pub mod hashing;
+pub mod metrics;
+pub mod model;
+pub mod model_file;
+pub mod probs;
+pub mod sampling;
+pub mod tokenizer;
+pub mod vocab;
+
+pub use corpus::{Corpus, SequenceMode};
+pub use error::{Error, Result};
+pub use model::{LanguageModel, Scorer};
+pub use tokenizer::Tokenizer;
+pub use vocab::{Specials, TokenId, Vocab};
+
+/// The lmlab version recorded in model files.
+pub const LMLAB_VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,0 +1,97 @@
+//! The `LanguageModel` contract: what evaluation, probability files, ensembles and generation rely on.
+
+use crate::corpus::{Sequence, SequenceMode};
+use crate::tokenizer::Tokenizer;
+use crate::vocab::TokenId;
+
+/// A trained language model over a tokenizer's vocabulary.
+pub trait LanguageModel: Send + Sync {
+    /// The model kind as written in its file header (`baseline`, `ngram`, ...).
+    fn kind(&self) -> &str;
+
+    /// A one-line description for leaderboards and probability-file headers.
+    fn describe(&self) -> String;
+
+    /// The tokenizer the model was trained with.
+    fn tokenizer(&self) -> &dyn Tokenizer;
+
+    /// Natural-log probability of each `tokens[i]` given `<s>` followed by `tokens[..i]`.
+    /// Callers append the end token themselves, so it is scored like every other token.
+    fn log_probs(&self, tokens: &[TokenId]) -> Vec<f64>;
+
+    /// The distribution of the next token after `<s>` followed by `context`: one probability per
+    /// vocabulary id, summing to 1, zero for `<s>`.
+    fn next_distribution(&self, context: &[TokenId]) -> Vec<f64>;
+
+    /// A stateful scorer, for models that can score token by token faster than by whole sequences.
+    fn scorer(&self) -> Option<Box<dyn Scorer + '_>> {
+        None
+    }
+
+    /// Number of parameters (or stored n-gram entries) for compute accounting.
+    fn parameter_count(&self) -> u64;
+}
+
+/// Scores a sequence one token at a time, carrying the context as state (KenLM's `State` idea).
+pub trait Scorer {
+    /// Starts a new sequence (context = `<s>`).
+    fn reset(&mut self);
+    /// Natural-log probability of `token` in the current context; then `token` joins the context.
+    fn score_next(&mut self, token: TokenId) -> f64;
+}
+
+/// A sequence of a corpus as token ids, with the counts evaluation needs.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TokenSequence {
+    /// The ids to score, ending with the end token (stream mode: an end token after every line).
+    pub ids: Vec<TokenId>,
+    /// Ids the tokenizer could not represent (mapped to `<unk>`).
+    pub oov: usize,
+    /// UTF-8 bytes of the text, each line counting its newline.
+    pub bytes: usize,
+    /// Whitespace words plus one per line end.
+    pub words: usize,
+}
+
+/// Encodes one corpus sequence: each line's ids followed by the end token in stream mode, all lines
+/// joined by newlines then one end token otherwise.
+pub fn encode_sequence(
+    tokenizer: &dyn Tokenizer,
+    sequence: &Sequence<'_>,
+    mode: SequenceMode,
+) -> TokenSequence {
+    let eos = tokenizer.specials().eos;
+    let mut ids = Vec::new();
+    let mut oov = 0;
+    match mode {
+        SequenceMode::Stream => {
+            for line in &sequence.lines {
+                oov += tokenizer.encode_into(line, &mut ids);
+                ids.push(eos);
+            }
+        }
+        SequenceMode::Line | SequenceMode::Paragraph => {
+            let text = sequence.lines.join("\n");
+            oov += tokenizer.encode_into(&text, &mut ids);
+            ids.push(eos);
+        }
+    }
+    TokenSequence {
+        ids,
+        oov,
+        bytes: sequence.byte_count(),
+        words: sequence.word_count(),
+    }
+}
+
+/// Encodes every sequence of `text`.
+pub fn encode_corpus(
+    tokenizer: &dyn Tokenizer,
+    text: &str,
+    mode: SequenceMode,
+) -> Vec<TokenSequence> {
+    crate::corpus::split_sequences(text, mode)
+        .iter()
+        .map(|s| encode_sequence(tokenizer, s, mode))
+        .collect()
+}

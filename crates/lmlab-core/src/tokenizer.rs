@@ -1,0 +1,46 @@
+//! The `Tokenizer` contract every tokenizer kind keeps.
+
+use crate::hashing::fingerprint;
+use crate::vocab::{Specials, TokenId, Vocab};
+
+/// Serialized tokenizers carry this format version; a newer one is refused.
+pub const TOKENIZER_FORMAT_VERSION: u32 = 1;
+
+/// Turns text into token ids and back.
+pub trait Tokenizer: Send + Sync {
+    /// The kind name (`words`, `bytes`, `bpe`, ...).
+    fn kind(&self) -> &str;
+
+    /// The vocabulary, including special tokens.
+    fn vocab(&self) -> &Vocab;
+
+    /// The special tokens.
+    fn specials(&self) -> Specials;
+
+    /// Appends the ids of `text` to `out` and returns how many of them are out-of-vocabulary
+    /// (text the tokenizer could not represent and mapped to `<unk>`). The end token is not added.
+    fn encode_into(&self, text: &str, out: &mut Vec<TokenId>) -> usize;
+
+    /// Text of `ids` (special tokens other than `<unk>` are left out; `</s>` becomes a newline).
+    fn decode(&self, ids: &[TokenId]) -> String;
+
+    /// The serialized form (versioned JSON, with a `kind` field) from which the registry rebuilds it.
+    fn to_json(&self) -> serde_json::Value;
+
+    /// The ids of `text`.
+    fn encode(&self, text: &str) -> Vec<TokenId> {
+        let mut out = Vec::new();
+        self.encode_into(text, &mut out);
+        out
+    }
+
+    /// A stable fingerprint: a hash of the serialized form.
+    fn fingerprint(&self) -> String {
+        fingerprint(self.to_json().to_string().as_bytes())
+    }
+
+    /// True for tokens a model may predict: every token but `<s>`.
+    fn is_predictable(&self, id: TokenId) -> bool {
+        id != self.specials().bos
+    }
+}
