@@ -110,7 +110,10 @@ mod tests {
         std::hint::black_box(x);
         let record = meter.finish(10, 5);
         assert!(record.cpu_seconds > 0.0 && record.peak_rss_bytes > 0);
-        assert!(Budget::cpu_seconds(0.0).unwrap_err().to_string().contains("positive"));
+        assert!(Budget::cpu_seconds(0.0)
+            .unwrap_err()
+            .to_string()
+            .contains("positive"));
         assert!(Budget::cpu_seconds(f64::NAN).is_err());
         assert!(Budget::cpu_seconds(1e-9).unwrap().is_spent(&meter));
     }

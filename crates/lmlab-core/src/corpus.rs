@@ -255,7 +255,10 @@ mod tests {
         let missing = Corpus::open(&dir.path().join("nope.txt")).err().unwrap();
         assert!(missing.to_string().contains("no such file"), "{missing}");
         let directory = Corpus::open(dir.path()).err().unwrap();
-        assert!(directory.to_string().contains("is a directory"), "{directory}");
+        assert!(
+            directory.to_string().contains("is a directory"),
+            "{directory}"
+        );
         let empty_path = dir.path().join("empty.txt");
         std::fs::write(&empty_path, b"").unwrap();
         let empty = Corpus::open(&empty_path).err().unwrap();
@@ -264,7 +267,10 @@ mod tests {
 
     #[test]
     fn sequence_mode_parses_and_rejects() {
-        assert_eq!("stream".parse::<SequenceMode>().unwrap(), SequenceMode::Stream);
+        assert_eq!(
+            "stream".parse::<SequenceMode>().unwrap(),
+            SequenceMode::Stream
+        );
         let err = "lines".parse::<SequenceMode>().unwrap_err().to_string();
         assert!(err.contains("expected line, paragraph or stream"), "{err}");
     }

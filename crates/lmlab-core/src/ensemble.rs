@@ -99,8 +99,12 @@ mod tests {
 
     #[test]
     fn likelihood_never_decreases_and_better_model_wins() {
-        let good: Vec<f64> = (0..1000).map(|i| 0.3 + 0.2 * ((i % 7) as f64 / 7.0)).collect();
-        let bad: Vec<f64> = (0..1000).map(|i| 0.01 + 0.5 * ((i % 3 == 0) as u8 as f64)).collect();
+        let good: Vec<f64> = (0..1000)
+            .map(|i| 0.3 + 0.2 * ((i % 7) as f64 / 7.0))
+            .collect();
+        let bad: Vec<f64> = (0..1000)
+            .map(|i| 0.01 + 0.5 * ((i % 3 == 0) as u8 as f64))
+            .collect();
         let fit = fit_weights(&[&good, &bad], 500, 1e-12).unwrap();
         for pair in fit.log_likelihood.windows(2) {
             assert!(pair[1] >= pair[0], "{pair:?}");

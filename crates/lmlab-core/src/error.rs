@@ -23,7 +23,9 @@ pub enum Error {
     #[error("{0}: file is empty")]
     EmptyFile(PathBuf),
     /// The input is not valid UTF-8.
-    #[error("{path}: invalid UTF-8 at line {line}, byte offset {byte_offset} (column byte {column})")]
+    #[error(
+        "{path}: invalid UTF-8 at line {line}, byte offset {byte_offset} (column byte {column})"
+    )]
     InvalidUtf8 {
         /// The file.
         path: PathBuf,

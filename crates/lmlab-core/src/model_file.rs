@@ -170,7 +170,10 @@ fn parse(path: &Path, bytes: &[u8]) -> Result<(ModelHeader, usize)> {
         ));
     }
     if version == 0 {
-        return Err(Error::bad_file(path, "model file format version 0 is invalid"));
+        return Err(Error::bad_file(
+            path,
+            "model file format version 0 is invalid",
+        ));
     }
     let header_len = read_u32(bytes, 12) as usize;
     let payload_len = u64::from_le_bytes(bytes[16..24].try_into().expect("8 bytes"));
@@ -360,7 +363,10 @@ mod tests {
         let cut = dir.path().join("cut.lmlab");
         for len in 0..bytes.len() {
             std::fs::write(&cut, &bytes[..len]).unwrap();
-            let msg = ModelFile::open(&cut).err().expect("truncated file loaded").to_string();
+            let msg = ModelFile::open(&cut)
+                .err()
+                .expect("truncated file loaded")
+                .to_string();
             assert!(
                 msg.contains("truncated") || msg.contains("empty"),
                 "length {len}: {msg}"
@@ -397,7 +403,10 @@ mod tests {
         let p = Path::new("m");
         assert!(h.require_kind(p, "test", 1).is_ok());
         let msg = h.require_kind(p, "ngram", 1).unwrap_err().to_string();
-        assert!(msg.contains("is a 'test' model, expected a 'ngram' model"), "{msg}");
+        assert!(
+            msg.contains("is a 'test' model, expected a 'ngram' model"),
+            "{msg}"
+        );
         let msg = h.require_kind(p, "test", 0).unwrap_err().to_string();
         assert!(msg.contains("newer than this lmlab reads"), "{msg}");
     }
@@ -413,6 +422,10 @@ mod tests {
         assert_eq!(r.f64().unwrap(), 0.5);
         r.finish().unwrap();
         let mut short = PayloadReader::new(Path::new("m"), &bytes[..10]);
-        assert!(short.u32_vec().unwrap_err().to_string().contains("ends early"));
+        assert!(short
+            .u32_vec()
+            .unwrap_err()
+            .to_string()
+            .contains("ends early"));
     }
 }

@@ -98,7 +98,8 @@ impl ProbsFile {
     pub fn read(path: &Path) -> Result<ProbsFile> {
         let text = read_text_file(path)?;
         let mut lines = text.lines().enumerate();
-        let bad = |line: usize, why: String| Error::bad_file(path, format!("line {}: {why}", line + 1));
+        let bad =
+            |line: usize, why: String| Error::bad_file(path, format!("line {}: {why}", line + 1));
         match lines.next() {
             Some((_, first)) if first.starts_with("# lmlab-probs ") => {
                 let version: u32 = first["# lmlab-probs ".len()..]
@@ -129,7 +130,10 @@ impl ProbsFile {
         for (n, line) in lines {
             if let Some(field) = line.strip_prefix("# ") {
                 let (key, value) = field.split_once(": ").unwrap_or((field, ""));
-                let number = |v: &str| v.parse::<u64>().map_err(|_| bad(n, format!("bad {key} '{v}'")));
+                let number = |v: &str| {
+                    v.parse::<u64>()
+                        .map_err(|_| bad(n, format!("bad {key} '{v}'")))
+                };
                 match key {
                     "model" => header.model = value.to_string(),
                     "tokenizer" => header.tokenizer = value.to_string(),
@@ -149,10 +153,17 @@ impl ProbsFile {
             }
             let fields: Vec<&str> = line.split('\t').collect();
             if fields.len() != 4 {
-                return Err(bad(n, format!("expected 4 tab-separated fields, found {}", fields.len())));
+                return Err(bad(
+                    n,
+                    format!("expected 4 tab-separated fields, found {}", fields.len()),
+                ));
             }
-            let seq = fields[0].parse().map_err(|_| bad(n, format!("bad seq '{}'", fields[0])))?;
-            let pos = fields[1].parse().map_err(|_| bad(n, format!("bad pos '{}'", fields[1])))?;
+            let seq = fields[0]
+                .parse()
+                .map_err(|_| bad(n, format!("bad seq '{}'", fields[0])))?;
+            let pos = fields[1]
+                .parse()
+                .map_err(|_| bad(n, format!("bad pos '{}'", fields[1])))?;
             let logp: f64 = fields[3]
                 .parse()
                 .map_err(|_| bad(n, format!("bad logp '{}'", fields[3])))?;
@@ -258,7 +269,10 @@ pub fn import_one_per_line(words: &Path, probs: &Path, model: &str) -> Result<Pr
     let mut rows = Vec::with_capacity(tokens.len());
     for (n, (token, value)) in tokens.iter().zip(&values).enumerate() {
         let p: f64 = value.trim().parse().map_err(|_| {
-            Error::bad_file(probs, format!("line {}: '{value}' is not a probability", n + 1))
+            Error::bad_file(
+                probs,
+                format!("line {}: '{value}' is not a probability", n + 1),
+            )
         })?;
         if !(p > 0.0 && p <= 1.0) {
             return Err(Error::bad_file(
@@ -344,7 +358,10 @@ mod tests {
         let (a, b) = (sample(&["a", "b", "</s>"]), sample(&["a", "x", "</s>"]));
         let err = check_same_stream(&[(Path::new("A"), &a), (Path::new("B"), &b)]).unwrap_err();
         let msg = err.to_string();
-        assert!(msg.contains("row 2") && msg.contains("line 8") && msg.contains("'x'"), "{msg}");
+        assert!(
+            msg.contains("row 2") && msg.contains("line 8") && msg.contains("'x'"),
+            "{msg}"
+        );
         let short = sample(&["a", "b"]);
         let msg = check_same_stream(&[(Path::new("A"), &a), (Path::new("B"), &short)])
             .unwrap_err()
@@ -366,7 +383,9 @@ mod tests {
         std::fs::write(&words, "a\nb\n</s>\n").unwrap();
         for (bad, shown) in [("0", "0"), ("1.5", "1.5"), ("abc", "abc")] {
             std::fs::write(&probs, format!("0.5\n{bad}\n0.1\n")).unwrap();
-            let msg = import_one_per_line(&words, &probs, "m").unwrap_err().to_string();
+            let msg = import_one_per_line(&words, &probs, "m")
+                .unwrap_err()
+                .to_string();
             assert!(msg.contains("line 2") && msg.contains(shown), "{msg}");
         }
         std::fs::write(&probs, "0.5\n0.25\n1\n").unwrap();
@@ -386,7 +405,10 @@ mod tests {
         file.rows[1].logp = 0.5;
         file.write(&path).unwrap();
         let msg = ProbsFile::read(&path).unwrap_err().to_string();
-        assert!(msg.contains("line 8") && msg.contains("greater than 1"), "{msg}");
+        assert!(
+            msg.contains("line 8") && msg.contains("greater than 1"),
+            "{msg}"
+        );
         std::fs::write(&path, "0.1\n0.2\n").unwrap();
         let msg = ProbsFile::read(&path).unwrap_err().to_string();
         assert!(msg.contains("not an lmlab probability file"), "{msg}");

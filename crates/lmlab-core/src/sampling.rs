@@ -104,7 +104,14 @@ mod tests {
         }
         let freq = counts[1] as f64 / 20_000.0;
         assert!((freq - 0.6).abs() < 0.02, "{counts:?}");
-        let zero = SamplingOptions { temperature: 0.0, ..opts };
-        assert!(zero.validate().unwrap_err().to_string().contains("temperature"));
+        let zero = SamplingOptions {
+            temperature: 0.0,
+            ..opts
+        };
+        assert!(zero
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("temperature"));
     }
 }
