@@ -1,1 +1,7 @@
-//! stub
+//! lmlab-lab: what runs experiments over the model crates — loading any model kind from its file,
+//! training runs with compute accounting and provenance, ensembles of probability files, and the demo.
+
+pub mod demo;
+pub mod ensembles;
+pub mod registry;
+pub mod training;

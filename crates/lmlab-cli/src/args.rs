@@ -1,0 +1,263 @@
+//! Command-line arguments of every subcommand.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use lmlab_core::SequenceMode;
+use std::path::PathBuf;
+
+/// lmlab: a laboratory for small language models on one CPU.
+#[derive(Parser, Debug)]
+#[command(name = "lmlab", version, about, propagate_version = true)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Train a model.
+    #[command(subcommand)]
+    Train(TrainCommand),
+    /// Evaluate any model on a text file: tokens, OOVs, perplexity, bits per byte, word perplexity.
+    Eval(EvalArgs),
+    /// Fit linear-interpolation weights by EM on dev probability files and report dev/test perplexity.
+    Ensemble(EnsembleArgs),
+    /// Convert probability files from and to one-probability-per-line (Herel & Mikolov).
+    #[command(subcommand)]
+    Probs(ProbsCommand),
+    /// Sample text from any model.
+    Generate(GenerateArgs),
+    /// Print a model file's header: kind, versions, tokenizer, provenance.
+    Info(InfoArgs),
+    /// Train every model kind on the embedded corpus, evaluate, ensemble and sample.
+    Demo(DemoArgs),
+}
+
+/// Model families to train.
+#[derive(Subcommand, Debug)]
+pub enum TrainCommand {
+    /// An interpolated unigram-bigram model (Witten-Bell or add-k): small, fast, a real baseline.
+    Baseline(BaselineArgs),
+}
+
+/// Tokenizers a model can be trained over.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TokenizerKind {
+    /// Whitespace-separated words, closed vocabulary from the training text, `<unk>` for the rest.
+    Words,
+    /// UTF-8 bytes.
+    Bytes,
+}
+
+/// Smoothing of the baseline.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SmoothingKind {
+    /// Witten-Bell (no parameter).
+    WittenBell,
+    /// Add-k with a unigram prior (set k with --k).
+    AddK,
+}
+
+/// How the training/evaluation text is cut into sequences.
+#[derive(Args, Debug, Clone)]
+pub struct SequencesArg {
+    /// line: each line a sequence; paragraph: blank-line-separated blocks; stream: the whole file one
+    /// sequence with an end token after every line.
+    #[arg(long, value_parser = parse_sequences)]
+    pub sequences: Option<SequenceMode>,
+}
+
+/// `lmlab train baseline`.
+#[derive(Args, Debug)]
+pub struct BaselineArgs {
+    /// Training text (UTF-8).
+    #[arg(long)]
+    pub input: PathBuf,
+    /// Where to write the model file.
+    #[arg(short, long)]
+    pub output: PathBuf,
+    /// Tokenizer to learn from the training text.
+    #[arg(
+        long,
+        value_enum,
+        default_value = "words",
+        conflicts_with = "tokenizer_file"
+    )]
+    pub tokenizer: TokenizerKind,
+    /// Use a tokenizer file instead (from `lmlab tokenizer train`).
+    #[arg(long)]
+    pub tokenizer_file: Option<PathBuf>,
+    /// words: keep at most this many words (most frequent first).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_words: Option<u64>,
+    /// words: keep words seen at least this often.
+    #[arg(long, default_value_t = 1)]
+    pub min_count: u64,
+    /// Smoothing method.
+    #[arg(long, value_enum, default_value = "witten-bell")]
+    pub smoothing: SmoothingKind,
+    /// The add-k pseudo-count (> 0).
+    #[arg(long, default_value_t = 0.01, value_parser = parse_positive)]
+    pub k: f64,
+    #[command(flatten)]
+    pub sequences: SequencesArg,
+    /// Print the training record as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `lmlab eval`.
+#[derive(Args, Debug)]
+pub struct EvalArgs {
+    /// The model file (any kind).
+    pub model: PathBuf,
+    /// Text to evaluate (UTF-8).
+    #[arg(long)]
+    pub input: PathBuf,
+    /// Also write the per-token probability file (`*.probs.tsv`).
+    #[arg(long)]
+    pub probs: Option<PathBuf>,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// Sequence mode (default: the one the model was trained with).
+    #[command(flatten)]
+    pub sequences: SequencesArg,
+}
+
+/// `lmlab ensemble`.
+#[derive(Args, Debug)]
+pub struct EnsembleArgs {
+    /// Dev probability files, one per model: the weights are fitted on these.
+    #[arg(long, num_args = 1.., required = true)]
+    pub dev: Vec<PathBuf>,
+    /// Test probability files of the same models, in the same order.
+    #[arg(long, num_args = 1..)]
+    pub test: Vec<PathBuf>,
+    /// Write the ensemble's own probability file (of test, or of dev without --test).
+    #[arg(long)]
+    pub write_probs: Option<PathBuf>,
+    /// Most EM iterations.
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub max_iterations: u64,
+    /// Stop when the relative dev log-likelihood gain falls below this.
+    #[arg(long, default_value_t = 1e-10, value_parser = parse_non_negative)]
+    pub tolerance: f64,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Probability-file conversions.
+#[derive(Subcommand, Debug)]
+pub enum ProbsCommand {
+    /// One probability per line + one token per line → `*.probs.tsv`.
+    Import(ImportArgs),
+    /// `*.probs.tsv` → one probability per line (and optionally one token per line).
+    Export(ExportArgs),
+}
+
+/// `lmlab probs import`.
+#[derive(Args, Debug)]
+pub struct ImportArgs {
+    /// The token of every line (e.g. sota_lm's words_test.txt).
+    #[arg(long)]
+    pub words: PathBuf,
+    /// The probability of every line.
+    #[arg(long)]
+    pub probs: PathBuf,
+    /// Model name for the header (default: the probability file's stem).
+    #[arg(long)]
+    pub model: Option<String>,
+    /// Output `*.probs.tsv`.
+    #[arg(short, long)]
+    pub output: PathBuf,
+}
+
+/// `lmlab probs export`.
+#[derive(Args, Debug)]
+pub struct ExportArgs {
+    /// Input `*.probs.tsv`.
+    pub input: PathBuf,
+    /// Output: one probability per line.
+    #[arg(short, long)]
+    pub output: PathBuf,
+    /// Also write one token per line here.
+    #[arg(long)]
+    pub words: Option<PathBuf>,
+}
+
+/// `lmlab generate`.
+#[derive(Args, Debug)]
+pub struct GenerateArgs {
+    /// The model file (any kind).
+    pub model: PathBuf,
+    /// Text to continue (default: start a new sequence).
+    #[arg(long, default_value = "")]
+    pub prompt: String,
+    /// Random seed: same seed, model and prompt give the same text.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Most tokens to generate (stops earlier at the end token).
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub max_tokens: u64,
+    /// Softmax temperature (> 0).
+    #[arg(long, default_value_t = 1.0, value_parser = parse_positive)]
+    pub temperature: f64,
+    /// Sample only among the k most likely tokens (0: all).
+    #[arg(long, default_value_t = 0)]
+    pub top_k: usize,
+}
+
+/// `lmlab info`.
+#[derive(Args, Debug)]
+pub struct InfoArgs {
+    /// The model file.
+    pub model: PathBuf,
+}
+
+/// `lmlab demo`.
+#[derive(Args, Debug)]
+pub struct DemoArgs {
+    /// Keep models, probability files and leaderboard.json here (default: a temporary folder).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Seed of the samples.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn parse_sequences(s: &str) -> Result<SequenceMode, String> {
+    s.parse().map_err(|e: lmlab_core::Error| e.to_string())
+}
+
+fn parse_number(s: &str) -> Result<f64, String> {
+    s.parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite())
+        .ok_or_else(|| format!("'{s}' is not a finite number"))
+}
+
+fn parse_positive(s: &str) -> Result<f64, String> {
+    parse_number(s).and_then(|v| {
+        if v > 0.0 {
+            Ok(v)
+        } else {
+            Err(format!("must be greater than 0, got {v}"))
+        }
+    })
+}
+
+fn parse_non_negative(s: &str) -> Result<f64, String> {
+    parse_number(s).and_then(|v| {
+        if v >= 0.0 {
+            Ok(v)
+        } else {
+            Err(format!("must be 0 or more, got {v}"))
+        }
+    })
+}

@@ -1,0 +1,58 @@
+use super::print_json;
+use crate::args::DemoArgs;
+use crate::progress::bar;
+use lmlab_lab::demo::{run_demo, DemoOptions};
+
+pub fn run(args: DemoArgs) -> anyhow::Result<()> {
+    let progress = bar(1, "demo");
+    let options = DemoOptions {
+        out_dir: args.out.clone(),
+        seed: args.seed,
+    };
+    let report = run_demo(&options, &|step, total, what| {
+        progress.set_length(total as u64);
+        progress.set_position(step as u64);
+        progress.set_message(what.to_string());
+    })?;
+    progress.finish_and_clear();
+    if args.json {
+        return print_json(&report);
+    }
+    let [train, valid, test] = report.split_lines;
+    println!("tiny-shakespeare (embedded): {train} train / {valid} valid / {test} test lines\n");
+    println!(
+        "{:<32} {:>8} {:>12} {:>11} {:>9} {:>12} {:>12}",
+        "model", "bits/B", "ppl/token", "ppl/word", "train-s", "file bytes", "parameters"
+    );
+    for r in &report.leaderboard {
+        println!(
+            "{:<32} {:>8.4} {:>12.3} {:>11.2} {:>9.3} {:>12} {:>12}",
+            r.name,
+            r.bits_per_byte,
+            r.perplexity,
+            r.word_perplexity,
+            r.train_cpu_seconds,
+            r.model_bytes,
+            r.parameters
+        );
+    }
+    println!("\nensemble weights (EM on valid):");
+    for (name, weights) in &report.ensemble_weights {
+        let list: Vec<String> = weights.iter().map(|(m, w)| format!("{m} {w:.3}")).collect();
+        println!("  {name}: {}", list.join(", "));
+    }
+    for sample in &report.samples {
+        println!(
+            "\nsample from {}:\n{}",
+            sample.model,
+            sample.text.trim_end()
+        );
+    }
+    if let Some(dir) = &report.out_dir {
+        println!(
+            "\nmodels, probability files and leaderboard.json are in {}",
+            dir.display()
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,31 @@
+//! One module per subcommand: each reads its arguments, calls the library and prints.
+
+mod demo;
+mod ensemble;
+mod eval;
+mod generate;
+mod info;
+mod probs;
+mod train;
+
+use crate::args::{Cli, Command, ProbsCommand, TrainCommand};
+
+/// Runs the parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Train(TrainCommand::Baseline(args)) => train::baseline(args),
+        Command::Eval(args) => eval::run(args),
+        Command::Ensemble(args) => ensemble::run(args),
+        Command::Probs(ProbsCommand::Import(args)) => probs::import(args),
+        Command::Probs(ProbsCommand::Export(args)) => probs::export(args),
+        Command::Generate(args) => generate::run(args),
+        Command::Info(args) => info::run(args),
+        Command::Demo(args) => demo::run(args),
+    }
+}
+
+/// Prints a value as pretty JSON on stdout.
+fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}

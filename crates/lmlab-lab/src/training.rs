@@ -1,0 +1,88 @@
+//! Training runs: a tokenizer choice, a model family, compute accounting and provenance.
+
+use lmlab_baseline::{BaselineModel, Smoothing};
+use lmlab_core::compute::{ComputeMeter, ComputeRecord};
+use lmlab_core::model::{encode_corpus, TokenSequence};
+use lmlab_core::model_file::Provenance;
+use lmlab_core::{Corpus, LanguageModel, Result, SequenceMode, Tokenizer, LMLAB_VERSION};
+use lmlab_tokenize::{load_tokenizer_file, BytesTokenizer, WordsTrainer};
+use std::path::PathBuf;
+
+/// Which tokenizer a model is trained over.
+#[derive(Clone, Debug)]
+pub enum TokenizerChoice {
+    /// A words vocabulary learned from the training corpus.
+    Words(WordsTrainer),
+    /// Bytes.
+    Bytes,
+    /// A tokenizer file made by `lmlab tokenizer train`.
+    File(PathBuf),
+}
+
+impl TokenizerChoice {
+    /// Builds (or loads) the tokenizer for `corpus`.
+    pub fn build(&self, corpus: &Corpus) -> Result<Box<dyn Tokenizer>> {
+        match self {
+            TokenizerChoice::Words(trainer) => Ok(Box::new(trainer.train(corpus.text())?)),
+            TokenizerChoice::Bytes => Ok(Box::new(BytesTokenizer::new())),
+            TokenizerChoice::File(path) => load_tokenizer_file(path),
+        }
+    }
+}
+
+/// The options of a baseline training run.
+#[derive(Clone, Debug)]
+pub struct BaselineRun {
+    /// The tokenizer.
+    pub tokenizer: TokenizerChoice,
+    /// Smoothing method.
+    pub smoothing: Smoothing,
+    /// How the corpus is cut into sequences.
+    pub sequences: SequenceMode,
+}
+
+/// A trained model with what it cost and where it came from.
+pub struct Trained<M> {
+    /// The model.
+    pub model: M,
+    /// CPU, wall, tokens, parameters, memory.
+    pub compute: ComputeRecord,
+    /// What goes into the model file's header.
+    pub provenance: Provenance,
+}
+
+/// Provenance of a model trained on `corpus`.
+pub fn provenance(
+    corpus: &Corpus,
+    sequences: SequenceMode,
+    options: serde_json::Value,
+    seed: Option<u64>,
+) -> Provenance {
+    Provenance {
+        corpus_sha256: corpus.sha256(),
+        corpus_name: corpus.path().display().to_string(),
+        sequences,
+        options,
+        seed,
+        lmlab_version: LMLAB_VERSION.to_string(),
+    }
+}
+
+fn tokens_seen(sequences: &[TokenSequence]) -> u64 {
+    sequences.iter().map(|s| s.ids.len() as u64).sum()
+}
+
+/// Trains the baseline bigram model on `corpus`, measuring its cost (tokenizer training included).
+pub fn train_baseline(corpus: &Corpus, run: &BaselineRun) -> Result<Trained<BaselineModel>> {
+    let meter = ComputeMeter::start();
+    let tokenizer = run.tokenizer.build(corpus)?;
+    let sequences = encode_corpus(tokenizer.as_ref(), corpus.text(), run.sequences);
+    let model = lmlab_baseline::train(&sequences, tokenizer, run.smoothing)?;
+    let compute = meter.finish(tokens_seen(&sequences), model.parameter_count());
+    let options = serde_json::json!({ "smoothing": run.smoothing });
+    Ok(Trained {
+        provenance: provenance(corpus, run.sequences, options, None),
+        model,
+        compute,
+    })
+}
