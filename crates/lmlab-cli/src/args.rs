@@ -98,7 +98,7 @@ pub struct BaselineArgs {
     #[arg(long, value_enum, default_value = "witten-bell")]
     pub smoothing: SmoothingKind,
     /// The add-k pseudo-count (> 0).
-    #[arg(long, default_value_t = 0.01, value_parser = parse_positive)]
+    #[arg(long, default_value_t = 0.01, value_parser = parse_positive, allow_negative_numbers = true)]
     pub k: f64,
     #[command(flatten)]
     pub sequences: SequencesArg,
@@ -142,7 +142,7 @@ pub struct EnsembleArgs {
     #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     pub max_iterations: u64,
     /// Stop when the relative dev log-likelihood gain falls below this.
-    #[arg(long, default_value_t = 1e-10, value_parser = parse_non_negative)]
+    #[arg(long, default_value_t = 1e-10, value_parser = parse_non_negative, allow_negative_numbers = true)]
     pub tolerance: f64,
     /// Print JSON instead of text.
     #[arg(long)]
@@ -203,7 +203,7 @@ pub struct GenerateArgs {
     #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     pub max_tokens: u64,
     /// Softmax temperature (> 0).
-    #[arg(long, default_value_t = 1.0, value_parser = parse_positive)]
+    #[arg(long, default_value_t = 1.0, value_parser = parse_positive, allow_negative_numbers = true)]
     pub temperature: f64,
     /// Sample only among the k most likely tokens (0: all).
     #[arg(long, default_value_t = 0)]

@@ -11,7 +11,7 @@ use serde::Serialize;
 struct EvalOutput<'a> {
     model: String,
     input: String,
-    sequences: String,
+    sequence_mode: String,
     #[serde(flatten)]
     totals: &'a lmlab_core::metrics::EvalTotals,
     perplexity: f64,
@@ -47,7 +47,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
     let output = EvalOutput {
         model: model.describe(),
         input: args.input.display().to_string(),
-        sequences: mode.to_string(),
+        sequence_mode: mode.to_string(),
         totals: t,
         perplexity: t.perplexity(),
         bits_per_byte: t.bits_per_byte(),
