@@ -31,7 +31,7 @@ pub fn fit_weights(probs: &[&[f64]], max_iterations: usize, tolerance: f64) -> R
     if max_iterations == 0 {
         return Err(Error::invalid("max iterations must be at least 1"));
     }
-    if !(tolerance >= 0.0) {
+    if tolerance.is_nan() || tolerance < 0.0 {
         return Err(Error::invalid("tolerance must be a number ≥ 0"));
     }
     let mut weights = vec![1.0 / models as f64; models];
@@ -41,6 +41,8 @@ pub fn fit_weights(probs: &[&[f64]], max_iterations: usize, tolerance: f64) -> R
     for iteration in 0..=max_iterations {
         responsibility.iter_mut().for_each(|r| *r = 0.0);
         let mut log_likelihood = 0.0;
+        // `probs` is model-major, so one token's probabilities are gathered by index.
+        #[allow(clippy::needless_range_loop)]
         for t in 0..tokens {
             let mixture: f64 = (0..models).map(|i| weights[i] * probs[i][t]).sum();
             log_likelihood += mixture.ln();

@@ -8,8 +8,8 @@
 //! # corpus: <sha256 of the scored text>
 //! # bytes: <UTF-8 bytes of the sequences, each counting its newline>   (optional)
 //! # words: <whitespace words + line ends>                               (optional)
-//! seq	pos	token	logp
-//! 0	0	the	-3.0187
+//! seq<TAB>pos<TAB>token<TAB>logp
+//! 0<TAB>0<TAB>the<TAB>-3.0187
 //! ```
 //! `logp` is a natural log; tokens are escaped with [`escape_token`](crate::vocab::escape_token).
 
