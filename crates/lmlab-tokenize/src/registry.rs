@@ -1,19 +1,21 @@
 //! Rebuilds any tokenizer kind from its serialized JSON.
 
 use crate::serialization::check_envelope;
-use crate::{BytesTokenizer, WordsTokenizer};
+use crate::{BpeTokenizer, BytesTokenizer, CharsTokenizer, WordsTokenizer};
 use lmlab_core::corpus::read_text_file;
 use lmlab_core::{Error, Result, Tokenizer};
 use std::path::Path;
 
 /// The tokenizer kinds this build knows.
-pub const KINDS: &[&str] = &["words", "bytes"];
+pub const KINDS: &[&str] = &["words", "bytes", "chars", "bpe", "scaffold-bpe"];
 
 /// Rebuilds a tokenizer from [`Tokenizer::to_json`]'s output.
 pub fn tokenizer_from_json(value: &serde_json::Value) -> Result<Box<dyn Tokenizer>> {
     match check_envelope(value)? {
         "words" => Ok(Box::new(WordsTokenizer::deserialize(value)?)),
         "bytes" => Ok(Box::new(BytesTokenizer::new())),
+        "chars" => Ok(Box::new(CharsTokenizer::deserialize(value)?)),
+        "bpe" | "scaffold-bpe" => Ok(Box::new(BpeTokenizer::deserialize(value)?)),
         other => Err(Error::invalid(format!(
             "unknown tokenizer kind '{other}' (this lmlab knows {})",
             KINDS.join(", ")
