@@ -1,0 +1,93 @@
+//! Transparent compression by file name (writing) and by magic bytes (reading).
+
+use lmlab_core::corpus::open_regular_file;
+use lmlab_core::{Error, Result};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::Path;
+
+/// How a file is compressed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Compression {
+    None,
+    Gzip,
+    Xz,
+}
+
+impl Compression {
+    /// The compression a file name asks for.
+    pub(crate) fn from_name(path: &Path) -> Compression {
+        match path.extension().and_then(|e| e.to_str()) {
+            Some("gz") => Compression::Gzip,
+            Some("xz") => Compression::Xz,
+            _ => Compression::None,
+        }
+    }
+}
+
+/// Opens `path` for reading lines, decompressing gzip or xz when its first bytes say so.
+pub(crate) fn open_text(path: &Path) -> Result<Box<dyn BufRead>> {
+    let file = open_regular_file(path)?;
+    let mut reader = BufReader::with_capacity(1 << 20, file);
+    let head = reader.fill_buf().map_err(|e| Error::io(path, e))?;
+    if head.is_empty() {
+        return Err(Error::EmptyFile(path.to_path_buf()));
+    }
+    let inner: Box<dyn Read> = if head.starts_with(&[0x1f, 0x8b]) {
+        Box::new(flate2::bufread::MultiGzDecoder::new(reader))
+    } else if head.starts_with(&[0xfd, b'7', b'z', b'X', b'Z', 0]) {
+        Box::new(xz2::bufread::XzDecoder::new_multi_decoder(reader))
+    } else {
+        return Ok(Box::new(reader));
+    };
+    Ok(Box::new(BufReader::with_capacity(1 << 20, inner)))
+}
+
+/// Wraps `out` in the encoder `compression` names; `finish` must be called on the result.
+pub(crate) fn encoder<'a>(
+    out: &'a mut dyn Write,
+    compression: Compression,
+) -> Box<dyn FinishWrite + 'a> {
+    match compression {
+        Compression::None => Box::new(Plain(out)),
+        Compression::Gzip => Box::new(flate2::write::GzEncoder::new(
+            out,
+            flate2::Compression::default(),
+        )),
+        Compression::Xz => Box::new(xz2::write::XzEncoder::new(out, 6)),
+    }
+}
+
+/// A writer whose stream must be finished (compression trailers).
+pub(crate) trait FinishWrite: Write {
+    /// Writes any trailer.
+    fn finish_stream(self: Box<Self>) -> std::io::Result<()>;
+}
+
+struct Plain<'a>(&'a mut dyn Write);
+
+impl Write for Plain<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.write(buf)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush()
+    }
+}
+
+impl FinishWrite for Plain<'_> {
+    fn finish_stream(self: Box<Self>) -> std::io::Result<()> {
+        self.0.flush()
+    }
+}
+
+impl<W: Write> FinishWrite for flate2::write::GzEncoder<W> {
+    fn finish_stream(self: Box<Self>) -> std::io::Result<()> {
+        (*self).finish().map(|_| ())
+    }
+}
+
+impl<W: Write> FinishWrite for xz2::write::XzEncoder<W> {
+    fn finish_stream(self: Box<Self>) -> std::io::Result<()> {
+        (*self).finish().map(|_| ())
+    }
+}

@@ -1,0 +1,52 @@
+//! Writes a model as an ARPA file: `\data\` counts, then per order `log10 p <TAB> words [<TAB> log10
+//! backoff]`, then `\end\`. `<s>` is written with log10 p = -99 (it is never predicted).
+
+use super::compress::{encoder, Compression};
+use crate::model::NgramModel;
+use lmlab_core::atomic::write_atomically;
+use lmlab_core::vocab::escape_token;
+use lmlab_core::Result;
+use std::io::Write;
+use std::path::Path;
+
+/// Writes `model` to `path` atomically, compressed when the name ends in `.gz` or `.xz`.
+pub fn write_arpa(model: &NgramModel, path: &Path) -> Result<()> {
+    let compression = Compression::from_name(path);
+    write_atomically(path, |out| {
+        let mut enc = encoder(out, compression);
+        write_arpa_to(model, &mut enc)?;
+        enc.finish_stream()
+    })
+}
+
+/// Writes `model` as ARPA text to `out`.
+pub fn write_arpa_to(model: &NgramModel, out: &mut dyn Write) -> std::io::Result<()> {
+    let order = model.order();
+    let vocab = model.tokenizer.vocab();
+    writeln!(out, "\\data\\")?;
+    for (n, count) in model.ngram_counts().iter().enumerate() {
+        writeln!(out, "ngram {}={count}", n + 1)?;
+    }
+    let mut line = String::new();
+    for (i, table) in model.tables.iter().enumerate() {
+        let n = i + 1;
+        write!(out, "\n\\{n}-grams:\n")?;
+        for rank in 0..table.len() as u32 {
+            line.clear();
+            use std::fmt::Write as _;
+            let _ = write!(line, "{}\t", table.log_prob[rank as usize]);
+            for (j, w) in model.ngram_words(n, rank).into_iter().enumerate() {
+                if j > 0 {
+                    line.push(' ');
+                }
+                line.push_str(&escape_token(vocab.token(w)));
+            }
+            if n < order {
+                let _ = write!(line, "\t{}", table.log_bow[rank as usize]);
+            }
+            line.push('\n');
+            out.write_all(line.as_bytes())?;
+        }
+    }
+    writeln!(out, "\n\\end\\")
+}

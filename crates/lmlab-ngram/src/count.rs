@@ -1,0 +1,266 @@
+//! Stage 1: counting. Every sequence becomes `<s> w1 … wk` (wk = `</s>`); every n-gram of order
+//! 1..=N inside one sequence is counted. N-grams are stored per order as sorted, distinct u64 keys
+//! `(rank of the suffix (n-1)-gram << 32) | first word`: a left-extension trie level, so the n-grams
+//! sharing a suffix are contiguous (what continuation counts and queries need) and every order,
+//! whatever N, is sorted as plain integers.
+
+use lmlab_core::model::TokenSequence;
+use lmlab_core::{Error, Result, Specials, TokenId};
+use rayon::prelude::*;
+
+/// Marks a position where no n-gram of the current order starts.
+const NONE: u32 = u32::MAX;
+
+/// Builds an n-gram key from the rank of its suffix and its first word.
+pub(crate) fn make_key(suffix_rank: u32, first: TokenId) -> u64 {
+    ((suffix_rank as u64) << 32) | first as u64
+}
+
+/// The rank of a key's suffix (n-1)-gram.
+pub(crate) fn key_suffix(key: u64) -> u32 {
+    (key >> 32) as u32
+}
+
+/// The first word of a key's n-gram.
+pub(crate) fn key_first(key: u64) -> TokenId {
+    key as u32
+}
+
+/// The distinct n-grams of one order n ≥ 2 with their raw counts.
+pub(crate) struct OrderCounts {
+    /// Sorted distinct keys; an n-gram's rank is its index here.
+    pub keys: Vec<u64>,
+    /// Raw count of each n-gram.
+    pub raw: Vec<u64>,
+    /// Rank of each n-gram's context (its first n-1 words) in order n-1.
+    pub context: Vec<u32>,
+}
+
+/// Raw counts of every order: unigrams indexed by token id, then one [`OrderCounts`] per order ≥ 2.
+pub(crate) struct Counts {
+    /// Raw unigram counts by token id (`<s>` is never counted as a unigram).
+    pub unigrams: Vec<u64>,
+    /// Orders 2..=N.
+    pub higher: Vec<OrderCounts>,
+    /// Number of tokens counted (end tokens included, `<s>` not).
+    pub tokens: u64,
+    /// The window of N words (most recent first, `<s>`-padded before a sequence start) that lmplz
+    /// sorts last; see [`crate::stats`].
+    pub last_window: Vec<TokenId>,
+}
+
+/// The corpus as one array: `<s>` then the ids of each sequence, with the distance to the end of
+/// the sequence at every position.
+struct Stream {
+    tokens: Vec<TokenId>,
+    remaining: Vec<u32>,
+}
+
+fn build_stream(
+    sequences: &[TokenSequence],
+    specials: Specials,
+    vocab_size: usize,
+) -> Result<Stream> {
+    if sequences.is_empty() {
+        return Err(Error::invalid(
+            "the training corpus is empty: there are no sequences to count",
+        ));
+    }
+    let total: usize = sequences.iter().map(|s| s.ids.len() + 1).sum();
+    let mut tokens = Vec::with_capacity(total);
+    let mut remaining = Vec::with_capacity(total);
+    for (index, seq) in sequences.iter().enumerate() {
+        if seq.ids.last() != Some(&specials.eos) {
+            return Err(Error::invalid(format!(
+                "sequence {} (line {} in line mode) does not end with the end token </s>",
+                index,
+                index + 1
+            )));
+        }
+        if let Some(pos) = seq.ids.iter().position(|&id| id == specials.bos) {
+            return Err(Error::invalid(format!(
+                "sequence {} (line {} in line mode) contains the start token <s> at token {}; \
+                 <s> is context only",
+                index,
+                index + 1,
+                pos + 1
+            )));
+        }
+        if let Some(&id) = seq.ids.iter().find(|&&id| id as usize >= vocab_size) {
+            return Err(Error::invalid(format!(
+                "sequence {index} contains token id {id}, outside the vocabulary of {vocab_size}"
+            )));
+        }
+        let len = seq.ids.len() + 1;
+        if len > u32::MAX as usize {
+            return Err(Error::invalid(format!(
+                "sequence {index} has {len} tokens, more than 2^32"
+            )));
+        }
+        tokens.push(specials.bos);
+        tokens.extend_from_slice(&seq.ids);
+        remaining.extend((1..=len as u32).rev());
+    }
+    Ok(Stream { tokens, remaining })
+}
+
+/// Counts every n-gram of orders 1..=`order`.
+pub(crate) fn count_ngrams(
+    sequences: &[TokenSequence],
+    specials: Specials,
+    vocab_size: usize,
+    order: usize,
+) -> Result<Counts> {
+    let stream = build_stream(sequences, specials, vocab_size)?;
+    let mut unigrams = vec![0u64; vocab_size];
+    for &t in &stream.tokens {
+        unigrams[t as usize] += 1;
+    }
+    let tokens = stream.tokens.len() as u64 - unigrams[specials.bos as usize];
+    unigrams[specials.bos as usize] = 0;
+
+    // node[p]: rank of the (n-1)-gram starting at p, or NONE.
+    let mut node: Vec<u32> = stream.tokens.clone();
+    let mut higher = Vec::with_capacity(order.saturating_sub(1));
+    for n in 2..=order {
+        let (counts, next) = count_order(&stream, &node, n)?;
+        higher.push(counts);
+        node = next;
+    }
+    let last_window = last_window(&stream, specials, vocab_size, order);
+    Ok(Counts {
+        unigrams,
+        higher,
+        tokens,
+        last_window,
+    })
+}
+
+/// The N-word window (most recent word first) that is last in lmplz's suffix order, where words
+/// compare by lmplz's vocabulary ids: `<unk>` 0, `<s>` 1, `</s>` 2, then order of first appearance.
+/// Every token position ends one window; positions before a sequence start read as `<s>`.
+fn last_window(
+    stream: &Stream,
+    specials: Specials,
+    vocab_size: usize,
+    order: usize,
+) -> Vec<TokenId> {
+    const UNSEEN: u32 = u32::MAX;
+    let mut lmplz_id = vec![UNSEEN; vocab_size];
+    if let Some(unk) = specials.unk {
+        lmplz_id[unk as usize] = 0;
+    }
+    lmplz_id[specials.bos as usize] = 1;
+    lmplz_id[specials.eos as usize] = 2;
+    let mut next = 3;
+    for &t in &stream.tokens {
+        if lmplz_id[t as usize] == UNSEEN {
+            lmplz_id[t as usize] = next;
+            next += 1;
+        }
+    }
+    let word_at = |p: usize, back: usize| -> TokenId {
+        // Walk back `back` words from p without leaving p's sequence (its `<s>` repeats).
+        let mut q = p;
+        for _ in 0..back {
+            if stream.tokens[q] == specials.bos {
+                return specials.bos;
+            }
+            q -= 1;
+        }
+        stream.tokens[q]
+    };
+    let mut candidates: Vec<usize> = (0..stream.tokens.len())
+        .filter(|&p| stream.tokens[p] != specials.bos)
+        .collect();
+    let mut window = Vec::with_capacity(order);
+    for back in 0..order {
+        let best = candidates
+            .iter()
+            .map(|&p| lmplz_id[word_at(p, back) as usize])
+            .max()
+            .expect("a non-empty corpus has tokens");
+        candidates.retain(|&p| lmplz_id[word_at(p, back) as usize] == best);
+        window.push(word_at(candidates[0], back));
+    }
+    window
+}
+
+/// Counts order `n` from the ranks of order n-1; returns the counts and the ranks of order n.
+fn count_order(stream: &Stream, lower: &[u32], n: usize) -> Result<(OrderCounts, Vec<u32>)> {
+    let len = stream.tokens.len();
+    let n32 = n as u32;
+    let mut pairs: Vec<(u64, u32)> = (0..len)
+        .into_par_iter()
+        .filter(|&p| stream.remaining[p] >= n32)
+        .map(|p| (make_key(lower[p + 1], stream.tokens[p]), p as u32))
+        .collect();
+    pairs.par_sort_unstable();
+    let mut keys = Vec::new();
+    let mut raw = Vec::new();
+    let mut context = Vec::new();
+    let mut node = vec![NONE; len];
+    for &(key, p) in &pairs {
+        if keys.last() != Some(&key) {
+            if keys.len() >= NONE as usize {
+                return Err(Error::invalid(format!(
+                    "more than 2^32 distinct {n}-grams: too many for one model"
+                )));
+            }
+            keys.push(key);
+            raw.push(0);
+            context.push(lower[p as usize]);
+        }
+        let rank = keys.len() - 1;
+        raw[rank] += 1;
+        node[p as usize] = rank as u32;
+    }
+    Ok((OrderCounts { keys, raw, context }, node))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn seq(ids: &[u32]) -> TokenSequence {
+        TokenSequence {
+            ids: ids.to_vec(),
+            ..TokenSequence::default()
+        }
+    }
+
+    const SPECIALS: Specials = Specials {
+        bos: 1,
+        eos: 2,
+        unk: Some(0),
+    };
+
+    #[test]
+    fn counts_every_order_inside_sequences() {
+        // <s> 3 4 </s> ; <s> 3 </s>
+        let counts = count_ngrams(&[seq(&[3, 4, 2]), seq(&[3, 2])], SPECIALS, 5, 3).unwrap();
+        assert_eq!(counts.unigrams, vec![0, 0, 2, 2, 1]);
+        assert_eq!(counts.tokens, 5);
+        // bigrams: <s>3 x2, 3 4, 4 </s>, 3 </s>
+        assert_eq!(counts.higher[0].keys.len(), 4);
+        assert_eq!(counts.higher[0].raw.iter().sum::<u64>(), 5);
+        // trigrams: <s> 3 4, 3 4 </s>, <s> 3 </s>
+        assert_eq!(counts.higher[1].keys.len(), 3);
+    }
+
+    #[test]
+    fn bad_sequences_are_named() {
+        let err = count_ngrams(&[], SPECIALS, 5, 2).err().unwrap().to_string();
+        assert!(err.contains("empty"), "{err}");
+        let err = count_ngrams(&[seq(&[3, 2]), seq(&[3, 1, 2])], SPECIALS, 5, 2)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("line 2") && err.contains("<s>"), "{err}");
+        let err = count_ngrams(&[seq(&[3])], SPECIALS, 5, 2)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("does not end"), "{err}");
+    }
+}

@@ -1,0 +1,93 @@
+//! Stage 4: probabilities. Per context h: u(w | h) = (a(hw) − D(a(hw))) / Σₓ a(hx) and
+//! γ(h) = (D₁N₁(h·) + D₂N₂(h·) + D₃N₃₊(h·)) / Σₓ a(hx); then order by order
+//! p(w | h) = u(w | h) + γ(h)·p(w | h′), the unigrams interpolating with the uniform distribution
+//! over every token but `<s>` (`<unk>` and unseen vocabulary entries take their share).
+
+use crate::count::{key_suffix, Counts};
+use crate::discount::Discount;
+use crate::table::{OrderTable, BOS_LOG10};
+use lmlab_core::TokenId;
+
+/// Turns adjusted counts and discounts into the model's tables (log10 values).
+pub(crate) fn interpolate(
+    counts: &Counts,
+    adjusted: &[Vec<u64>],
+    discounts: &[Discount],
+    bos: TokenId,
+) -> Vec<OrderTable> {
+    let order = adjusted.len();
+    let vocab_size = adjusted[0].len();
+    let mut tables: Vec<OrderTable> = Vec::with_capacity(order);
+
+    // Unigrams: one context, interpolated with the uniform distribution.
+    let a1 = &adjusted[0];
+    let d1 = &discounts[0];
+    let total: u64 = a1.iter().sum();
+    let mut by_class = [0u64; 4];
+    for &a in a1 {
+        by_class[a.min(3) as usize] += 1;
+    }
+    let gamma = backoff_mass(d1, &by_class) / total as f64;
+    let uniform = 1.0 / (vocab_size.saturating_sub(1).max(1)) as f64;
+    let mut lower: Vec<f64> = a1
+        .iter()
+        .map(|&a| (a as f64 - d1.get(a)) / total as f64 + gamma * uniform)
+        .collect();
+    let mut log_prob: Vec<f32> = lower.iter().map(|&p| p.log10() as f32).collect();
+    log_prob[bos as usize] = BOS_LOG10;
+    tables.push(OrderTable {
+        keys: Vec::new(),
+        log_prob,
+        log_bow: Vec::new(),
+    });
+
+    for n in 2..=order {
+        let oc = &counts.higher[n - 2];
+        let a = &adjusted[n - 1];
+        let d = &discounts[n - 1];
+        let contexts = lower.len();
+        let mut denominator = vec![0u64; contexts];
+        let mut classes = vec![[0u64; 4]; contexts];
+        for (&c, &count) in oc.context.iter().zip(a) {
+            denominator[c as usize] += count;
+            classes[c as usize][count.min(3) as usize] += 1;
+        }
+        let gammas: Vec<f64> = denominator
+            .iter()
+            .zip(&classes)
+            .map(|(&den, cls)| {
+                if den == 0 {
+                    1.0
+                } else {
+                    backoff_mass(d, cls) / den as f64
+                }
+            })
+            .collect();
+        let probs: Vec<f64> = oc
+            .keys
+            .iter()
+            .zip(&oc.context)
+            .zip(a)
+            .map(|((&key, &c), &count)| {
+                let c = c as usize;
+                (count as f64 - d.get(count)) / denominator[c] as f64
+                    + gammas[c] * lower[key_suffix(key) as usize]
+            })
+            .collect();
+        tables[n - 2].log_bow = gammas.iter().map(|&g| g.log10() as f32).collect();
+        tables.push(OrderTable {
+            keys: oc.keys.clone(),
+            log_prob: probs.iter().map(|&p| p.log10() as f32).collect(),
+            log_bow: Vec::new(),
+        });
+        lower = probs;
+    }
+    tables
+}
+
+/// D₁N₁ + D₂N₂ + D₃N₃₊ for the counts of one context by class (index = min(count, 3)).
+fn backoff_mass(d: &Discount, by_class: &[u64; 4]) -> f64 {
+    d.amount[0] * by_class[1] as f64
+        + d.amount[1] * by_class[2] as f64
+        + d.amount[2] * by_class[3] as f64
+}

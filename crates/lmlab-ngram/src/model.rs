@@ -1,0 +1,170 @@
+//! The n-gram model: its tables, its tokenizer, and the [`LanguageModel`] contract over them.
+
+use crate::discount::Discount;
+use crate::query::{NgramScorer, State};
+use crate::table::OrderTable;
+use lmlab_core::{LanguageModel, Scorer, TokenId, Tokenizer};
+
+/// log10 → natural log.
+pub(crate) const LN_10: f64 = std::f64::consts::LN_10;
+
+/// A backoff-form n-gram model (as in ARPA): per order, log10 probabilities and backoffs.
+pub struct NgramModel {
+    pub(crate) tokenizer: Box<dyn Tokenizer>,
+    pub(crate) tables: Vec<OrderTable>,
+    pub(crate) discounts: Vec<Discount>,
+    pub(crate) warnings: Vec<String>,
+    pub(crate) training_tokens: u64,
+}
+
+impl NgramModel {
+    /// Assembles a model; `tables[0]` must hold one unigram per tokenizer id.
+    pub(crate) fn from_parts(
+        tokenizer: Box<dyn Tokenizer>,
+        tables: Vec<OrderTable>,
+        discounts: Vec<Discount>,
+        warnings: Vec<String>,
+        training_tokens: u64,
+    ) -> NgramModel {
+        NgramModel {
+            tokenizer,
+            tables,
+            discounts,
+            warnings,
+            training_tokens,
+        }
+    }
+
+    /// The order N.
+    pub fn order(&self) -> usize {
+        self.tables.len()
+    }
+
+    /// Number of n-grams of each order, unigrams first (the ARPA `\data\` counts).
+    pub fn ngram_counts(&self) -> Vec<usize> {
+        self.tables.iter().map(OrderTable::len).collect()
+    }
+
+    /// The discounts (D1, D2, D3+) of each order; empty for a model imported from ARPA.
+    pub fn discounts(&self) -> &[Discount] {
+        &self.discounts
+    }
+
+    /// Warnings of training (orders that fell back to the fallback discounts).
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+
+    /// Tokens counted in training (end tokens included); 0 for an imported ARPA.
+    pub fn training_tokens(&self) -> u64 {
+        self.training_tokens
+    }
+
+    /// The tables of every order.
+    pub fn tables(&self) -> &[OrderTable] {
+        &self.tables
+    }
+
+    /// The token ids of n-gram `rank` of order `n` (1-based), in text order.
+    pub fn ngram_words(&self, n: usize, rank: u32) -> Vec<TokenId> {
+        let mut words = Vec::with_capacity(n);
+        let mut rank = rank;
+        for level in (1..n).rev() {
+            let key = self.tables[level].keys[rank as usize];
+            words.push(key as u32);
+            rank = (key >> 32) as u32;
+        }
+        words.push(rank);
+        words
+    }
+
+    /// The rank of the n-gram `words` (text order) in its order's table, if stored.
+    pub fn find_ngram(&self, words: &[TokenId]) -> Option<u32> {
+        let (&last, rest) = words.split_last()?;
+        if words.len() > self.order() || last as usize >= self.tables[0].len() {
+            return None;
+        }
+        let mut rank = last;
+        for (i, &w) in rest.iter().rev().enumerate() {
+            rank = self.tables[i + 1].find(rank, w)?;
+        }
+        Some(rank)
+    }
+
+    /// The stored log10 probability and backoff of the n-gram `words`, if present.
+    pub fn lookup(&self, words: &[TokenId]) -> Option<(f32, f32)> {
+        let rank = self.find_ngram(words)?;
+        let table = &self.tables[words.len() - 1];
+        Some((table.log_prob[rank as usize], table.bow(rank)))
+    }
+
+    /// log10 p(word | `<s>` context) through the backoff structure.
+    pub fn log10_prob(&self, context: &[TokenId], word: TokenId) -> f32 {
+        let mut state = State::start(self);
+        for &t in context {
+            state.advance(self, t);
+        }
+        state.log10_prob(self, word).0
+    }
+
+    /// A KenLM-style stateful scorer.
+    pub fn ngram_scorer(&self) -> NgramScorer<'_> {
+        NgramScorer::new(self)
+    }
+}
+
+impl LanguageModel for NgramModel {
+    fn kind(&self) -> &str {
+        "ngram"
+    }
+
+    fn describe(&self) -> String {
+        let counts: Vec<String> = self.ngram_counts().iter().map(usize::to_string).collect();
+        format!(
+            "ngram order {} interpolated modified Kneser-Ney ({} n-grams: {}) over {} tokens",
+            self.order(),
+            self.parameter_count(),
+            counts.join("/"),
+            self.tokenizer.kind()
+        )
+    }
+
+    fn tokenizer(&self) -> &dyn Tokenizer {
+        self.tokenizer.as_ref()
+    }
+
+    fn log_probs(&self, tokens: &[TokenId]) -> Vec<f64> {
+        let mut scorer = NgramScorer::new(self);
+        tokens.iter().map(|&t| scorer.score_next(t)).collect()
+    }
+
+    fn next_distribution(&self, context: &[TokenId]) -> Vec<f64> {
+        let mut state = State::start(self);
+        for &t in context {
+            state.advance(self, t);
+        }
+        let bos = self.tokenizer.specials().bos;
+        let mut dist: Vec<f64> = (0..self.tables[0].len() as TokenId)
+            .map(|w| {
+                if w == bos {
+                    0.0
+                } else {
+                    10f64.powf(state.log10_prob(self, w).0 as f64)
+                }
+            })
+            .collect();
+        let sum: f64 = dist.iter().sum();
+        if sum > 0.0 {
+            dist.iter_mut().for_each(|p| *p /= sum);
+        }
+        dist
+    }
+
+    fn scorer(&self) -> Option<Box<dyn Scorer + '_>> {
+        Some(Box::new(NgramScorer::new(self)))
+    }
+
+    fn parameter_count(&self) -> u64 {
+        self.tables.iter().map(|t| t.len() as u64).sum()
+    }
+}

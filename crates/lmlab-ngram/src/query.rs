@@ -1,0 +1,136 @@
+//! Queries in backoff form, KenLM's way: find the longest stored n-gram ending in the word, add the
+//! backoffs of the longer contexts. The [`State`] carries the matched context (most recent word
+//! first) and its backoffs, so each token costs at most N−1 lookups.
+
+use crate::model::{NgramModel, LN_10};
+use lmlab_core::{Scorer, TokenId};
+
+/// The context of the next token: the longest stored suffix of what came before, truncated to
+/// N−1 words, with the log10 backoff of each of its suffixes.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct State {
+    /// Context words, most recent first.
+    pub words: Vec<TokenId>,
+    /// `backoffs[j]`: log10 backoff of the n-gram `words[j], …, words[0]`.
+    pub backoffs: Vec<f32>,
+}
+
+impl State {
+    /// The state after `<s>`.
+    pub fn start(model: &NgramModel) -> State {
+        let mut state = State::default();
+        state.reset(model);
+        state
+    }
+
+    /// Back to the state after `<s>`.
+    pub fn reset(&mut self, model: &NgramModel) {
+        self.words.clear();
+        self.backoffs.clear();
+        if model.order() > 1 {
+            let bos = model.tokenizer.specials().bos;
+            self.words.push(bos);
+            self.backoffs.push(model.tables[0].bow(bos));
+        }
+    }
+
+    /// log10 p(word | state) and the number of context words matched.
+    #[inline]
+    pub fn log10_prob(&self, model: &NgramModel, word: TokenId) -> (f32, usize) {
+        let word = clamp_word(model, word);
+        let mut rank = word;
+        let mut prob = model.tables[0].log_prob[word as usize];
+        let mut matched = 0;
+        for (j, &w) in self.words.iter().enumerate() {
+            match model.tables[j + 1].find(rank, w) {
+                Some(r) => {
+                    rank = r;
+                    prob = model.tables[j + 1].log_prob[r as usize];
+                    matched = j + 1;
+                }
+                None => break,
+            }
+        }
+        let backoff: f32 = self.backoffs[matched..].iter().sum();
+        (prob + backoff, matched)
+    }
+
+    /// Scores `word` (log10) and moves the state past it.
+    pub fn advance(&mut self, model: &NgramModel, word: TokenId) -> f32 {
+        let word = clamp_word(model, word);
+        let max_context = model.order() - 1;
+        let mut words = Vec::with_capacity(max_context);
+        let mut backoffs = Vec::with_capacity(max_context);
+        let mut rank = word;
+        let mut prob = model.tables[0].log_prob[word as usize];
+        let mut matched = 0;
+        if max_context > 0 {
+            words.push(word);
+            backoffs.push(model.tables[0].bow(word));
+        }
+        for (j, &w) in self.words.iter().enumerate() {
+            match model.tables[j + 1].find(rank, w) {
+                Some(r) => {
+                    rank = r;
+                    prob = model.tables[j + 1].log_prob[r as usize];
+                    matched = j + 1;
+                    if words.len() < max_context {
+                        words.push(w);
+                        backoffs.push(model.tables[j + 1].bow(r));
+                    }
+                }
+                None => break,
+            }
+        }
+        let backoff: f32 = self.backoffs[matched..].iter().sum();
+        self.words = words;
+        self.backoffs = backoffs;
+        prob + backoff
+    }
+}
+
+/// Ids outside the model's vocabulary score as `<unk>` (or the last id when there is none).
+fn clamp_word(model: &NgramModel, word: TokenId) -> TokenId {
+    let size = model.tables[0].len() as TokenId;
+    if word < size {
+        word
+    } else {
+        model.tokenizer.specials().unk.unwrap_or(size - 1)
+    }
+}
+
+/// A stateful scorer over an [`NgramModel`] (natural-log probabilities).
+pub struct NgramScorer<'a> {
+    model: &'a NgramModel,
+    state: State,
+}
+
+impl<'a> NgramScorer<'a> {
+    /// A scorer at the start of a sequence.
+    pub fn new(model: &'a NgramModel) -> Self {
+        NgramScorer {
+            model,
+            state: State::start(model),
+        }
+    }
+
+    /// The current state.
+    pub fn state(&self) -> &State {
+        &self.state
+    }
+
+    /// log10 p(token | state); then the token joins the context.
+    pub fn score_next_log10(&mut self, token: TokenId) -> f32 {
+        self.state.advance(self.model, token)
+    }
+}
+
+impl Scorer for NgramScorer<'_> {
+    fn reset(&mut self) {
+        self.state.reset(self.model);
+    }
+
+    fn score_next(&mut self, token: TokenId) -> f64 {
+        self.score_next_log10(token) as f64 * LN_10
+    }
+}

@@ -1,0 +1,80 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use lmlab_core::model::{encode_corpus, TokenSequence};
+use lmlab_core::{LanguageModel, SequenceMode};
+use lmlab_ngram::{train, NgramModel, NgramOptions};
+use lmlab_tokenize::WordsTrainer;
+use std::path::PathBuf;
+
+/// `../shared` next to the workspace, or `None` (with a message) when it is missing.
+pub fn shared() -> Option<PathBuf> {
+    let dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared"));
+    if dir.is_dir() {
+        Some(dir)
+    } else {
+        eprintln!("skipping: {} is missing", dir.display());
+        None
+    }
+}
+
+/// Trains a words model on `text` (one sequence per line).
+pub fn train_text(text: &str, options: &NgramOptions) -> lmlab_core::Result<NgramModel> {
+    let tokenizer = WordsTrainer::default().train(text)?;
+    let sequences: Vec<TokenSequence> = encode_corpus(&tokenizer, text, SequenceMode::Line);
+    train(&sequences, Box::new(tokenizer), options)
+}
+
+/// Largest differences between two models' stored values.
+#[derive(Debug, Default)]
+pub struct Diff {
+    pub prob: f64,
+    pub bow: f64,
+    pub ngrams: usize,
+}
+
+/// Checks that `ours` and `theirs` hold the same n-grams (by their strings) and returns the largest
+/// absolute differences of log10 probabilities and backoffs. The `<s>` unigram probability is a
+/// marker (KenLM writes 0, lmlab -99) and is not compared.
+pub fn compare(ours: &NgramModel, theirs: &NgramModel) -> Diff {
+    assert_eq!(ours.order(), theirs.order(), "orders differ");
+    assert_eq!(
+        ours.ngram_counts(),
+        theirs.ngram_counts(),
+        "n-gram counts differ"
+    );
+    let our_vocab = ours.tokenizer().vocab();
+    let their_vocab = theirs.tokenizer().vocab();
+    let mut diff = Diff::default();
+    let order = ours.order();
+    for n in 1..=order {
+        let table = &ours.tables()[n - 1];
+        for rank in 0..table.len() as u32 {
+            let words = ours.ngram_words(n, rank);
+            let mapped: Vec<u32> = words
+                .iter()
+                .map(|&w| {
+                    their_vocab
+                        .id(our_vocab.token(w))
+                        .unwrap_or_else(|| panic!("word {} missing", our_vocab.token(w)))
+                })
+                .collect();
+            let (p, b) = theirs.lookup(&mapped).unwrap_or_else(|| {
+                let text: Vec<&str> = words.iter().map(|&w| our_vocab.token(w)).collect();
+                panic!("{n}-gram '{}' is not in the reference", text.join(" "))
+            });
+            if !(n == 1 && our_vocab.token(words[0]) == "<s>") {
+                diff.prob = diff
+                    .prob
+                    .max((table.log_prob[rank as usize] - p).abs() as f64);
+            }
+            if n < order {
+                diff.bow = diff
+                    .bow
+                    .max((table.log_bow[rank as usize] - b).abs() as f64);
+            }
+            diff.ngrams += 1;
+        }
+    }
+    diff
+}
