@@ -1,7 +1,7 @@
 //! Every bad input named by the spine issue gives a clear message and no panic.
 
 mod common;
-use common::{fails, lmlab, ok, s, texts};
+use common::{fails, lmlab, ok, s, trained};
 
 const SUBCOMMANDS: &[&[&str]] = &[
     &[],
@@ -32,9 +32,7 @@ fn every_subcommand_has_help_and_version_works() {
 #[test]
 fn missing_directory_empty_and_invalid_utf8_inputs() {
     let dir = tempfile::tempdir().unwrap();
-    let model = dir.path().join("m.lmlab");
-    let (train, _) = texts(dir.path());
-    ok(&["train", "baseline", "--input", s(&train), "-o", s(&model)]);
+    let (train, _, model) = trained(dir.path());
 
     let missing = dir.path().join("nope.txt");
     let msg = fails(&["train", "baseline", "--input", s(&missing), "-o", s(&model)]);
@@ -64,9 +62,7 @@ fn missing_directory_empty_and_invalid_utf8_inputs() {
 #[test]
 fn truncated_foreign_other_kind_and_future_model_files() {
     let dir = tempfile::tempdir().unwrap();
-    let (train, test) = texts(dir.path());
-    let model = dir.path().join("m.lmlab");
-    ok(&["train", "baseline", "--input", s(&train), "-o", s(&model)]);
+    let (train, test, model) = trained(dir.path());
     let bytes = std::fs::read(&model).unwrap();
     let cut = dir.path().join("cut.lmlab");
     for len in [1, 8, 31, 32, 100, bytes.len() / 2, bytes.len() - 1] {
@@ -107,9 +103,7 @@ fn truncated_foreign_other_kind_and_future_model_files() {
 #[test]
 fn probability_files_that_disagree_or_hold_impossible_values() {
     let dir = tempfile::tempdir().unwrap();
-    let (train, test) = texts(dir.path());
-    let model = dir.path().join("m.lmlab");
-    ok(&["train", "baseline", "--input", s(&train), "-o", s(&model)]);
+    let (train, test, model) = trained(dir.path());
     let (a, b) = (
         dir.path().join("a.probs.tsv"),
         dir.path().join("b.probs.tsv"),
@@ -182,9 +176,7 @@ fn probability_files_that_disagree_or_hold_impossible_values() {
 #[test]
 fn options_out_of_range_are_refused_by_name() {
     let dir = tempfile::tempdir().unwrap();
-    let (train, test) = texts(dir.path());
-    let model = dir.path().join("m.lmlab");
-    ok(&["train", "baseline", "--input", s(&train), "-o", s(&model)]);
+    let (train, test, model) = trained(dir.path());
     let cases: &[(&[&str], &str)] = &[
         (
             &[

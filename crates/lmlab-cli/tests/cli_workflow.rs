@@ -2,14 +2,12 @@
 //! generation, info and the demo.
 
 mod common;
-use common::{ok, s, texts};
+use common::{ok, s, texts, trained};
 
 #[test]
 fn train_eval_and_probability_files() {
     let dir = tempfile::tempdir().unwrap();
-    let (train, test) = texts(dir.path());
-    let model = dir.path().join("m.lmlab");
-    ok(&["train", "baseline", "--input", s(&train), "-o", s(&model)]);
+    let (_, test, model) = trained(dir.path());
     let probs = dir.path().join("m.probs.tsv");
     let json = ok(&[
         "eval",

@@ -55,3 +55,11 @@ pub fn texts(dir: &Path) -> (PathBuf, PathBuf) {
 pub fn s(path: &Path) -> &str {
     path.to_str().unwrap()
 }
+
+/// The texts of [`texts`] and a Witten-Bell words baseline trained on the first, as `m.lmlab`.
+pub fn trained(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    let (train, test) = texts(dir);
+    let model = dir.join("m.lmlab");
+    ok(&["train", "baseline", "--input", s(&train), "-o", s(&model)]);
+    (train, test, model)
+}

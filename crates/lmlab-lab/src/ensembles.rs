@@ -64,6 +64,8 @@ pub struct EnsembleReport {
     pub members: Vec<Member>,
     /// The EM fit (weights and per-iteration dev log-likelihood).
     pub em: EmFit,
+    /// Wall seconds the EM fit took (reading the files not included).
+    pub fit_seconds: f64,
     /// The ensemble on dev.
     pub dev: StreamScore,
     /// The ensemble on test.
@@ -104,7 +106,9 @@ pub fn ensemble(
     check_set(test)?;
     let dev_probs: Vec<Vec<f64>> = dev.iter().map(|n| probabilities(&n.file)).collect();
     let dev_refs: Vec<&[f64]> = dev_probs.iter().map(Vec::as_slice).collect();
+    let started = std::time::Instant::now();
     let em = fit_weights(&dev_refs, max_iterations, tolerance)?;
+    let fit_seconds = started.elapsed().as_secs_f64();
     let dev_header = &dev[0].file.header;
     let dev_score = StreamScore::of(
         mixture_log_probs(&em.weights, &dev_refs).into_iter(),
@@ -157,6 +161,7 @@ pub fn ensemble(
     Ok(EnsembleReport {
         members,
         em,
+        fit_seconds,
         dev: dev_score,
         test,
         mixture,

@@ -43,10 +43,11 @@ pub fn run(args: EnsembleArgs) -> anyhow::Result<()> {
         "stopped at --max-iterations"
     };
     println!(
-        "{state} after {} iterations\n",
-        report.em.log_likelihood.len() - 1
+        "{state} after {} iterations ({:.1} ms)\n",
+        report.em.log_likelihood.len() - 1,
+        report.fit_seconds * 1e3
     );
-    println!("{:>8}  {:<40} {:<34} {}", "weight", "model", "dev", "test");
+    println!("{:>8}  {:<40} {:<34} test", "weight", "model", "dev");
     for m in &report.members {
         let test = m.test.as_ref().map(show).unwrap_or_default();
         println!(
