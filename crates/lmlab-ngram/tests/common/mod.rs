@@ -78,3 +78,32 @@ pub fn compare(ours: &NgramModel, theirs: &NgramModel) -> Diff {
     }
     diff
 }
+
+/// A deterministic Zipf-like corpus of `lines` lines over `words` word types.
+pub fn synthetic_corpus(lines: usize, words: usize, seed: u64) -> String {
+    let mut state = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    let mut next = move || {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (state >> 33) as f64 / (1u64 << 31) as f64
+    };
+    let mut text = String::new();
+    for _ in 0..lines {
+        let len = 1 + (next() * 12.0) as usize;
+        let mut previous = 0usize;
+        for i in 0..len {
+            // Zipf-ish rank, with some dependence on the previous word.
+            let r = ((words as f64).powf(next()) as usize + previous) % words;
+            if i > 0 {
+                text.push(' ');
+            }
+            text.push_str(&format!("w{r}"));
+            previous = r / 3;
+        }
+        text.push('\n');
+    }
+    text
+}
