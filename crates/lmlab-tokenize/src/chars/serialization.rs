@@ -19,6 +19,12 @@ impl CharsTokenizer {
 
     /// Rebuilds from [`CharsTokenizer::serialize`]'s output.
     pub fn deserialize(value: &Value) -> Result<CharsTokenizer> {
+        let kind = field(value, "kind")?.as_str().unwrap_or("");
+        if kind != "chars" {
+            return Err(Error::invalid(format!(
+                "a tokenizer of kind '{kind}' is not a chars tokenizer"
+            )));
+        }
         let specials: Vec<String> = serde_json::from_value(field(value, "specials")?.clone())
             .map_err(|e| Error::invalid(format!("chars tokenizer \"specials\": {e}")))?;
         if specials.len() < 3 || specials[0] != UNK || specials[1] != BOS || specials[2] != EOS {
