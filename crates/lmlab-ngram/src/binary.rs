@@ -118,11 +118,7 @@ impl NgramModel {
                     return Err(corrupt(format!("{n}-gram keys are out of order or range")));
                 }
             }
-            tables.push(OrderTable {
-                keys,
-                log_prob,
-                log_bow,
-            });
+            tables.push(OrderTable::new(keys, log_prob, log_bow));
         }
         r.finish()?;
         let model =

@@ -35,11 +35,7 @@ pub(crate) fn interpolate(
         .collect();
     let mut log_prob: Vec<f32> = lower.iter().map(|&p| p.log10() as f32).collect();
     log_prob[bos as usize] = BOS_LOG10;
-    tables.push(OrderTable {
-        keys: Vec::new(),
-        log_prob,
-        log_bow: Vec::new(),
-    });
+    tables.push(OrderTable::new(Vec::new(), log_prob, Vec::new()));
 
     for n in 2..=order {
         let oc = &counts.higher[n - 2];
@@ -75,11 +71,11 @@ pub(crate) fn interpolate(
             })
             .collect();
         tables[n - 2].log_bow = gammas.iter().map(|&g| g.log10() as f32).collect();
-        tables.push(OrderTable {
-            keys: oc.keys.clone(),
-            log_prob: probs.iter().map(|&p| p.log10() as f32).collect(),
-            log_bow: Vec::new(),
-        });
+        tables.push(OrderTable::new(
+            oc.keys.clone(),
+            probs.iter().map(|&p| p.log10() as f32).collect(),
+            Vec::new(),
+        ));
         lower = probs;
     }
     tables

@@ -3,6 +3,7 @@
 //! first) and its backoffs, so each token costs at most N−1 lookups.
 
 use crate::model::{NgramModel, LN_10};
+use crate::options::MAX_ORDER;
 use lmlab_core::{Scorer, TokenId};
 
 /// The context of the next token: the longest stored suffix of what came before, truncated to
@@ -55,36 +56,35 @@ impl State {
         (prob + backoff, matched)
     }
 
-    /// Scores `word` (log10) and moves the state past it.
+    /// Scores `word` (log10) and moves the state past it. Allocation-free.
     pub fn advance(&mut self, model: &NgramModel, word: TokenId) -> f32 {
         let word = clamp_word(model, word);
-        let max_context = model.order() - 1;
-        let mut words = Vec::with_capacity(max_context);
-        let mut backoffs = Vec::with_capacity(max_context);
+        let tables = &model.tables;
+        let max_context = tables.len() - 1;
+        let mut bows = [0f32; MAX_ORDER];
         let mut rank = word;
-        let mut prob = model.tables[0].log_prob[word as usize];
+        let mut prob = tables[0].log_prob[word as usize];
         let mut matched = 0;
-        if max_context > 0 {
-            words.push(word);
-            backoffs.push(model.tables[0].bow(word));
-        }
+        bows[0] = tables[0].bow(word);
         for (j, &w) in self.words.iter().enumerate() {
-            match model.tables[j + 1].find(rank, w) {
+            match tables[j + 1].find(rank, w) {
                 Some(r) => {
                     rank = r;
-                    prob = model.tables[j + 1].log_prob[r as usize];
+                    prob = tables[j + 1].log_prob[r as usize];
                     matched = j + 1;
-                    if words.len() < max_context {
-                        words.push(w);
-                        backoffs.push(model.tables[j + 1].bow(r));
-                    }
+                    bows[j + 1] = tables[j + 1].bow(r);
                 }
                 None => break,
             }
         }
         let backoff: f32 = self.backoffs[matched..].iter().sum();
-        self.words = words;
-        self.backoffs = backoffs;
+        let keep = (matched + 1).min(max_context);
+        self.words.truncate(keep.saturating_sub(1));
+        if keep > 0 {
+            self.words.insert(0, word);
+        }
+        self.backoffs.clear();
+        self.backoffs.extend_from_slice(&bows[..keep]);
         prob + backoff
     }
 }

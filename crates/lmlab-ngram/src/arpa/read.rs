@@ -277,14 +277,7 @@ fn read_unigrams(
     if order == 1 {
         log_bow.clear();
     }
-    Ok((
-        tokenizer,
-        OrderTable {
-            keys: Vec::new(),
-            log_prob,
-            log_bow,
-        },
-    ))
+    Ok((tokenizer, OrderTable::new(Vec::new(), log_prob, log_bow)))
 }
 
 fn read_order(
@@ -335,13 +328,13 @@ fn read_order(
             format!("line {b}: duplicate {n}-gram (first at line {a})"),
         ));
     }
-    Ok(OrderTable {
-        keys: rows.iter().map(|r| r.0).collect(),
-        log_prob: rows.iter().map(|r| r.1).collect(),
-        log_bow: if n < order {
+    Ok(OrderTable::new(
+        rows.iter().map(|r| r.0).collect(),
+        rows.iter().map(|r| r.1).collect(),
+        if n < order {
             rows.iter().map(|r| r.2).collect()
         } else {
             Vec::new()
         },
-    })
+    ))
 }
