@@ -9,6 +9,7 @@
 pub mod byte_level;
 pub(crate) mod engine;
 pub(crate) mod hash;
+pub mod hf_export;
 mod model;
 pub mod pretokenize;
 mod serialization;

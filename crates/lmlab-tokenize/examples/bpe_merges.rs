@@ -1,0 +1,25 @@
+//! Prints the merges of BPE trained on a file as JSON (`[["Ġ", "t"], ...]`), for comparison with
+//! other trainers: `bpe_merges FILE VOCAB [gpt2|cl100k] [scaffold]`.
+
+use lmlab_tokenize::bpe::{BpeTrainer, PreTokenizerPattern};
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.len() < 3 {
+        eprintln!("usage: bpe_merges FILE VOCAB [gpt2|cl100k] [scaffold]");
+        std::process::exit(2);
+    }
+    let text = std::fs::read_to_string(&args[1]).expect("input file");
+    let pattern = PreTokenizerPattern::from_name(args.get(3).map_or("gpt2", String::as_str))
+        .expect("pattern");
+    let tok = BpeTrainer {
+        vocab_size: args[2].parse().expect("vocab size"),
+        pattern,
+        scaffold: args.iter().any(|a| a == "scaffold"),
+        ..BpeTrainer::default()
+    }
+    .train(&[&text])
+    .expect("training");
+    let merges: Vec<[String; 2]> = tok.merges().into_iter().map(|(a, b)| [a, b]).collect();
+    println!("{}", serde_json::to_string(&merges).unwrap());
+}

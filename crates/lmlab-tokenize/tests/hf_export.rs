@@ -1,0 +1,121 @@
+//! The exported `tokenizer.json` gives lmlab's ids in Hugging Face `tokenizers` (skipped with a
+//! message when python3 with the `tokenizers` package is not installed).
+
+use lmlab_tokenize::bpe::hf_export::export_hugging_face;
+use lmlab_tokenize::bpe::{BpeTrainer, PreTokenizerPattern};
+use lmlab_tokenize::{BytesTokenizer, Tokenizer};
+use std::path::PathBuf;
+use std::process::Command;
+
+const SCRIPT: &str = r#"
+import json, sys
+from tokenizers import Tokenizer
+jobs = json.load(open(sys.argv[1]))
+out = []
+for tok_path, text_path in jobs:
+    tok = Tokenizer.from_file(tok_path)
+    text = open(text_path, encoding="utf-8", newline="").read()
+    out.append(tok.encode(text, add_special_tokens=False).ids)
+json.dump(out, open(sys.argv[2], "w"))
+"#;
+
+fn have_hf() -> bool {
+    Command::new("python3")
+        .args(["-c", "import tokenizers"])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+fn texts() -> Vec<String> {
+    let mut texts: Vec<String> = [
+        "emoji 🦀👍🏽👩‍👩‍👧 and flags 🇫🇷\n",
+        "combining e\u{301} a\u{308} \u{1e9b}\u{323}\n  indented\n\n   x",
+        "CJK 漢字かなカナ 한국어 RTL שָׁלוֹם عَرَبِيّ\r\n\t \n",
+        "'s'S'll'LL ſ 12345678901234567890 ...!!!???   ",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let data = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data"));
+    for file in ["tinystories/valid-slice.txt", "shakespeare/input.txt"] {
+        if let Ok(text) = std::fs::read_to_string(data.join(file)) {
+            texts.push(text[..200_000.min(text.len())].to_string());
+        }
+    }
+    texts
+}
+
+#[test]
+fn exported_tokenizers_give_the_same_ids_in_hugging_face() {
+    if !have_hf() {
+        eprintln!("python3 with `tokenizers` not installed: Hugging Face export test skipped");
+        return;
+    }
+    let train = texts().join("");
+    let mut tokenizers: Vec<Box<dyn Tokenizer>> = vec![Box::new(BytesTokenizer::new())];
+    for pattern in [PreTokenizerPattern::Gpt2, PreTokenizerPattern::Cl100k] {
+        tokenizers.push(Box::new(
+            BpeTrainer {
+                vocab_size: 1500,
+                pattern,
+                specials: vec!["<|endoftext|>".into()],
+                ..BpeTrainer::default()
+            }
+            .train(&[&train])
+            .unwrap(),
+        ));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let texts = texts();
+    let mut jobs = Vec::new();
+    let mut expected = Vec::new();
+    for (k, tok) in tokenizers.iter().enumerate() {
+        let hf = export_hugging_face(&tok.to_json(), false).unwrap();
+        let tok_path = dir.path().join(format!("tok{k}.json"));
+        std::fs::write(&tok_path, hf.to_string()).unwrap();
+        for (j, text) in texts.iter().enumerate() {
+            let text_path = dir.path().join(format!("text{j}.txt"));
+            std::fs::write(&text_path, text).unwrap();
+            jobs.push((tok_path.clone(), text_path));
+            expected.push((tok.kind().to_string(), j, tok.encode(text)));
+        }
+    }
+    let jobs_path = dir.path().join("jobs.json");
+    let out_path = dir.path().join("out.json");
+    std::fs::write(&jobs_path, serde_json::to_string(&jobs).unwrap()).unwrap();
+    let status = Command::new("python3")
+        .args(["-c", SCRIPT])
+        .arg(&jobs_path)
+        .arg(&out_path)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let got: Vec<Vec<u32>> =
+        serde_json::from_str(&std::fs::read_to_string(&out_path).unwrap()).unwrap();
+    for ((kind, j, ids), hf_ids) in expected.iter().zip(&got) {
+        let first = ids.iter().zip(hf_ids).position(|(a, b)| a != b);
+        assert_eq!(
+            (first, ids.len()),
+            (None, hf_ids.len()),
+            "{kind}, text {j}: first differing id"
+        );
+    }
+}
+
+#[test]
+fn scaffold_bpe_export_is_refused_unless_expanded() {
+    let tok = BpeTrainer {
+        vocab_size: 300,
+        scaffold: true,
+        ..BpeTrainer::default()
+    }
+    .train(&["a cat sat on a mat with a hat\n"])
+    .unwrap();
+    let err = export_hugging_face(&tok.to_json(), false).unwrap_err();
+    assert!(err.to_string().contains("cannot be expressed"), "{err}");
+    let expanded = export_hugging_face(&tok.to_json(), true).unwrap();
+    assert_eq!(
+        expanded["model"]["merges"].as_array().unwrap().len(),
+        tok.merges().len()
+    );
+}
