@@ -14,10 +14,12 @@ fn main() {
         .unwrap()
         .replace("<unk>", "<oov>");
     let order: usize = args[2].parse().unwrap();
+    let cpu = lmlab_core::compute::process_cpu_seconds;
     let start = Instant::now();
     let tokenizer = WordsTrainer::default().train(&text).unwrap();
     let sequences = encode_corpus(&tokenizer, &text, SequenceMode::Line);
     let tokenized = start.elapsed();
+    let cpu_start = cpu();
     let model = train(
         &sequences,
         Box::new(tokenizer),
@@ -26,17 +28,42 @@ fn main() {
     .unwrap();
     let trained = start.elapsed();
     eprintln!(
-        "tokenize {:.3}s, estimate {:.3}s, n-grams {:?}",
+        "tokenize {:.3}s, estimate {:.3}s wall / {:.3} CPU-s, n-grams {:?}",
         tokenized.as_secs_f64(),
         (trained - tokenized).as_secs_f64(),
+        cpu() - cpu_start,
         model.ngram_counts()
     );
+    let dir = std::env::temp_dir().join(format!("lmlab-ngram-timing-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("model.lmlab");
+    let provenance = lmlab_core::model_file::Provenance {
+        corpus_sha256: String::new(),
+        corpus_name: args[1].clone(),
+        sequences: SequenceMode::Line,
+        options: serde_json::json!({ "order": order }),
+        seed: None,
+        lmlab_version: lmlab_core::LMLAB_VERSION.into(),
+    };
+    let start = Instant::now();
+    model.save(&path, provenance).unwrap();
+    let saved = start.elapsed();
+    let start = Instant::now();
+    let model = lmlab_ngram::NgramModel::load(&path).unwrap();
+    eprintln!(
+        "save {:.3}s, load {:.3}s, file {} bytes",
+        saved.as_secs_f64(),
+        start.elapsed().as_secs_f64(),
+        std::fs::metadata(&path).unwrap().len()
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
     if let Some(test) = args.get(3) {
         let text = std::fs::read_to_string(test)
             .unwrap()
             .replace("<unk>", "<oov>");
         let sequences = encode_corpus(model.tokenizer(), &text, SequenceMode::Line);
         let start = Instant::now();
+        let cpu_start = cpu();
         let mut tokens = 0usize;
         let mut sum = 0f64;
         for _ in 0..10 {
@@ -50,9 +77,11 @@ fn main() {
             }
         }
         let secs = start.elapsed().as_secs_f64();
+        let cpu_secs = cpu() - cpu_start;
         eprintln!(
-            "query: {tokens} tokens in {secs:.3}s = {:.2}M tokens/s, perplexity {:.4}",
-            tokens as f64 / secs / 1e6,
+            "query: {tokens} tokens in {secs:.3}s wall / {cpu_secs:.3} CPU-s = {:.2}M tokens per \
+             CPU-s, perplexity {:.4}",
+            tokens as f64 / cpu_secs / 1e6,
             10f64.powf(-sum / tokens as f64)
         );
     }

@@ -1,12 +1,14 @@
 //! The lmlab model file of kind `ngram`. Payload, version 1 (little-endian, through lmlab-core's
-//! payload writer): order, vocabulary size, training tokens, a discounts flag and per-order
-//! (D1, D2, D3+), then per order n: keys (n ≥ 2), log10 probabilities (f32 bits), log10 backoffs
-//! (f32 bits, n < N). Loading checks every invariant the queries rely on, so a damaged payload is a
+//! payload writer, so every array is a u64 length then 8-byte aligned data — ready to be used in
+//! place from the memory map later): order, vocabulary size, training tokens, a discounts flag and
+//! per-order (D1, D2, D3+); then per order n: keys (n ≥ 2), values (below the top order one u64
+//! per n-gram: f32 bits of log10 p in the low half, of log10 backoff in the high half; at the top
+//! order the f32 bits of log10 p, two per u64), and the hash index (n ≥ 2, two u32 slots per u64). Loading checks every invariant the queries rely on, so a damaged payload is a
 //! clear error and never a panic.
 
 use crate::discount::Discount;
 use crate::model::NgramModel;
-use crate::table::OrderTable;
+use crate::table::{index_size, OrderTable};
 use lmlab_core::model_file::{
     write_model_file, ModelFile, ModelHeader, PayloadReader, PayloadWriter, Provenance,
 };
@@ -41,14 +43,24 @@ impl NgramModel {
         for d in &self.discounts {
             d.amount.iter().for_each(|&x| w.f64(x));
         }
-        let order = self.order();
         for (i, table) in self.tables.iter().enumerate() {
             if i > 0 {
                 w.u64_slice(&table.keys);
             }
-            w.u32_slice(&bits(&table.log_prob));
-            if i + 1 < order {
-                w.u32_slice(&bits(&table.log_bow));
+            let values: Vec<u64> = if i + 1 < self.order() {
+                (0..table.len())
+                    .map(|r| {
+                        u64::from(table.log_prob[r].to_bits())
+                            | u64::from(table.log_bow[r].to_bits()) << 32
+                    })
+                    .collect()
+            } else {
+                let bits: Vec<u32> = table.log_prob.iter().map(|p| p.to_bits()).collect();
+                pack_pairs(&bits)
+            };
+            w.u64_slice(&values);
+            if i > 0 {
+                w.u64_slice(&pack_pairs(table.index()));
             }
         }
         w.finish()
@@ -88,11 +100,24 @@ impl NgramModel {
         let mut tables: Vec<OrderTable> = Vec::with_capacity(order);
         for n in 1..=order {
             let keys = if n > 1 { r.u64_vec()? } else { Vec::new() };
-            let log_prob = floats(r.u32_vec()?);
-            let log_bow = if n < order {
-                floats(r.u32_vec()?)
+            let values = r.u64_vec()?;
+            let index = if n > 1 {
+                unpack_pairs(&r.u64_vec()?, index_size(keys.len()))
+                    .ok_or_else(|| corrupt(format!("{n}-gram index has the wrong size")))?
             } else {
                 Vec::new()
+            };
+            let (log_prob, log_bow): (Vec<f32>, Vec<f32>) = if n < order {
+                values
+                    .iter()
+                    .map(|&v| (f32::from_bits(v as u32), f32::from_bits((v >> 32) as u32)))
+                    .unzip()
+            } else {
+                let expected = if n == 1 { vocab_size } else { keys.len() };
+                let probs = unpack_pairs(&values, expected).ok_or_else(|| {
+                    corrupt(format!("{n}-gram probabilities have the wrong size"))
+                })?;
+                (probs.into_iter().map(f32::from_bits).collect(), Vec::new())
             };
             let len = log_prob.len();
             if n == 1 && len != vocab_size {
@@ -101,11 +126,6 @@ impl NgramModel {
             if n > 1 && keys.len() != len {
                 return Err(corrupt(format!(
                     "{n}-gram keys and probabilities differ in number"
-                )));
-            }
-            if n < order && log_bow.len() != len {
-                return Err(corrupt(format!(
-                    "{n}-gram backoffs and probabilities differ in number"
                 )));
             }
             if n > 1 {
@@ -118,7 +138,9 @@ impl NgramModel {
                     return Err(corrupt(format!("{n}-gram keys are out of order or range")));
                 }
             }
-            tables.push(OrderTable::new(keys, log_prob, log_bow));
+            let table = OrderTable::with_index(keys, log_prob, log_bow, index)
+                .map_err(|e| corrupt(format!("{n}-grams: {e}")))?;
+            tables.push(table);
         }
         r.finish()?;
         let model =
@@ -128,10 +150,23 @@ impl NgramModel {
     }
 }
 
-fn bits(values: &[f32]) -> Vec<u32> {
-    values.iter().map(|v| v.to_bits()).collect()
+/// Two u32 per u64 (low half first); an odd count gets an empty (`u32::MAX`) pad.
+fn pack_pairs(values: &[u32]) -> Vec<u64> {
+    values
+        .chunks(2)
+        .map(|c| u64::from(c[0]) | u64::from(c.get(1).copied().unwrap_or(u32::MAX)) << 32)
+        .collect()
 }
 
-fn floats(bits: Vec<u32>) -> Vec<f32> {
-    bits.into_iter().map(f32::from_bits).collect()
+/// The `count` u32 values [`pack_pairs`] packed, or `None` if `packed` has the wrong length.
+fn unpack_pairs(packed: &[u64], count: usize) -> Option<Vec<u32>> {
+    if packed.len() != count.div_ceil(2) {
+        return None;
+    }
+    let mut values: Vec<u32> = packed
+        .iter()
+        .flat_map(|&v| [v as u32, (v >> 32) as u32])
+        .collect();
+    values.truncate(count);
+    Some(values)
 }

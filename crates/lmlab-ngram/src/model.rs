@@ -120,8 +120,13 @@ impl LanguageModel for NgramModel {
 
     fn describe(&self) -> String {
         let counts: Vec<String> = self.ngram_counts().iter().map(usize::to_string).collect();
+        let method = if self.discounts.is_empty() {
+            "back-off model imported from ARPA"
+        } else {
+            "interpolated modified Kneser-Ney"
+        };
         format!(
-            "ngram order {} interpolated modified Kneser-Ney ({} n-grams: {}) over {} tokens",
+            "ngram order {} {method} ({} n-grams: {}) over {} tokens",
             self.order(),
             self.parameter_count(),
             counts.join("/"),

@@ -17,13 +17,24 @@ pub struct OrderTable {
     pub log_prob: Vec<f32>,
     /// log10 backoff γ of each n-gram as a context (0 when it is no context; empty at the top order).
     pub log_bow: Vec<f32>,
-    /// Hash index: slot → rank (or `EMPTY`); a power of two at least 1.5 times the keys.
+    /// Hash index: slot → rank (or `EMPTY`); about 1.3 times as many slots as keys.
     index: Vec<u32>,
 }
 
+/// The home slot of `key` in an index of `size` slots (multiplicative hash, then range reduction).
 #[inline]
-fn slot_of(key: u64, mask: usize) -> usize {
-    (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) as usize & mask
+fn slot_of(key: u64, size: usize) -> usize {
+    let hash = key.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ (key >> 29);
+    ((hash as u128 * size as u128) >> 64) as usize
+}
+
+/// The number of index slots for `keys` keys (always at least one empty slot; 0 for none).
+pub(crate) fn index_size(keys: usize) -> usize {
+    if keys == 0 {
+        0
+    } else {
+        keys + keys / 3 + 1
+    }
 }
 
 impl OrderTable {
@@ -44,17 +55,65 @@ impl OrderTable {
             self.index.clear();
             return;
         }
-        let size = (self.keys.len() * 3 / 2 + 1).next_power_of_two();
-        let mask = size - 1;
+        let size = index_size(self.keys.len());
         let mut index = vec![EMPTY; size];
         for (rank, &key) in self.keys.iter().enumerate() {
-            let mut slot = slot_of(key, mask);
+            let mut slot = slot_of(key, size);
             while index[slot] != EMPTY {
-                slot = (slot + 1) & mask;
+                slot += 1;
+                if slot == size {
+                    slot = 0;
+                }
             }
             index[slot] = rank as u32;
         }
         self.index = index;
+    }
+
+    /// A table whose hash index was stored (a model file); checks that the index can be trusted
+    /// not to panic or loop: every slot empty or a valid rank, each rank once, one empty slot.
+    pub(crate) fn with_index(
+        keys: Vec<u64>,
+        log_prob: Vec<f32>,
+        log_bow: Vec<f32>,
+        index: Vec<u32>,
+    ) -> Result<OrderTable, String> {
+        if keys.is_empty() {
+            if !index.is_empty() {
+                return Err("an index without keys".into());
+            }
+        } else {
+            if index.len() != index_size(keys.len()) {
+                return Err(format!(
+                    "an index of {} slots for {} keys",
+                    index.len(),
+                    keys.len()
+                ));
+            }
+            let mut seen = vec![false; keys.len()];
+            for &rank in &index {
+                if rank != EMPTY {
+                    let r = rank as usize;
+                    if r >= keys.len() || std::mem::replace(&mut seen[r], true) {
+                        return Err("an index entry out of range or repeated".into());
+                    }
+                }
+            }
+            if seen.iter().any(|&s| !s) {
+                return Err("an index missing some n-grams".into());
+            }
+        }
+        Ok(OrderTable {
+            keys,
+            log_prob,
+            log_bow,
+            index,
+        })
+    }
+
+    /// The hash index (slot → rank, `u32::MAX` for empty).
+    pub(crate) fn index(&self) -> &[u32] {
+        &self.index
     }
 
     /// Number of n-grams of this order.
@@ -74,8 +133,8 @@ impl OrderTable {
             return None;
         }
         let key = ((suffix as u64) << 32) | first as u64;
-        let mask = self.index.len() - 1;
-        let mut slot = slot_of(key, mask);
+        let size = self.index.len();
+        let mut slot = slot_of(key, size);
         loop {
             let rank = self.index[slot];
             if rank == EMPTY {
@@ -84,7 +143,10 @@ impl OrderTable {
             if self.keys[rank as usize] == key {
                 return Some(rank);
             }
-            slot = (slot + 1) & mask;
+            slot += 1;
+            if slot == size {
+                slot = 0;
+            }
         }
     }
 
