@@ -7,6 +7,18 @@ use lmlab_tokenize::bpe::{BpeTrainer, PreTokenizerPattern};
 use lmlab_tokenize::Tokenizer;
 use std::time::Instant;
 
+/// Process CPU seconds (user + system) so far.
+fn cpu_seconds() -> f64 {
+    // SAFETY: getrusage only writes the struct it is given.
+    let usage = unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_SELF, &mut usage);
+        usage
+    };
+    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    secs(usage.ru_utime) + secs(usage.ru_stime)
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if args.len() < 4 {
@@ -25,6 +37,7 @@ fn main() {
     let mb = text.len() as f64 / 1e6;
 
     let start = Instant::now();
+    let cpu = cpu_seconds();
     let tok = BpeTrainer {
         vocab_size: vocab,
         scaffold,
@@ -34,23 +47,45 @@ fn main() {
     .train(&[&train])
     .expect("training");
     println!(
-        "train: {:.1} MB, vocab {vocab}, {} merges, {:.3} s",
+        "train: {:.1} MB, vocab {vocab}, {} merges, {:.3} s wall, {:.3} CPU-s",
         train.len() as f64 / 1e6,
         tok.merges().len(),
-        start.elapsed().as_secs_f64()
+        start.elapsed().as_secs_f64(),
+        cpu_seconds() - cpu
     );
 
     for round in ["cold", "warm"] {
         let start = Instant::now();
+        let cpu = cpu_seconds();
         let mut ids = Vec::new();
         for line in text.split('\n') {
             tok.encode_into(line, &mut ids);
         }
         let secs = start.elapsed().as_secs_f64();
+        let cpu = cpu_seconds() - cpu;
         println!(
-            "encode ({round} cache): {mb:.1} MB, {} tokens, {secs:.3} s, {:.1} MB/s",
+            "encode ({round} cache): {mb:.1} MB, {} tokens, {secs:.3} s, {:.1} MB/s wall, \
+             {:.1} MB per CPU-s",
             ids.len(),
-            mb / secs
+            mb / secs,
+            mb / cpu
+        );
+    }
+
+    let lines: Vec<&str> = text.split('\n').collect();
+    for threads in [1, 2, 4] {
+        let fresh = tok.clone();
+        let start = Instant::now();
+        let cpu = cpu_seconds();
+        let ids = lmlab_tokenize::bpe::encode_batch(&fresh, &lines, threads);
+        let secs = start.elapsed().as_secs_f64();
+        let cpu = cpu_seconds() - cpu;
+        let n: usize = ids.iter().map(Vec::len).sum();
+        println!(
+            "encode_batch ({threads} threads, cold caches): {n} tokens, {:.1} MB/s wall, \
+             {:.1} MB per CPU-s",
+            mb / secs,
+            mb / cpu
         );
     }
 

@@ -1,5 +1,5 @@
-//! Prints the merges of BPE trained on a file as JSON (`[["Ġ", "t"], ...]`), for comparison with
-//! other trainers: `bpe_merges FILE VOCAB [gpt2|cl100k] [scaffold]`.
+//! Prints the merges of BPE trained on a file as JSON (`[["Ġ", "t"], ...]`; with `scaffold`,
+//! `{"merges": ..., "scaffold": [...]}`), for comparison with other trainers: `bpe_merges FILE VOCAB [gpt2|cl100k] [scaffold]`.
 
 use lmlab_tokenize::bpe::{BpeTrainer, PreTokenizerPattern};
 
@@ -21,5 +21,10 @@ fn main() {
     .train(&[&text])
     .expect("training");
     let merges: Vec<[String; 2]> = tok.merges().into_iter().map(|(a, b)| [a, b]).collect();
-    println!("{}", serde_json::to_string(&merges).unwrap());
+    if tok.is_scaffold() {
+        let out = serde_json::json!({"merges": merges, "scaffold": tok.scaffold_tokens()});
+        println!("{out}");
+    } else {
+        println!("{}", serde_json::to_string(&merges).unwrap());
+    }
 }

@@ -128,6 +128,25 @@ fn decode_inverts_encode_for_bytes_and_both_bpes() {
 }
 
 #[test]
+fn batch_encoding_equals_one_by_one() {
+    let tok = bpe(PreTokenizerPattern::Gpt2, true);
+    let texts = hard_texts();
+    let lines: Vec<&str> = texts
+        .iter()
+        .flat_map(|t| t.split('\n'))
+        .take(5000)
+        .collect();
+    let one_by_one: Vec<Vec<u32>> = lines.iter().map(|l| tok.encode(l)).collect();
+    for threads in [0, 1, 3] {
+        assert_eq!(
+            lmlab_tokenize::bpe::encode_batch(&tok, &lines, threads),
+            one_by_one
+        );
+    }
+    assert!(lmlab_tokenize::bpe::encode_batch(&tok, &[], 2).is_empty());
+}
+
+#[test]
 fn chars_round_trip_known_text_and_count_unknown_characters() {
     let tok = chars();
     let text = "Once upon a time.\nLily's mom!";

@@ -6,6 +6,7 @@
 //! Training on the same text gives the same merges, in the same order, as Hugging Face's
 //! `BpeTrainer` with `initial_alphabet = ByteLevel.alphabet()` (tested on the TinyStories fixture).
 
+mod batch;
 pub mod byte_level;
 pub(crate) mod engine;
 pub(crate) mod hash;
@@ -15,6 +16,7 @@ pub mod pretokenize;
 mod serialization;
 mod trainer;
 
+pub use batch::encode_batch;
 pub(crate) use model::{check_specials, split_specials};
 pub use model::{BpeTokenizer, BYTE_ALPHABET};
 pub use pretokenize::PreTokenizerPattern;
