@@ -173,7 +173,8 @@ fn special_strings_in_text_are_ordinary_text_unless_allowed() {
     tok.set_allow_special(true);
     let ids = tok.encode(text);
     assert!(ids.contains(&special) && ids.contains(&tok.eos_id()));
-    assert_eq!(tok.decode(&ids), "a story<|endoftext|>Another \n");
+    // Decoding leaves special tokens out (`</s>` is a newline).
+    assert_eq!(tok.decode(&ids), "a storyAnother \n");
 
     let mut chars = CharsTrainer {
         specials: vec!["<|endoftext|>".into()],

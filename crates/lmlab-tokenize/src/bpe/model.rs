@@ -27,7 +27,8 @@ pub const BYTE_ALPHABET: usize = 256;
 /// Token strings are ByteLevel strings (`Ġthe`); special tokens are their own strings. Text is
 /// encoded line by line (each line keeps its `\n`), each line pre-tokenized by the pattern and
 /// each piece merged by rank; special-token strings in text are ordinary text unless
-/// [`BpeTokenizer::set_allow_special`] is on. `</s>` decodes to a newline, `<s>` to nothing.
+/// [`BpeTokenizer::set_allow_special`] is on. `</s>` decodes to a newline; `<s>` and the other
+/// special tokens decode to nothing.
 #[derive(Debug)]
 pub struct BpeTokenizer {
     pub(crate) pattern: PreTokenizerPattern,
@@ -485,9 +486,8 @@ impl Tokenizer for BpeTokenizer {
                 bytes.extend_from_slice(&self.token_bytes[e as usize]);
             } else if id == self.eos_id() {
                 bytes.push(b'\n');
-            } else if id > self.eos_id() && (id as usize) < self.vocab.len() {
-                bytes.extend_from_slice(self.vocab.token(id).as_bytes());
             }
+            // `<s>` and the user-given special tokens are left out, as the trait asks.
         }
         String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into())
     }

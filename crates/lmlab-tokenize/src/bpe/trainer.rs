@@ -107,7 +107,7 @@ impl BpeTrainer {
     }
 
     /// Counts the pre-tokenized pieces of `texts` (line by line, special-token strings cut out).
-    pub fn count_pieces<'a>(&self, texts: &[&'a str]) -> FastMap<&'a str, u64> {
+    pub(crate) fn count_pieces<'a>(&self, texts: &[&'a str]) -> FastMap<&'a str, u64> {
         let mut counts: FastMap<&'a str, u64> = FastMap::default();
         let specials: Vec<&str> = [BOS, EOS]
             .into_iter()

@@ -150,6 +150,9 @@ impl Tokenizer for CharsTokenizer {
             match id {
                 BOS_ID => {}
                 EOS_ID => text.push('\n'),
+                UNK_ID => text.push_str(UNK),
+                // The user-given special tokens are left out, as the trait asks.
+                _ if (id as usize) < self.n_specials => {}
                 _ if (id as usize) < self.vocab.len() => text.push_str(self.vocab.token(id)),
                 _ => {}
             }
