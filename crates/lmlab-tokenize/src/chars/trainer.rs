@@ -47,3 +47,33 @@ impl CharsTrainer {
         CharsTokenizer::new(&chars, &self.specials, self.nfc)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lmlab_core::Tokenizer;
+
+    #[test]
+    fn id_layout_and_limits() {
+        let text = "abcab a\nb";
+        let tok = CharsTrainer::default().train(&[text]).unwrap();
+        // <unk>, <s>, </s>, then by count: a (3), b (3), ' ' (2), c (1); the newline is </s>.
+        assert_eq!(&tok.vocab().tokens()[3..], &["a", "b", " ", "c"]);
+        assert_eq!(tok.encode("ab\nz"), vec![3, 4, 2, 0]);
+        assert_eq!(tok.decode(&[1, 3, 2, 0]), "a\n<unk>");
+        let small = CharsTrainer {
+            max_chars: Some(2),
+            ..CharsTrainer::default()
+        }
+        .train(&[text])
+        .unwrap();
+        assert_eq!(small.vocab().len(), 5);
+        let frequent = CharsTrainer {
+            min_count: 3,
+            ..CharsTrainer::default()
+        }
+        .train(&[text])
+        .unwrap();
+        assert_eq!(&frequent.vocab().tokens()[3..], &["a", "b"]);
+    }
+}
