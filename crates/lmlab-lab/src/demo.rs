@@ -67,7 +67,7 @@ pub struct DemoReport {
     /// Best first.
     pub leaderboard: Vec<LeaderboardRow>,
     /// Per ensemble, its members and weights.
-    pub ensemble_weights: Vec<(String, Vec<(String, f64)>)>,
+    pub ensemble_weights: Vec<(String, Weights)>,
     /// Samples.
     pub samples: Vec<Sample>,
     /// Where outputs were written (None: a temporary folder, now removed).
@@ -191,11 +191,15 @@ fn score(
     }
 }
 
-/// Fits the EM ensemble of `entries` on valid and scores it on test.
+/// Member names with their ensemble weights.
+type Weights = Vec<(String, f64)>;
+
+/// Fits the EM ensemble of `entries` on valid and scores it on test: its leaderboard row, the
+/// weights, and its probability file on test.
 fn ensemble_row(
     tokenizer: &str,
     entries: &[Entry],
-) -> Result<(LeaderboardRow, Vec<(String, f64)>, ProbsFile)> {
+) -> Result<(LeaderboardRow, Weights, ProbsFile)> {
     let named = |pick: fn(&Entry) -> &ProbsFile| -> Vec<NamedProbs> {
         entries
             .iter()
