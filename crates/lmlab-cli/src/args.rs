@@ -30,6 +30,11 @@ pub enum Command {
     Generate(GenerateArgs),
     /// Print a model file's header: kind, versions, tokenizer, provenance.
     Info(InfoArgs),
+    /// The most likely next tokens after a context, for any model (its full next-token distribution).
+    Predict(PredictArgs),
+    /// N-gram model tools: ARPA export and import.
+    #[command(subcommand)]
+    Ngram(NgramCommand),
     /// Train every model kind on the embedded corpus, evaluate, ensemble and sample.
     Demo(DemoArgs),
 }
@@ -39,6 +44,104 @@ pub enum Command {
 pub enum TrainCommand {
     /// An interpolated unigram-bigram model (Witten-Bell or add-k): small, fast, a real baseline.
     Baseline(BaselineArgs),
+    /// An interpolated modified Kneser-Ney n-gram model, computed exactly as KenLM's lmplz.
+    Ngram(NgramArgs),
+}
+
+/// The tokenizer a model is trained over, learned from the training text or read from a file.
+#[derive(Args, Debug)]
+pub struct TokenizerArgs {
+    /// Tokenizer to learn from the training text.
+    #[arg(
+        long,
+        value_enum,
+        default_value = "words",
+        conflicts_with = "tokenizer_file"
+    )]
+    pub tokenizer: TokenizerKind,
+    /// Use a tokenizer file instead (from `lmlab tokenizer train`).
+    #[arg(long)]
+    pub tokenizer_file: Option<PathBuf>,
+    /// words: keep at most this many words (most frequent first).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_words: Option<u64>,
+    /// words: keep words seen at least this often.
+    #[arg(long, default_value_t = 1)]
+    pub min_count: u64,
+}
+
+/// `lmlab train ngram`.
+#[derive(Args, Debug)]
+pub struct NgramArgs {
+    /// Training text (UTF-8).
+    #[arg(long)]
+    pub input: PathBuf,
+    /// Where to write the model file.
+    #[arg(short, long)]
+    pub output: PathBuf,
+    /// The order N (1 = unigrams), any value from 1 to 64.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=64))]
+    pub order: u64,
+    /// When an order's closed-form discounts are out of range, use these (D1 D2 D3+; default 0.5 1 1.5)
+    /// instead of stopping with an error, as KenLM's --discount_fallback. Without this flag such an
+    /// order is an error (lmplz's default), and the message says which order and count.
+    #[arg(long, num_args = 0..=3, value_name = "D", allow_negative_numbers = true)]
+    pub discount_fallback: Option<Vec<f64>>,
+    /// Count-threshold pruning per order from 2 up, as KenLM's --prune (T2 T3 ...).
+    #[arg(long, num_args = 1..)]
+    pub prune: Vec<u64>,
+    #[command(flatten)]
+    pub tokenizer: TokenizerArgs,
+    #[command(flatten)]
+    pub sequences: SequencesArg,
+    /// Print the training record as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// N-gram tools.
+#[derive(Subcommand, Debug)]
+pub enum NgramCommand {
+    /// Write an n-gram model as an ARPA file (.gz or .xz compress it).
+    ExportArpa(ExportArpaArgs),
+    /// Read an ARPA file (plain, .gz, .xz) into an lmlab n-gram model.
+    ImportArpa(ImportArpaArgs),
+}
+
+/// `lmlab ngram export-arpa`.
+#[derive(Args, Debug)]
+pub struct ExportArpaArgs {
+    /// The n-gram model file.
+    pub model: PathBuf,
+    /// The ARPA file to write.
+    #[arg(short, long)]
+    pub output: PathBuf,
+}
+
+/// `lmlab ngram import-arpa`.
+#[derive(Args, Debug)]
+pub struct ImportArpaArgs {
+    /// The ARPA file.
+    pub arpa: PathBuf,
+    /// The model file to write.
+    #[arg(short, long)]
+    pub output: PathBuf,
+}
+
+/// `lmlab predict`.
+#[derive(Args, Debug)]
+pub struct PredictArgs {
+    /// The model file (any kind).
+    pub model: PathBuf,
+    /// The context (text after the start of a sequence).
+    #[arg(long, default_value = "")]
+    pub context: String,
+    /// How many tokens to list.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    pub top_k: u64,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Tokenizers a model can be trained over.
@@ -77,23 +180,8 @@ pub struct BaselineArgs {
     /// Where to write the model file.
     #[arg(short, long)]
     pub output: PathBuf,
-    /// Tokenizer to learn from the training text.
-    #[arg(
-        long,
-        value_enum,
-        default_value = "words",
-        conflicts_with = "tokenizer_file"
-    )]
-    pub tokenizer: TokenizerKind,
-    /// Use a tokenizer file instead (from `lmlab tokenizer train`).
-    #[arg(long)]
-    pub tokenizer_file: Option<PathBuf>,
-    /// words: keep at most this many words (most frequent first).
-    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
-    pub max_words: Option<u64>,
-    /// words: keep words seen at least this often.
-    #[arg(long, default_value_t = 1)]
-    pub min_count: u64,
+    #[command(flatten)]
+    pub tokenizer: TokenizerArgs,
     /// Smoothing method.
     #[arg(long, value_enum, default_value = "witten-bell")]
     pub smoothing: SmoothingKind,

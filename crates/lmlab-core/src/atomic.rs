@@ -17,10 +17,12 @@ where
     if path.is_dir() {
         return Err(Error::IsDirectory(path.to_path_buf()));
     }
-    let temp = tempfile::Builder::new()
-        .prefix(".lmlab-tmp-")
-        .tempfile_in(dir)
-        .map_err(|e| Error::io(dir, e))?;
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".lmlab-tmp-");
+    // Temp files are private (0600) by default; the result should be readable like any new file.
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644));
+    let temp = builder.tempfile_in(dir).map_err(|e| Error::io(dir, e))?;
     let mut writer = BufWriter::new(temp);
     fill(&mut writer).map_err(|e| Error::io(path, e))?;
     let temp = writer

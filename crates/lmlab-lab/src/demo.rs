@@ -1,7 +1,7 @@
 //! `lmlab demo`: every model kind on the embedded corpus, evaluated, ensembled and sampled.
 
 use crate::ensembles::{ensemble, NamedProbs};
-use crate::training::{train_baseline, BaselineRun, TokenizerChoice};
+use crate::training::{train_baseline, train_ngram, BaselineRun, NgramRun, TokenizerChoice};
 use lmlab_baseline::{Smoothing, UniformModel};
 use lmlab_core::compute::ComputeMeter;
 use lmlab_core::corpus::lines_of;
@@ -9,6 +9,7 @@ use lmlab_core::evaluate::evaluate;
 use lmlab_core::probs::ProbsFile;
 use lmlab_core::sampling::{generate, SamplingOptions};
 use lmlab_core::{Corpus, LanguageModel, Result, SequenceMode};
+use lmlab_ngram::{NgramOptions, DEFAULT_FALLBACK};
 use lmlab_tokenize::WordsTrainer;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -16,7 +17,7 @@ use std::path::{Path, PathBuf};
 /// The embedded sample corpus (tiny-shakespeare; see data/PROVENANCE.md).
 pub const DEMO_CORPUS: &str = include_str!("../../../data/tiny-shakespeare.txt");
 
-/// Lines sampled from each tokenizer's best bigram.
+/// Lines sampled from each tokenizer's best model.
 const SAMPLE_LINES: u64 = 4;
 
 /// How to run the demo.
@@ -66,7 +67,7 @@ pub struct DemoReport {
     /// Best first.
     pub leaderboard: Vec<LeaderboardRow>,
     /// Per ensemble, its members and weights.
-    pub ensemble_weights: Vec<(String, Vec<(String, f64)>)>,
+    pub ensemble_weights: Vec<(String, Weights)>,
     /// Samples.
     pub samples: Vec<Sample>,
     /// Where outputs were written (None: a temporary folder, now removed).
@@ -92,20 +93,87 @@ pub fn split_corpus(text: &str) -> [String; 3] {
 
 struct Entry {
     row: LeaderboardRow,
+    model: Box<dyn LanguageModel>,
     valid: ProbsFile,
     test: ProbsFile,
 }
 
+/// A model the demo trains.
+#[derive(Clone, Copy, Debug)]
+enum Recipe {
+    /// Interpolated modified Kneser-Ney of this order, with KenLM's fallback discounts when needed.
+    Ngram(usize),
+    /// The baseline bigram.
+    Bigram(Smoothing),
+    /// The uniform floor.
+    Uniform,
+}
+
+impl Recipe {
+    fn name(&self, tokenizer: &str) -> String {
+        match self {
+            Recipe::Ngram(order) => format!("KN {order}-gram / {tokenizer}"),
+            Recipe::Bigram(smoothing) => format!("bigram {smoothing} / {tokenizer}"),
+            Recipe::Uniform => format!("uniform / {tokenizer}"),
+        }
+    }
+
+    /// Trains the model, saves it under `out`; returns it with its CPU seconds and file size.
+    fn train(
+        &self,
+        corpus: &Corpus,
+        tokenizer: &TokenizerChoice,
+        out: &Path,
+        file_stem: &str,
+    ) -> Result<(Box<dyn LanguageModel>, f64, u64)> {
+        let path = out.join(format!("{file_stem}.lmlab"));
+        let (model, cpu): (Box<dyn LanguageModel>, f64) = match *self {
+            Recipe::Ngram(order) => {
+                let run = NgramRun {
+                    tokenizer: tokenizer.clone(),
+                    options: NgramOptions {
+                        discount_fallback: Some(DEFAULT_FALLBACK),
+                        ..NgramOptions::with_order(order)
+                    },
+                    sequences: SequenceMode::Line,
+                };
+                let trained = train_ngram(corpus, &run)?;
+                trained.model.save(&path, trained.provenance)?;
+                (Box::new(trained.model), trained.compute.cpu_seconds)
+            }
+            Recipe::Bigram(smoothing) => {
+                let run = BaselineRun {
+                    tokenizer: tokenizer.clone(),
+                    smoothing,
+                    sequences: SequenceMode::Line,
+                };
+                let trained = train_baseline(corpus, &run)?;
+                trained.model.save(&path, trained.provenance)?;
+                (Box::new(trained.model), trained.compute.cpu_seconds)
+            }
+            Recipe::Uniform => {
+                let meter = ComputeMeter::start();
+                let model = UniformModel::new(tokenizer.build(corpus)?);
+                return Ok((Box::new(model), meter.cpu_seconds(), 0));
+            }
+        };
+        let bytes = std::fs::metadata(&path)
+            .map_err(|e| lmlab_core::Error::io(&path, e))?
+            .len();
+        Ok((model, cpu, bytes))
+    }
+}
+
 fn score(
     name: &str,
-    model: &dyn LanguageModel,
+    model: Box<dyn LanguageModel>,
     cpu: f64,
     model_bytes: u64,
     valid: &Corpus,
     test: &Corpus,
 ) -> Entry {
-    let v = evaluate(model, valid, SequenceMode::Line, true, &|_| {});
-    let t = evaluate(model, test, SequenceMode::Line, true, &|_| {});
+    let v = evaluate(model.as_ref(), valid, SequenceMode::Line, true, &|_| {});
+    let t = evaluate(model.as_ref(), test, SequenceMode::Line, true, &|_| {});
     Entry {
         row: LeaderboardRow {
             name: name.to_string(),
@@ -117,9 +185,70 @@ fn score(
             model_bytes,
             parameters: model.parameter_count(),
         },
+        model,
         valid: v.probs.expect("rows kept"),
         test: t.probs.expect("rows kept"),
     }
+}
+
+/// Member names with their ensemble weights.
+type Weights = Vec<(String, f64)>;
+
+/// Fits the EM ensemble of `entries` on valid and scores it on test: its leaderboard row, the
+/// weights, and its probability file on test.
+fn ensemble_row(
+    tokenizer: &str,
+    entries: &[Entry],
+) -> Result<(LeaderboardRow, Weights, ProbsFile)> {
+    let named = |pick: fn(&Entry) -> &ProbsFile| -> Vec<NamedProbs> {
+        entries
+            .iter()
+            .map(|e| NamedProbs {
+                path: PathBuf::from(&e.row.name),
+                file: pick(e).clone(),
+            })
+            .collect()
+    };
+    let report = ensemble(&named(|e| &e.valid), &named(|e| &e.test), 500, 1e-9)?;
+    let test_score = report.test.clone().expect("test files given");
+    let words = report
+        .mixture
+        .header
+        .words
+        .unwrap_or(test_score.tokens as u64) as f64;
+    let row = LeaderboardRow {
+        name: format!("EM ensemble / {tokenizer}"),
+        tokenizer: tokenizer.to_string(),
+        bits_per_byte: test_score.bits_per_byte.unwrap_or(f64::NAN),
+        perplexity: test_score.perplexity,
+        word_perplexity: (-report.mixture.log_prob_sum() / words).exp(),
+        train_cpu_seconds: entries.iter().map(|e| e.row.train_cpu_seconds).sum(),
+        model_bytes: entries.iter().map(|e| e.row.model_bytes).sum(),
+        parameters: entries.iter().map(|e| e.row.parameters).sum(),
+    };
+    let weights = entries
+        .iter()
+        .zip(&report.em.weights)
+        .map(|(e, &w)| (e.row.name.clone(), w))
+        .collect();
+    Ok((row, weights, report.mixture))
+}
+
+/// A few lines sampled from `model`.
+fn sample_lines(model: &dyn LanguageModel, max_tokens: usize, seed: u64) -> Result<String> {
+    let mut text = String::new();
+    for line in 0..SAMPLE_LINES {
+        let options = SamplingOptions {
+            seed: seed.wrapping_add(line),
+            max_tokens,
+            temperature: 1.0,
+            top_k: 0,
+        };
+        let ids = generate(model, &[], &options)?;
+        text.push_str(&model.tokenizer().decode(&ids));
+        text.push('\n');
+    }
+    Ok(text)
 }
 
 /// Runs the demo; `progress` receives (step, total steps, what is happening).
@@ -139,12 +268,30 @@ pub fn run_demo(
     let valid = Corpus::from_text("tiny-shakespeare:valid", valid);
     let test = Corpus::from_text("tiny-shakespeare:test", test);
 
-    let tokenizers = [
-        ("words", TokenizerChoice::Words(WordsTrainer::default())),
-        ("bytes", TokenizerChoice::Bytes),
+    let plans: [(&str, TokenizerChoice, Vec<Recipe>, usize); 2] = [
+        (
+            "words",
+            TokenizerChoice::Words(WordsTrainer::default()),
+            vec![
+                Recipe::Ngram(3),
+                Recipe::Bigram(Smoothing::WittenBell),
+                Recipe::Bigram(Smoothing::AddK { k: 0.01 }),
+                Recipe::Uniform,
+            ],
+            20,
+        ),
+        (
+            "bytes",
+            TokenizerChoice::Bytes,
+            vec![
+                Recipe::Ngram(7),
+                Recipe::Bigram(Smoothing::WittenBell),
+                Recipe::Uniform,
+            ],
+            80,
+        ),
     ];
-    let smoothings = [Smoothing::WittenBell, Smoothing::AddK { k: 0.01 }];
-    let total = tokenizers.len() * (smoothings.len() + 3);
+    let total: usize = plans.iter().map(|p| p.2.len() + 2).sum();
     let mut step = 0;
     let mut tick = |what: &str| {
         step += 1;
@@ -153,112 +300,32 @@ pub fn run_demo(
     let mut leaderboard = Vec::new();
     let mut ensemble_weights = Vec::new();
     let mut samples = Vec::new();
-    for (tok_name, choice) in &tokenizers {
+    for (tok_name, choice, recipes, sample_tokens) in &plans {
         let mut entries = Vec::new();
-        let mut best_bigram = None;
-        for smoothing in smoothings {
-            let name = format!("bigram {smoothing} / {tok_name}");
+        for (i, recipe) in recipes.iter().enumerate() {
+            let name = recipe.name(tok_name);
             tick(&format!("training {name}"));
-            let run = BaselineRun {
-                tokenizer: choice.clone(),
-                smoothing,
-                sequences: SequenceMode::Line,
-            };
-            let trained = train_baseline(&train, &run)?;
-            let path = out.join(format!("bigram-{smoothing}-{tok_name}.lmlab"));
-            trained.model.save(&path, trained.provenance.clone())?;
-            let bytes = std::fs::metadata(&path)
-                .map_err(|e| lmlab_core::Error::io(&path, e))?
-                .len();
-            let entry = score(
-                &name,
-                &trained.model,
-                trained.compute.cpu_seconds,
-                bytes,
-                &valid,
-                &test,
-            );
-            if best_bigram
-                .as_ref()
-                .is_none_or(|(bpb, _, _)| entry.row.bits_per_byte < *bpb)
-            {
-                best_bigram = Some((entry.row.bits_per_byte, name.clone(), trained.model));
-            }
-            entries.push(entry);
+            let (model, cpu, bytes) =
+                recipe.train(&train, choice, &out, &format!("{tok_name}-{i}"))?;
+            entries.push(score(&name, model, cpu, bytes, &valid, &test));
         }
-        tick(&format!("uniform / {tok_name}"));
-        let meter = ComputeMeter::start();
-        let uniform = UniformModel::new(choice.build(&train)?);
-        let cpu = meter.cpu_seconds();
-        entries.push(score(
-            &format!("uniform / {tok_name}"),
-            &uniform,
-            cpu,
-            0,
-            &valid,
-            &test,
-        ));
-
         tick(&format!("ensemble of the {tok_name} models"));
-        let named = |pick: fn(&Entry) -> &ProbsFile| -> Vec<NamedProbs> {
-            entries
-                .iter()
-                .map(|e| NamedProbs {
-                    path: PathBuf::from(&e.row.name),
-                    file: pick(e).clone(),
-                })
-                .collect()
-        };
-        let report = ensemble(&named(|e| &e.valid), &named(|e| &e.test), 200, 1e-9)?;
-        let test_score = report.test.clone().expect("test files given");
-        let totals = |f: fn(&LeaderboardRow) -> f64| entries.iter().map(|e| f(&e.row)).sum::<f64>();
-        let words = report
-            .mixture
-            .header
-            .words
-            .unwrap_or(test_score.tokens as u64) as f64;
-        let log_sum = report.mixture.log_prob_sum();
-        let ensemble_row = LeaderboardRow {
-            name: format!("EM ensemble / {tok_name}"),
-            tokenizer: tok_name.to_string(),
-            bits_per_byte: test_score.bits_per_byte.unwrap_or(f64::NAN),
-            perplexity: test_score.perplexity,
-            word_perplexity: (-log_sum / words).exp(),
-            train_cpu_seconds: totals(|r| r.train_cpu_seconds),
-            model_bytes: entries.iter().map(|e| e.row.model_bytes).sum(),
-            parameters: entries.iter().map(|e| e.row.parameters).sum(),
-        };
-        ensemble_weights.push((
-            ensemble_row.name.clone(),
-            entries
-                .iter()
-                .zip(&report.em.weights)
-                .map(|(e, &w)| (e.row.name.clone(), w))
-                .collect(),
-        ));
-        report
-            .mixture
-            .write(&out.join(format!("ensemble-{tok_name}.test.probs.tsv")))?;
-        leaderboard.extend(entries.into_iter().map(|e| e.row));
-        leaderboard.push(ensemble_row);
+        let (row, weights, mixture) = ensemble_row(tok_name, &entries)?;
+        mixture.write(&out.join(format!("ensemble-{tok_name}.test.probs.tsv")))?;
+        ensemble_weights.push((row.name.clone(), weights));
 
-        tick(&format!("sampling from the best {tok_name} bigram"));
-        if let Some((_, name, model)) = best_bigram {
-            let max_tokens = if *tok_name == "bytes" { 80 } else { 20 };
-            let mut text = String::new();
-            for line in 0..SAMPLE_LINES {
-                let options = SamplingOptions {
-                    seed: options.seed.wrapping_add(line),
-                    max_tokens,
-                    temperature: 1.0,
-                    top_k: 0,
-                };
-                let ids = generate(&model, &[], &options)?;
-                text.push_str(&model.tokenizer().decode(&ids));
-                text.push('\n');
-            }
-            samples.push(Sample { model: name, text });
+        tick(&format!("sampling from the best {tok_name} model"));
+        if let Some(best) = entries
+            .iter()
+            .min_by(|a, b| a.row.bits_per_byte.total_cmp(&b.row.bits_per_byte))
+        {
+            samples.push(Sample {
+                model: best.row.name.clone(),
+                text: sample_lines(best.model.as_ref(), *sample_tokens, options.seed)?,
+            });
         }
+        leaderboard.extend(entries.into_iter().map(|e| e.row));
+        leaderboard.push(row);
     }
     leaderboard.sort_by(|a, b| a.bits_per_byte.total_cmp(&b.bits_per_byte));
     let report = DemoReport {

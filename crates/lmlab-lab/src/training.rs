@@ -5,6 +5,7 @@ use lmlab_core::compute::{ComputeMeter, ComputeRecord};
 use lmlab_core::model::{encode_corpus, TokenSequence};
 use lmlab_core::model_file::Provenance;
 use lmlab_core::{Corpus, LanguageModel, Result, SequenceMode, Tokenizer, LMLAB_VERSION};
+use lmlab_ngram::{NgramModel, NgramOptions};
 use lmlab_tokenize::{load_tokenizer_file, BytesTokenizer, WordsTrainer};
 use std::path::PathBuf;
 
@@ -72,17 +73,58 @@ fn tokens_seen(sequences: &[TokenSequence]) -> u64 {
     sequences.iter().map(|s| s.ids.len() as u64).sum()
 }
 
-/// Trains the baseline bigram model on `corpus`, measuring its cost (tokenizer training included).
-pub fn train_baseline(corpus: &Corpus, run: &BaselineRun) -> Result<Trained<BaselineModel>> {
+/// Trains a model of any family on `corpus`: builds the tokenizer, encodes the corpus and calls
+/// `fit`, measuring the whole cost (tokenizer training included).
+pub fn train_family<M: LanguageModel>(
+    corpus: &Corpus,
+    tokenizer: &TokenizerChoice,
+    sequences: SequenceMode,
+    options: serde_json::Value,
+    fit: impl FnOnce(&[TokenSequence], Box<dyn Tokenizer>) -> Result<M>,
+) -> Result<Trained<M>> {
     let meter = ComputeMeter::start();
-    let tokenizer = run.tokenizer.build(corpus)?;
-    let sequences = encode_corpus(tokenizer.as_ref(), corpus.text(), run.sequences);
-    let model = lmlab_baseline::train(&sequences, tokenizer, run.smoothing)?;
-    let compute = meter.finish(tokens_seen(&sequences), model.parameter_count());
-    let options = serde_json::json!({ "smoothing": run.smoothing });
+    let tokenizer = tokenizer.build(corpus)?;
+    let encoded = encode_corpus(tokenizer.as_ref(), corpus.text(), sequences);
+    let model = fit(&encoded, tokenizer)?;
+    let compute = meter.finish(tokens_seen(&encoded), model.parameter_count());
     Ok(Trained {
-        provenance: provenance(corpus, run.sequences, options, None),
+        provenance: provenance(corpus, sequences, options, None),
         model,
         compute,
     })
+}
+
+/// Trains the baseline bigram model on `corpus`.
+pub fn train_baseline(corpus: &Corpus, run: &BaselineRun) -> Result<Trained<BaselineModel>> {
+    let options = serde_json::json!({ "smoothing": run.smoothing });
+    train_family(
+        corpus,
+        &run.tokenizer,
+        run.sequences,
+        options,
+        |seqs, tok| lmlab_baseline::train(seqs, tok, run.smoothing),
+    )
+}
+
+/// The options of an n-gram training run.
+#[derive(Clone, Debug)]
+pub struct NgramRun {
+    /// The tokenizer.
+    pub tokenizer: TokenizerChoice,
+    /// Order, discount fallback, pruning.
+    pub options: NgramOptions,
+    /// How the corpus is cut into sequences.
+    pub sequences: SequenceMode,
+}
+
+/// Trains an interpolated modified Kneser-Ney model on `corpus`.
+pub fn train_ngram(corpus: &Corpus, run: &NgramRun) -> Result<Trained<NgramModel>> {
+    let options = serde_json::to_value(&run.options).expect("options serialize");
+    train_family(
+        corpus,
+        &run.tokenizer,
+        run.sequences,
+        options,
+        |seqs, tok| lmlab_ngram::train(seqs, tok, &run.options),
+    )
 }

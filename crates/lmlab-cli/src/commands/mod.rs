@@ -5,15 +5,21 @@ mod ensemble;
 mod eval;
 mod generate;
 mod info;
+mod ngram;
+mod predict;
 mod probs;
 mod train;
 
-use crate::args::{Cli, Command, ProbsCommand, TrainCommand};
+use crate::args::{Cli, Command, NgramCommand, ProbsCommand, TrainCommand};
 
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Train(TrainCommand::Baseline(args)) => train::baseline(args),
+        Command::Train(TrainCommand::Ngram(args)) => train::ngram(args),
+        Command::Ngram(NgramCommand::ExportArpa(args)) => ngram::export_arpa(args),
+        Command::Ngram(NgramCommand::ImportArpa(args)) => ngram::import_arpa(args),
+        Command::Predict(args) => predict::run(args),
         Command::Eval(args) => eval::run(args),
         Command::Ensemble(args) => ensemble::run(args),
         Command::Probs(ProbsCommand::Import(args)) => probs::import(args),

@@ -1,23 +1,18 @@
 use super::print_json;
-use crate::args::{BaselineArgs, SmoothingKind, TokenizerKind};
+use crate::args::{BaselineArgs, NgramArgs, SmoothingKind, TokenizerArgs, TokenizerKind};
 use crate::progress::spinner;
 use lmlab_baseline::Smoothing;
+use lmlab_core::compute::ComputeRecord;
 use lmlab_core::Corpus;
-use lmlab_lab::training::{train_baseline, BaselineRun, TokenizerChoice};
+use lmlab_lab::training::{train_baseline, train_ngram, BaselineRun, NgramRun, TokenizerChoice};
+use lmlab_ngram::{NgramOptions, DEFAULT_FALLBACK};
 use lmlab_tokenize::WordsTrainer;
+use std::path::Path;
 
 pub fn baseline(args: BaselineArgs) -> anyhow::Result<()> {
     let corpus = Corpus::open(&args.input)?;
-    let tokenizer = match (&args.tokenizer_file, args.tokenizer) {
-        (Some(path), _) => TokenizerChoice::File(path.clone()),
-        (None, TokenizerKind::Bytes) => TokenizerChoice::Bytes,
-        (None, TokenizerKind::Words) => TokenizerChoice::Words(WordsTrainer {
-            max_words: args.max_words.map(|n| n as usize),
-            min_count: args.min_count,
-        }),
-    };
     let run = BaselineRun {
-        tokenizer,
+        tokenizer: tokenizer_choice(&args.tokenizer),
         smoothing: match args.smoothing {
             SmoothingKind::WittenBell => Smoothing::WittenBell,
             SmoothingKind::AddK => Smoothing::AddK { k: args.k },
@@ -30,13 +25,59 @@ pub fn baseline(args: BaselineArgs) -> anyhow::Result<()> {
         .model
         .save(&args.output, trained.provenance.clone())?;
     spin.finish_and_clear();
-    if args.json {
-        return print_json(&trained.compute);
+    report(&args.output, &trained.compute, args.json)
+}
+
+pub fn ngram(args: NgramArgs) -> anyhow::Result<()> {
+    let corpus = Corpus::open(&args.input)?;
+    let discount_fallback = match args.discount_fallback.as_deref() {
+        None => None,
+        Some([]) => Some(DEFAULT_FALLBACK),
+        Some(&[d1, d2, d3]) => Some([d1, d2, d3]),
+        Some(other) => anyhow::bail!(
+            "--discount-fallback takes no values (KenLM's 0.5 1 1.5) or three (D1 D2 D3+), got {}",
+            other.len()
+        ),
+    };
+    let run = NgramRun {
+        tokenizer: tokenizer_choice(&args.tokenizer),
+        options: NgramOptions {
+            order: args.order as usize,
+            discount_fallback,
+            prune: args.prune.clone(),
+        },
+        sequences: args.sequences.sequences.unwrap_or_default(),
+    };
+    let spin = spinner(&format!("training {}-gram model", args.order));
+    let trained = train_ngram(&corpus, &run)?;
+    trained
+        .model
+        .save(&args.output, trained.provenance.clone())?;
+    spin.finish_and_clear();
+    for warning in trained.model.warnings() {
+        eprintln!("warning: {warning}");
     }
-    let c = &trained.compute;
+    report(&args.output, &trained.compute, args.json)
+}
+
+fn tokenizer_choice(args: &TokenizerArgs) -> TokenizerChoice {
+    match (&args.tokenizer_file, args.tokenizer) {
+        (Some(path), _) => TokenizerChoice::File(path.clone()),
+        (None, TokenizerKind::Bytes) => TokenizerChoice::Bytes,
+        (None, TokenizerKind::Words) => TokenizerChoice::Words(WordsTrainer {
+            max_words: args.max_words.map(|n| n as usize),
+            min_count: args.min_count,
+        }),
+    }
+}
+
+fn report(output: &Path, c: &ComputeRecord, json: bool) -> anyhow::Result<()> {
+    if json {
+        return print_json(c);
+    }
     println!(
         "wrote {}: {} entries, {} tokens, {:.3} CPU-s ({:.3} s wall), peak RSS {:.1} MiB",
-        args.output.display(),
+        output.display(),
         c.parameters,
         c.tokens_seen,
         c.cpu_seconds,
