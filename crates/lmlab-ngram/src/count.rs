@@ -49,11 +49,9 @@ pub(crate) struct Counts {
     pub last_window: Vec<TokenId>,
 }
 
-/// The corpus as one array: `<s>` then the ids of each sequence, with the distance to the end of
-/// the sequence at every position.
+/// The corpus as one array: `<s>` then the ids of each sequence.
 struct Stream {
     tokens: Vec<TokenId>,
-    remaining: Vec<u32>,
 }
 
 fn build_stream(
@@ -68,7 +66,6 @@ fn build_stream(
     }
     let total: usize = sequences.iter().map(|s| s.ids.len() + 1).sum();
     let mut tokens = Vec::with_capacity(total);
-    let mut remaining = Vec::with_capacity(total);
     for (index, seq) in sequences.iter().enumerate() {
         if seq.ids.last() != Some(&specials.eos) {
             return Err(Error::invalid(format!(
@@ -99,9 +96,8 @@ fn build_stream(
         }
         tokens.push(specials.bos);
         tokens.extend_from_slice(&seq.ids);
-        remaining.extend((1..=len as u32).rev());
     }
-    Ok(Stream { tokens, remaining })
+    Ok(Stream { tokens })
 }
 
 /// Counts every n-gram of orders 1..=`order`.
@@ -123,7 +119,7 @@ pub(crate) fn count_ngrams(
     let mut node: Vec<u32> = stream.tokens.clone();
     let mut higher = Vec::with_capacity(order.saturating_sub(1));
     for n in 2..=order {
-        let (counts, next) = count_order(&stream, &node, n)?;
+        let (counts, next) = count_order(&stream, specials.bos, &node, n)?;
         higher.push(counts);
         node = next;
     }
@@ -170,8 +166,18 @@ fn last_window(
         }
         stream.tokens[q]
     };
+    // The last word first: every token but `<s>`, keeping only the positions of the best word.
+    let best_last = stream
+        .tokens
+        .iter()
+        .filter(|&&t| t != specials.bos)
+        .map(|&t| lmplz_id[t as usize])
+        .max()
+        .expect("every sequence has an end token");
     let mut candidates: Vec<usize> = (0..stream.tokens.len())
-        .filter(|&p| stream.tokens[p] != specials.bos)
+        .filter(|&p| {
+            stream.tokens[p] != specials.bos && lmplz_id[stream.tokens[p] as usize] == best_last
+        })
         .collect();
     let mut window = Vec::with_capacity(order);
     for back in 0..order {
@@ -187,12 +193,17 @@ fn last_window(
 }
 
 /// Counts order `n` from the ranks of order n-1; returns the counts and the ranks of order n.
-fn count_order(stream: &Stream, lower: &[u32], n: usize) -> Result<(OrderCounts, Vec<u32>)> {
+fn count_order(
+    stream: &Stream,
+    bos: TokenId,
+    lower: &[u32],
+    n: usize,
+) -> Result<(OrderCounts, Vec<u32>)> {
     let len = stream.tokens.len();
-    let n32 = n as u32;
     let mut pairs: Vec<(u64, u32)> = (0..len)
         .into_par_iter()
-        .filter(|&p| stream.remaining[p] >= n32)
+        // An n-gram starts at p when the (n-1)-gram at p+1 exists inside p's sequence.
+        .filter(|&p| p + 1 < len && stream.tokens[p + 1] != bos && (n == 2 || lower[p + 1] != NONE))
         .map(|p| (make_key(lower[p + 1], stream.tokens[p]), p as u32))
         .collect();
     pairs.par_sort_unstable();

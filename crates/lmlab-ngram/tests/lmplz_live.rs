@@ -1,0 +1,92 @@
+//! Live cross-check against a local KenLM `lmplz` (path in `LMPLZ`; skipped when unset): many
+//! orders and corpora, same n-gram sets and every value within 1e-5. lmplz is never built or
+//! shipped by lmlab; build it yourself from KenLM's source to run this.
+
+mod common;
+
+use common::{compare, shared, synthetic_corpus, train_text};
+use lmlab_ngram::arpa::read_arpa;
+use lmlab_ngram::{NgramOptions, DEFAULT_FALLBACK};
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+fn lmplz() -> Option<String> {
+    match std::env::var("LMPLZ") {
+        Ok(path) if !path.is_empty() => Some(path),
+        _ => {
+            eprintln!("skipping: set LMPLZ to a KenLM lmplz binary to run the live cross-check");
+            None
+        }
+    }
+}
+
+fn check(lmplz: &str, name: &str, text: &str, order: usize, fallback: bool, dir: &Path) {
+    let input = dir.join(format!("{name}.txt"));
+    let arpa = dir.join(format!("{name}.o{order}.arpa"));
+    std::fs::write(&input, text).unwrap();
+    let mut cmd = Command::new(lmplz);
+    cmd.args(["-o", &order.to_string(), "-S", "200M", "-T"])
+        .arg(dir)
+        .arg("--text")
+        .arg(&input)
+        .arg("--arpa")
+        .arg(&arpa)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    if fallback {
+        cmd.arg("--discount_fallback");
+    }
+    let status = cmd.status().unwrap();
+    let options = NgramOptions {
+        order,
+        discount_fallback: fallback.then_some(DEFAULT_FALLBACK),
+        ..NgramOptions::default()
+    };
+    let ours = train_text(text, &options);
+    if !status.success() {
+        assert!(
+            ours.is_err(),
+            "{name} o{order}: lmplz failed but lmlab trained"
+        );
+        eprintln!("{name} o{order}: both refuse: {}", ours.err().unwrap());
+        return;
+    }
+    let ours = ours.unwrap_or_else(|e| panic!("{name} o{order}: lmplz trained, lmlab: {e}"));
+    let theirs = read_arpa(&arpa).unwrap();
+    let diff = compare(&ours, &theirs);
+    eprintln!(
+        "{name} o{order}: {} n-grams, max |Δ log10 p| {:.2e}, max |Δ log10 b| {:.2e}",
+        diff.ngrams, diff.prob, diff.bow
+    );
+    assert!(
+        diff.prob <= 1e-5 && diff.bow <= 1e-5,
+        "{name} o{order}: {diff:?}"
+    );
+}
+
+#[test]
+fn lmplz_agrees_on_many_orders_and_corpora() {
+    let Some(lmplz) = lmplz() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let mut corpora: Vec<(String, String, bool)> = vec![
+        ("synthetic".into(), synthetic_corpus(3000, 200, 1), false),
+        ("synthetic_small".into(), synthetic_corpus(200, 30, 2), true),
+        ("repeated".into(), "a b c d\n".repeat(10) + "a b\nc\n", true),
+    ];
+    if let Some(shared) = shared() {
+        let small = shared.join("fixtures/kenlm/small");
+        for (name, fallback) in [
+            ("ptb1k", false),
+            ("shakes_chars", true),
+            ("fortunes_de_ru", true),
+        ] {
+            let text = std::fs::read_to_string(small.join(format!("{name}.txt"))).unwrap();
+            corpora.push((name.into(), text, fallback));
+        }
+    }
+    for (name, text, fallback) in &corpora {
+        for order in [1, 2, 3, 4, 5, 7, 10] {
+            check(&lmplz, name, text, order, *fallback, dir.path());
+        }
+    }
+}
