@@ -76,3 +76,49 @@ impl ScaffoldBpeTrainer {
         .train(texts)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::bpe::engine::{run, EngineOptions, Learned};
+
+    /// The oracle's self-test: 'ab' is made (count 11), then mostly absorbed by 'abc' (10 of 11),
+    /// so its standalone count 1 falls below the next head ('xy', 5) and it becomes scaffold.
+    fn train(target: usize, scaffold: bool) -> Learned {
+        let base: Vec<Vec<u8>> = [b'a', b'b', b'c', b'x', b'y'].map(|b| vec![b]).to_vec();
+        let words = vec![vec![0, 1, 2], vec![0, 1], vec![3, 4]];
+        run(
+            words,
+            vec![10, 1, 5],
+            base,
+            &EngineOptions {
+                target,
+                min_frequency: 0,
+                scaffold,
+                progress: &|_, _| {},
+            },
+        )
+    }
+
+    fn names(learned: &Learned, ids: impl IntoIterator<Item = u32>) -> Vec<String> {
+        ids.into_iter()
+            .map(|t| String::from_utf8(learned.token_bytes[t as usize].clone()).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn oracle_selftest() {
+        let m = train(7, true);
+        assert_eq!(names(&m, m.merges.iter().map(|m| m.2)), ["ab", "abc", "xy"]);
+        let scaffold = (0..m.scaffold.len() as u32).filter(|&t| m.scaffold[t as usize]);
+        assert_eq!(names(&m, scaffold), ["ab"]);
+        assert_eq!(m.n_normal, 7);
+        assert_eq!(m.final_freq[5], 1);
+        // One more slot: the queue holds only the scaffold token 'ab', which re-enters.
+        let m2 = train(8, true);
+        assert!(m2.scaffold.iter().all(|&s| !s));
+        assert_eq!(m2.n_normal, 8);
+        // Plain BPE with the same budget keeps 'ab'.
+        let m3 = train(7, false);
+        assert_eq!(names(&m3, m3.merges.iter().map(|m| m.2)), ["ab", "abc"]);
+    }
+}
