@@ -69,7 +69,7 @@ fn lmplz_agrees_on_many_orders_and_corpora() {
     let Some(lmplz) = lmplz() else { return };
     let dir = tempfile::tempdir().unwrap();
     let mut corpora: Vec<(String, String, bool)> = vec![
-        ("synthetic".into(), synthetic_corpus(3000, 200, 1), false),
+        ("synthetic".into(), synthetic_corpus(3000, 3000, 1), false),
         ("synthetic_small".into(), synthetic_corpus(200, 30, 2), true),
         ("repeated".into(), "a b c d\n".repeat(10) + "a b\nc\n", true),
     ];
