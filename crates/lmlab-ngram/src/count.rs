@@ -49,6 +49,15 @@ pub(crate) struct Counts {
     pub last_window: Vec<TokenId>,
 }
 
+impl Counts {
+    /// Frees the raw counts of orders ≥ 2 once adjusted counts and statistics are taken.
+    pub(crate) fn drop_raw(&mut self) {
+        for order in &mut self.higher {
+            order.raw = Vec::new();
+        }
+    }
+}
+
 /// The corpus as one array: `<s>` then the ids of each sequence.
 struct Stream {
     tokens: Vec<TokenId>,

@@ -25,22 +25,24 @@ pub fn train(
             "the tokenizer's special tokens lie outside its vocabulary",
         ));
     }
-    let counts = count_ngrams(sequences, specials, vocab_size, options.order)?;
+    let mut counts = count_ngrams(sequences, specials, vocab_size, options.order)?;
     let adjusted = adjust_counts(&counts, specials.bos);
     let mut discounts = Vec::with_capacity(options.order);
     let mut warnings = Vec::new();
     let stats = lmplz_counts_of_counts(&counts, &adjusted, specials.bos);
+    counts.drop_raw();
     for (i, t) in stats.iter().enumerate() {
         let (d, warning) = discounts_for_order(i + 1, t, options.fallback())?;
         discounts.push(d);
         warnings.extend(warning);
     }
-    let tables = interpolate(&counts, &adjusted, &discounts, specials.bos);
+    let training_tokens = counts.tokens;
+    let tables = interpolate(counts, adjusted, &discounts, specials.bos);
     Ok(NgramModel::from_parts(
         tokenizer,
         tables,
         discounts,
         warnings,
-        counts.tokens,
+        training_tokens,
     ))
 }

@@ -10,8 +10,8 @@ use lmlab_core::TokenId;
 
 /// Turns adjusted counts and discounts into the model's tables (log10 values).
 pub(crate) fn interpolate(
-    counts: &Counts,
-    adjusted: &[Vec<u64>],
+    counts: Counts,
+    adjusted: Vec<Vec<u64>>,
     discounts: &[Discount],
     bos: TokenId,
 ) -> Vec<OrderTable> {
@@ -37,16 +37,17 @@ pub(crate) fn interpolate(
     log_prob[bos as usize] = BOS_LOG10;
     tables.push(OrderTable::new(Vec::new(), log_prob, Vec::new()));
 
-    for n in 2..=order {
-        let oc = &counts.higher[n - 2];
-        let a = &adjusted[n - 1];
+    let mut adjusted = adjusted.into_iter().skip(1);
+    for (i, oc) in counts.higher.into_iter().enumerate() {
+        let n = i + 2;
+        let a = adjusted.next().expect("one adjusted count array per order");
         let d = &discounts[n - 1];
         let contexts = lower.len();
         let mut denominator = vec![0u64; contexts];
-        let mut classes = vec![[0u64; 4]; contexts];
-        for (&c, &count) in oc.context.iter().zip(a) {
+        let mut classes = vec![[0u32; 3]; contexts];
+        for (&c, &count) in oc.context.iter().zip(&a) {
             denominator[c as usize] += count;
-            classes[c as usize][count.min(3) as usize] += 1;
+            classes[c as usize][count.min(3) as usize - 1] += 1;
         }
         let gammas: Vec<f64> = denominator
             .iter()
@@ -55,7 +56,7 @@ pub(crate) fn interpolate(
                 if den == 0 {
                     1.0
                 } else {
-                    backoff_mass(d, cls) / den as f64
+                    backoff_mass(d, &[0, cls[0] as u64, cls[1] as u64, cls[2] as u64]) / den as f64
                 }
             })
             .collect();
@@ -63,7 +64,7 @@ pub(crate) fn interpolate(
             .keys
             .iter()
             .zip(&oc.context)
-            .zip(a)
+            .zip(&a)
             .map(|((&key, &c), &count)| {
                 let c = c as usize;
                 (count as f64 - d.get(count)) / denominator[c] as f64
@@ -71,8 +72,9 @@ pub(crate) fn interpolate(
             })
             .collect();
         tables[n - 2].log_bow = gammas.iter().map(|&g| g.log10() as f32).collect();
+        drop(classes);
         tables.push(OrderTable::new(
-            oc.keys.clone(),
+            oc.keys,
             probs.iter().map(|&p| p.log10() as f32).collect(),
             Vec::new(),
         ));
