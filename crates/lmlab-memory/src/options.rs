@@ -1,0 +1,97 @@
+//! Training options of the memory-based models.
+
+use lmlab_core::{Error, Result};
+use serde::{Deserialize, Serialize};
+
+/// Which classifier predicts the top-1 class.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Algorithm {
+    /// Exact-match descent to the deepest matching node (TiMBL `-a1`).
+    IgTree,
+    /// Exact-match descent, then 1-nearest-neighbour below the first mismatch (TiMBL `-a4`).
+    Tribl2,
+}
+
+impl Algorithm {
+    /// The name used on the command line and in model descriptions.
+    pub fn name(self) -> &'static str {
+        match self {
+            Algorithm::IgTree => "igtree",
+            Algorithm::Tribl2 => "tribl2",
+        }
+    }
+}
+
+impl std::fmt::Display for Algorithm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for Algorithm {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Algorithm> {
+        match s {
+            "igtree" => Ok(Algorithm::IgTree),
+            "tribl2" => Ok(Algorithm::Tribl2),
+            other => Err(Error::invalid(format!(
+                "--algorithm: unknown memory algorithm '{other}' (expected igtree or tribl2)"
+            ))),
+        }
+    }
+}
+
+/// Options of [`crate::train`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MemoryOptions {
+    /// The top-1 classifier.
+    pub algorithm: Algorithm,
+    /// How many previous tokens form an instance (`K`, at least 1).
+    pub context: usize,
+    /// Drop the subtrees below nodes whose instances all share one class (IGTree only). Top-1
+    /// predictions are unchanged; the model file shrinks; the smoothed distribution stops at the
+    /// unambiguous node; and the model can no longer take incremental training.
+    pub prune: bool,
+}
+
+impl MemoryOptions {
+    /// IGTree over `context` previous tokens, unpruned.
+    pub fn igtree(context: usize) -> MemoryOptions {
+        MemoryOptions {
+            algorithm: Algorithm::IgTree,
+            context,
+            prune: false,
+        }
+    }
+
+    /// TRIBL2 over `context` previous tokens.
+    pub fn tribl2(context: usize) -> MemoryOptions {
+        MemoryOptions {
+            algorithm: Algorithm::Tribl2,
+            context,
+            prune: false,
+        }
+    }
+
+    /// Checks the options on their own.
+    pub fn validate(&self) -> Result<()> {
+        if self.context == 0 {
+            return Err(Error::invalid(
+                "--context must be at least 1 (the number of previous tokens an instance holds)",
+            ));
+        }
+        if self.context > 255 {
+            return Err(Error::invalid(format!(
+                "--context {} is too large (at most 255)",
+                self.context
+            )));
+        }
+        if self.prune && self.algorithm == Algorithm::Tribl2 {
+            return Err(Error::invalid(
+                "--prune applies to igtree only: tribl2's nearest-neighbour search needs every instance",
+            ));
+        }
+        Ok(())
+    }
+}
