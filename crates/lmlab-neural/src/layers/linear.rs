@@ -1,0 +1,94 @@
+//! Fully connected layer: `y = x @ Wᵀ + b`, `W` of shape `[out, in]`.
+
+use crate::float::Float;
+use crate::gemm::{matmul, Mat};
+
+/// Forward: `y[n, out] = x[n, in] @ w[out, in]ᵀ + b[out]` (overwrites `y`).
+pub fn forward<F: Float>(
+    y: &mut [F],
+    x: &[F],
+    w: &[F],
+    b: Option<&[F]>,
+    n: usize,
+    d_in: usize,
+    d_out: usize,
+) {
+    let y = &mut y[..n * d_out];
+    let accumulate = match b {
+        Some(b) => {
+            for row in y.chunks_exact_mut(d_out) {
+                row.copy_from_slice(&b[..d_out]);
+            }
+            true
+        }
+        None => false,
+    };
+    matmul(
+        Mat::new(x, n, d_in),
+        Mat::new(w, d_out, d_in).t(),
+        y,
+        accumulate,
+    );
+}
+
+/// Backward: `dx += dy @ w`, `dw += dyᵀ @ x`, `db += Σ_rows dy`.
+#[allow(clippy::too_many_arguments)]
+pub fn backward<F: Float>(
+    dx: Option<&mut [F]>,
+    dw: &mut [F],
+    db: Option<&mut [F]>,
+    dy: &[F],
+    x: &[F],
+    w: &[F],
+    n: usize,
+    d_in: usize,
+    d_out: usize,
+) {
+    let dy_m = Mat::new(dy, n, d_out);
+    if let Some(dx) = dx {
+        matmul(dy_m, Mat::new(w, d_out, d_in), dx, true);
+    }
+    matmul(dy_m.t(), Mat::new(x, n, d_in), dw, true);
+    if let Some(db) = db {
+        for row in dy[..n * d_out].chunks_exact(d_out) {
+            for (g, &v) in db.iter_mut().zip(row) {
+                *g += v;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layers::gradcheck::{check, rand_vec};
+
+    #[test]
+    fn backward_matches_finite_differences() {
+        let (n, di, dout) = (5, 4, 3);
+        let x = rand_vec(n * di, 1);
+        let w = rand_vec(dout * di, 2);
+        let b = rand_vec(dout, 3);
+        let r = rand_vec(n * dout, 4);
+        let loss = |x: &[f64], w: &[f64], b: &[f64]| {
+            let mut y = vec![0.0; n * dout];
+            forward(&mut y, x, w, Some(b), n, di, dout);
+            y.iter().zip(&r).map(|(a, b)| a * b).sum::<f64>()
+        };
+        let (mut dx, mut dw, mut db) = (vec![0.0; n * di], vec![0.0; dout * di], vec![0.0; dout]);
+        backward(
+            Some(&mut dx),
+            &mut dw,
+            Some(&mut db),
+            &r,
+            &x,
+            &w,
+            n,
+            di,
+            dout,
+        );
+        check("linear dx", &x, &dx, |v| loss(v, &w, &b));
+        check("linear dw", &w, &dw, |v| loss(&x, v, &b));
+        check("linear db", &b, &db, |v| loss(&x, &w, v));
+    }
+}

@@ -1,0 +1,92 @@
+//! Softmax cross-entropy over the vocabulary, fused and in place.
+
+use crate::float::Float;
+use rayon::prelude::*;
+
+/// Turns each row of `logits` (`n × v`) into probabilities in place and returns
+/// `(Σ −ln p[target], number of scored rows)`. Rows whose target is `ignore` are not scored.
+pub fn softmax_cross_entropy_forward<F: Float>(
+    logits: &mut [F],
+    targets: &[u32],
+    ignore: Option<u32>,
+    v: usize,
+) -> (f64, usize) {
+    let losses: Vec<(f64, usize)> = logits[..targets.len() * v]
+        .par_chunks_mut(v * 16)
+        .zip(targets.par_chunks(16))
+        .map(|(rows, tgts)| {
+            let mut sum = 0.0;
+            let mut count = 0;
+            for (row, &t) in rows.chunks_exact_mut(v).zip(tgts) {
+                softmax_in_place(row);
+                if Some(t) != ignore {
+                    sum -= row[t as usize].to_f64().max(f64::MIN_POSITIVE).ln();
+                    count += 1;
+                }
+            }
+            (sum, count)
+        })
+        .collect();
+    losses
+        .iter()
+        .fold((0.0, 0), |(s, c), &(a, b)| (s + a, c + b))
+}
+
+/// Backward in place: `probs` becomes `scale · (probs − onehot(target))`, zero for ignored rows.
+pub fn softmax_cross_entropy_backward<F: Float>(
+    probs: &mut [F],
+    targets: &[u32],
+    ignore: Option<u32>,
+    v: usize,
+    scale: F,
+) {
+    probs[..targets.len() * v]
+        .par_chunks_mut(v)
+        .zip(targets.par_iter())
+        .for_each(|(row, &t)| {
+            if Some(t) == ignore {
+                row.fill(F::ZERO);
+            } else {
+                row[t as usize] -= F::ONE;
+                for p in row.iter_mut() {
+                    *p *= scale;
+                }
+            }
+        });
+}
+
+/// Numerically stable softmax of one row, in place.
+pub fn softmax_in_place<F: Float>(row: &mut [F]) {
+    let max = row.iter().copied().fold(row[0], F::max);
+    let mut sum = F::ZERO;
+    for x in row.iter_mut() {
+        *x = (*x - max).exp();
+        sum += *x;
+    }
+    let inv = F::ONE / sum;
+    for x in row.iter_mut() {
+        *x *= inv;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layers::gradcheck::{check, rand_vec};
+
+    #[test]
+    fn backward_matches_finite_differences() {
+        let (n, v) = (4, 5);
+        let logits: Vec<f64> = rand_vec(n * v, 19).iter().map(|x| x * 3.0).collect();
+        let targets = [1u32, 4, 0, 3];
+        let loss = |l: &[f64]| {
+            let mut l = l.to_vec();
+            let (s, c) = softmax_cross_entropy_forward(&mut l, &targets, Some(0), v);
+            s / c as f64
+        };
+        let mut g = logits.clone();
+        let (_, c) = softmax_cross_entropy_forward(&mut g, &targets, Some(0), v);
+        softmax_cross_entropy_backward(&mut g, &targets, Some(0), v, 1.0 / c as f64);
+        check("cross-entropy dlogits", &logits, &g, loss);
+    }
+}

@@ -1,0 +1,185 @@
+//! LayerNorm and RMSNorm over the last dimension, with per-row statistics kept for the backward pass.
+
+use crate::float::Float;
+
+/// Epsilon added to the variance (LayerNorm) or mean square (RMSNorm), as PyTorch's default.
+pub const EPS: f64 = 1e-5;
+
+/// LayerNorm forward: `y = (x - mean) * rstd * g + b`; stores `mean` and `rstd` per row.
+#[allow(clippy::too_many_arguments)]
+pub fn layer_norm_forward<F: Float>(
+    y: &mut [F],
+    mean: &mut [F],
+    rstd: &mut [F],
+    x: &[F],
+    g: &[F],
+    b: Option<&[F]>,
+    n: usize,
+    d: usize,
+) {
+    let inv_d = F::from_f64(1.0 / d as f64);
+    let eps = F::from_f64(EPS);
+    for r in 0..n {
+        let xr = &x[r * d..(r + 1) * d];
+        let m = xr.iter().copied().sum::<F>() * inv_d;
+        let var = xr.iter().map(|&v| (v - m) * (v - m)).sum::<F>() * inv_d;
+        let s = F::ONE / (var + eps).sqrt();
+        mean[r] = m;
+        rstd[r] = s;
+        let yr = &mut y[r * d..(r + 1) * d];
+        match b {
+            Some(b) => {
+                for i in 0..d {
+                    yr[i] = (xr[i] - m) * s * g[i] + b[i];
+                }
+            }
+            None => {
+                for i in 0..d {
+                    yr[i] = (xr[i] - m) * s * g[i];
+                }
+            }
+        }
+    }
+}
+
+/// LayerNorm backward: adds into `dx`, `dg` and `db`.
+#[allow(clippy::too_many_arguments)]
+pub fn layer_norm_backward<F: Float>(
+    dx: &mut [F],
+    dg: &mut [F],
+    mut db: Option<&mut [F]>,
+    dy: &[F],
+    x: &[F],
+    mean: &[F],
+    rstd: &[F],
+    g: &[F],
+    n: usize,
+    d: usize,
+) {
+    let inv_d = F::from_f64(1.0 / d as f64);
+    for r in 0..n {
+        let (m, s) = (mean[r], rstd[r]);
+        let xr = &x[r * d..(r + 1) * d];
+        let dyr = &dy[r * d..(r + 1) * d];
+        let mut mean_dn = F::ZERO;
+        let mut mean_dn_xhat = F::ZERO;
+        for i in 0..d {
+            let dn = dyr[i] * g[i];
+            mean_dn += dn;
+            mean_dn_xhat += dn * (xr[i] - m) * s;
+        }
+        mean_dn *= inv_d;
+        mean_dn_xhat *= inv_d;
+        let dxr = &mut dx[r * d..(r + 1) * d];
+        for i in 0..d {
+            let xhat = (xr[i] - m) * s;
+            dxr[i] += s * (dyr[i] * g[i] - mean_dn - xhat * mean_dn_xhat);
+            dg[i] += dyr[i] * xhat;
+        }
+        if let Some(db) = db.as_deref_mut() {
+            for i in 0..d {
+                db[i] += dyr[i];
+            }
+        }
+    }
+}
+
+/// RMSNorm forward: `y = x * rstd * g` with `rstd = 1 / sqrt(mean(x²) + eps)`; stores `rstd`.
+pub fn rms_norm_forward<F: Float>(
+    y: &mut [F],
+    rstd: &mut [F],
+    x: &[F],
+    g: &[F],
+    n: usize,
+    d: usize,
+) {
+    let inv_d = F::from_f64(1.0 / d as f64);
+    let eps = F::from_f64(EPS);
+    for r in 0..n {
+        let xr = &x[r * d..(r + 1) * d];
+        let ms = xr.iter().map(|&v| v * v).sum::<F>() * inv_d;
+        let s = F::ONE / (ms + eps).sqrt();
+        rstd[r] = s;
+        let yr = &mut y[r * d..(r + 1) * d];
+        for i in 0..d {
+            yr[i] = xr[i] * s * g[i];
+        }
+    }
+}
+
+/// RMSNorm backward: adds into `dx` and `dg`.
+#[allow(clippy::too_many_arguments)]
+pub fn rms_norm_backward<F: Float>(
+    dx: &mut [F],
+    dg: &mut [F],
+    dy: &[F],
+    x: &[F],
+    rstd: &[F],
+    g: &[F],
+    n: usize,
+    d: usize,
+) {
+    let inv_d = F::from_f64(1.0 / d as f64);
+    for r in 0..n {
+        let s = rstd[r];
+        let xr = &x[r * d..(r + 1) * d];
+        let dyr = &dy[r * d..(r + 1) * d];
+        let mut mean_dn_xhat = F::ZERO;
+        for i in 0..d {
+            mean_dn_xhat += dyr[i] * g[i] * xr[i] * s;
+        }
+        mean_dn_xhat *= inv_d;
+        let dxr = &mut dx[r * d..(r + 1) * d];
+        for i in 0..d {
+            let xhat = xr[i] * s;
+            dxr[i] += s * (dyr[i] * g[i] - xhat * mean_dn_xhat);
+            dg[i] += dyr[i] * xhat;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layers::gradcheck::{check, rand_vec};
+
+    #[test]
+    fn layer_norm_backward_matches_finite_differences() {
+        let (n, d) = (3, 6);
+        let x = rand_vec(n * d, 5);
+        let g = rand_vec(d, 6);
+        let b = rand_vec(d, 7);
+        let r = rand_vec(n * d, 8);
+        let loss = |x: &[f64], g: &[f64], b: &[f64]| {
+            let (mut y, mut m, mut s) = (vec![0.0; n * d], vec![0.0; n], vec![0.0; n]);
+            layer_norm_forward(&mut y, &mut m, &mut s, x, g, Some(b), n, d);
+            y.iter().zip(&r).map(|(a, b)| a * b).sum::<f64>()
+        };
+        let (mut y, mut m, mut s) = (vec![0.0; n * d], vec![0.0; n], vec![0.0; n]);
+        layer_norm_forward(&mut y, &mut m, &mut s, &x, &g, Some(&b), n, d);
+        let (mut dx, mut dg, mut db) = (vec![0.0; n * d], vec![0.0; d], vec![0.0; d]);
+        layer_norm_backward(&mut dx, &mut dg, Some(&mut db), &r, &x, &m, &s, &g, n, d);
+        check("layernorm dx", &x, &dx, |v| loss(v, &g, &b));
+        check("layernorm dg", &g, &dg, |v| loss(&x, v, &b));
+        check("layernorm db", &b, &db, |v| loss(&x, &g, v));
+    }
+
+    #[test]
+    fn rms_norm_backward_matches_finite_differences() {
+        let (n, d) = (3, 6);
+        let x = rand_vec(n * d, 9);
+        let g = rand_vec(d, 10);
+        let r = rand_vec(n * d, 11);
+        let loss = |x: &[f64], g: &[f64]| {
+            let (mut y, mut s) = (vec![0.0; n * d], vec![0.0; n]);
+            rms_norm_forward(&mut y, &mut s, x, g, n, d);
+            y.iter().zip(&r).map(|(a, b)| a * b).sum::<f64>()
+        };
+        let (mut y, mut s) = (vec![0.0; n * d], vec![0.0; n]);
+        rms_norm_forward(&mut y, &mut s, &x, &g, n, d);
+        let (mut dx, mut dg) = (vec![0.0; n * d], vec![0.0; d]);
+        rms_norm_backward(&mut dx, &mut dg, &r, &x, &s, &g, n, d);
+        check("rmsnorm dx", &x, &dx, |v| loss(v, &g));
+        check("rmsnorm dg", &g, &dg, |v| loss(&x, v));
+    }
+}

@@ -1,0 +1,7 @@
+//! lmlab-neural: lmlab's own CPU engine for small neural language models — layers with explicit
+//! forward and backward passes over preallocated buffers, a decoder-only transformer built from them,
+//! AdamW training with checkpoints, and the [`lmlab_core::LanguageModel`] face of a trained run.
+
+pub mod float;
+pub mod gemm;
+pub mod layers;
