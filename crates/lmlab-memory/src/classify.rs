@@ -3,7 +3,6 @@
 
 use crate::model::{MemoryModel, MemoryScorer};
 use crate::options::Algorithm;
-use crate::tree::best_class;
 use crate::tribl2;
 use lmlab_core::TokenId;
 
@@ -44,8 +43,9 @@ impl MemoryModel {
                     node,
                     scorer.ordered(),
                     &self.depth_weights,
+                    &self.rank,
                 );
-                best_class(&n.classes, &n.counts, &self.rank)
+                n.prediction
             }
         }
     }

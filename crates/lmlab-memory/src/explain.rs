@@ -4,7 +4,6 @@
 use crate::model::{MemoryModel, MemoryScorer};
 use crate::options::Algorithm;
 use crate::smoothing;
-use crate::tree::best_class;
 use crate::tribl2;
 use lmlab_core::TokenId;
 use serde::{Deserialize, Serialize};
@@ -119,19 +118,26 @@ impl MemoryModel {
             .collect();
         let node = path_nodes[depth];
         let level = &self.tree.levels[depth];
-        let (classes, counts, neighbours) = match self.options.algorithm {
+        let (classes, counts, neighbours, predicted) = match self.options.algorithm {
             Algorithm::IgTree => {
                 let (c, n) = level.distribution(node);
-                (c.to_vec(), n.to_vec(), None)
+                (c.to_vec(), n.to_vec(), None, level.best[node])
             }
             Algorithm::Tribl2 => {
-                let n = tribl2::nearest(&self.tree, depth, node, &ordered, &self.depth_weights);
+                let n = tribl2::nearest(
+                    &self.tree,
+                    depth,
+                    node,
+                    &ordered,
+                    &self.depth_weights,
+                    &self.rank,
+                );
                 let info = Some((n.distance, n.instances));
-                (n.classes, n.counts, info)
+                (n.classes, n.counts, info, n.prediction)
             }
         };
         let instances: u64 = counts.iter().map(|&c| c as u64).sum();
-        let prediction = name(best_class(&classes, &counts, &self.rank));
+        let prediction = name(predicted);
         let mut ranked: Vec<(u32, u32)> = classes.into_iter().zip(counts).collect();
         let rank_of = |c: u32| self.rank.get(c as usize).copied().unwrap_or(u32::MAX);
         ranked.sort_by(|a, b| b.1.cmp(&a.1).then(rank_of(a.0).cmp(&rank_of(b.0))));

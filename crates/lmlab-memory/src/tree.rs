@@ -73,15 +73,27 @@ impl Level {
 /// The most frequent class; between equal counts the one of lower `rank` (TiMBL: globally more
 /// frequent, then seen first). `u32::MAX` for an empty distribution.
 pub fn best_class(classes: &[u32], counts: &[u32], rank: &[u32]) -> u32 {
+    best_class_tie(classes, counts, rank).0
+}
+
+/// [`best_class`], and whether another class had the same count.
+pub fn best_class_tie(classes: &[u32], counts: &[u32], rank: &[u32]) -> (u32, bool) {
     let mut best = u32::MAX;
     let mut best_count = 0;
+    let mut tie = false;
     for (&c, &n) in classes.iter().zip(counts) {
-        if n > best_count || (n == best_count && rank_of(rank, c) < rank_of(rank, best)) {
+        if n > best_count {
             best = c;
             best_count = n;
+            tie = false;
+        } else if n == best_count {
+            tie = true;
+            if rank_of(rank, c) < rank_of(rank, best) {
+                best = c;
+            }
         }
     }
-    best
+    (best, tie)
 }
 
 fn rank_of(rank: &[u32], class: u32) -> u32 {
