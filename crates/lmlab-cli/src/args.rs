@@ -32,6 +32,9 @@ pub enum Command {
     Info(InfoArgs),
     /// The most likely next tokens after a context, for any model (its full next-token distribution).
     Predict(PredictArgs),
+    /// Tokenizers: train, encode, decode, statistics, Hugging Face export.
+    #[command(subcommand)]
+    Tokenizer(TokenizerCommand),
     /// N-gram model tools: ARPA export and import.
     #[command(subcommand)]
     Ngram(NgramCommand),
@@ -68,6 +71,9 @@ pub struct TokenizerArgs {
     /// words: keep words seen at least this often.
     #[arg(long, default_value_t = 1)]
     pub min_count: u64,
+    /// bpe, scaffold-bpe: learned vocabulary size (256 bytes + merges; specials not counted).
+    #[arg(long, default_value_t = 4096, value_parser = clap::value_parser!(u64).range(1..))]
+    pub vocab_size: u64,
 }
 
 /// `lmlab train ngram`.
@@ -151,6 +157,12 @@ pub enum TokenizerKind {
     Words,
     /// UTF-8 bytes.
     Bytes,
+    /// Unicode characters seen in the training text, `<unk>` for the rest.
+    Chars,
+    /// Byte-level BPE (GPT-2 pre-tokenization by default).
+    Bpe,
+    /// Scaffold-BPE (Lian et al., AAAI-25).
+    ScaffoldBpe,
 }
 
 /// Smoothing of the baseline.
@@ -348,4 +360,111 @@ fn parse_non_negative(s: &str) -> Result<f64, String> {
             Err(format!("must be 0 or more, got {v}"))
         }
     })
+}
+
+/// Tokenizer tools.
+#[derive(Subcommand, Debug)]
+pub enum TokenizerCommand {
+    /// Learn a tokenizer from text files and write it as lmlab JSON.
+    Train(TokenizerTrainArgs),
+    /// Print the token ids of text, one line of ids per input line.
+    Encode(EncodeArgs),
+    /// Print the text of token ids.
+    Decode(DecodeArgs),
+    /// Bytes per token, tokens per word (fertility), vocabulary utilisation and unused tokens.
+    Stats(StatsArgs),
+    /// Write a Hugging Face tokenizer.json (bytes, bpe; scaffold-bpe only with --expanded-scaffold).
+    ExportHf(ExportHfArgs),
+}
+
+/// `lmlab tokenizer train`.
+#[derive(Args, Debug)]
+pub struct TokenizerTrainArgs {
+    /// Tokenizer kind.
+    #[arg(long, value_enum)]
+    pub kind: TokenizerKind,
+    /// Training text files (UTF-8).
+    #[arg(long, num_args = 1.., required = true)]
+    pub input: Vec<PathBuf>,
+    /// Where to write the tokenizer JSON.
+    #[arg(short, long)]
+    pub output: PathBuf,
+    /// bpe, scaffold-bpe: learned vocabulary size (256 bytes + merges); words, chars: keep at most
+    /// this many entries (most frequent first). Specials are not counted.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub vocab_size: Option<u64>,
+    /// Smallest count kept (bpe: pair count to merge; words, chars: occurrences).
+    #[arg(long, default_value_t = 0)]
+    pub min_frequency: u64,
+    /// bpe, scaffold-bpe: the pre-tokenization regex.
+    #[arg(long, value_enum, default_value = "gpt2")]
+    pub pattern: PatternKind,
+    /// Extra special tokens (e.g. `<|endoftext|>`), never split and never produced from text.
+    #[arg(long = "special", num_args = 1..)]
+    pub specials: Vec<String>,
+    /// chars: NFC-normalize text.
+    #[arg(long)]
+    pub nfc: bool,
+}
+
+/// Pre-tokenization regexes.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PatternKind {
+    /// GPT-2's.
+    Gpt2,
+    /// cl100k-style (GPT-4's).
+    Cl100k,
+}
+
+/// `lmlab tokenizer encode`.
+#[derive(Args, Debug)]
+pub struct EncodeArgs {
+    /// The tokenizer JSON.
+    pub tokenizer: PathBuf,
+    /// Text to encode.
+    #[arg(long, conflicts_with = "input", required_unless_present = "input")]
+    pub text: Option<String>,
+    /// A file to encode line by line.
+    #[arg(long)]
+    pub input: Option<PathBuf>,
+    /// Encode literal special-token strings as the special tokens (default: as ordinary text).
+    #[arg(long)]
+    pub allow_special: bool,
+}
+
+/// `lmlab tokenizer decode`.
+#[derive(Args, Debug)]
+pub struct DecodeArgs {
+    /// The tokenizer JSON.
+    pub tokenizer: PathBuf,
+    /// Token ids separated by spaces or commas.
+    #[arg(long)]
+    pub ids: String,
+}
+
+/// `lmlab tokenizer stats`.
+#[derive(Args, Debug)]
+pub struct StatsArgs {
+    /// The tokenizer JSON.
+    pub tokenizer: PathBuf,
+    /// Text to measure.
+    #[arg(long)]
+    pub input: PathBuf,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `lmlab tokenizer export-hf`.
+#[derive(Args, Debug)]
+pub struct ExportHfArgs {
+    /// The tokenizer JSON.
+    pub tokenizer: PathBuf,
+    /// Where to write tokenizer.json.
+    #[arg(short, long)]
+    pub output: PathBuf,
+    /// scaffold-bpe: export the expanded vocabulary (scaffold tokens included) as plain BPE. Its ids
+    /// are those before demolition, so they differ from lmlab's.
+    #[arg(long)]
+    pub expanded_scaffold: bool,
 }

@@ -10,12 +10,15 @@ use lmlab_core::probs::ProbsFile;
 use lmlab_core::sampling::{generate, SamplingOptions};
 use lmlab_core::{Corpus, LanguageModel, Result, SequenceMode};
 use lmlab_ngram::{NgramOptions, DEFAULT_FALLBACK};
-use lmlab_tokenize::WordsTrainer;
+use lmlab_tokenize::{BpeTrainer, WordsTrainer};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 
 /// The embedded sample corpus (tiny-shakespeare; see data/PROVENANCE.md).
 pub const DEMO_CORPUS: &str = include_str!("../../../data/tiny-shakespeare.txt");
+
+/// Learned vocabulary of the demo's BPE and Scaffold-BPE tokenizers.
+const DEMO_BPE_VOCAB: usize = 2000;
 
 /// Lines sampled from each tokenizer's best model.
 const SAMPLE_LINES: u64 = 4;
@@ -268,7 +271,15 @@ pub fn run_demo(
     let valid = Corpus::from_text("tiny-shakespeare:valid", valid);
     let test = Corpus::from_text("tiny-shakespeare:test", test);
 
-    let plans: [(&str, TokenizerChoice, Vec<Recipe>, usize); 2] = [
+    let bpe = |scaffold| {
+        TokenizerChoice::Bpe(BpeTrainer {
+            vocab_size: DEMO_BPE_VOCAB,
+            scaffold,
+            ..BpeTrainer::default()
+        })
+    };
+    // Equal vocabularies and the same model, so bits per byte compare BPE with Scaffold-BPE.
+    let plans: [(&str, TokenizerChoice, Vec<Recipe>, usize); 4] = [
         (
             "words",
             TokenizerChoice::Words(WordsTrainer::default()),
@@ -290,6 +301,8 @@ pub fn run_demo(
             ],
             80,
         ),
+        ("bpe", bpe(false), vec![Recipe::Ngram(4)], 30),
+        ("scaffold-bpe", bpe(true), vec![Recipe::Ngram(4)], 30),
     ];
     let total: usize = plans.iter().map(|p| p.2.len() + 2).sum();
     let mut step = 0;
@@ -310,9 +323,15 @@ pub fn run_demo(
             entries.push(score(&name, model, cpu, bytes, &valid, &test));
         }
         tick(&format!("ensemble of the {tok_name} models"));
-        let (row, weights, mixture) = ensemble_row(tok_name, &entries)?;
-        mixture.write(&out.join(format!("ensemble-{tok_name}.test.probs.tsv")))?;
-        ensemble_weights.push((row.name.clone(), weights));
+        // Ensembles need one token stream: models over the same tokenizer only.
+        let ensemble = if entries.len() > 1 {
+            let (row, weights, mixture) = ensemble_row(tok_name, &entries)?;
+            mixture.write(&out.join(format!("ensemble-{tok_name}.test.probs.tsv")))?;
+            ensemble_weights.push((row.name.clone(), weights));
+            Some(row)
+        } else {
+            None
+        };
 
         tick(&format!("sampling from the best {tok_name} model"));
         if let Some(best) = entries
@@ -325,7 +344,7 @@ pub fn run_demo(
             });
         }
         leaderboard.extend(entries.into_iter().map(|e| e.row));
-        leaderboard.push(row);
+        leaderboard.extend(ensemble);
     }
     leaderboard.sort_by(|a, b| a.bits_per_byte.total_cmp(&b.bits_per_byte));
     let report = DemoReport {

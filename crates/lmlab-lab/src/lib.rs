@@ -4,4 +4,5 @@
 pub mod demo;
 pub mod ensembles;
 pub mod registry;
+pub mod tokenizer_stats;
 pub mod training;

@@ -6,8 +6,11 @@ use lmlab_core::model::{encode_corpus, TokenSequence};
 use lmlab_core::model_file::Provenance;
 use lmlab_core::{Corpus, LanguageModel, Result, SequenceMode, Tokenizer, LMLAB_VERSION};
 use lmlab_ngram::{NgramModel, NgramOptions};
-use lmlab_tokenize::{load_tokenizer_file, BytesTokenizer, WordsTrainer};
-use std::path::PathBuf;
+use lmlab_tokenize::{
+    load_tokenizer_file, BpeTokenizer, BpeTrainer, BytesTokenizer, CharsTokenizer, CharsTrainer,
+    WordsTrainer,
+};
+use std::path::{Path, PathBuf};
 
 /// Which tokenizer a model is trained over.
 #[derive(Clone, Debug)]
@@ -16,6 +19,10 @@ pub enum TokenizerChoice {
     Words(WordsTrainer),
     /// Bytes.
     Bytes,
+    /// Characters seen in the training corpus.
+    Chars(CharsTrainer),
+    /// Byte-level BPE or Scaffold-BPE learned from the training corpus.
+    Bpe(BpeTrainer),
     /// A tokenizer file made by `lmlab tokenizer train`.
     File(PathBuf),
 }
@@ -23,11 +30,50 @@ pub enum TokenizerChoice {
 impl TokenizerChoice {
     /// Builds (or loads) the tokenizer for `corpus`.
     pub fn build(&self, corpus: &Corpus) -> Result<Box<dyn Tokenizer>> {
+        self.train_on(&[corpus.text()], &|_, _| {})
+    }
+
+    /// Trains the tokenizer on `texts` (or loads its file); `progress(done, total)` follows BPE
+    /// merges.
+    pub fn train_on(
+        &self,
+        texts: &[&str],
+        progress: &dyn Fn(usize, usize),
+    ) -> Result<Box<dyn Tokenizer>> {
         match self {
-            TokenizerChoice::Words(trainer) => Ok(Box::new(trainer.train(corpus.text())?)),
+            TokenizerChoice::Words(trainer) => Ok(Box::new(trainer.train(&texts.concat())?)),
             TokenizerChoice::Bytes => Ok(Box::new(BytesTokenizer::new())),
+            TokenizerChoice::Chars(trainer) => Ok(Box::new(trainer.train(texts)?)),
+            TokenizerChoice::Bpe(trainer) => {
+                Ok(Box::new(trainer.train_with_progress(texts, progress)?))
+            }
             TokenizerChoice::File(path) => load_tokenizer_file(path),
         }
+    }
+}
+
+/// Loads a tokenizer file; with `allow_special`, literal special-token strings in text encode to
+/// the special tokens (otherwise they are ordinary text).
+pub fn load_tokenizer(path: &Path, allow_special: bool) -> Result<Box<dyn Tokenizer>> {
+    let tokenizer = load_tokenizer_file(path)?;
+    if !allow_special {
+        return Ok(tokenizer);
+    }
+    let json = tokenizer.to_json();
+    let bad = |e: lmlab_core::Error| lmlab_core::Error::bad_file(path, e.to_string());
+    match tokenizer.kind() {
+        "bpe" | "scaffold-bpe" => {
+            let mut bpe = BpeTokenizer::deserialize(&json).map_err(bad)?;
+            bpe.set_allow_special(true);
+            Ok(Box::new(bpe))
+        }
+        "chars" => {
+            let mut chars = CharsTokenizer::deserialize(&json).map_err(bad)?;
+            chars.set_allow_special(true);
+            Ok(Box::new(chars))
+        }
+        // words and bytes have no special strings that ordinary text could contain.
+        _ => Ok(tokenizer),
     }
 }
 

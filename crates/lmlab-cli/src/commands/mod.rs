@@ -8,9 +8,10 @@ mod info;
 mod ngram;
 mod predict;
 mod probs;
+mod tokenizer;
 mod train;
 
-use crate::args::{Cli, Command, NgramCommand, ProbsCommand, TrainCommand};
+use crate::args::{Cli, Command, NgramCommand, ProbsCommand, TokenizerCommand, TrainCommand};
 
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
@@ -20,6 +21,11 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Ngram(NgramCommand::ExportArpa(args)) => ngram::export_arpa(args),
         Command::Ngram(NgramCommand::ImportArpa(args)) => ngram::import_arpa(args),
         Command::Predict(args) => predict::run(args),
+        Command::Tokenizer(TokenizerCommand::Train(args)) => tokenizer::train(args),
+        Command::Tokenizer(TokenizerCommand::Encode(args)) => tokenizer::encode(args),
+        Command::Tokenizer(TokenizerCommand::Decode(args)) => tokenizer::decode(args),
+        Command::Tokenizer(TokenizerCommand::Stats(args)) => tokenizer::stats(args),
+        Command::Tokenizer(TokenizerCommand::ExportHf(args)) => tokenizer::export_hf(args),
         Command::Eval(args) => eval::run(args),
         Command::Ensemble(args) => ensemble::run(args),
         Command::Probs(ProbsCommand::Import(args)) => probs::import(args),

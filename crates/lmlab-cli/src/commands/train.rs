@@ -6,7 +6,7 @@ use lmlab_core::compute::ComputeRecord;
 use lmlab_core::Corpus;
 use lmlab_lab::training::{train_baseline, train_ngram, BaselineRun, NgramRun, TokenizerChoice};
 use lmlab_ngram::{NgramOptions, DEFAULT_FALLBACK};
-use lmlab_tokenize::WordsTrainer;
+use lmlab_tokenize::{BpeTrainer, CharsTrainer, PreTokenizerPattern, WordsTrainer};
 use std::path::Path;
 
 pub fn baseline(args: BaselineArgs) -> anyhow::Result<()> {
@@ -61,12 +61,54 @@ pub fn ngram(args: NgramArgs) -> anyhow::Result<()> {
 }
 
 fn tokenizer_choice(args: &TokenizerArgs) -> TokenizerChoice {
-    match (&args.tokenizer_file, args.tokenizer) {
-        (Some(path), _) => TokenizerChoice::File(path.clone()),
-        (None, TokenizerKind::Bytes) => TokenizerChoice::Bytes,
-        (None, TokenizerKind::Words) => TokenizerChoice::Words(WordsTrainer {
-            max_words: args.max_words.map(|n| n as usize),
-            min_count: args.min_count,
+    match &args.tokenizer_file {
+        Some(path) => TokenizerChoice::File(path.clone()),
+        None => choice_for_kind(
+            args.tokenizer,
+            Some(args.vocab_size),
+            args.max_words,
+            args.min_count,
+            TokenizerOptions::default(),
+        ),
+    }
+}
+
+/// Options only some tokenizer kinds take.
+#[derive(Default)]
+pub struct TokenizerOptions {
+    pub pattern: Option<PreTokenizerPattern>,
+    pub specials: Vec<String>,
+    pub nfc: bool,
+}
+
+/// The tokenizer to learn for `kind`: `vocab_size` is the BPE size, `limit` the most entries a
+/// words or chars vocabulary keeps, `min_count` the smallest count kept.
+pub fn choice_for_kind(
+    kind: TokenizerKind,
+    vocab_size: Option<u64>,
+    limit: Option<u64>,
+    min_count: u64,
+    options: TokenizerOptions,
+) -> TokenizerChoice {
+    let limit = limit.map(|n| n as usize);
+    match kind {
+        TokenizerKind::Bytes => TokenizerChoice::Bytes,
+        TokenizerKind::Words => TokenizerChoice::Words(WordsTrainer {
+            max_words: limit,
+            min_count,
+        }),
+        TokenizerKind::Chars => TokenizerChoice::Chars(CharsTrainer {
+            max_chars: limit,
+            min_count,
+            nfc: options.nfc,
+            specials: options.specials,
+        }),
+        TokenizerKind::Bpe | TokenizerKind::ScaffoldBpe => TokenizerChoice::Bpe(BpeTrainer {
+            vocab_size: vocab_size.unwrap_or(4096) as usize,
+            min_frequency: min_count,
+            pattern: options.pattern.unwrap_or(PreTokenizerPattern::Gpt2),
+            specials: options.specials,
+            scaffold: kind == TokenizerKind::ScaffoldBpe,
         }),
     }
 }
