@@ -32,14 +32,81 @@ pub(crate) fn open_text(path: &Path) -> Result<Box<dyn BufRead>> {
     if head.is_empty() {
         return Err(Error::EmptyFile(path.to_path_buf()));
     }
-    let inner: Box<dyn Read> = if head.starts_with(&[0x1f, 0x8b]) {
+    let inner: Box<dyn Read + Send> = if head.starts_with(&[0x1f, 0x8b]) {
         Box::new(flate2::bufread::MultiGzDecoder::new(reader))
     } else if head.starts_with(&[0xfd, b'7', b'z', b'X', b'Z', 0]) {
         Box::new(xz2::bufread::XzDecoder::new_multi_decoder(reader))
     } else {
         return Ok(Box::new(reader));
     };
-    Ok(Box::new(BufReader::with_capacity(1 << 20, inner)))
+    Ok(Box::new(BufReader::with_capacity(
+        1 << 16,
+        Pipelined::spawn(inner),
+    )))
+}
+
+/// Decompresses on a helper thread, a few chunks ahead of the reader, so parsing and
+/// decompression overlap.
+struct Pipelined {
+    chunks: std::sync::mpsc::Receiver<std::io::Result<Vec<u8>>>,
+    current: Vec<u8>,
+    at: usize,
+}
+
+impl Pipelined {
+    const CHUNK: usize = 1 << 20;
+
+    fn spawn(mut inner: Box<dyn Read + Send>) -> Pipelined {
+        let (send, chunks) = std::sync::mpsc::sync_channel(4);
+        std::thread::spawn(move || loop {
+            let mut chunk = vec![0u8; Self::CHUNK];
+            let mut filled = 0;
+            let result = loop {
+                match inner.read(&mut chunk[filled..]) {
+                    Ok(0) => break Ok(()),
+                    Ok(n) => {
+                        filled += n;
+                        if filled == chunk.len() {
+                            break Ok(());
+                        }
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(e) => break Err(e),
+                }
+            };
+            chunk.truncate(filled);
+            let done = filled == 0 || result.is_err();
+            let message = result.map(|()| chunk);
+            // A closed receiver means the reader stopped early (an error): stop quietly.
+            if send.send(message).is_err() || done {
+                return;
+            }
+        });
+        Pipelined {
+            chunks,
+            current: Vec::new(),
+            at: 0,
+        }
+    }
+}
+
+impl Read for Pipelined {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.at == self.current.len() {
+            match self.chunks.recv() {
+                Ok(Ok(chunk)) => {
+                    self.current = chunk;
+                    self.at = 0;
+                }
+                Ok(Err(e)) => return Err(e),
+                Err(_) => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.current.len() - self.at);
+        buf[..n].copy_from_slice(&self.current[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
+    }
 }
 
 /// Wraps `out` in the encoder `compression` names; `finish` must be called on the result.

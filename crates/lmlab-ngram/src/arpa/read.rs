@@ -42,33 +42,47 @@ impl Lines<'_> {
     }
 }
 
-/// One parsed n-gram line.
+/// One parsed n-gram line; `words` is the part of the line holding its n words.
 struct Entry<'s> {
     prob: f32,
-    words: Vec<&'s str>,
+    words: &'s str,
     bow: f32,
 }
 
-fn parse_entry<'s>(line: &'s str, n: usize, lines: &Lines<'_>) -> Result<Entry<'s>> {
-    let fields: Vec<&str> = line.split_whitespace().collect();
-    if fields.len() != n + 1 && fields.len() != n + 2 {
-        return Err(lines.error(format!(
-            "expected a {n}-gram line (log10 probability, {n} words, optional backoff), found \
-             {} fields",
-            fields.len()
-        )));
-    }
-    let number = |s: &str| -> Result<f32> {
-        s.parse::<f32>()
-            .map_err(|_| lines.error(format!("'{s}' is not a number")))
+/// Parses `log10p w1 … wn [log10bow]`; errors name `path` and line `number`.
+fn parse_entry<'s>(line: &'s str, n: usize, path: &Path, number: usize) -> Result<Entry<'s>> {
+    let error = |reason: String| Error::bad_file(path, format!("line {number}: {reason}"));
+    let offset = |field: &str| field.as_ptr() as usize - line.as_ptr() as usize;
+    let parse = |field: &str| -> Result<f32> {
+        field
+            .parse::<f32>()
+            .map_err(|_| error(format!("'{field}' is not a number")))
     };
+    let mut fields = line.split_whitespace();
+    let mut next = || fields.next();
+    let shape = |found: usize| {
+        error(format!(
+            "expected a {n}-gram line (log10 probability, {n} words, optional backoff), found \
+             {found} fields"
+        ))
+    };
+    let total = || line.split_whitespace().count();
+    let prob = next().ok_or_else(|| shape(0))?;
+    let first = next().ok_or_else(|| shape(total()))?;
+    let mut last = first;
+    for _ in 1..n {
+        last = next().ok_or_else(|| shape(total()))?;
+    }
+    let bow = next();
+    if next().is_some() {
+        return Err(shape(total()));
+    }
     Ok(Entry {
-        prob: number(fields[0])?,
-        words: fields[1..=n].to_vec(),
-        bow: if fields.len() == n + 2 {
-            number(fields[n + 1])?
-        } else {
-            0.0
+        prob: parse(prob)?,
+        words: &line[offset(first)..offset(last) + last.len()],
+        bow: match bow {
+            Some(b) => parse(b)?,
+            None => 0.0,
         },
     })
 }
@@ -193,7 +207,7 @@ where
         let number = lines.number + 1;
         let path = lines.path;
         let line = match lines.next()? {
-            Some(l) if !l.trim().is_empty() && !l.starts_with('\\') => l.to_string(),
+            Some(l) if !l.trim().is_empty() && !l.starts_with('\\') => l,
             _ => {
                 return Err(Error::bad_file(
                     path,
@@ -204,8 +218,8 @@ where
                 ))
             }
         };
-        let entry = parse_entry(&line, n, lines)?;
-        each(entry, lines.number)?;
+        let entry = parse_entry(line, n, path, number)?;
+        each(entry, number)?;
     }
     // More entries than declared?
     let number = lines.number + 1;
@@ -244,7 +258,7 @@ fn read_unigrams(
     let mut values: HashMap<String, (f32, f32, usize)> = HashMap::with_capacity(expected);
     let path = lines.path;
     read_section(lines, 1, expected, |entry, line| {
-        let word = entry.words[0].to_string();
+        let word = entry.words.to_string();
         if let Some(&(_, _, first)) = values.get(&word) {
             return Err(Error::bad_file(
                 path,
@@ -294,7 +308,7 @@ fn read_order(
     let mut ids: Vec<TokenId> = Vec::with_capacity(n);
     read_section(lines, n, expected, |entry, line| {
         ids.clear();
-        for w in &entry.words {
+        for w in entry.words.split_whitespace() {
             let id = vocab.id(w).ok_or_else(|| {
                 Error::bad_file(
                     path,
@@ -307,12 +321,13 @@ fn read_order(
         let mut rank = ids[n - 1];
         for (level, &w) in ids[1..n - 1].iter().rev().enumerate() {
             rank = lower[level + 1].find(rank, w).ok_or_else(|| {
+                let words: Vec<&str> = entry.words.split_whitespace().collect();
                 Error::bad_file(
                     path,
                     format!(
                         "line {line}: the {n}-gram '{}' has no lower-order entry '{}'",
-                        entry.words.join(" "),
-                        entry.words[n - 2 - level..].join(" ")
+                        words.join(" "),
+                        words[n - 2 - level..].join(" ")
                     ),
                 )
             })?;
