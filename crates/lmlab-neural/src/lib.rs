@@ -2,6 +2,8 @@
 //! forward and backward passes over preallocated buffers, a decoder-only transformer built from them,
 //! AdamW training with checkpoints, and the [`lmlab_core::LanguageModel`] face of a trained run.
 
+pub mod config;
 pub mod float;
 pub mod gemm;
 pub mod layers;
+pub mod model;

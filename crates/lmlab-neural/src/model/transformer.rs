@@ -1,0 +1,421 @@
+//! Forward and backward passes of the whole transformer over a [`Workspace`].
+
+use super::params::{pair_mut, Init, Layout, Span};
+use super::workspace::{BlockActs, Workspace};
+use crate::config::{Mlp, ModelConfig, Norm, Positions};
+use crate::float::Float;
+use crate::layers::attention::{self, AttnShape};
+use crate::layers::rope::RopeTables;
+use crate::layers::{activation, embedding, linear, loss, norm};
+use lmlab_core::Result;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+/// A transformer: its config, parameter layout and flat parameters.
+#[derive(Clone, Debug)]
+pub struct Transformer<F> {
+    /// The shape.
+    pub config: ModelConfig,
+    /// Where each tensor lives in `params`.
+    pub layout: Layout,
+    /// All parameters, one buffer.
+    pub params: Vec<F>,
+    pub(crate) rope: Option<RopeTables<F>>,
+}
+
+/// Standard normal samples (Box–Muller over a seeded ChaCha8, portable across machines).
+fn normal(rng: &mut ChaCha8Rng) -> f64 {
+    let u1: f64 = 1.0 - rng.gen::<f64>();
+    let u2: f64 = rng.gen::<f64>();
+    (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+}
+
+impl<F: Float> Transformer<F> {
+    /// A freshly initialized model (GPT-2 style: N(0, 0.02), residual projections scaled by 1/√(2L)).
+    pub fn new(config: &ModelConfig, seed: u64) -> Result<Self> {
+        let mut model = Self::zeros(config)?;
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        for spec in &model.layout.specs {
+            let dst = spec.span.of_mut(&mut model.params);
+            match spec.init {
+                Init::Normal(std) => {
+                    for x in dst {
+                        *x = F::from_f64(normal(&mut rng) * std);
+                    }
+                }
+                Init::Ones => dst.fill(F::ONE),
+                Init::Zeros => dst.fill(F::ZERO),
+            }
+        }
+        Ok(model)
+    }
+
+    /// A model of `config` with all parameters zero (to be filled from a checkpoint).
+    pub fn zeros(config: &ModelConfig) -> Result<Self> {
+        config.validate()?;
+        let layout = Layout::new(config);
+        let rope = (config.positions == Positions::Rope)
+            .then(|| RopeTables::new(config.block_size, config.head_dim()));
+        Ok(Transformer {
+            config: config.clone(),
+            params: vec![F::ZERO; layout.total],
+            layout,
+            rope,
+        })
+    }
+
+    /// Number of parameters (the tied head counted once).
+    pub fn parameter_count(&self) -> usize {
+        self.layout.total
+    }
+
+    fn shape(&self, b: usize, t: usize) -> AttnShape {
+        AttnShape {
+            b,
+            t,
+            h: self.config.n_head,
+            hd: self.config.head_dim(),
+        }
+    }
+
+    /// Forward pass over `ws.b × ws.t` tokens. Afterwards `ws.logits` holds next-token probabilities;
+    /// with `targets`, returns `(Σ −ln p(target), scored rows)`, rows whose target is `ignore` unscored.
+    pub fn forward(
+        &self,
+        ws: &mut Workspace<F>,
+        tokens: &[u32],
+        targets: Option<&[u32]>,
+        ignore: Option<u32>,
+    ) -> (f64, usize) {
+        let c = &self.config;
+        let (b, t, d, v) = (ws.b, ws.t, c.n_embd, c.vocab_size);
+        let n = b * t;
+        assert_eq!(tokens.len(), n, "tokens must fill the workspace");
+        let p = &self.params;
+        let lay = &self.layout;
+        embedding::forward(
+            &mut ws.x0,
+            tokens,
+            lay.wte.of(p),
+            lay.wpe.map(|s| s.of(p)),
+            t,
+            0,
+            d,
+        );
+        let s = self.shape(b, t);
+        for l in 0..c.n_layer {
+            let (prev, rest) = ws.blocks.split_at_mut(l);
+            let x: &[F] = if l == 0 { &ws.x0 } else { &prev[l - 1].out };
+            self.block_forward(l, &mut rest[0], x, &mut ws.qkv, &mut ws.yh, s);
+        }
+        let last = &ws.blocks[c.n_layer - 1].out;
+        self.norm_forward(
+            &mut ws.lnf,
+            &mut ws.lnf_mean,
+            &mut ws.lnf_rstd,
+            last,
+            lay.ln_f,
+            n,
+        );
+        linear::forward(&mut ws.logits, &ws.lnf, lay.head.of(p), None, n, d, v);
+        match targets {
+            Some(tg) => loss::softmax_cross_entropy_forward(&mut ws.logits, tg, ignore, v),
+            None => {
+                for row in ws.logits[..n * v].chunks_exact_mut(v) {
+                    loss::softmax_in_place(row);
+                }
+                (0.0, 0)
+            }
+        }
+    }
+
+    fn norm_forward(
+        &self,
+        y: &mut [F],
+        mean: &mut [F],
+        rstd: &mut [F],
+        x: &[F],
+        (g, bias): (Span, Option<Span>),
+        n: usize,
+    ) {
+        let (p, d) = (&self.params, self.config.n_embd);
+        match self.config.norm {
+            Norm::LayerNorm => {
+                norm::layer_norm_forward(y, mean, rstd, x, g.of(p), bias.map(|b| b.of(p)), n, d)
+            }
+            Norm::RmsNorm => norm::rms_norm_forward(y, rstd, x, g.of(p), n, d),
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn norm_backward(
+        &self,
+        grads: &mut [F],
+        dx: &mut [F],
+        dy: &[F],
+        x: &[F],
+        mean: &[F],
+        rstd: &[F],
+        (g, bias): (Span, Option<Span>),
+        n: usize,
+    ) {
+        let (p, d) = (&self.params, self.config.n_embd);
+        let (dg, db) = pair_mut(grads, g, bias);
+        match self.config.norm {
+            Norm::LayerNorm => {
+                norm::layer_norm_backward(dx, dg, db, dy, x, mean, rstd, g.of(p), n, d)
+            }
+            Norm::RmsNorm => norm::rms_norm_backward(dx, dg, dy, x, rstd, g.of(p), n, d),
+        }
+    }
+
+    fn block_forward(
+        &self,
+        l: usize,
+        a: &mut BlockActs<F>,
+        x: &[F],
+        qkv: &mut [F],
+        yh: &mut [F],
+        s: AttnShape,
+    ) {
+        let (c, p) = (&self.config, &self.params);
+        let sp = &self.layout.blocks[l];
+        let (d, ff) = (c.n_embd, c.ff());
+        let n = s.b * s.t;
+        let f_in = if c.mlp == Mlp::SwiGlu { 2 * ff } else { ff };
+        let lin = |y: &mut [F], x: &[F], (w, b): (Span, Option<Span>), din, dout| {
+            linear::forward(y, x, w.of(p), b.map(|b| b.of(p)), n, din, dout)
+        };
+        self.norm_forward(&mut a.ln1, &mut a.ln1_mean, &mut a.ln1_rstd, x, sp.ln1, n);
+        lin(qkv, &a.ln1, sp.qkv, d, 3 * d);
+        attention::split_heads(&mut a.q, &mut a.k, &mut a.v, qkv, s);
+        if let Some(rope) = &self.rope {
+            rope.apply(&mut a.q[..n * d], s.t, 0, false);
+            rope.apply(&mut a.k[..n * d], s.t, 0, false);
+        }
+        attention::forward(yh, &mut a.probs, &a.q, &a.k, &a.v, s);
+        attention::merge_heads(&mut a.atty, yh, s);
+        lin(&mut a.mid, &a.atty, sp.proj, d, d);
+        for (m, &xi) in a.mid[..n * d].iter_mut().zip(x) {
+            *m += xi;
+        }
+        self.norm_forward(
+            &mut a.ln2,
+            &mut a.ln2_mean,
+            &mut a.ln2_rstd,
+            &a.mid,
+            sp.ln2,
+            n,
+        );
+        lin(&mut a.fc, &a.ln2, sp.fc, d, f_in);
+        match c.mlp {
+            Mlp::Gelu => activation::gelu_forward(&mut a.act[..n * ff], &a.fc[..n * ff]),
+            Mlp::SwiGlu => activation::swiglu_forward(&mut a.act, &a.fc, n, ff),
+        }
+        lin(&mut a.out, &a.act, sp.fc2, ff, d);
+        for (o, &m) in a.out[..n * d].iter_mut().zip(&a.mid) {
+            *o += m;
+        }
+    }
+
+    /// Backward pass after [`Transformer::forward`] with targets: adds `scale · ∂(Σ loss)/∂θ` into `grads`.
+    pub fn backward(
+        &self,
+        ws: &mut Workspace<F>,
+        grads: &mut [F],
+        tokens: &[u32],
+        targets: &[u32],
+        ignore: Option<u32>,
+        scale: F,
+    ) {
+        let c = &self.config;
+        let (b, t, d, v, ff) = (ws.b, ws.t, c.n_embd, c.vocab_size, c.ff());
+        let n = b * t;
+        let f_in = if c.mlp == Mlp::SwiGlu { 2 * ff } else { ff };
+        let (p, lay) = (&self.params, &self.layout);
+        let s = self.shape(b, t);
+        loss::softmax_cross_entropy_backward(&mut ws.logits, targets, ignore, v, scale);
+        ws.dln.fill(F::ZERO);
+        linear::backward(
+            Some(&mut ws.dln),
+            lay.head.of_mut(grads),
+            None,
+            &ws.logits,
+            &ws.lnf,
+            lay.head.of(p),
+            n,
+            d,
+            v,
+        );
+        ws.dresid.fill(F::ZERO);
+        let last = &ws.blocks[c.n_layer - 1];
+        self.norm_backward(
+            grads,
+            &mut ws.dresid,
+            &ws.dln,
+            &last.out,
+            &ws.lnf_mean,
+            &ws.lnf_rstd,
+            lay.ln_f,
+            n,
+        );
+        for l in (0..c.n_layer).rev() {
+            let sp = &lay.blocks[l];
+            let a = &ws.blocks[l];
+            let x: &[F] = if l == 0 {
+                &ws.x0
+            } else {
+                &ws.blocks[l - 1].out
+            };
+            let lin_back = |grads: &mut [F],
+                            dx: &mut [F],
+                            dy: &[F],
+                            x: &[F],
+                            (w, bias): (Span, Option<Span>),
+                            din,
+                            dout| {
+                let (dw, db) = pair_mut(grads, w, bias);
+                linear::backward(Some(dx), dw, db, dy, x, w.of(p), n, din, dout);
+            };
+            // MLP branch.
+            ws.dact.fill(F::ZERO);
+            lin_back(grads, &mut ws.dact, &ws.dresid, &a.act, sp.fc2, ff, d);
+            ws.dfc.fill(F::ZERO);
+            match c.mlp {
+                Mlp::Gelu => activation::gelu_backward(
+                    &mut ws.dfc[..n * ff],
+                    &ws.dact[..n * ff],
+                    &a.fc[..n * ff],
+                ),
+                Mlp::SwiGlu => activation::swiglu_backward(&mut ws.dfc, &ws.dact, &a.fc, n, ff),
+            }
+            ws.dln.fill(F::ZERO);
+            lin_back(grads, &mut ws.dln, &ws.dfc, &a.ln2, sp.fc, d, f_in);
+            self.norm_backward(
+                grads,
+                &mut ws.dresid,
+                &ws.dln,
+                &a.mid,
+                &a.ln2_mean,
+                &a.ln2_rstd,
+                sp.ln2,
+                n,
+            );
+            // Attention branch.
+            ws.datty.fill(F::ZERO);
+            lin_back(grads, &mut ws.datty, &ws.dresid, &a.atty, sp.proj, d, d);
+            attention::merge_heads_backward(&mut ws.yh, &ws.datty, s);
+            ws.dq.fill(F::ZERO);
+            ws.dk.fill(F::ZERO);
+            ws.dv.fill(F::ZERO);
+            attention::backward(
+                &mut ws.dq,
+                &mut ws.dk,
+                &mut ws.dv,
+                &mut ws.dprobs,
+                &ws.yh,
+                &a.probs,
+                &a.q,
+                &a.k,
+                &a.v,
+                s,
+            );
+            if let Some(rope) = &self.rope {
+                rope.apply(&mut ws.dq[..n * d], t, 0, true);
+                rope.apply(&mut ws.dk[..n * d], t, 0, true);
+            }
+            attention::split_heads_backward(&mut ws.dqkv, &ws.dq, &ws.dk, &ws.dv, s);
+            ws.dln.fill(F::ZERO);
+            lin_back(grads, &mut ws.dln, &ws.dqkv, &a.ln1, sp.qkv, d, 3 * d);
+            self.norm_backward(
+                grads,
+                &mut ws.dresid,
+                &ws.dln,
+                x,
+                &a.ln1_mean,
+                &a.ln1_rstd,
+                sp.ln1,
+                n,
+            );
+        }
+        let (dwte, dwpe) = pair_mut(grads, lay.wte, lay.wpe);
+        embedding::backward(dwte, dwpe, &ws.dresid, tokens, t, d);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layers::gradcheck::check;
+
+    fn tiny(norm: Norm, mlp: Mlp, positions: Positions, tied: bool, bias: bool) -> ModelConfig {
+        ModelConfig {
+            vocab_size: 7,
+            n_layer: 2,
+            n_head: 2,
+            n_embd: 8,
+            d_ff: 0,
+            block_size: 5,
+            norm,
+            mlp,
+            positions,
+            tied_head: tied,
+            bias,
+        }
+    }
+
+    fn whole_model_check(c: ModelConfig) {
+        let model = Transformer::<f64>::new(&c, 3).unwrap();
+        let (b, t) = (2, 4);
+        let tokens = [1u32, 2, 3, 4, 0, 6, 5, 1];
+        let targets = [2u32, 3, 4, 5, 6, 5, 0, 2];
+        let mut ws = Workspace::new(&c, b, t);
+        let (_, count) = model.forward(&mut ws, &tokens, Some(&targets), Some(0));
+        let mut grads = vec![0.0; model.params.len()];
+        model.backward(
+            &mut ws,
+            &mut grads,
+            &tokens,
+            &targets,
+            Some(0),
+            1.0 / count as f64,
+        );
+        let loss = |params: &[f64]| {
+            let mut m = model.clone();
+            m.params.copy_from_slice(params);
+            let mut ws = Workspace::new(&c, b, t);
+            let (s, n) = m.forward(&mut ws, &tokens, Some(&targets), Some(0));
+            s / n as f64
+        };
+        let name = format!(
+            "{:?}/{:?}/{:?}/tied={}",
+            c.norm, c.mlp, c.positions, c.tied_head
+        );
+        check(&format!("whole model {name}"), &model.params, &grads, loss);
+    }
+
+    #[test]
+    fn whole_model_gradients_match_finite_differences() {
+        whole_model_check(tiny(
+            Norm::LayerNorm,
+            Mlp::Gelu,
+            Positions::Learned,
+            true,
+            true,
+        ));
+        whole_model_check(tiny(
+            Norm::RmsNorm,
+            Mlp::SwiGlu,
+            Positions::Rope,
+            false,
+            false,
+        ));
+        whole_model_check(tiny(
+            Norm::LayerNorm,
+            Mlp::SwiGlu,
+            Positions::Rope,
+            true,
+            false,
+        ));
+    }
+}
