@@ -11,11 +11,29 @@ pub const KINDS: &[&str] = &["words", "bytes", "chars", "bpe", "scaffold-bpe"];
 
 /// Rebuilds a tokenizer from [`Tokenizer::to_json`]'s output.
 pub fn tokenizer_from_json(value: &serde_json::Value) -> Result<Box<dyn Tokenizer>> {
+    tokenizer_from_json_allow_special(value, false)
+}
+
+/// Like [`tokenizer_from_json`], with special-token strings in text encoded as the special tokens
+/// when `allow_special` is set (`--allow-special`; kinds `bpe`, `scaffold-bpe` and `chars`; `words`
+/// and `bytes` have no special strings to recognise in text and ignore it).
+pub fn tokenizer_from_json_allow_special(
+    value: &serde_json::Value,
+    allow_special: bool,
+) -> Result<Box<dyn Tokenizer>> {
     match check_envelope(value)? {
         "words" => Ok(Box::new(WordsTokenizer::deserialize(value)?)),
         "bytes" => Ok(Box::new(BytesTokenizer::new())),
-        "chars" => Ok(Box::new(CharsTokenizer::deserialize(value)?)),
-        "bpe" | "scaffold-bpe" => Ok(Box::new(BpeTokenizer::deserialize(value)?)),
+        "chars" => {
+            let mut tok = CharsTokenizer::deserialize(value)?;
+            tok.set_allow_special(allow_special);
+            Ok(Box::new(tok))
+        }
+        "bpe" | "scaffold-bpe" => {
+            let mut tok = BpeTokenizer::deserialize(value)?;
+            tok.set_allow_special(allow_special);
+            Ok(Box::new(tok))
+        }
         other => Err(Error::invalid(format!(
             "unknown tokenizer kind '{other}' (this lmlab knows {})",
             KINDS.join(", ")

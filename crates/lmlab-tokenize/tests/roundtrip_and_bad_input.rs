@@ -170,8 +170,11 @@ fn special_strings_in_text_are_ordinary_text_unless_allowed() {
     let ids = tok.encode(text);
     assert!(ids.iter().all(|&id| (id as usize) < tok.learned_size()));
     assert_eq!(tok.decode(&ids), text);
+    let loaded =
+        lmlab_tokenize::registry::tokenizer_from_json_allow_special(&tok.to_json(), true).unwrap();
     tok.set_allow_special(true);
     let ids = tok.encode(text);
+    assert_eq!(loaded.encode(text), ids);
     assert!(ids.contains(&special) && ids.contains(&tok.eos_id()));
     // Decoding leaves special tokens out (`</s>` is a newline).
     assert_eq!(tok.decode(&ids), "a storyAnother \n");
@@ -186,6 +189,20 @@ fn special_strings_in_text_are_ordinary_text_unless_allowed() {
     assert!(!chars.encode("x<|endoftext|>").contains(&special));
     chars.set_allow_special(true);
     assert!(chars.encode("x<|endoftext|>").contains(&special));
+}
+
+#[test]
+fn vocab_of_the_byte_alphabet_alone_has_no_merges() {
+    let tok = BpeTrainer {
+        vocab_size: 256,
+        ..BpeTrainer::default()
+    }
+    .train(&["hello hello\n"])
+    .unwrap();
+    assert!(tok.merges().is_empty());
+    assert_eq!(tok.vocab().len(), 258);
+    assert_eq!(tok.encode("hé"), vec![71, 127, 102]);
+    assert_eq!(tok.decode(&tok.encode("hé\n")), "hé\n");
 }
 
 #[test]
