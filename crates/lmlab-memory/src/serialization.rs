@@ -232,6 +232,11 @@ fn rebuild_levels(
                     level.counts.push(m);
                 }
             }
+            let start = *level.dist_start.last().expect("a start") as usize;
+            let total: u64 = level.counts[start..].iter().map(|&c| c as u64).sum();
+            if total > u32::MAX as u64 / 2 {
+                return Err(format!("a node at depth {d} holds too many instances"));
+            }
             level.dist_start.push(level.classes.len() as u32);
         }
         levels[d] = level;

@@ -241,8 +241,8 @@ impl Tree {
         for d in 0..k {
             let level = &self.levels[d];
             let mut next = vec![false; self.levels[d + 1].len()];
-            for i in 0..level.len() {
-                if keep[d][i] && level.distinct(i) > 1 {
+            for (i, &kept) in keep[d].iter().enumerate() {
+                if kept && level.distinct(i) > 1 {
                     let (s, e) = (
                         level.child_start[i] as usize,
                         level.child_start[i + 1] as usize,
