@@ -1,4 +1,4 @@
-//! The estimation pipeline: count → adjust → discount → interpolate.
+//! The estimation pipeline: count → adjust → discount → interpolate (→ prune).
 
 use crate::adjust::adjust_counts;
 use crate::count::count_ngrams;
@@ -6,6 +6,7 @@ use crate::discount::discounts_for_order;
 use crate::interpolate::interpolate;
 use crate::model::NgramModel;
 use crate::options::NgramOptions;
+use crate::prune::{filter_tables, pruned_flags, thresholds};
 use crate::stats::lmplz_counts_of_counts;
 use lmlab_core::model::TokenSequence;
 use lmlab_core::{Error, Result, Tokenizer};
@@ -25,7 +26,9 @@ pub fn train(
             "the tokenizer's special tokens lie outside its vocabulary",
         ));
     }
+    let thresholds = thresholds(&options.prune, options.order)?;
     let mut counts = count_ngrams(sequences, specials, vocab_size, options.order)?;
+    let pruned = pruned_flags(&counts, &thresholds);
     let adjusted = adjust_counts(&counts, specials.bos);
     let mut discounts = Vec::with_capacity(options.order);
     let mut warnings = Vec::new();
@@ -37,7 +40,8 @@ pub fn train(
         warnings.extend(warning);
     }
     let training_tokens = counts.tokens;
-    let tables = interpolate(counts, adjusted, &discounts, specials.bos);
+    let tables = interpolate(counts, adjusted, &discounts, &pruned, specials.bos);
+    let tables = filter_tables(tables, &pruned);
     Ok(NgramModel::from_parts(
         tokenizer,
         tables,

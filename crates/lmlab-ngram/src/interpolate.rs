@@ -2,6 +2,8 @@
 //! γ(h) = (D₁N₁(h·) + D₂N₂(h·) + D₃N₃₊(h·)) / Σₓ a(hx); then order by order
 //! p(w | h) = u(w | h) + γ(h)·p(w | h′), the unigrams interpolating with the uniform distribution
 //! over every token but `<s>` (`<unk>` and unseen vocabulary entries take their share).
+//! With pruning (lmplz's way), a pruned n-gram still counts in Σₓ a(hx) but not in N₁..N₃₊; its
+//! adjusted count joins γ(h)'s numerator instead, so the pruned model stays normalised.
 
 use crate::count::{key_suffix, Counts};
 use crate::discount::Discount;
@@ -13,6 +15,7 @@ pub(crate) fn interpolate(
     counts: Counts,
     adjusted: Vec<Vec<u64>>,
     discounts: &[Discount],
+    pruned: &[Vec<bool>],
     bos: TokenId,
 ) -> Vec<OrderTable> {
     let order = adjusted.len();
@@ -45,18 +48,26 @@ pub(crate) fn interpolate(
         let contexts = lower.len();
         let mut denominator = vec![0u64; contexts];
         let mut classes = vec![[0u32; 3]; contexts];
-        for (&c, &count) in oc.context.iter().zip(&a) {
+        let pruned_here = pruned.get(i).filter(|p| !p.is_empty());
+        let mut leftover = vec![0u64; if pruned_here.is_some() { contexts } else { 0 }];
+        for (rank, (&c, &count)) in oc.context.iter().zip(&a).enumerate() {
             denominator[c as usize] += count;
-            classes[c as usize][count.min(3) as usize - 1] += 1;
+            if pruned_here.is_some_and(|p| p[rank]) {
+                leftover[c as usize] += count;
+            } else {
+                classes[c as usize][count.min(3) as usize - 1] += 1;
+            }
         }
         let gammas: Vec<f64> = denominator
             .iter()
             .zip(&classes)
-            .map(|(&den, cls)| {
+            .enumerate()
+            .map(|(c, (&den, cls))| {
                 if den == 0 {
                     1.0
                 } else {
-                    backoff_mass(d, &[0, cls[0] as u64, cls[1] as u64, cls[2] as u64]) / den as f64
+                    let mass = backoff_mass(d, &[0, cls[0] as u64, cls[1] as u64, cls[2] as u64]);
+                    (mass + leftover.get(c).copied().unwrap_or(0) as f64) / den as f64
                 }
             })
             .collect();

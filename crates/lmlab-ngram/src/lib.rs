@@ -12,6 +12,7 @@ mod estimate;
 mod interpolate;
 mod model;
 pub mod options;
+mod prune;
 pub mod query;
 mod stats;
 pub mod table;

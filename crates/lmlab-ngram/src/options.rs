@@ -19,7 +19,9 @@ pub struct NgramOptions {
     /// Discounts (D1, D2, D3+) used for every order whose closed-form discounts are out of range
     /// (KenLM's `--discount_fallback`); `None` makes such an order an error.
     pub discount_fallback: Option<[f64; 3]>,
-    /// Count-threshold pruning per order, KenLM's `--prune` (not implemented yet: must be empty).
+    /// Count-threshold pruning, KenLM's `--prune`: one threshold per order starting with unigrams
+    /// (which must be 0), the last value repeating for higher orders; an n-gram whose raw count is
+    /// at most its order's threshold is dropped. Empty = no pruning.
     pub prune: Vec<u64>,
 }
 
@@ -70,11 +72,7 @@ impl NgramOptions {
                 }
             }
         }
-        if !self.prune.is_empty() {
-            return Err(Error::invalid(
-                "--prune is not implemented yet for n-gram models",
-            ));
-        }
+        crate::prune::thresholds(&self.prune, self.order)?;
         Ok(())
     }
 

@@ -1,5 +1,5 @@
 //! Bad training input: absurd orders, empty corpora, one repeated line (discount error naming the
-//! order and count, then success with fallback), pruning not yet implemented.
+//! order and count, then success with fallback), bad pruning thresholds.
 
 mod common;
 
@@ -93,11 +93,17 @@ fn bad_fallback_values_and_pruning_are_refused() {
     };
     let err = train_text("a b\n", &options).err().unwrap().to_string();
     assert!(err.contains("D2"), "{err}");
-    let options = NgramOptions {
-        order: 3,
-        prune: vec![0, 1],
-        ..NgramOptions::default()
-    };
-    let err = train_text("a b\n", &options).err().unwrap().to_string();
-    assert!(err.contains("--prune"), "{err}");
+    for (prune, expected) in [
+        (vec![1], "must be 0"),
+        (vec![0, 2, 1], "must not decrease"),
+        (vec![0, 0, 0, 1], "orders 1 through 4"),
+    ] {
+        let options = NgramOptions {
+            order: 3,
+            prune,
+            ..NgramOptions::default()
+        };
+        let err = train_text("a b\n", &options).err().unwrap().to_string();
+        assert!(err.contains("--prune") && err.contains(expected), "{err}");
+    }
 }

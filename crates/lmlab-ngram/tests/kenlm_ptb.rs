@@ -83,3 +83,43 @@ fn ptb_order_5_equals_kenlm() {
     );
     assert!(diff.prob <= 1e-5 && diff.bow <= 1e-5, "{diff:?}");
 }
+
+#[test]
+fn ptb_order_5_pruned_matches_kenlm_perplexity() {
+    // lmplz -o 5 --prune 0 0 1: test perplexity 147.40 (fixture README).
+    let Some(shared) = shared() else { return };
+    let train = std::fs::read_to_string(shared.join("data/ptb/ptb.train.txt"))
+        .unwrap()
+        .replace("<unk>", "<oov>");
+    let options = NgramOptions {
+        order: 5,
+        prune: vec![0, 0, 1],
+        ..NgramOptions::default()
+    };
+    let model = train_text(&train, &options).unwrap();
+    let test = std::fs::read_to_string(shared.join("data/ptb/ptb.test.txt"))
+        .unwrap()
+        .replace("<unk>", "<oov>");
+    let tokenizer = model.tokenizer();
+    let eos = tokenizer.specials().eos;
+    let mut scorer = model.ngram_scorer();
+    let (mut sum, mut tokens) = (0f64, 0usize);
+    for line in test.lines() {
+        let mut ids = tokenizer.encode(line);
+        ids.push(eos);
+        lmlab_core::Scorer::reset(&mut scorer);
+        for &id in &ids {
+            sum += scorer.score_next_log10(id) as f64;
+            tokens += 1;
+        }
+    }
+    let perplexity = 10f64.powf(-sum / tokens as f64);
+    eprintln!(
+        "PTB order 5 --prune 0 0 1: n-grams {:?}, test perplexity {perplexity:.4}",
+        model.ngram_counts()
+    );
+    assert!(
+        (perplexity - 147.40).abs() < 0.005,
+        "perplexity {perplexity}"
+    );
+}

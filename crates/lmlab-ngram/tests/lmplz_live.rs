@@ -21,6 +21,18 @@ fn lmplz() -> Option<String> {
 }
 
 fn check(lmplz: &str, name: &str, text: &str, order: usize, fallback: bool, dir: &Path) {
+    check_pruned(lmplz, name, text, order, fallback, &[], dir)
+}
+
+fn check_pruned(
+    lmplz: &str,
+    name: &str,
+    text: &str,
+    order: usize,
+    fallback: bool,
+    prune: &[u64],
+    dir: &Path,
+) {
     let input = dir.join(format!("{name}.txt"));
     let arpa = dir.join(format!("{name}.o{order}.arpa"));
     std::fs::write(&input, text).unwrap();
@@ -36,11 +48,14 @@ fn check(lmplz: &str, name: &str, text: &str, order: usize, fallback: bool, dir:
     if fallback {
         cmd.arg("--discount_fallback");
     }
+    if !prune.is_empty() {
+        cmd.arg("--prune").args(prune.iter().map(u64::to_string));
+    }
     let status = cmd.status().unwrap();
     let options = NgramOptions {
         order,
         discount_fallback: fallback.then_some(DEFAULT_FALLBACK),
-        ..NgramOptions::default()
+        prune: prune.to_vec(),
     };
     let ours = train_text(text, &options);
     if !status.success() {
@@ -48,14 +63,17 @@ fn check(lmplz: &str, name: &str, text: &str, order: usize, fallback: bool, dir:
             ours.is_err(),
             "{name} o{order}: lmplz failed but lmlab trained"
         );
-        eprintln!("{name} o{order}: both refuse: {}", ours.err().unwrap());
+        eprintln!(
+            "{name} o{order} {prune:?}: both refuse: {}",
+            ours.err().unwrap()
+        );
         return;
     }
     let ours = ours.unwrap_or_else(|e| panic!("{name} o{order}: lmplz trained, lmlab: {e}"));
     let theirs = read_arpa(&arpa).unwrap();
     let diff = compare(&ours, &theirs);
     eprintln!(
-        "{name} o{order}: {} n-grams, max |Δ log10 p| {:.2e}, max |Δ log10 b| {:.2e}",
+        "{name} o{order} {prune:?}: {} n-grams, max |Δ log10 p| {:.2e}, max |Δ log10 b| {:.2e}",
         diff.ngrams, diff.prob, diff.bow
     );
     assert!(
@@ -87,6 +105,14 @@ fn lmplz_agrees_on_many_orders_and_corpora() {
     for (name, text, fallback) in &corpora {
         for order in [1, 2, 3, 4, 5, 7, 10] {
             check(&lmplz, name, text, order, *fallback, dir.path());
+        }
+        for (order, prune) in [
+            (3, vec![0, 0, 1]),
+            (4, vec![0, 1]),
+            (5, vec![0, 1, 1, 2]),
+            (5, vec![0, 0, 3]),
+        ] {
+            check_pruned(&lmplz, name, text, order, *fallback, &prune, dir.path());
         }
     }
 }

@@ -93,3 +93,37 @@ fn orders_one_to_ten_train_and_stay_normalised() {
         assert_normalised(&model, &[vec![], tok.encode("w1 w2 w3 w4 w5 w6 w7 w8 w9")]);
     }
 }
+
+#[test]
+fn pruned_models_stay_normalised_and_keep_prefixes() {
+    let text = synthetic_corpus(400, 300, 9);
+    let tokenizer = WordsTrainer::default().train(&text).unwrap();
+    let sequences = encode_corpus(&tokenizer, &text, SequenceMode::Line);
+    let full = train(&sequences, Box::new(tokenizer.clone()), &options(4)).unwrap();
+    let pruned_options = NgramOptions {
+        prune: vec![0, 1, 1, 2],
+        ..options(4)
+    };
+    let pruned = train(&sequences, Box::new(tokenizer), &pruned_options).unwrap();
+    let (f, p) = (full.ngram_counts(), pruned.ngram_counts());
+    assert_eq!(f[0], p[0]);
+    assert!(p[1] < f[1] && p[3] < f[3], "{f:?} {p:?}");
+    // Every stored n-gram's prefix and suffix are stored too.
+    for n in 2..=4 {
+        for rank in 0..pruned.tables()[n - 1].len() as u32 {
+            let words = pruned.ngram_words(n, rank);
+            assert!(pruned.find_ngram(&words[1..]).is_some());
+            assert!(pruned.find_ngram(&words[..n - 1]).is_some());
+        }
+    }
+    let tok = pruned.tokenizer();
+    assert_normalised(
+        &pruned,
+        &[
+            vec![],
+            tok.encode("w1"),
+            tok.encode("w3 w1 w2"),
+            tok.encode("w0 w0 w0"),
+        ],
+    );
+}
