@@ -65,19 +65,40 @@ fn exported_tokenizers_give_the_same_ids_in_hugging_face() {
             .unwrap(),
         ));
     }
+    let scaffold = BpeTrainer {
+        vocab_size: 1500,
+        scaffold: true,
+        ..BpeTrainer::default()
+    }
+    .train(&[&train])
+    .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let texts = texts();
     let mut jobs = Vec::new();
     let mut expected = Vec::new();
-    for (k, tok) in tokenizers.iter().enumerate() {
-        let hf = export_hugging_face(&tok.to_json(), false).unwrap();
+    for k in 0..=tokenizers.len() {
+        // The last one: Scaffold-BPE's expanded vocabulary, whose ids are the ids before demolition.
+        let (kind, hf) = match tokenizers.get(k) {
+            Some(tok) => (
+                tok.kind().to_string(),
+                export_hugging_face(&tok.to_json(), false).unwrap(),
+            ),
+            None => (
+                "scaffold-bpe (expanded)".to_string(),
+                export_hugging_face(&scaffold.to_json(), true).unwrap(),
+            ),
+        };
         let tok_path = dir.path().join(format!("tok{k}.json"));
         std::fs::write(&tok_path, hf.to_string()).unwrap();
         for (j, text) in texts.iter().enumerate() {
             let text_path = dir.path().join(format!("text{j}.txt"));
             std::fs::write(&text_path, text).unwrap();
             jobs.push((tok_path.clone(), text_path));
-            expected.push((tok.kind().to_string(), j, tok.encode(text)));
+            let ids = match tokenizers.get(k) {
+                Some(tok) => tok.encode(text),
+                None => scaffold.encode_expanded(text),
+            };
+            expected.push((kind.clone(), j, ids));
         }
     }
     let jobs_path = dir.path().join("jobs.json");
