@@ -82,6 +82,24 @@ fn ptb_order_5_equals_kenlm() {
         diff.ngrams, diff.prob, diff.bow
     );
     assert!(diff.prob <= 1e-5 && diff.bow <= 1e-5, "{diff:?}");
+
+    // KenLM's own ARPA, imported and queried by lmlab, gives KenLM's query results too.
+    let tokenizer = theirs.tokenizer();
+    let mut rows = reference.lines().skip(1);
+    let mut scorer = theirs.ngram_scorer();
+    let mut worst = 0f64;
+    for line in test.lines() {
+        let mut ids = tokenizer.encode(line);
+        ids.push(tokenizer.specials().eos);
+        lmlab_core::Scorer::reset(&mut scorer);
+        for &id in &ids {
+            let row = rows.next().unwrap();
+            let theirs_log10: f64 = row.rsplit('\t').next().unwrap().parse().unwrap();
+            worst = worst.max((scorer.score_next_log10(id) as f64 - theirs_log10).abs());
+        }
+    }
+    eprintln!("imported ptb.o5.arpa: max |Δ log10 p| vs KenLM query = {worst:.3e}");
+    assert!(worst <= 1e-5, "imported ARPA per-token difference {worst}");
 }
 
 #[test]
