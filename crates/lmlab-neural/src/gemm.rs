@@ -14,8 +14,8 @@
 //! an OpenBLAS binding needs a system library and brings its own thread pool, which fights rayon's.
 //! The engine calls GEMM only through [`matmul`] / [`matmul_serial`], so swapping the kernel is one file.
 //!
-//! Splitting is by fixed blocks of output rows (never by thread count), and the kernel's summation order
-//! over `k` does not depend on the split, so results are bit-identical however many threads run.
+//! Splitting is by blocks of output rows; the kernel's summation order over `k` does not depend on the
+//! split, so every output element is computed the same way however many threads run.
 
 use crate::float::Float;
 use rayon::prelude::*;
@@ -77,23 +77,28 @@ impl<'a, F: Float> Mat<'a, F> {
     }
 }
 
-/// Output rows per parallel task.
-const ROW_BLOCK: usize = 64;
 /// Below this many multiply-adds a product runs on the calling thread.
 const PARALLEL_WORK: usize = 1 << 16;
+/// Output rows per parallel task are a multiple of this (the kernel's register-tile height).
+const ROW_ALIGN: usize = 16;
 
 /// `c = a @ b` (or `c += a @ b` when `accumulate`), `c` row-major `a.rows × b.cols`, split over threads.
+///
+/// One block of rows per thread: every task packs all of `b`, so fewer, larger blocks pack less
+/// (with 64-row blocks, packing took as long as the multiply-adds on the engine's shapes).
 pub fn matmul<F: Float>(a: Mat<'_, F>, b: Mat<'_, F>, c: &mut [F], accumulate: bool) {
     let (m, k, n) = check(&a, &b, c);
-    if m * k * n < PARALLEL_WORK || m <= ROW_BLOCK {
+    let threads = rayon::current_num_threads();
+    if threads < 2 || m * k * n < PARALLEL_WORK || m < 2 * ROW_ALIGN {
         matmul_serial(a, b, c, accumulate);
         return;
     }
+    let rows = m.div_ceil(threads).div_ceil(ROW_ALIGN) * ROW_ALIGN;
     c[..m * n]
-        .par_chunks_mut(ROW_BLOCK * n)
+        .par_chunks_mut(rows * n)
         .enumerate()
         .for_each(|(block, c_block)| {
-            let row0 = block * ROW_BLOCK;
+            let row0 = block * rows;
             let rows = c_block.len() / n;
             let a_block = Mat {
                 data: &a.data[row0 * a.rs..],

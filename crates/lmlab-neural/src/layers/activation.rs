@@ -1,24 +1,41 @@
 //! Element-wise activations: GELU (tanh approximation) and SwiGLU.
 
 use crate::float::Float;
+use rayon::prelude::*;
+
+/// Elements per parallel task.
+const CHUNK: usize = 8192;
 
 const SQRT_2_OVER_PI: f64 = 0.797_884_560_802_865_4;
 const GELU_C: f64 = 0.044_715;
 
 /// GELU (tanh form, as GPT-2): `y = x/2 · (1 + tanh(√(2/π)(x + 0.044715x³)))`.
 pub fn gelu_forward<F: Float>(y: &mut [F], x: &[F]) {
+    y.par_chunks_mut(CHUNK)
+        .zip(x.par_chunks(CHUNK))
+        .for_each(|(y, x)| gelu_forward_serial(y, x));
+}
+
+fn gelu_forward_serial<F: Float>(y: &mut [F], x: &[F]) {
     let (k, c, half) = (
         F::from_f64(SQRT_2_OVER_PI),
         F::from_f64(GELU_C),
         F::from_f64(0.5),
     );
     for (o, &v) in y.iter_mut().zip(x) {
-        *o = half * v * (F::ONE + (k * (v + c * v * v * v)).tanh());
+        *o = half * v * (F::ONE + (k * (v + c * v * v * v)).fast_tanh());
     }
 }
 
 /// GELU backward: `dx += dy · gelu'(x)`.
 pub fn gelu_backward<F: Float>(dx: &mut [F], dy: &[F], x: &[F]) {
+    dx.par_chunks_mut(CHUNK)
+        .zip(dy.par_chunks(CHUNK))
+        .zip(x.par_chunks(CHUNK))
+        .for_each(|((dx, dy), x)| gelu_backward_serial(dx, dy, x));
+}
+
+fn gelu_backward_serial<F: Float>(dx: &mut [F], dy: &[F], x: &[F]) {
     let (k, c, half) = (
         F::from_f64(SQRT_2_OVER_PI),
         F::from_f64(GELU_C),
@@ -26,7 +43,7 @@ pub fn gelu_backward<F: Float>(dx: &mut [F], dy: &[F], x: &[F]) {
     );
     let three_c = F::from_f64(3.0 * GELU_C);
     for ((g, &d), &v) in dx.iter_mut().zip(dy).zip(x) {
-        let t = (k * (v + c * v * v * v)).tanh();
+        let t = (k * (v + c * v * v * v)).fast_tanh();
         let dt = (F::ONE - t * t) * k * (F::ONE + three_c * v * v);
         *g += d * (half * (F::ONE + t) + half * v * dt);
     }
@@ -37,7 +54,7 @@ pub fn swiglu_forward<F: Float>(y: &mut [F], x: &[F], n: usize, f: usize) {
     for r in 0..n {
         let (gate, up) = x[r * 2 * f..(r + 1) * 2 * f].split_at(f);
         for i in 0..f {
-            let s = F::ONE / (F::ONE + (-gate[i]).exp());
+            let s = F::ONE / (F::ONE + (-gate[i]).fast_exp());
             y[r * f + i] = gate[i] * s * up[i];
         }
     }
@@ -49,7 +66,7 @@ pub fn swiglu_backward<F: Float>(dx: &mut [F], dy: &[F], x: &[F], n: usize, f: u
         let (gate, up) = x[r * 2 * f..(r + 1) * 2 * f].split_at(f);
         let (dgate, dup) = dx[r * 2 * f..(r + 1) * 2 * f].split_at_mut(f);
         for i in 0..f {
-            let s = F::ONE / (F::ONE + (-gate[i]).exp());
+            let s = F::ONE / (F::ONE + (-gate[i]).fast_exp());
             let d = dy[r * f + i];
             dup[i] += d * gate[i] * s;
             dgate[i] += d * up[i] * s * (F::ONE + gate[i] * (F::ONE - s));

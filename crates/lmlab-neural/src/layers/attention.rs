@@ -113,7 +113,7 @@ pub fn forward<F: Float>(y: &mut [F], probs: &mut [F], q: &[F], k: &[F], v: &[F]
                 }
                 let mut sum = F::ZERO;
                 for x in row[..=r].iter_mut() {
-                    *x = (*x - max).exp();
+                    *x = (*x - max).fast_exp();
                     sum += *x;
                 }
                 let inv = F::ONE / sum;

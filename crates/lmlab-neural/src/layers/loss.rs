@@ -60,7 +60,7 @@ pub fn softmax_in_place<F: Float>(row: &mut [F]) {
     let max = row.iter().copied().fold(row[0], F::max);
     let mut sum = F::ZERO;
     for x in row.iter_mut() {
-        *x = (*x - max).exp();
+        *x = (*x - max).fast_exp();
         sum += *x;
     }
     let inv = F::ONE / sum;
