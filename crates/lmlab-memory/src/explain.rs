@@ -150,7 +150,13 @@ impl MemoryModel {
                 id,
                 count: count as u64,
                 share: count as f64 / instances.max(1) as f64,
-                probability: smoothing::probability(&self.tree, &path_nodes, id, v),
+                probability: smoothing::probability(
+                    &self.tree,
+                    &path_nodes,
+                    id,
+                    v,
+                    &self.discounts,
+                ),
             })
             .collect();
         Explanation {

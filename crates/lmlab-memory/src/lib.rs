@@ -10,8 +10,8 @@
 //! - **TRIBL2** descends the same way; at the first mismatch it runs 1-nearest-neighbour search
 //!   (overlap metric, gain-ratio weights) among the instances under that node (TiMBL `-a4`).
 //! - For perplexity, [`MemoryModel`] implements `LanguageModel` with a smoothed distribution: the
-//!   distributions of every depth of the match path interpolated down to a unigram by Witten-Bell
-//!   ([`smoothing`]).
+//!   distributions of every depth of the match path interpolated down to a unigram by absolute
+//!   discounting, one discount per depth from the counts of counts ([`smoothing`]).
 //!
 //! Ties between classes of equal count are broken as TiMBL does: the class more frequent in the
 //! whole training set wins, and between classes equally frequent there, the one seen first.

@@ -21,6 +21,8 @@ pub struct MemoryModel {
     pub(crate) predictable: Vec<bool>,
     /// Derived: `weights` in tree order.
     pub(crate) depth_weights: Vec<f64>,
+    /// Derived: the smoothing discount of every depth.
+    pub(crate) discounts: Vec<f64>,
 }
 
 /// Tie-break ranks: classes by decreasing training frequency, then by first appearance.
@@ -61,6 +63,7 @@ impl MemoryModel {
             rank: Vec::new(),
             predictable: Vec::new(),
             depth_weights: Vec::new(),
+            discounts: Vec::new(),
         };
         model.derive();
         model
@@ -84,6 +87,7 @@ impl MemoryModel {
         for level in &mut self.tree.levels {
             level.derive(&self.rank);
         }
+        self.discounts = smoothing::discounts(&self.tree);
     }
 
     /// The training options.
@@ -100,6 +104,11 @@ impl MemoryModel {
     /// decreasing gain ratio.
     pub fn feature_order(&self) -> Vec<usize> {
         self.tree.order.iter().map(|&p| p + 1).collect()
+    }
+
+    /// The smoothing discount of every depth (root first); see [`crate::smoothing`].
+    pub fn discounts(&self) -> &[f64] {
+        &self.discounts
     }
 
     /// The trie.
@@ -153,7 +162,7 @@ impl LanguageModel for MemoryModel {
 
     fn describe(&self) -> String {
         format!(
-            "memory {} (context {}{}) over {} tokens, Witten-Bell smoothed match path",
+            "memory {} (context {}{}) over {} tokens, absolute-discounted match path",
             self.options.algorithm,
             self.options.context,
             if self.options.prune { ", pruned" } else { "" },
@@ -174,7 +183,7 @@ impl LanguageModel for MemoryModel {
         let (mut scratch, mut ordered, mut path) = (Vec::new(), Vec::new(), Vec::new());
         self.ordered_features(context, &mut scratch, &mut ordered);
         self.tree.descend(&ordered, &mut path);
-        smoothing::distribution(&self.tree, &path, &self.predictable)
+        smoothing::distribution(&self.tree, &path, &self.predictable, &self.discounts)
     }
 
     fn scorer(&self) -> Option<Box<dyn Scorer + '_>> {
@@ -241,7 +250,13 @@ impl Scorer for MemoryScorer<'_> {
     fn score_next(&mut self, token: TokenId) -> f64 {
         self.descend();
         let id = self.model.scored_id(token);
-        let p = smoothing::probability(&self.model.tree, &self.path, id, self.v);
+        let p = smoothing::probability(
+            &self.model.tree,
+            &self.path,
+            id,
+            self.v,
+            &self.model.discounts,
+        );
         self.push(token);
         p.ln()
     }

@@ -46,22 +46,25 @@ fn distributions_sum_to_one_match_log_probs_and_the_scorer() {
 }
 
 #[test]
-fn smoothing_is_witten_bell_down_the_match_path() {
+fn smoothing_is_absolute_discounting_down_the_match_path() {
     // K = 1, one sequence: instances (<s>→a) (a→b) (b→a) (a→c) (c→</s>).
     let model = train_text("a b a c\n", MemoryOptions::igtree(1)).unwrap();
     let tok = model.tokenizer();
     let id = |w: &str| tok.vocab().id(w).unwrap();
-    // V = 5 predictable ids (<unk> </s> a b c). Root: n = 5, T = 4 (a:2 b:1 c:1 </s>:1).
+    // Root counts a:2 b:1 c:1 </s>:1: n1 = 3, n2 = 1, D0 = 3/5. Depth 1: all singletons, D1 = 1
+    // clamped to 0.95.
+    assert_eq!(model.discounts(), &[0.6, 0.95]);
+    // V = 5 predictable ids (<unk> </s> a b c). Root: n = 5, T = 4.
     let v = 5.0;
-    let root = |c: f64| (c + 4.0 / v) / (5.0 + 4.0);
-    // Node "a": n = 2, T = 2 (b:1 c:1).
-    let p_b = (1.0 + 2.0 * root(1.0)) / (2.0 + 2.0);
+    let root = |c: f64| ((c - 0.6f64).max(0.0) + 0.6 * 4.0 / v) / 5.0;
+    // After <s>: node "<s>" has n = 1, T = 1 (a:1). After a: n = 2, T = 2 (b:1 c:1).
+    let p_a = (0.05 + 0.95 * root(2.0)) / 1.0;
+    let p_b = (0.05 + 0.95 * 2.0 * root(1.0)) / 2.0;
     let lp = model.log_probs(&[id("a"), id("b")]);
-    // After <s>: node "<s>" has n = 1, T = 1 (a:1).
-    assert!((lp[0] - ((1.0 + root(2.0)) / 2.0).ln()).abs() < 1e-12);
+    assert!((lp[0] - p_a.ln()).abs() < 1e-12);
     assert!((lp[1] - p_b.ln()).abs() < 1e-12);
     let p_unk = model.next_distribution(&[id("a")])[tok.specials().unk.unwrap() as usize];
-    assert!((p_unk - 2.0 * root(0.0) / 4.0).abs() < 1e-12);
+    assert!((p_unk - 0.95 * 2.0 * root(0.0) / 2.0).abs() < 1e-12);
 }
 
 #[test]
