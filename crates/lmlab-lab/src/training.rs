@@ -6,10 +6,8 @@ use lmlab_core::model::{encode_corpus, TokenSequence};
 use lmlab_core::model_file::Provenance;
 use lmlab_core::{Corpus, LanguageModel, Result, SequenceMode, Tokenizer, LMLAB_VERSION};
 use lmlab_ngram::{NgramModel, NgramOptions};
-use lmlab_tokenize::{
-    load_tokenizer_file, BpeTokenizer, BpeTrainer, BytesTokenizer, CharsTokenizer, CharsTrainer,
-    WordsTrainer,
-};
+use lmlab_tokenize::registry::tokenizer_from_json_allow_special;
+use lmlab_tokenize::{load_tokenizer_file, BpeTrainer, BytesTokenizer, CharsTrainer, WordsTrainer};
 use std::path::{Path, PathBuf};
 
 /// Which tokenizer a model is trained over.
@@ -59,22 +57,8 @@ pub fn load_tokenizer(path: &Path, allow_special: bool) -> Result<Box<dyn Tokeni
     if !allow_special {
         return Ok(tokenizer);
     }
-    let json = tokenizer.to_json();
-    let bad = |e: lmlab_core::Error| lmlab_core::Error::bad_file(path, e.to_string());
-    match tokenizer.kind() {
-        "bpe" | "scaffold-bpe" => {
-            let mut bpe = BpeTokenizer::deserialize(&json).map_err(bad)?;
-            bpe.set_allow_special(true);
-            Ok(Box::new(bpe))
-        }
-        "chars" => {
-            let mut chars = CharsTokenizer::deserialize(&json).map_err(bad)?;
-            chars.set_allow_special(true);
-            Ok(Box::new(chars))
-        }
-        // words and bytes have no special strings that ordinary text could contain.
-        _ => Ok(tokenizer),
-    }
+    tokenizer_from_json_allow_special(&tokenizer.to_json(), true)
+        .map_err(|e| lmlab_core::Error::bad_file(path, e.to_string()))
 }
 
 /// The options of a baseline training run.
