@@ -2,8 +2,18 @@
 //! forward and backward passes over preallocated buffers, a decoder-only transformer built from them,
 //! AdamW training with checkpoints, and the [`lmlab_core::LanguageModel`] face of a trained run.
 
+pub mod checkpoint;
 pub mod config;
+pub mod data;
 pub mod float;
 pub mod gemm;
 pub mod layers;
+pub mod lm;
 pub mod model;
+pub mod optim;
+pub mod sample;
+pub mod train;
+
+pub use config::RunConfig;
+pub use lm::TransformerModel;
+pub use train::{train, TrainEvent, TrainOptions, TrainReport};

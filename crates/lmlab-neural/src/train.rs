@@ -1,0 +1,409 @@
+//! The training loop: AdamW steps over random windows, periodic validation and checkpoints, budgets in
+//! CPU seconds, exact resumption, and a clear stop on a non-finite loss.
+
+use crate::checkpoint::{self, Checkpoint};
+use crate::config::{RunConfig, TokenizerSpec};
+use crate::data::{check_length, token_stream, Batcher};
+use crate::model::{Transformer, Workspace};
+use crate::optim::{clip_grad_norm, learning_rate, AdamW};
+use lmlab_core::atomic::write_bytes_atomically;
+use lmlab_core::compute::{peak_rss_bytes, Budget, ComputeMeter, ComputeRecord};
+use lmlab_core::{Error, Result, Tokenizer};
+use lmlab_tokenize::{load_tokenizer_file, tokenizer_from_json, BytesTokenizer, CharsTrainer};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// File names inside a run directory.
+pub mod files {
+    /// The run config (vocabulary size filled in), JSON.
+    pub const CONFIG: &str = "config.json";
+    /// The tokenizer, lmlab's versioned JSON.
+    pub const TOKENIZER: &str = "tokenizer.json";
+    /// The final report, JSON.
+    pub const REPORT: &str = "report.json";
+}
+
+/// How to run (as opposed to what to train, which is the [`RunConfig`]).
+#[derive(Clone, Debug)]
+pub struct TrainOptions {
+    /// Where the config, tokenizer, checkpoint and report go.
+    pub run_dir: PathBuf,
+    /// Continue from the run directory's checkpoint (the config must be unchanged).
+    pub resume: bool,
+    /// Pause after this many completed steps (the schedule still follows `train.max_steps`); a
+    /// checkpoint is written, and `--resume` continues.
+    pub stop_after: Option<usize>,
+    /// Stop when the run (all its sessions) has spent this many CPU seconds; must be positive.
+    pub budget_cpu_seconds: Option<f64>,
+    /// Report a step event every this many steps (0 = every step).
+    pub log_interval: usize,
+}
+
+impl TrainOptions {
+    /// Options writing to `run_dir`, no resume, no pause, no budget, an event per step.
+    pub fn new(run_dir: impl Into<PathBuf>) -> TrainOptions {
+        TrainOptions {
+            run_dir: run_dir.into(),
+            resume: false,
+            stop_after: None,
+            budget_cpu_seconds: None,
+            log_interval: 1,
+        }
+    }
+}
+
+/// What the training loop reports as it goes.
+#[derive(Clone, Debug, PartialEq)]
+pub enum TrainEvent {
+    /// An optimizer step finished.
+    Step {
+        /// Steps completed.
+        step: usize,
+        /// Steps the schedule runs to.
+        max_steps: usize,
+        /// Mean training loss of the step's micro-batches (nats per token).
+        loss: f64,
+        /// Learning rate used.
+        lr: f64,
+        /// Gradient norm before clipping.
+        grad_norm: f64,
+        /// Training tokens per wall second over this session's steps.
+        tokens_per_second: f64,
+        /// Estimated wall seconds to `max_steps`.
+        eta_seconds: f64,
+    },
+    /// A validation estimate.
+    Eval {
+        /// Steps completed.
+        step: usize,
+        /// Mean validation loss (nats per token).
+        val_loss: f64,
+    },
+    /// A checkpoint was written.
+    Checkpoint {
+        /// Steps completed.
+        step: usize,
+        /// Its path.
+        path: PathBuf,
+    },
+}
+
+/// Why training stopped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StopReason {
+    /// `train.max_steps` reached.
+    Finished,
+    /// Paused at `stop_after`.
+    Paused,
+    /// The CPU-second budget is spent.
+    Budget,
+}
+
+/// The outcome of a run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TrainReport {
+    /// Steps completed.
+    pub steps: usize,
+    /// Why it stopped.
+    pub stop: StopReason,
+    /// Mean training loss of the last step.
+    pub train_loss: f64,
+    /// Last validation loss (nats per token).
+    pub val_loss: f64,
+    /// Validation history `(step, loss)`.
+    pub val_history: Vec<(usize, f64)>,
+    /// Training tokens per wall second over this session's steps (validation excluded).
+    pub tokens_per_second: f64,
+    /// Parameters.
+    pub parameters: u64,
+    /// Compute of the whole run (CPU seconds accumulate across resumed sessions).
+    pub compute: ComputeRecord,
+    /// The run directory.
+    pub run_dir: PathBuf,
+}
+
+/// Builds the tokenizer a config asks for (`chars` is trained on `train_text`).
+pub fn build_tokenizer(spec: &TokenizerSpec, train_text: &str) -> Result<Box<dyn Tokenizer>> {
+    Ok(match spec {
+        TokenizerSpec::Chars => Box::new(CharsTrainer::default().train(&[train_text])?),
+        TokenizerSpec::Bytes => Box::new(BytesTokenizer::new()),
+        TokenizerSpec::File(path) => load_tokenizer_file(path)?,
+    })
+}
+
+/// Reads the tokenizer saved in a run directory.
+pub fn load_run_tokenizer(run_dir: &Path) -> Result<Box<dyn Tokenizer>> {
+    let path = run_dir.join(files::TOKENIZER);
+    let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+    let value: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| Error::bad_file(&path, e.to_string()))?;
+    tokenizer_from_json(&value)
+}
+
+/// Trains a transformer on `train_text`, validating on `valid_text`, into `options.run_dir`.
+///
+/// The vocabulary size comes from the tokenizer (a non-zero `model.vocab_size` in the config must
+/// agree). Each `progress` call gets one [`TrainEvent`]. Same config, texts and machine give the same
+/// checkpoint bytes (apart from the recorded CPU seconds); `resume` continues to the same weights as
+/// an uninterrupted run.
+pub fn train(
+    config: &RunConfig,
+    train_text: &str,
+    valid_text: &str,
+    options: &TrainOptions,
+    progress: &mut dyn FnMut(&TrainEvent),
+) -> Result<TrainReport> {
+    let budget = options
+        .budget_cpu_seconds
+        .map(|b| Budget::cpu_seconds(b).map(|_| b))
+        .transpose()?;
+    let meter = ComputeMeter::start();
+    let run_dir = &options.run_dir;
+    std::fs::create_dir_all(run_dir).map_err(|e| Error::io(run_dir, e))?;
+    let ckpt_path = run_dir.join(checkpoint::FILE_NAME);
+
+    let tokenizer = if options.resume {
+        load_run_tokenizer(run_dir)?
+    } else {
+        build_tokenizer(&config.tokenizer, train_text)?
+    };
+    let mut config = config.clone();
+    let vocab = tokenizer.vocab().len();
+    if config.model.vocab_size != 0 && config.model.vocab_size != vocab {
+        return Err(Error::Mismatch(format!(
+            "config model.vocab_size is {} but the tokenizer has {vocab} tokens",
+            config.model.vocab_size
+        )));
+    }
+    config.model.vocab_size = vocab;
+    config.model.validate()?;
+    config.train.validate()?;
+    let mode = config.sequence_mode()?;
+    let tc = config.train.clone();
+    let (b, t) = (tc.batch_size, config.model.block_size);
+    let bos = tokenizer.specials().bos;
+
+    let train_ids = token_stream(tokenizer.as_ref(), train_text, mode);
+    let valid_ids = token_stream(tokenizer.as_ref(), valid_text, mode);
+    check_length(&train_ids, t, "training")?;
+    check_length(&valid_ids, t, "validation")?;
+
+    let mut model = Transformer::<f32>::new(&config.model, tc.seed)?;
+    let mut opt = AdamW::new(&model.layout);
+    let mut batcher = Batcher::new(tc.seed.wrapping_add(1));
+    let mut step = 0usize;
+    let mut tokens_seen = 0u64;
+    let mut cpu_before = 0.0;
+    let mut val_history: Vec<(usize, f64)> = Vec::new();
+
+    if options.resume {
+        let ck = Checkpoint::load(&ckpt_path)?;
+        if let Some(field) = ck.config.first_difference(&config) {
+            return Err(Error::Mismatch(format!(
+                "--resume refused: the config differs from the run's recorded config in `{field}`"
+            )));
+        }
+        if ck.tokenizer_fingerprint != tokenizer.fingerprint() {
+            return Err(Error::Mismatch(
+                "--resume refused: the run's tokenizer does not match its checkpoint".into(),
+            ));
+        }
+        if ck.adam_m.is_empty() {
+            return Err(Error::bad_file(
+                &ckpt_path,
+                "the checkpoint holds no optimizer state; it cannot be resumed",
+            ));
+        }
+        model.params = ck.params;
+        opt.m = ck.adam_m;
+        opt.v = ck.adam_v;
+        opt.t = ck.adam_t;
+        step = ck.step;
+        tokens_seen = ck.tokens_seen;
+        cpu_before = ck.cpu_seconds;
+        val_history = ck.val_history;
+        batcher = Batcher::from_state(ck.rng);
+    } else {
+        let config_json = serde_json::to_string_pretty(&config).expect("config serializes");
+        write_bytes_atomically(&run_dir.join(files::CONFIG), config_json.as_bytes())?;
+        let tok_json = serde_json::to_string(&tokenizer.to_json()).expect("tokenizer serializes");
+        write_bytes_atomically(&run_dir.join(files::TOKENIZER), tok_json.as_bytes())?;
+    }
+
+    let mut ws = Workspace::<f32>::new(&config.model, b, t);
+    let mut grads = vec![0f32; model.params.len()];
+    let (mut x, mut y) = (vec![0u32; b * t], vec![0u32; b * t]);
+    let fingerprint = tokenizer.fingerprint();
+    let mut last_good_step: Option<usize> = options.resume.then_some(step);
+
+    let save = |model: &Transformer<f32>,
+                opt: &AdamW,
+                step: usize,
+                batcher: &Batcher,
+                tokens_seen: u64,
+                val_history: &[(usize, f64)]|
+     -> Result<()> {
+        Checkpoint {
+            config: config.clone(),
+            params: model.params.clone(),
+            adam_m: opt.m.clone(),
+            adam_v: opt.v.clone(),
+            adam_t: opt.t,
+            step,
+            rng: batcher.state(),
+            tokens_seen,
+            cpu_seconds: cpu_before + meter.cpu_seconds(),
+            tokenizer_fingerprint: fingerprint.clone(),
+            val_history: val_history.to_vec(),
+        }
+        .save(&ckpt_path)
+    };
+
+    let mut train_seconds = 0.0;
+    let mut session_tokens = 0u64;
+    let mut train_loss = f64::NAN;
+    let mut stop = StopReason::Finished;
+    let tokens_per_step = (b * t * tc.grad_accum) as u64;
+
+    while step < tc.max_steps {
+        if options.stop_after.is_some_and(|s| step >= s) {
+            stop = StopReason::Paused;
+            break;
+        }
+        if budget.is_some_and(|bud| cpu_before + meter.cpu_seconds() >= bud) {
+            stop = StopReason::Budget;
+            break;
+        }
+        let t0 = Instant::now();
+        grads.fill(0.0);
+        let mut loss_sum = 0.0;
+        for _ in 0..tc.grad_accum {
+            batcher.fill(&train_ids, b, t, &mut x, &mut y);
+            let (sum, count) = model.forward(&mut ws, &x, Some(&y), Some(bos));
+            let count = count.max(1);
+            loss_sum += sum / count as f64;
+            let scale = 1.0 / (count * tc.grad_accum) as f32;
+            model.backward(&mut ws, &mut grads, &x, &y, Some(bos), scale);
+        }
+        let loss = loss_sum / tc.grad_accum as f64;
+        let grad_norm = clip_grad_norm(&mut grads, tc.grad_clip);
+        if !loss.is_finite() || !grad_norm.is_finite() {
+            let kept = match last_good_step {
+                Some(s) => format!(
+                    "the last good checkpoint (step {s}) is kept at {}",
+                    ckpt_path.display()
+                ),
+                None => "no checkpoint had been written yet".to_string(),
+            };
+            return Err(Error::Mismatch(format!(
+                "training diverged at step {}: loss {loss}, gradient norm {grad_norm}; stopped; {kept}",
+                step + 1
+            )));
+        }
+        let lr = learning_rate(step, &tc);
+        opt.step(&mut model.params, &grads, lr, &tc);
+        step += 1;
+        tokens_seen += tokens_per_step;
+        session_tokens += tokens_per_step;
+        train_seconds += t0.elapsed().as_secs_f64();
+        train_loss = loss;
+        let tps = session_tokens as f64 / train_seconds.max(1e-9);
+        if options.log_interval == 0
+            || step.is_multiple_of(options.log_interval)
+            || step == tc.max_steps
+        {
+            let remaining = (tc.max_steps - step) as f64 * train_seconds
+                / session_steps(session_tokens, tokens_per_step);
+            progress(&TrainEvent::Step {
+                step,
+                max_steps: tc.max_steps,
+                loss,
+                lr,
+                grad_norm,
+                tokens_per_second: tps,
+                eta_seconds: remaining,
+            });
+        }
+        if tc.eval_interval > 0 && step.is_multiple_of(tc.eval_interval) && step < tc.max_steps {
+            let v = evaluate(&model, &mut ws, &valid_ids, &tc, bos);
+            val_history.push((step, v));
+            progress(&TrainEvent::Eval { step, val_loss: v });
+        }
+        if tc.checkpoint_interval > 0
+            && step.is_multiple_of(tc.checkpoint_interval)
+            && step < tc.max_steps
+        {
+            save(&model, &opt, step, &batcher, tokens_seen, &val_history)?;
+            last_good_step = Some(step);
+            progress(&TrainEvent::Checkpoint {
+                step,
+                path: ckpt_path.clone(),
+            });
+        }
+    }
+    let val_loss = match val_history.last() {
+        Some(&(s, v)) if s == step => v,
+        _ => {
+            let v = evaluate(&model, &mut ws, &valid_ids, &tc, bos);
+            // A pause is not part of the run's schedule: its estimate stays out of the history, so
+            // a resumed run records exactly what an uninterrupted one does.
+            if stop != StopReason::Paused {
+                val_history.push((step, v));
+            }
+            progress(&TrainEvent::Eval { step, val_loss: v });
+            v
+        }
+    };
+    save(&model, &opt, step, &batcher, tokens_seen, &val_history)?;
+    progress(&TrainEvent::Checkpoint {
+        step,
+        path: ckpt_path.clone(),
+    });
+    let report = TrainReport {
+        steps: step,
+        stop,
+        train_loss,
+        val_loss,
+        val_history,
+        tokens_per_second: session_tokens as f64 / train_seconds.max(1e-9),
+        parameters: model.parameter_count() as u64,
+        compute: ComputeRecord {
+            cpu_seconds: cpu_before + meter.cpu_seconds(),
+            wall_seconds: meter.finish(0, 0).wall_seconds,
+            tokens_seen,
+            parameters: model.parameter_count() as u64,
+            peak_rss_bytes: peak_rss_bytes(),
+        },
+        run_dir: run_dir.clone(),
+    };
+    let json = serde_json::to_string_pretty(&report).expect("report serializes");
+    write_bytes_atomically(&run_dir.join(files::REPORT), json.as_bytes())?;
+    Ok(report)
+}
+
+fn session_steps(tokens: u64, per_step: u64) -> f64 {
+    (tokens / per_step.max(1)).max(1) as f64
+}
+
+/// Mean validation loss over `eval_iters` batches of windows drawn with a fixed seed (the same
+/// windows at every evaluation, so estimates are comparable along a run).
+pub fn evaluate(
+    model: &Transformer<f32>,
+    ws: &mut Workspace<f32>,
+    valid: &[u32],
+    tc: &crate::config::TrainConfig,
+    bos: u32,
+) -> f64 {
+    let (b, t) = (ws.b, ws.t);
+    let mut batcher = Batcher::new(0x05EE_D0F7_A11D);
+    let (mut x, mut y) = (vec![0u32; b * t], vec![0u32; b * t]);
+    let mut total = 0.0;
+    for _ in 0..tc.eval_iters {
+        batcher.fill(valid, b, t, &mut x, &mut y);
+        let (sum, count) = model.forward(ws, &x, Some(&y), Some(bos));
+        total += sum / count.max(1) as f64;
+    }
+    total / tc.eval_iters as f64
+}

@@ -1,0 +1,217 @@
+//! Training, resumption, the LanguageModel contract and bad inputs, on a tiny model (seconds).
+
+use lmlab_core::LanguageModel;
+use lmlab_neural::checkpoint::{Checkpoint, FILE_NAME};
+use lmlab_neural::config::RunConfig;
+use lmlab_neural::sample::{generate, GenerateOptions};
+use lmlab_neural::train::{train, StopReason, TrainOptions};
+use lmlab_neural::TransformerModel;
+use std::path::Path;
+
+const CONFIG: &str = r#"
+tokenizer = "chars"
+[model]
+n_layer = 2
+n_head = 2
+n_embd = 16
+block_size = 16
+[train]
+batch_size = 4
+max_steps = 8
+learning_rate = 1e-2
+min_lr = 1e-3
+warmup_steps = 2
+weight_decay = 0.1
+grad_clip = 1.0
+seed = 7
+eval_iters = 2
+eval_interval = 4
+checkpoint_interval = 3
+"#;
+
+fn text() -> (String, String) {
+    let full = include_str!("../../../data/tiny-shakespeare.txt");
+    (full[..20_000].to_string(), full[20_000..24_000].to_string())
+}
+
+fn run(
+    config: &RunConfig,
+    dir: &Path,
+    f: impl FnOnce(&mut TrainOptions),
+) -> lmlab_core::Result<lmlab_neural::TrainReport> {
+    let (tr, va) = text();
+    let mut o = TrainOptions::new(dir);
+    f(&mut o);
+    train(config, &tr, &va, &o, &mut |_| {})
+}
+
+#[test]
+fn training_learns_and_the_model_keeps_the_language_model_contract() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = RunConfig::parse(CONFIG).unwrap();
+    config.train.max_steps = 30;
+    let report = run(&config, dir.path(), |_| {}).unwrap();
+    assert_eq!(report.stop, StopReason::Finished);
+    let first = report.val_history.first().unwrap().1;
+    assert!(report.val_loss < first, "{:?}", report.val_history);
+    assert!(report.val_loss < 4.2, "val loss {}", report.val_loss); // uniform over ~60 chars = 4.1+
+
+    let model = TransformerModel::load(dir.path()).unwrap();
+    let tok = model.tokenizer();
+    let mut ids = tok.encode("First Citizen:\nBefore we proceed any further, hear me speak.");
+    ids.push(tok.specials().eos);
+    let whole = model.log_probs(&ids);
+    // Stateful KV-cache scorer agrees with whole-sequence scoring (windows slide the same way).
+    let mut scorer = model.scorer().unwrap();
+    scorer.reset();
+    for (i, &t) in ids.iter().enumerate().take(16) {
+        let lp = scorer.score_next(t);
+        assert!(
+            (lp - whole[i]).abs() < 1e-4,
+            "token {i}: {lp} vs {}",
+            whole[i]
+        );
+    }
+    // next_distribution sums to one, gives <s> nothing, and agrees with log_probs.
+    let dist = model.next_distribution(&ids[..5]);
+    assert!((dist.iter().sum::<f64>() - 1.0).abs() < 1e-9);
+    assert_eq!(dist[tok.specials().bos as usize], 0.0);
+    assert!((dist[ids[5] as usize].ln() - whole[5]).abs() < 1e-4);
+    assert!(whole.iter().all(|lp| lp.is_finite() && *lp < 0.0));
+    // Generation from an empty prompt starts at <s> and is seeded.
+    let o = GenerateOptions {
+        seed: 3,
+        max_tokens: 40,
+        ..Default::default()
+    };
+    let a = generate(&model, &[], &o).unwrap();
+    assert_eq!(a.len(), 40);
+    assert_eq!(a, generate(&model, &[], &o).unwrap());
+}
+
+#[test]
+fn same_seed_same_bytes_and_resume_equals_an_uninterrupted_run() {
+    let config = RunConfig::parse(CONFIG).unwrap();
+    let (a, b, c) = (
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+    );
+    run(&config, a.path(), |_| {}).unwrap();
+    run(&config, b.path(), |_| {}).unwrap();
+    let load = |d: &Path| Checkpoint::load(&d.join(FILE_NAME)).unwrap();
+    let (ca, cb) = (load(a.path()), load(b.path()));
+    assert_eq!(ca.params, cb.params, "same seed, different weights");
+    assert_eq!(
+        (ca.adam_m, ca.adam_v),
+        (cb.adam_m.clone(), cb.adam_v.clone())
+    );
+
+    // Interrupted after 5 steps (checkpoint at 5), then resumed to the end.
+    let paused = run(&config, c.path(), |o| o.stop_after = Some(5)).unwrap();
+    assert_eq!((paused.stop, paused.steps), (StopReason::Paused, 5));
+    let resumed = run(&config, c.path(), |o| o.resume = true).unwrap();
+    assert_eq!(resumed.steps, 8);
+    let cc = load(c.path());
+    assert_eq!(
+        cc.params, cb.params,
+        "resumed run differs from the uninterrupted one"
+    );
+    assert_eq!(cc.adam_m, cb.adam_m);
+    assert_eq!(cc.rng, cb.rng);
+    assert_eq!(cc.val_history, cb.val_history);
+
+    // A changed config is refused, naming the field.
+    let mut changed = config.clone();
+    changed.train.learning_rate = 5e-3;
+    let err = run(&changed, c.path(), |o| o.resume = true)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("train.learning_rate"), "{err}");
+}
+
+#[test]
+fn bad_inputs_are_refused_with_clear_messages() {
+    let config = RunConfig::parse(CONFIG).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    // A budget of zero.
+    let err = run(&config, dir.path(), |o| o.budget_cpu_seconds = Some(0.0)).unwrap_err();
+    assert!(err.to_string().contains("budget"), "{err}");
+    // A training text shorter than one context window.
+    let err = train(
+        &config,
+        "short text",
+        "also short but fine? no",
+        &TrainOptions::new(dir.path()),
+        &mut |_| {},
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("fewer than one context window"), "{err}");
+    // A tiny budget stops cleanly.
+    let report = run(&config, dir.path(), |o| o.budget_cpu_seconds = Some(1e-9)).unwrap();
+    assert_eq!(report.stop, StopReason::Budget);
+
+    // Truncated and foreign checkpoints.
+    let ck = dir.path().join(FILE_NAME);
+    let bytes = std::fs::read(&ck).unwrap();
+    std::fs::write(&ck, &bytes[..bytes.len() / 2]).unwrap();
+    let err = TransformerModel::load(dir.path())
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(err.contains("truncated or foreign"), "{err}");
+    std::fs::write(&ck, b"PK\x03\x04 definitely not safetensors").unwrap();
+    assert!(TransformerModel::load(dir.path()).is_err());
+    let foreign = safetensors::serialize(
+        [(
+            "w",
+            safetensors::tensor::TensorView::new(safetensors::Dtype::F32, vec![1], &[0u8; 4])
+                .unwrap(),
+        )],
+        &None,
+    )
+    .unwrap();
+    std::fs::write(&ck, foreign).unwrap();
+    let err = TransformerModel::load(dir.path())
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(err.contains("not an lmlab-neural checkpoint"), "{err}");
+    std::fs::write(&ck, &bytes).unwrap();
+    TransformerModel::load(dir.path()).unwrap();
+
+    // A tokenizer whose vocabulary does not match the checkpoint.
+    let other = lmlab_tokenize::BytesTokenizer::new();
+    let json = serde_json::to_string(&lmlab_core::Tokenizer::to_json(&other)).unwrap();
+    std::fs::write(dir.path().join("tokenizer.json"), json).unwrap();
+    let err = TransformerModel::load(dir.path())
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(err.contains("vocabulary"), "{err}");
+
+    // A config vocabulary that disagrees with the tokenizer.
+    let mut wrong = config.clone();
+    wrong.model.vocab_size = 5;
+    let d2 = tempfile::tempdir().unwrap();
+    let err = run(&wrong, d2.path(), |_| {}).unwrap_err().to_string();
+    assert!(err.contains("vocab_size"), "{err}");
+}
+
+#[test]
+fn a_diverging_run_stops_and_keeps_the_last_good_checkpoint() {
+    let mut config = RunConfig::parse(CONFIG).unwrap();
+    config.train.learning_rate = 1e30;
+    config.train.min_lr = 1e30;
+    config.train.warmup_steps = 0;
+    config.train.grad_clip = 0.0;
+    config.train.checkpoint_interval = 1;
+    config.train.max_steps = 50;
+    let dir = tempfile::tempdir().unwrap();
+    let err = run(&config, dir.path(), |_| {}).unwrap_err().to_string();
+    assert!(err.contains("diverged"), "{err}");
+    assert!(err.contains("last good checkpoint"), "{err}");
+    let ck = Checkpoint::load(&dir.path().join(FILE_NAME)).unwrap();
+    assert!(ck.params.iter().all(|p| p.is_finite()));
+}
