@@ -35,6 +35,9 @@ pub enum Command {
     /// Tokenizers: train, encode, decode, statistics, Hugging Face export.
     #[command(subcommand)]
     Tokenizer(TokenizerCommand),
+    /// Memory-based model tools: explain a prediction, add training data.
+    #[command(subcommand)]
+    Memory(MemoryCommand),
     /// N-gram model tools: ARPA export and import.
     #[command(subcommand)]
     Ngram(NgramCommand),
@@ -49,6 +52,83 @@ pub enum TrainCommand {
     Baseline(BaselineArgs),
     /// An interpolated modified Kneser-Ney n-gram model, computed exactly as KenLM's lmplz.
     Ngram(NgramArgs),
+    /// A memory-based model (IGTree or TRIBL2, as TiMBL) over the K previous tokens.
+    Memory(MemoryArgs),
+}
+
+/// Memory-based algorithms.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AlgorithmKind {
+    /// Exact-match descent of a trie ordered by gain ratio (TiMBL -a1).
+    Igtree,
+    /// Exact match to the first mismatch, then nearest neighbours below it (TiMBL -a4).
+    Tribl2,
+}
+
+/// `lmlab train memory`.
+#[derive(Args, Debug)]
+pub struct MemoryArgs {
+    /// Training text (UTF-8).
+    #[arg(long)]
+    pub input: PathBuf,
+    /// Where to write the model file.
+    #[arg(short, long)]
+    pub output: PathBuf,
+    /// The algorithm.
+    #[arg(long, value_enum, default_value = "igtree")]
+    pub algorithm: AlgorithmKind,
+    /// K: how many previous tokens are the features (OLIFANT uses 4).
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..=64))]
+    pub context: u64,
+    /// Prune subtrees whose instances all agree with their parent's prediction (TiMBL's IGTree).
+    #[arg(long)]
+    pub prune: bool,
+    #[command(flatten)]
+    pub tokenizer: TokenizerArgs,
+    #[command(flatten)]
+    pub sequences: SequencesArg,
+    /// Print the training record as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Memory-based model tools.
+#[derive(Subcommand, Debug)]
+pub enum MemoryCommand {
+    /// Why the model predicts what it predicts after a context: matched depth, backing instances,
+    /// top candidates with counts.
+    Explain(ExplainArgs),
+    /// Add the instances of more text to an existing model, without retraining.
+    Add(AddArgs),
+}
+
+/// `lmlab memory explain`.
+#[derive(Args, Debug)]
+pub struct ExplainArgs {
+    /// The memory model file.
+    pub model: PathBuf,
+    /// The context (text after the start of a sequence); only its last K tokens are used.
+    #[arg(long, default_value = "")]
+    pub context: String,
+    /// How many candidates to list.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    pub top_k: u64,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `lmlab memory add`.
+#[derive(Args, Debug)]
+pub struct AddArgs {
+    /// The memory model file.
+    pub model: PathBuf,
+    /// More training text (UTF-8), read with the model's tokenizer and sequence mode.
+    #[arg(long)]
+    pub input: PathBuf,
+    /// Where to write the grown model (may be the same file: the write is atomic).
+    #[arg(short, long)]
+    pub output: PathBuf,
 }
 
 /// The tokenizer a model is trained over, learned from the training text or read from a file.

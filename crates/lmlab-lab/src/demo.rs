@@ -1,7 +1,9 @@
 //! `lmlab demo`: every model kind on the embedded corpus, evaluated, ensembled and sampled.
 
 use crate::ensembles::{ensemble, NamedProbs};
-use crate::training::{train_baseline, train_ngram, BaselineRun, NgramRun, TokenizerChoice};
+use crate::training::{
+    train_baseline, train_memory, train_ngram, BaselineRun, MemoryRun, NgramRun, TokenizerChoice,
+};
 use lmlab_baseline::{Smoothing, UniformModel};
 use lmlab_core::compute::ComputeMeter;
 use lmlab_core::corpus::lines_of;
@@ -9,6 +11,7 @@ use lmlab_core::evaluate::evaluate;
 use lmlab_core::probs::ProbsFile;
 use lmlab_core::sampling::{generate, SamplingOptions};
 use lmlab_core::{Corpus, LanguageModel, Result, SequenceMode};
+use lmlab_memory::MemoryOptions;
 use lmlab_ngram::{NgramOptions, DEFAULT_FALLBACK};
 use lmlab_tokenize::{BpeTrainer, WordsTrainer};
 use serde::Serialize;
@@ -108,6 +111,8 @@ enum Recipe {
     Ngram(usize),
     /// The baseline bigram.
     Bigram(Smoothing),
+    /// A smoothed IGTree over this many previous tokens.
+    Memory(usize),
     /// The uniform floor.
     Uniform,
 }
@@ -117,6 +122,7 @@ impl Recipe {
         match self {
             Recipe::Ngram(order) => format!("KN {order}-gram / {tokenizer}"),
             Recipe::Bigram(smoothing) => format!("bigram {smoothing} / {tokenizer}"),
+            Recipe::Memory(context) => format!("IGTree K={context} / {tokenizer}"),
             Recipe::Uniform => format!("uniform / {tokenizer}"),
         }
     }
@@ -151,6 +157,16 @@ impl Recipe {
                     sequences: SequenceMode::Line,
                 };
                 let trained = train_baseline(corpus, &run)?;
+                trained.model.save(&path, trained.provenance)?;
+                (Box::new(trained.model), trained.compute.cpu_seconds)
+            }
+            Recipe::Memory(context) => {
+                let run = MemoryRun {
+                    tokenizer: tokenizer.clone(),
+                    options: MemoryOptions::igtree(context),
+                    sequences: SequenceMode::Line,
+                };
+                let trained = train_memory(corpus, &run)?;
                 trained.model.save(&path, trained.provenance)?;
                 (Box::new(trained.model), trained.compute.cpu_seconds)
             }
@@ -285,6 +301,7 @@ pub fn run_demo(
             TokenizerChoice::Words(WordsTrainer::default()),
             vec![
                 Recipe::Ngram(3),
+                Recipe::Memory(3),
                 Recipe::Bigram(Smoothing::WittenBell),
                 Recipe::Bigram(Smoothing::AddK { k: 0.01 }),
                 Recipe::Uniform,
@@ -296,6 +313,7 @@ pub fn run_demo(
             TokenizerChoice::Bytes,
             vec![
                 Recipe::Ngram(7),
+                Recipe::Memory(7),
                 Recipe::Bigram(Smoothing::WittenBell),
                 Recipe::Uniform,
             ],

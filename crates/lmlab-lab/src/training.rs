@@ -5,11 +5,10 @@ use lmlab_core::compute::{ComputeMeter, ComputeRecord};
 use lmlab_core::model::{encode_corpus, TokenSequence};
 use lmlab_core::model_file::Provenance;
 use lmlab_core::{Corpus, LanguageModel, Result, SequenceMode, Tokenizer, LMLAB_VERSION};
+use lmlab_memory::{MemoryModel, MemoryOptions};
 use lmlab_ngram::{NgramModel, NgramOptions};
-use lmlab_tokenize::{
-    load_tokenizer_file, BpeTokenizer, BpeTrainer, BytesTokenizer, CharsTokenizer, CharsTrainer,
-    WordsTrainer,
-};
+use lmlab_tokenize::registry::tokenizer_from_json_allow_special;
+use lmlab_tokenize::{load_tokenizer_file, BpeTrainer, BytesTokenizer, CharsTrainer, WordsTrainer};
 use std::path::{Path, PathBuf};
 
 /// Which tokenizer a model is trained over.
@@ -59,22 +58,8 @@ pub fn load_tokenizer(path: &Path, allow_special: bool) -> Result<Box<dyn Tokeni
     if !allow_special {
         return Ok(tokenizer);
     }
-    let json = tokenizer.to_json();
-    let bad = |e: lmlab_core::Error| lmlab_core::Error::bad_file(path, e.to_string());
-    match tokenizer.kind() {
-        "bpe" | "scaffold-bpe" => {
-            let mut bpe = BpeTokenizer::deserialize(&json).map_err(bad)?;
-            bpe.set_allow_special(true);
-            Ok(Box::new(bpe))
-        }
-        "chars" => {
-            let mut chars = CharsTokenizer::deserialize(&json).map_err(bad)?;
-            chars.set_allow_special(true);
-            Ok(Box::new(chars))
-        }
-        // words and bytes have no special strings that ordinary text could contain.
-        _ => Ok(tokenizer),
-    }
+    tokenizer_from_json_allow_special(&tokenizer.to_json(), true)
+        .map_err(|e| lmlab_core::Error::bad_file(path, e.to_string()))
 }
 
 /// The options of a baseline training run.
@@ -173,4 +158,52 @@ pub fn train_ngram(corpus: &Corpus, run: &NgramRun) -> Result<Trained<NgramModel
         options,
         |seqs, tok| lmlab_ngram::train(seqs, tok, &run.options),
     )
+}
+
+/// The options of a memory-based (IGTree / TRIBL2) training run.
+#[derive(Clone, Debug)]
+pub struct MemoryRun {
+    /// The tokenizer.
+    pub tokenizer: TokenizerChoice,
+    /// Algorithm, context size, pruning.
+    pub options: MemoryOptions,
+    /// How the corpus is cut into sequences.
+    pub sequences: SequenceMode,
+}
+
+/// Trains a memory-based model on `corpus`.
+pub fn train_memory(corpus: &Corpus, run: &MemoryRun) -> Result<Trained<MemoryModel>> {
+    let options = serde_json::to_value(&run.options).expect("options serialize");
+    train_family(
+        corpus,
+        &run.tokenizer,
+        run.sequences,
+        options,
+        |seqs, tok| lmlab_memory::train(seqs, tok, run.options.clone()),
+    )
+}
+
+/// Adds the instances of `corpus` to an existing memory model (encoded with its tokenizer and
+/// sequence mode); the provenance records the added corpus.
+pub fn add_to_memory(
+    model: &mut MemoryModel,
+    provenance: &mut Provenance,
+    corpus: &Corpus,
+) -> Result<ComputeRecord> {
+    let meter = ComputeMeter::start();
+    let encoded = encode_corpus(model.tokenizer(), corpus.text(), provenance.sequences);
+    model.add(&encoded)?;
+    let added = serde_json::json!({
+        "corpus_name": corpus.path().display().to_string(),
+        "corpus_sha256": corpus.sha256(),
+    });
+    if let Some(options) = provenance.options.as_object_mut() {
+        let list = options
+            .entry("added_corpora")
+            .or_insert_with(|| serde_json::json!([]));
+        if let Some(list) = list.as_array_mut() {
+            list.push(added);
+        }
+    }
+    Ok(meter.finish(tokens_seen(&encoded), model.parameter_count()))
 }

@@ -5,19 +5,25 @@ mod ensemble;
 mod eval;
 mod generate;
 mod info;
+mod memory;
 mod ngram;
 mod predict;
 mod probs;
 mod tokenizer;
 mod train;
 
-use crate::args::{Cli, Command, NgramCommand, ProbsCommand, TokenizerCommand, TrainCommand};
+use crate::args::{
+    Cli, Command, MemoryCommand, NgramCommand, ProbsCommand, TokenizerCommand, TrainCommand,
+};
 
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Train(TrainCommand::Baseline(args)) => train::baseline(args),
         Command::Train(TrainCommand::Ngram(args)) => train::ngram(args),
+        Command::Train(TrainCommand::Memory(args)) => train::memory(args),
+        Command::Memory(MemoryCommand::Explain(args)) => memory::explain(args),
+        Command::Memory(MemoryCommand::Add(args)) => memory::add(args),
         Command::Ngram(NgramCommand::ExportArpa(args)) => ngram::export_arpa(args),
         Command::Ngram(NgramCommand::ImportArpa(args)) => ngram::import_arpa(args),
         Command::Predict(args) => predict::run(args),

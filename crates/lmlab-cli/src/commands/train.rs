@@ -1,10 +1,15 @@
 use super::print_json;
-use crate::args::{BaselineArgs, NgramArgs, SmoothingKind, TokenizerArgs, TokenizerKind};
+use crate::args::{
+    AlgorithmKind, BaselineArgs, MemoryArgs, NgramArgs, SmoothingKind, TokenizerArgs, TokenizerKind,
+};
 use crate::progress::spinner;
 use lmlab_baseline::Smoothing;
 use lmlab_core::compute::ComputeRecord;
 use lmlab_core::Corpus;
-use lmlab_lab::training::{train_baseline, train_ngram, BaselineRun, NgramRun, TokenizerChoice};
+use lmlab_lab::training::{
+    train_baseline, train_memory, train_ngram, BaselineRun, MemoryRun, NgramRun, TokenizerChoice,
+};
+use lmlab_memory::{Algorithm, MemoryOptions};
 use lmlab_ngram::{NgramOptions, DEFAULT_FALLBACK};
 use lmlab_tokenize::{BpeTrainer, CharsTrainer, PreTokenizerPattern, WordsTrainer};
 use std::path::Path;
@@ -56,6 +61,43 @@ pub fn ngram(args: NgramArgs) -> anyhow::Result<()> {
     spin.finish_and_clear();
     for warning in trained.model.warnings() {
         eprintln!("warning: {warning}");
+    }
+    report(&args.output, &trained.compute, args.json)
+}
+
+pub fn memory(args: MemoryArgs) -> anyhow::Result<()> {
+    let corpus = Corpus::open(&args.input)?;
+    let run = MemoryRun {
+        tokenizer: tokenizer_choice(&args.tokenizer),
+        options: MemoryOptions {
+            algorithm: match args.algorithm {
+                AlgorithmKind::Igtree => Algorithm::IgTree,
+                AlgorithmKind::Tribl2 => Algorithm::Tribl2,
+            },
+            context: args.context as usize,
+            prune: args.prune,
+        },
+        sequences: args.sequences.sequences.unwrap_or_default(),
+    };
+    let spin = spinner(&format!(
+        "training {} (K = {})",
+        run.options.algorithm, args.context
+    ));
+    let trained = train_memory(&corpus, &run)?;
+    trained
+        .model
+        .save(&args.output, trained.provenance.clone())?;
+    spin.finish_and_clear();
+    if !args.json {
+        println!(
+            "feature order (1 = nearest token): {:?}",
+            trained
+                .model
+                .feature_order()
+                .iter()
+                .map(|f| f + 1)
+                .collect::<Vec<_>>()
+        );
     }
     report(&args.output, &trained.compute, args.json)
 }
@@ -113,7 +155,7 @@ pub fn choice_for_kind(
     }
 }
 
-fn report(output: &Path, c: &ComputeRecord, json: bool) -> anyhow::Result<()> {
+pub fn report(output: &Path, c: &ComputeRecord, json: bool) -> anyhow::Result<()> {
     if json {
         return print_json(c);
     }
