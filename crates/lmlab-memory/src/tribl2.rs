@@ -14,8 +14,110 @@ use crate::tree::{best_class_tie, Tree};
 
 /// Distances closer than this are equal.
 const EPSILON: f64 = 1e-9;
-/// Distances searched: the nearest, and the next one for tie resolution.
+/// Distances searched by the branch-and-bound fallback: the nearest, and the next one for ties.
 const RINGS: usize = 2;
+/// Up to this many features after the mismatch, mismatch patterns are enumerated by distance.
+const MAX_PATTERN_BITS: usize = 10;
+
+/// A leaf: (depth, node).
+type Leaf = (usize, usize);
+
+/// The neighbours ring by ring (all leaves at one distance), nearest first.
+enum Rings<'a> {
+    /// Already found, in order.
+    Done(Vec<(f64, Vec<Leaf>)>),
+    /// Found on demand.
+    Patterns(Patterns<'a>),
+}
+
+impl Rings<'_> {
+    fn next(&mut self) -> Option<(f64, Vec<Leaf>)> {
+        match self {
+            Rings::Done(rings) => (!rings.is_empty()).then(|| rings.remove(0)),
+            Rings::Patterns(p) => p.next_ring(),
+        }
+    }
+}
+
+/// Exact search by mismatch pattern. Below the mismatch node every instance differs on the first
+/// feature after the match; the features after that either match or not, so each instance falls in
+/// one of 2^m patterns whose distance is known in advance. Patterns are tried in order of distance,
+/// each by a descent that follows the query value where the pattern says "match" (one binary
+/// search) and every other value where it says "differ".
+struct Patterns<'a> {
+    tree: &'a Tree,
+    depth: usize,
+    node: usize,
+    ordered: &'a [u32],
+    /// (distance, mask of the differing features after the first), by distance.
+    order: Vec<(f64, u32)>,
+    next: usize,
+}
+
+impl<'a> Patterns<'a> {
+    fn new(tree: &'a Tree, depth: usize, node: usize, ordered: &'a [u32], weights: &[f64]) -> Self {
+        let bits = tree.depth() - depth - 1;
+        let mut order: Vec<(f64, u32)> = (0..1u32 << bits)
+            .map(|mask| {
+                let extra: f64 = (0..bits)
+                    .filter(|b| mask & (1 << b) != 0)
+                    .map(|b| weights[depth + 1 + b])
+                    .sum();
+                (weights[depth] + extra, mask)
+            })
+            .collect();
+        order.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        Patterns {
+            tree,
+            depth,
+            node,
+            ordered,
+            order,
+            next: 0,
+        }
+    }
+
+    fn next_ring(&mut self) -> Option<(f64, Vec<Leaf>)> {
+        while self.next < self.order.len() {
+            let distance = self.order[self.next].0;
+            let mut leaves = Vec::new();
+            while self.next < self.order.len() && self.order[self.next].0 <= distance + EPSILON {
+                let mask = self.order[self.next].1;
+                self.collect(self.depth, self.node, mask, &mut leaves);
+                self.next += 1;
+            }
+            if !leaves.is_empty() {
+                return Some((distance, leaves));
+            }
+        }
+        None
+    }
+
+    /// Leaves below `node` (depth `d`) whose features from depth `d + 1` on follow `mask`.
+    fn collect(&self, d: usize, node: usize, mask: u32, leaves: &mut Vec<Leaf>) {
+        if d == self.tree.depth() {
+            leaves.push((d, node));
+            return;
+        }
+        let level = &self.tree.levels[d];
+        let (s, e) = (
+            level.child_start[node] as usize,
+            level.child_start[node + 1] as usize,
+        );
+        let keys = &self.tree.levels[d + 1].keys[s..e];
+        let query = self.ordered[d];
+        let differ = d == self.depth || mask & (1 << (d - self.depth - 1)) != 0;
+        if differ {
+            for (j, &key) in keys.iter().enumerate() {
+                if key != query {
+                    self.collect(d + 1, s + j, mask, leaves);
+                }
+            }
+        } else if let Ok(j) = keys.binary_search(&query) {
+            self.collect(d + 1, s + j, mask, leaves);
+        }
+    }
+}
 
 /// The nearest neighbours' pooled distribution.
 pub(crate) struct Neighbours {
@@ -41,24 +143,28 @@ pub(crate) fn nearest(
     weights: &[f64],
     rank: &[u32],
 ) -> Neighbours {
-    let mut search = Search {
-        tree,
-        ordered,
-        weights,
-        rings: Vec::with_capacity(RINGS),
-    };
     let level = &tree.levels[depth];
-    if level.child_start[node] == level.child_start[node + 1] {
-        search.rings.push((0.0, vec![(depth, node)]));
+    let childless = level.child_start[node] == level.child_start[node + 1];
+    let mut rings = if childless {
+        Rings::Done(vec![(0.0, vec![(depth, node)])])
+    } else if tree.depth() - depth - 1 <= MAX_PATTERN_BITS {
+        Rings::Patterns(Patterns::new(tree, depth, node, ordered, weights))
     } else {
+        let mut search = Search {
+            tree,
+            ordered,
+            weights,
+            rings: Vec::with_capacity(RINGS),
+        };
         search.children(depth, node, 0.0);
-    }
-    let (distance, first) = search.rings[0].clone();
+        Rings::Done(search.rings)
+    };
+    let (distance, first) = rings.next().expect("a node has instances below it");
     let (classes, counts) = pool(tree, &first);
     let (mut prediction, tie) = best_class_tie(&classes, &counts, rank);
-    if tie && search.rings.len() > 1 {
+    if let Some((_, second)) = tie.then(|| rings.next()).flatten() {
         let mut wider = first.clone();
-        wider.extend_from_slice(&search.rings[1].1);
+        wider.extend_from_slice(&second);
         let (c2, n2) = pool(tree, &wider);
         let (p2, tie2) = best_class_tie(&c2, &n2, rank);
         if !tie2 {
@@ -76,6 +182,10 @@ pub(crate) fn nearest(
 
 /// Sums the distributions of `leaves` into one sorted (classes, counts) pair.
 fn pool(tree: &Tree, leaves: &[(usize, usize)]) -> (Vec<u32>, Vec<u32>) {
+    if let [(d, i)] = leaves {
+        let (classes, counts) = tree.levels[*d].distribution(*i);
+        return (classes.to_vec(), counts.to_vec());
+    }
     let mut pooled: Vec<(u32, u32)> = Vec::new();
     for &(d, i) in leaves {
         let (classes, counts) = tree.levels[d].distribution(i);
