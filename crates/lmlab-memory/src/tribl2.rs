@@ -276,3 +276,76 @@ impl Search<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::instances::Instances;
+    use crate::weights::{gain_ratio, order_by_weight};
+    use lmlab_core::model::TokenSequence;
+
+    /// The pattern search and the branch-and-bound fallback find the same two nearest rings.
+    #[test]
+    fn pattern_search_equals_branch_and_bound() {
+        // A pseudo-random token stream over 6 ids, so that contexts repeat and differ.
+        let mut x = 12345u64;
+        let ids: Vec<u32> = (0..3000)
+            .map(|_| {
+                x = x
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                ((x >> 33) % 6) as u32 + 2
+            })
+            .collect();
+        let k = 6;
+        let mut inst = Instances::new(k);
+        inst.extend_from_sequences(
+            &[TokenSequence {
+                ids: ids.clone(),
+                ..Default::default()
+            }],
+            1,
+        );
+        let weights: Vec<f64> = inst
+            .columns
+            .iter()
+            .map(|c| gain_ratio(c, &inst.classes, &inst.counts))
+            .collect();
+        let order = order_by_weight(&weights);
+        let tree = Tree::build(&inst, &order);
+        let depth_weights: Vec<f64> = order.iter().map(|&p| weights[p]).collect();
+        let mut path = Vec::new();
+        let mut compared = 0;
+        for q in 0..400 {
+            // Queries: stored contexts with one or two values replaced by an unseen id.
+            let mut query: Vec<u32> = (0..k).map(|j| ids[(q * 7 + j) % ids.len()]).collect();
+            query[q % k] = 99;
+            if q % 3 == 0 {
+                query[(q / 3) % k] = 98;
+            }
+            let depth = tree.descend(&query, &mut path);
+            if depth == k {
+                continue;
+            }
+            let node = path[depth];
+            let mut patterns = Patterns::new(&tree, depth, node, &query, &depth_weights);
+            let mut search = Search {
+                tree: &tree,
+                ordered: &query,
+                weights: &depth_weights,
+                rings: Vec::new(),
+            };
+            search.children(depth, node, 0.0);
+            for ring in search.rings {
+                let (distance, mut leaves) = patterns.next_ring().expect("a ring");
+                assert!((distance - ring.0).abs() < 1e-9, "query {q}");
+                let mut expected = ring.1.clone();
+                leaves.sort_unstable();
+                expected.sort_unstable();
+                assert_eq!(leaves, expected, "query {q}");
+                compared += 1;
+            }
+        }
+        assert!(compared > 300, "{compared}");
+    }
+}
