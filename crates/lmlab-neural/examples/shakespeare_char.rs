@@ -1,8 +1,8 @@
 //! nanoGPT's shakespeare-char CPU recipe on lmlab's engine: 90/10 split of tiny-shakespeare (as
 //! nanoGPT's prepare.py), chars tokenizer, `configs/shakespeare_char.toml`.
 //!
-//! Usage: `cargo run --release -p lmlab-neural --example shakespeare_char -- [INPUT.txt] [RUN_DIR] [MAX_STEPS]`
-//! (defaults: ../shared/data/shakespeare/input.txt, /tmp/lmlab-shakespeare-char, the config's 2000).
+//! Usage: `cargo run --release -p lmlab-neural --example shakespeare_char -- [INPUT.txt] [RUN_DIR] [MAX_STEPS] [SEED]`
+//! (defaults: ../shared/data/shakespeare/input.txt, /tmp/lmlab-shakespeare-char, the config's 2000 steps and seed 1337).
 
 use lmlab_core::LanguageModel;
 use lmlab_neural::config::RunConfig;
@@ -23,6 +23,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut config = RunConfig::parse(include_str!("../configs/shakespeare_char.toml"))?;
     if let Some(steps) = args.get(3) {
         config.train.max_steps = steps.parse()?;
+    }
+    if let Some(seed) = args.get(4) {
+        config.train.seed = seed.parse()?;
     }
     let text = std::fs::read_to_string(&input)?;
     // nanoGPT: first 90% of the characters train, the rest validates.

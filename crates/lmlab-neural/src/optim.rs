@@ -3,6 +3,10 @@
 
 use crate::config::TrainConfig;
 use crate::model::Layout;
+use rayon::prelude::*;
+
+/// Parameters per parallel task.
+const CHUNK: usize = 1 << 14;
 
 /// AdamW state: first and second moments per parameter and the step count.
 #[derive(Clone, Debug, PartialEq)]
@@ -49,17 +53,19 @@ impl AdamW {
                 1.0
             };
             let range = off..off + len;
-            for (((p, &g), m), v) in params[range.clone()]
-                .iter_mut()
-                .zip(&grads[range.clone()])
-                .zip(&mut self.m[range.clone()])
-                .zip(&mut self.v[range])
-            {
-                *p *= shrink;
-                *m = b1 * *m + (1.0 - b1) * g;
-                *v = b2 * *v + (1.0 - b2) * g * g;
-                *p -= step_size * *m / (v.sqrt() * inv_sqrt_bc2 + eps);
-            }
+            params[range.clone()]
+                .par_chunks_mut(CHUNK)
+                .zip(grads[range.clone()].par_chunks(CHUNK))
+                .zip(self.m[range.clone()].par_chunks_mut(CHUNK))
+                .zip(self.v[range].par_chunks_mut(CHUNK))
+                .for_each(|(((p, g), m), v)| {
+                    for (((p, &g), m), v) in p.iter_mut().zip(g).zip(m).zip(v) {
+                        *p *= shrink;
+                        *m = b1 * *m + (1.0 - b1) * g;
+                        *v = b2 * *v + (1.0 - b2) * g * g;
+                        *p -= step_size * *m / (v.sqrt() * inv_sqrt_bc2 + eps);
+                    }
+                });
         }
     }
 }

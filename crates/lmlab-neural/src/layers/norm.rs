@@ -1,6 +1,10 @@
 //! LayerNorm and RMSNorm over the last dimension, with per-row statistics kept for the backward pass.
 
 use crate::float::Float;
+use rayon::prelude::*;
+
+/// Rows per parallel task.
+const ROWS: usize = 32;
 
 /// Epsilon added to the variance (LayerNorm) or mean square (RMSNorm), as PyTorch's default.
 pub const EPS: f64 = 1e-5;
@@ -8,6 +12,25 @@ pub const EPS: f64 = 1e-5;
 /// LayerNorm forward: `y = (x - mean) * rstd * g + b`; stores `mean` and `rstd` per row.
 #[allow(clippy::too_many_arguments)]
 pub fn layer_norm_forward<F: Float>(
+    y: &mut [F],
+    mean: &mut [F],
+    rstd: &mut [F],
+    x: &[F],
+    g: &[F],
+    b: Option<&[F]>,
+    n: usize,
+    d: usize,
+) {
+    y[..n * d]
+        .par_chunks_mut(ROWS * d)
+        .zip(mean[..n].par_chunks_mut(ROWS))
+        .zip(rstd[..n].par_chunks_mut(ROWS))
+        .zip(x[..n * d].par_chunks(ROWS * d))
+        .for_each(|(((y, m), s), x)| layer_norm_rows(y, m, s, x, g, b, m.len(), d));
+}
+
+#[allow(clippy::too_many_arguments)]
+fn layer_norm_rows<F: Float>(
     y: &mut [F],
     mean: &mut [F],
     rstd: &mut [F],
@@ -56,6 +79,49 @@ pub fn layer_norm_backward<F: Float>(
     n: usize,
     d: usize,
 ) {
+    dx[..n * d]
+        .par_chunks_mut(ROWS * d)
+        .enumerate()
+        .for_each(|(blk, dx)| {
+            let r0 = blk * ROWS;
+            let rows = dx.len() / d;
+            layer_norm_dx(
+                dx,
+                &dy[r0 * d..(r0 + rows) * d],
+                &x[r0 * d..(r0 + rows) * d],
+                &mean[r0..r0 + rows],
+                &rstd[r0..r0 + rows],
+                g,
+                rows,
+                d,
+            )
+        });
+    for r in 0..n {
+        let (m, s) = (mean[r], rstd[r]);
+        let xr = &x[r * d..(r + 1) * d];
+        let dyr = &dy[r * d..(r + 1) * d];
+        for i in 0..d {
+            dg[i] += dyr[i] * (xr[i] - m) * s;
+        }
+        if let Some(db) = db.as_deref_mut() {
+            for i in 0..d {
+                db[i] += dyr[i];
+            }
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn layer_norm_dx<F: Float>(
+    dx: &mut [F],
+    dy: &[F],
+    x: &[F],
+    mean: &[F],
+    rstd: &[F],
+    g: &[F],
+    n: usize,
+    d: usize,
+) {
     let inv_d = F::from_f64(1.0 / d as f64);
     for r in 0..n {
         let (m, s) = (mean[r], rstd[r]);
@@ -74,12 +140,6 @@ pub fn layer_norm_backward<F: Float>(
         for i in 0..d {
             let xhat = (xr[i] - m) * s;
             dxr[i] += s * (dyr[i] * g[i] - mean_dn - xhat * mean_dn_xhat);
-            dg[i] += dyr[i] * xhat;
-        }
-        if let Some(db) = db.as_deref_mut() {
-            for i in 0..d {
-                db[i] += dyr[i];
-            }
         }
     }
 }
@@ -93,6 +153,14 @@ pub fn rms_norm_forward<F: Float>(
     n: usize,
     d: usize,
 ) {
+    y[..n * d]
+        .par_chunks_mut(ROWS * d)
+        .zip(rstd[..n].par_chunks_mut(ROWS))
+        .zip(x[..n * d].par_chunks(ROWS * d))
+        .for_each(|((y, s), x)| rms_norm_rows(y, s, x, g, s.len(), d));
+}
+
+fn rms_norm_rows<F: Float>(y: &mut [F], rstd: &mut [F], x: &[F], g: &[F], n: usize, d: usize) {
     let inv_d = F::from_f64(1.0 / d as f64);
     let eps = F::from_f64(EPS);
     for r in 0..n {
