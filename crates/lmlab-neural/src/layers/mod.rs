@@ -10,6 +10,7 @@ pub mod attention;
 pub mod embedding;
 pub mod linear;
 pub mod loss;
+pub mod lstm;
 pub mod norm;
 pub mod rope;
 
