@@ -3,10 +3,9 @@
 //!
 //! Usage: `cargo run --release -p lmlab-neural --example shakespeare_char -- [INPUT.txt] [RUN_DIR] [MAX_STEPS] [SEED]`
 //! (defaults: ../shared/data/shakespeare/input.txt, /tmp/lmlab-shakespeare-char, the config's 2000 steps and seed 1337).
+//! `CONFIG=crates/lmlab-neural/configs/shakespeare_char_lstm.toml` trains the LSTM instead.
 
-use lmlab_core::LanguageModel;
 use lmlab_neural::config::RunConfig;
-use lmlab_neural::lm::TransformerModel;
 use lmlab_neural::train::{train, TrainEvent, TrainOptions};
 use std::time::Instant;
 
@@ -20,7 +19,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .get(2)
         .cloned()
         .unwrap_or_else(|| "/tmp/lmlab-shakespeare-char".into());
-    let mut config = RunConfig::parse(include_str!("../configs/shakespeare_char.toml"))?;
+    let mut config = match std::env::var("CONFIG") {
+        Ok(path) => RunConfig::load(std::path::Path::new(&path))?,
+        Err(_) => RunConfig::parse(include_str!("../configs/shakespeare_char.toml"))?,
+    };
     if let Some(steps) = args.get(3) {
         config.train.max_steps = steps.parse()?;
     }
@@ -72,10 +74,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         report.parameters,
         report.compute.peak_rss_bytes >> 20
     );
-    let model = TransformerModel::load(std::path::Path::new(&run_dir))?;
+    let model = lmlab_neural::load_model(std::path::Path::new(&run_dir))?;
     println!("loaded back: {}", model.describe());
     let ids = lmlab_neural::sample::generate(
-        &model,
+        model.as_ref(),
         &[],
         &lmlab_neural::sample::GenerateOptions {
             seed: 1,

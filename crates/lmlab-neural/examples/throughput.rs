@@ -6,7 +6,7 @@
 //! (defaults 2 128 4 128 16 300, as the PyTorch script). Threads: RAYON_NUM_THREADS (default: all cores).
 
 use lmlab_core::compute::peak_rss_bytes;
-use lmlab_neural::config::{Mlp, ModelConfig, Norm, Positions, RunConfig};
+use lmlab_neural::config::{Arch, Mlp, ModelConfig, Norm, Positions, RunConfig};
 use lmlab_neural::data::Batcher;
 use lmlab_neural::model::{Transformer, Workspace};
 use lmlab_neural::optim::AdamW;
@@ -32,6 +32,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .map(|&b| b as u32)
         .collect();
     let model_config = ModelConfig {
+        arch: Arch::Transformer,
         vocab_size: 256,
         n_layer,
         n_head,
@@ -50,7 +51,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     ))?
     .train;
     let mut model = Transformer::<f32>::new(&model_config, 0)?;
-    let mut opt = AdamW::new(&model.layout);
+    let mut opt = AdamW::new(&model.layout.specs);
     let mut ws = Workspace::<f32>::new(&model_config, bsz, seq);
     let mut grads = vec![0f32; model.params.len()];
     let mut batcher = Batcher::new(0);

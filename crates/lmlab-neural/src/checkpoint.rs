@@ -3,7 +3,7 @@
 
 use crate::config::RunConfig;
 use crate::data::RngState;
-use crate::model::Layout;
+use crate::model::params::{param_specs, total_len};
 use lmlab_core::atomic::write_bytes_atomically;
 use lmlab_core::{Error, Result};
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
@@ -51,9 +51,9 @@ fn bytes_of(v: &[f32]) -> Vec<u8> {
 impl Checkpoint {
     /// Writes the checkpoint to `path` atomically.
     pub fn save(&self, path: &Path) -> Result<()> {
-        let layout = Layout::new(&self.config.model);
+        let specs = param_specs(&self.config.model);
         let mut buffers: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::new();
-        for spec in &layout.specs {
+        for spec in &specs {
             buffers.push((
                 format!("model.{}", spec.name),
                 spec.shape.clone(),
@@ -148,10 +148,10 @@ impl Checkpoint {
                 .parse::<u128>()
                 .map_err(|_| bad(format!("metadata `{k}` is not a number")))
         };
-        let layout = Layout::new(&config.model);
+        let specs = param_specs(&config.model);
         let read = |prefix: &str, required: bool| -> Result<Vec<f32>> {
-            let mut out = vec![0f32; layout.total];
-            for spec in &layout.specs {
+            let mut out = vec![0f32; total_len(&specs)];
+            for spec in &specs {
                 let name = format!("{prefix}{}", spec.name);
                 let t = match tensors.tensor(&name) {
                     Ok(t) => t,

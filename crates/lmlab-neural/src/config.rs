@@ -24,6 +24,18 @@ pub enum Mlp {
     SwiGlu,
 }
 
+/// The network family.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Arch {
+    /// Decoder-only transformer.
+    #[default]
+    Transformer,
+    /// LSTM LM: embedding, `n_layer` LSTM layers of width `n_embd`, output head (Languini's recurrent
+    /// baseline shape); `block_size` is the length of the backpropagation-through-time window.
+    Lstm,
+}
+
 /// How positions enter the model.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -42,12 +54,16 @@ fn default_true() -> bool {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ModelConfig {
+    /// The network family (default transformer).
+    #[serde(default)]
+    pub arch: Arch,
     /// Vocabulary size; 0 in a config file means "take it from the tokenizer".
     #[serde(default)]
     pub vocab_size: usize,
     /// Transformer blocks.
     pub n_layer: usize,
-    /// Attention heads per block.
+    /// Attention heads per block (transformer only).
+    #[serde(default)]
     pub n_head: usize,
     /// Width of the residual stream.
     pub n_embd: usize,
@@ -86,7 +102,7 @@ fn default_positions() -> Positions {
 impl ModelConfig {
     /// Values per attention head.
     pub fn head_dim(&self) -> usize {
-        self.n_embd / self.n_head
+        self.n_embd / self.n_head.max(1)
     }
 
     /// The MLP hidden width after defaults.
@@ -107,11 +123,23 @@ impl ModelConfig {
         if self.n_layer == 0 {
             return bad("n_layer must be at least 1, got 0".into());
         }
-        if self.n_head == 0 {
-            return bad("n_head must be at least 1, got 0".into());
-        }
         if self.n_embd == 0 {
             return bad("n_embd must be at least 1, got 0".into());
+        }
+        if self.block_size == 0 {
+            return bad("block_size must be at least 1, got 0".into());
+        }
+        if self.vocab_size < 3 {
+            return bad(format!(
+                "vocab_size must be at least 3 (it comes from the tokenizer), got {}",
+                self.vocab_size
+            ));
+        }
+        if self.arch == Arch::Lstm {
+            return Ok(());
+        }
+        if self.n_head == 0 {
+            return bad("n_head must be at least 1, got 0 (or missing)".into());
         }
         if !self.n_embd.is_multiple_of(self.n_head) {
             return bad(format!(
@@ -123,15 +151,6 @@ impl ModelConfig {
             return bad(format!(
                 "rope positions need an even head size, n_embd / n_head = {}",
                 self.head_dim()
-            ));
-        }
-        if self.block_size == 0 {
-            return bad("block_size must be at least 1, got 0".into());
-        }
-        if self.vocab_size < 3 {
-            return bad(format!(
-                "vocab_size must be at least 3 (it comes from the tokenizer), got {}",
-                self.vocab_size
             ));
         }
         Ok(())

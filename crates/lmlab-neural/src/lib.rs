@@ -15,5 +15,5 @@ pub mod sample;
 pub mod train;
 
 pub use config::RunConfig;
-pub use lm::TransformerModel;
+pub use lm::{load_model, LstmModel, NeuralLm, TransformerModel};
 pub use train::{train, TrainEvent, TrainOptions, TrainReport};

@@ -2,8 +2,8 @@
 //! next-token distribution, and a KV-cache [`Scorer`].
 
 use crate::checkpoint::{self, Checkpoint};
-use crate::config::RunConfig;
-use crate::model::{KvCache, Transformer, Workspace};
+use crate::config::{Arch, RunConfig};
+use crate::model::{KvCache, LstmNet, LstmState, Transformer, Workspace};
 use crate::train::load_run_tokenizer;
 use lmlab_core::{Error, LanguageModel, Result, Scorer, TokenId, Tokenizer};
 use std::path::Path;
@@ -16,28 +16,63 @@ pub struct TransformerModel {
     step: usize,
 }
 
+/// Reads a run's checkpoint and tokenizer and checks that they belong together.
+fn load_parts(run_dir: &Path) -> Result<(Checkpoint, Box<dyn Tokenizer>)> {
+    let path = run_dir.join(checkpoint::FILE_NAME);
+    let ck = Checkpoint::load(&path)?;
+    let tokenizer = load_run_tokenizer(run_dir)?;
+    if tokenizer.vocab().len() != ck.config.model.vocab_size {
+        return Err(Error::Mismatch(format!(
+            "{}: the checkpoint's vocabulary has {} tokens but the run's tokenizer has {}",
+            path.display(),
+            ck.config.model.vocab_size,
+            tokenizer.vocab().len()
+        )));
+    }
+    if tokenizer.fingerprint() != ck.tokenizer_fingerprint {
+        return Err(Error::Mismatch(format!(
+            "{}: the checkpoint was trained with another tokenizer than {}",
+            path.display(),
+            run_dir.join(crate::train::files::TOKENIZER).display()
+        )));
+    }
+    Ok((ck, tokenizer))
+}
+
+/// Next-token probabilities, token by token, with the context carried as state.
+pub trait Stepper {
+    /// Appends `token` to the context.
+    fn push(&mut self, token: TokenId);
+    /// The model's probabilities for the next token (`<s>` included; see [`distribution`]).
+    fn probs(&self) -> &[f32];
+}
+
+/// A neural LM of this crate: a [`LanguageModel`] that can also step token by token.
+pub trait NeuralLm: LanguageModel {
+    /// A stepper positioned after `<s>`.
+    fn stepper(&self) -> Box<dyn Stepper + '_>;
+    /// The run's config.
+    fn run_config(&self) -> &RunConfig;
+}
+
+/// Loads the model of a run directory, transformer or LSTM.
+pub fn load_model(run_dir: &Path) -> Result<Box<dyn NeuralLm>> {
+    let (ck, tokenizer) = load_parts(run_dir)?;
+    Ok(match ck.config.model.arch {
+        Arch::Transformer => Box::new(TransformerModel::from_parts(
+            ck.config, ck.params, tokenizer, ck.step,
+        )?),
+        Arch::Lstm => Box::new(LstmModel::from_parts(
+            ck.config, ck.params, tokenizer, ck.step,
+        )?),
+    })
+}
+
 impl TransformerModel {
     /// Loads `run_dir/checkpoint.safetensors` and `run_dir/tokenizer.json`; refuses a checkpoint
-    /// whose vocabulary or tokenizer does not match.
+    /// whose vocabulary or tokenizer does not match, or that holds an LSTM.
     pub fn load(run_dir: &Path) -> Result<TransformerModel> {
-        let path = run_dir.join(checkpoint::FILE_NAME);
-        let ck = Checkpoint::load(&path)?;
-        let tokenizer = load_run_tokenizer(run_dir)?;
-        if tokenizer.vocab().len() != ck.config.model.vocab_size {
-            return Err(Error::Mismatch(format!(
-                "{}: the checkpoint's vocabulary has {} tokens but the run's tokenizer has {}",
-                path.display(),
-                ck.config.model.vocab_size,
-                tokenizer.vocab().len()
-            )));
-        }
-        if tokenizer.fingerprint() != ck.tokenizer_fingerprint {
-            return Err(Error::Mismatch(format!(
-                "{}: the checkpoint was trained with another tokenizer than {}",
-                path.display(),
-                run_dir.join(crate::train::files::TOKENIZER).display()
-            )));
-        }
+        let (ck, tokenizer) = load_parts(run_dir)?;
         Self::from_parts(ck.config, ck.params, tokenizer, ck.step)
     }
 
@@ -197,14 +232,12 @@ pub struct KvScorer<'a> {
     probs: Vec<f32>,
 }
 
-impl KvScorer<'_> {
-    /// Next-token probabilities in the current context (`<s>` included, unnormalized removal left to callers).
-    pub fn probs(&self) -> &[f32] {
+impl Stepper for KvScorer<'_> {
+    fn probs(&self) -> &[f32] {
         &self.probs
     }
 
-    /// Appends `token` to the context.
-    pub fn push(&mut self, token: TokenId) {
+    fn push(&mut self, token: TokenId) {
         let t = self.model.model.config.block_size;
         self.history.push(token);
         if self.cache.len() == t {
@@ -228,6 +261,145 @@ impl Scorer for KvScorer<'_> {
     fn reset(&mut self) {
         self.cache.clear();
         self.history.clear();
+        let bos = self.model.tokenizer.specials().bos;
+        self.push(bos);
+    }
+
+    fn score_next(&mut self, token: TokenId) -> f64 {
+        let bos = self.model.tokenizer.specials().bos;
+        let lp = renormalized_log_prob(&self.probs, token, bos);
+        self.push(token);
+        lp
+    }
+}
+
+impl NeuralLm for TransformerModel {
+    fn stepper(&self) -> Box<dyn Stepper + '_> {
+        Box::new(self.kv_scorer())
+    }
+    fn run_config(&self) -> &RunConfig {
+        &self.config
+    }
+}
+
+/// An LSTM LM with its tokenizer. Scoring carries the recurrent state through the whole sequence.
+pub struct LstmModel {
+    model: LstmNet<f32>,
+    tokenizer: Box<dyn Tokenizer>,
+    config: RunConfig,
+    step: usize,
+}
+
+impl LstmModel {
+    /// A model from its config, flat parameters and tokenizer.
+    pub fn from_parts(
+        config: RunConfig,
+        params: Vec<f32>,
+        tokenizer: Box<dyn Tokenizer>,
+        step: usize,
+    ) -> Result<LstmModel> {
+        let mut model = LstmNet::zeros(&config.model)?;
+        if params.len() != model.params.len() {
+            return Err(Error::Mismatch(format!(
+                "{} parameters given, the config needs {}",
+                params.len(),
+                model.params.len()
+            )));
+        }
+        model.params = params;
+        Ok(LstmModel {
+            model,
+            tokenizer,
+            config,
+            step,
+        })
+    }
+
+    fn lstm_stepper(&self) -> LstmStepper<'_> {
+        let mut s = LstmStepper {
+            model: self,
+            state: self.model.new_state(),
+            probs: vec![0.0; self.model.config.vocab_size],
+        };
+        s.reset();
+        s
+    }
+}
+
+impl LanguageModel for LstmModel {
+    fn kind(&self) -> &str {
+        "lstm"
+    }
+
+    fn describe(&self) -> String {
+        let m = &self.config.model;
+        format!(
+            "lstm L{} d{} T{}{} ({} params, step {}, {} tokenizer)",
+            m.n_layer,
+            m.n_embd,
+            m.block_size,
+            if m.tied_head { " tied" } else { "" },
+            self.model.parameter_count(),
+            self.step,
+            self.tokenizer.kind()
+        )
+    }
+
+    fn tokenizer(&self) -> &dyn Tokenizer {
+        self.tokenizer.as_ref()
+    }
+
+    fn log_probs(&self, tokens: &[TokenId]) -> Vec<f64> {
+        let mut s = self.lstm_stepper();
+        tokens.iter().map(|&t| s.score_next(t)).collect()
+    }
+
+    fn next_distribution(&self, context: &[TokenId]) -> Vec<f64> {
+        let mut s = self.lstm_stepper();
+        for &t in context {
+            s.push(t);
+        }
+        distribution(&s.probs, self.tokenizer.specials().bos)
+    }
+
+    fn scorer(&self) -> Option<Box<dyn Scorer + '_>> {
+        Some(Box::new(self.lstm_stepper()))
+    }
+
+    fn parameter_count(&self) -> u64 {
+        self.model.parameter_count() as u64
+    }
+}
+
+impl NeuralLm for LstmModel {
+    fn stepper(&self) -> Box<dyn Stepper + '_> {
+        Box::new(self.lstm_stepper())
+    }
+    fn run_config(&self) -> &RunConfig {
+        &self.config
+    }
+}
+
+/// Token-by-token LSTM scoring: the recurrent state is the context.
+pub struct LstmStepper<'a> {
+    model: &'a LstmModel,
+    state: LstmState<f32>,
+    probs: Vec<f32>,
+}
+
+impl Stepper for LstmStepper<'_> {
+    fn push(&mut self, token: TokenId) {
+        let p = self.model.model.step(&mut self.state, token);
+        self.probs.copy_from_slice(p);
+    }
+    fn probs(&self) -> &[f32] {
+        &self.probs
+    }
+}
+
+impl Scorer for LstmStepper<'_> {
+    fn reset(&mut self) {
+        self.state = self.model.model.new_state();
         let bos = self.model.tokenizer.specials().bos;
         self.push(bos);
     }

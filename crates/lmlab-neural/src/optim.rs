@@ -2,7 +2,7 @@
 //! gradient clipping, all over the flat parameter buffer.
 
 use crate::config::TrainConfig;
-use crate::model::Layout;
+use crate::model::params::{total_len, ParamSpec};
 use rayon::prelude::*;
 
 /// Parameters per parallel task.
@@ -22,14 +22,14 @@ pub struct AdamW {
 }
 
 impl AdamW {
-    /// Zero state for the parameters of `layout`.
-    pub fn new(layout: &Layout) -> AdamW {
+    /// Zero state for the parameters described by `specs`.
+    pub fn new(specs: &[ParamSpec]) -> AdamW {
+        let total = total_len(specs);
         AdamW {
-            m: vec![0.0; layout.total],
-            v: vec![0.0; layout.total],
+            m: vec![0.0; total],
+            v: vec![0.0; total],
             t: 0,
-            decay: layout
-                .specs
+            decay: specs
                 .iter()
                 .map(|s| (s.span.off, s.span.len, s.decay))
                 .collect(),

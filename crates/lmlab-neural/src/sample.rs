@@ -1,6 +1,6 @@
 //! Text generation with the KV cache: temperature, top-k, top-p (nucleus), seeded.
 
-use crate::lm::{distribution, TransformerModel};
+use crate::lm::{distribution, NeuralLm};
 use lmlab_core::{Error, Result, TokenId};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -37,7 +37,7 @@ impl Default for GenerateOptions {
 
 /// Generates up to `max_tokens` after `<s>` + `prompt` (an empty prompt starts from `<s>` alone).
 pub fn generate(
-    model: &TransformerModel,
+    model: &dyn NeuralLm,
     prompt: &[TokenId],
     o: &GenerateOptions,
 ) -> Result<Vec<TokenId>> {
@@ -53,10 +53,10 @@ pub fn generate(
             o.top_p
         )));
     }
-    let tok = lmlab_core::LanguageModel::tokenizer(model);
+    let tok = model.tokenizer();
     let (bos, eos) = (tok.specials().bos, tok.specials().eos);
     let mut rng = ChaCha8Rng::seed_from_u64(o.seed);
-    let mut scorer = model.kv_scorer();
+    let mut scorer = model.stepper();
     for &t in prompt {
         scorer.push(t);
     }

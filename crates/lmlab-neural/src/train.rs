@@ -2,9 +2,10 @@
 //! CPU seconds, exact resumption, and a clear stop on a non-finite loss.
 
 use crate::checkpoint::{self, Checkpoint};
+use crate::config::Arch;
 use crate::config::{RunConfig, TokenizerSpec};
 use crate::data::{check_length, token_stream, Batcher};
-use crate::model::{Transformer, Workspace};
+use crate::model::{LstmNet, Net, Transformer};
 use crate::optim::{clip_grad_norm, learning_rate, AdamW};
 use lmlab_core::atomic::write_bytes_atomically;
 use lmlab_core::compute::{peak_rss_bytes, Budget, ComputeMeter, ComputeRecord};
@@ -155,6 +156,21 @@ pub fn train(
     options: &TrainOptions,
     progress: &mut dyn FnMut(&TrainEvent),
 ) -> Result<TrainReport> {
+    match config.model.arch {
+        Arch::Transformer => {
+            train_net::<Transformer<f32>>(config, train_text, valid_text, options, progress)
+        }
+        Arch::Lstm => train_net::<LstmNet<f32>>(config, train_text, valid_text, options, progress),
+    }
+}
+
+fn train_net<N: Net>(
+    config: &RunConfig,
+    train_text: &str,
+    valid_text: &str,
+    options: &TrainOptions,
+    progress: &mut dyn FnMut(&TrainEvent),
+) -> Result<TrainReport> {
     let budget = options
         .budget_cpu_seconds
         .map(|b| Budget::cpu_seconds(b).map(|_| b))
@@ -190,8 +206,8 @@ pub fn train(
     check_length(&train_ids, t, "training")?;
     check_length(&valid_ids, t, "validation")?;
 
-    let mut model = Transformer::<f32>::new(&config.model, tc.seed)?;
-    let mut opt = AdamW::new(&model.layout);
+    let mut model = N::init(&config.model, tc.seed)?;
+    let mut opt = AdamW::new(model.specs());
     let mut batcher = Batcher::new(tc.seed.wrapping_add(1));
     let mut step = 0usize;
     let mut tokens_seen = 0u64;
@@ -216,7 +232,7 @@ pub fn train(
                 "the checkpoint holds no optimizer state; it cannot be resumed",
             ));
         }
-        model.params = ck.params;
+        *model.params_mut() = ck.params;
         opt.m = ck.adam_m;
         opt.v = ck.adam_v;
         opt.t = ck.adam_t;
@@ -232,13 +248,13 @@ pub fn train(
         write_bytes_atomically(&run_dir.join(files::TOKENIZER), tok_json.as_bytes())?;
     }
 
-    let mut ws = Workspace::<f32>::new(&config.model, b, t);
-    let mut grads = vec![0f32; model.params.len()];
+    let mut ws = model.workspace(b, t);
+    let mut grads = vec![0f32; model.params().len()];
     let (mut x, mut y) = (vec![0u32; b * t], vec![0u32; b * t]);
     let fingerprint = tokenizer.fingerprint();
     let mut last_good_step: Option<usize> = options.resume.then_some(step);
 
-    let save = |model: &Transformer<f32>,
+    let save = |model: &N,
                 opt: &AdamW,
                 step: usize,
                 batcher: &Batcher,
@@ -247,7 +263,7 @@ pub fn train(
      -> Result<()> {
         Checkpoint {
             config: config.clone(),
-            params: model.params.clone(),
+            params: model.params().to_vec(),
             adam_m: opt.m.clone(),
             adam_v: opt.v.clone(),
             adam_t: opt.t,
@@ -281,7 +297,7 @@ pub fn train(
         let mut loss_sum = 0.0;
         for _ in 0..tc.grad_accum {
             batcher.fill(&train_ids, b, t, &mut x, &mut y);
-            let (sum, count) = model.forward(&mut ws, &x, Some(&y), Some(bos));
+            let (sum, count) = model.forward_loss(&mut ws, &x, &y, Some(bos));
             let count = count.max(1);
             loss_sum += sum / count as f64;
             let scale = 1.0 / (count * tc.grad_accum) as f32;
@@ -303,7 +319,7 @@ pub fn train(
             )));
         }
         let lr = learning_rate(step, &tc);
-        opt.step(&mut model.params, &grads, lr, &tc);
+        opt.step(model.params_mut(), &grads, lr, &tc);
         step += 1;
         tokens_seen += tokens_per_step;
         session_tokens += tokens_per_step;
@@ -327,7 +343,7 @@ pub fn train(
             });
         }
         if tc.eval_interval > 0 && step.is_multiple_of(tc.eval_interval) && step < tc.max_steps {
-            let v = evaluate(&model, &mut ws, &valid_ids, &tc, bos);
+            let v = evaluate(&model, &mut ws, &valid_ids, b, t, &tc, bos);
             val_history.push((step, v));
             progress(&TrainEvent::Eval { step, val_loss: v });
         }
@@ -346,7 +362,7 @@ pub fn train(
     let val_loss = match val_history.last() {
         Some(&(s, v)) if s == step => v,
         _ => {
-            let v = evaluate(&model, &mut ws, &valid_ids, &tc, bos);
+            let v = evaluate(&model, &mut ws, &valid_ids, b, t, &tc, bos);
             // A pause is not part of the run's schedule: its estimate stays out of the history, so
             // a resumed run records exactly what an uninterrupted one does.
             if stop != StopReason::Paused {
@@ -368,12 +384,12 @@ pub fn train(
         val_loss,
         val_history,
         tokens_per_second: session_tokens as f64 / train_seconds.max(1e-9),
-        parameters: model.parameter_count() as u64,
+        parameters: model.params().len() as u64,
         compute: ComputeRecord {
             cpu_seconds: cpu_before + meter.cpu_seconds(),
             wall_seconds: meter.finish(0, 0).wall_seconds,
             tokens_seen,
-            parameters: model.parameter_count() as u64,
+            parameters: model.params().len() as u64,
             peak_rss_bytes: peak_rss_bytes(),
         },
         run_dir: run_dir.clone(),
@@ -389,20 +405,21 @@ fn session_steps(tokens: u64, per_step: u64) -> f64 {
 
 /// Mean validation loss over `eval_iters` batches of windows drawn with a fixed seed (the same
 /// windows at every evaluation, so estimates are comparable along a run).
-pub fn evaluate(
-    model: &Transformer<f32>,
-    ws: &mut Workspace<f32>,
+pub fn evaluate<N: Net>(
+    model: &N,
+    ws: &mut N::Ws,
     valid: &[u32],
+    b: usize,
+    t: usize,
     tc: &crate::config::TrainConfig,
     bos: u32,
 ) -> f64 {
-    let (b, t) = (ws.b, ws.t);
     let mut batcher = Batcher::new(0x05EE_D0F7_A11D);
     let (mut x, mut y) = (vec![0u32; b * t], vec![0u32; b * t]);
     let mut total = 0.0;
     for _ in 0..tc.eval_iters {
         batcher.fill(valid, b, t, &mut x, &mut y);
-        let (sum, count) = model.forward(ws, &x, Some(&y), Some(bos));
+        let (sum, count) = model.forward_loss(ws, &x, &y, Some(bos));
         total += sum / count.max(1) as f64;
     }
     total / tc.eval_iters as f64

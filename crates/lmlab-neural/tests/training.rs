@@ -215,3 +215,42 @@ fn a_diverging_run_stops_and_keeps_the_last_good_checkpoint() {
     let ck = Checkpoint::load(&dir.path().join(FILE_NAME)).unwrap();
     assert!(ck.params.iter().all(|p| p.is_finite()));
 }
+
+#[test]
+fn an_lstm_trains_and_keeps_the_language_model_contract() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config =
+        RunConfig::parse(&CONFIG.replace("n_head = 2\n", "arch = \"lstm\"\n")).unwrap();
+    config.train.max_steps = 30;
+    let report = run(&config, dir.path(), |_| {}).unwrap();
+    let first = report.val_history.first().unwrap().1;
+    assert!(report.val_loss < first, "{:?}", report.val_history);
+    let model = lmlab_neural::load_model(dir.path()).unwrap();
+    assert_eq!(model.kind(), "lstm");
+    let tok = model.tokenizer();
+    let mut ids = tok.encode("First Citizen:\nSpeak, speak.");
+    ids.push(tok.specials().eos);
+    let whole = model.log_probs(&ids);
+    let mut scorer = model.scorer().unwrap();
+    scorer.reset();
+    for (i, &t) in ids.iter().enumerate() {
+        assert!((scorer.score_next(t) - whole[i]).abs() < 1e-9);
+    }
+    let dist = model.next_distribution(&ids[..4]);
+    assert!((dist.iter().sum::<f64>() - 1.0).abs() < 1e-9);
+    assert!((dist[ids[4] as usize].ln() - whole[4]).abs() < 1e-5);
+    let o = GenerateOptions {
+        seed: 1,
+        max_tokens: 20,
+        ..Default::default()
+    };
+    assert_eq!(generate(model.as_ref(), &[], &o).unwrap().len(), 20);
+    // Resuming an LSTM run with a transformer config is refused, naming the field.
+    let mut other = config.clone();
+    other.model.arch = lmlab_neural::config::Arch::Transformer;
+    other.model.n_head = 2;
+    let err = run(&other, dir.path(), |o| o.resume = true)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("model."), "{err}");
+}

@@ -168,7 +168,7 @@ impl<F: Float> Transformer<F> {
 
 #[cfg(test)]
 mod tests {
-    use crate::config::{Mlp, ModelConfig, Norm, Positions};
+    use crate::config::{Arch, Mlp, ModelConfig, Norm, Positions};
     use crate::model::{Transformer, Workspace};
 
     #[test]
@@ -178,6 +178,7 @@ mod tests {
             (Norm::RmsNorm, Mlp::SwiGlu, Positions::Rope),
         ] {
             let c = ModelConfig {
+                arch: Arch::Transformer,
                 vocab_size: 9,
                 n_layer: 2,
                 n_head: 2,

@@ -1,6 +1,9 @@
 //! Where each named parameter lives in the one flat parameter (and gradient) buffer.
 
-use crate::config::{Mlp, ModelConfig, Norm, Positions};
+use crate::config::{Arch, Mlp, ModelConfig, Norm, Positions};
+use crate::float::Float;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
 
 /// A range of the flat buffer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -32,6 +35,52 @@ pub enum Init {
     Ones,
     /// All zeros (biases).
     Zeros,
+    /// Uniform on [−a, a] (PyTorch's LSTM initialization, a = 1/√hidden).
+    Uniform(f64),
+}
+
+/// The named tensors of a model of either family, in buffer order.
+pub fn param_specs(c: &ModelConfig) -> Vec<ParamSpec> {
+    match c.arch {
+        Arch::Transformer => Layout::new(c).specs,
+        Arch::Lstm => super::lstm::LstmLayout::new(c).specs,
+    }
+}
+
+/// Total elements of a list of specs.
+pub fn total_len(specs: &[ParamSpec]) -> usize {
+    specs.last().map_or(0, |s| s.span.off + s.span.len)
+}
+
+/// Parameters drawn from their specs' initializations with a seeded ChaCha8 (portable).
+pub fn init_params<F: Float>(specs: &[ParamSpec], seed: u64) -> Vec<F> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut params = vec![F::ZERO; total_len(specs)];
+    for spec in specs {
+        let dst = spec.span.of_mut(&mut params);
+        match spec.init {
+            Init::Normal(std) => {
+                for x in dst {
+                    *x = F::from_f64(normal(&mut rng) * std);
+                }
+            }
+            Init::Uniform(a) => {
+                for x in dst {
+                    *x = F::from_f64((rng.gen::<f64>() * 2.0 - 1.0) * a);
+                }
+            }
+            Init::Ones => dst.fill(F::ONE),
+            Init::Zeros => dst.fill(F::ZERO),
+        }
+    }
+    params
+}
+
+/// Standard normal samples (Box–Muller).
+fn normal(rng: &mut ChaCha8Rng) -> f64 {
+    let u1: f64 = 1.0 - rng.gen::<f64>();
+    let u2: f64 = rng.gen::<f64>();
+    (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
 }
 
 /// One named tensor.

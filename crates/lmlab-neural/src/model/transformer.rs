@@ -1,6 +1,6 @@
 //! Forward and backward passes of the whole transformer over a [`Workspace`].
 
-use super::params::{pair_mut, Init, Layout, Span};
+use super::params::{init_params, pair_mut, Layout, Span};
 use super::workspace::{BlockActs, Workspace};
 use crate::config::{Mlp, ModelConfig, Norm, Positions};
 use crate::float::Float;
@@ -8,8 +8,6 @@ use crate::layers::attention::{self, AttnShape};
 use crate::layers::rope::RopeTables;
 use crate::layers::{activation, embedding, linear, loss, norm};
 use lmlab_core::Result;
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
 
 /// A transformer: its config, parameter layout and flat parameters.
 #[derive(Clone, Debug)]
@@ -23,30 +21,11 @@ pub struct Transformer<F> {
     pub(crate) rope: Option<RopeTables<F>>,
 }
 
-/// Standard normal samples (Box–Muller over a seeded ChaCha8, portable across machines).
-fn normal(rng: &mut ChaCha8Rng) -> f64 {
-    let u1: f64 = 1.0 - rng.gen::<f64>();
-    let u2: f64 = rng.gen::<f64>();
-    (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
-}
-
 impl<F: Float> Transformer<F> {
     /// A freshly initialized model (GPT-2 style: N(0, 0.02), residual projections scaled by 1/√(2L)).
     pub fn new(config: &ModelConfig, seed: u64) -> Result<Self> {
         let mut model = Self::zeros(config)?;
-        let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        for spec in &model.layout.specs {
-            let dst = spec.span.of_mut(&mut model.params);
-            match spec.init {
-                Init::Normal(std) => {
-                    for x in dst {
-                        *x = F::from_f64(normal(&mut rng) * std);
-                    }
-                }
-                Init::Ones => dst.fill(F::ONE),
-                Init::Zeros => dst.fill(F::ZERO),
-            }
-        }
+        model.params = init_params(&model.layout.specs, seed);
         Ok(model)
     }
 
@@ -346,10 +325,12 @@ impl<F: Float> Transformer<F> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Arch;
     use crate::layers::gradcheck::check;
 
     fn tiny(norm: Norm, mlp: Mlp, positions: Positions, tied: bool, bias: bool) -> ModelConfig {
         ModelConfig {
+            arch: Arch::Transformer,
             vocab_size: 7,
             n_layer: 2,
             n_head: 2,

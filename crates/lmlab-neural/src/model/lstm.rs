@@ -1,0 +1,450 @@
+//! The LSTM language model: token embedding, `n_layer` LSTM layers of width `n_embd`, an output head
+//! (tied to the embedding or not). Trained on windows of `block_size` tokens from a zero state.
+
+use super::params::{init_params, Init, ParamSpec, Span};
+use crate::config::ModelConfig;
+use crate::float::Float;
+use crate::layers::lstm::{self, LstmShape};
+use crate::layers::{embedding, linear, loss};
+use lmlab_core::{Error, Result};
+
+/// Spans of one LSTM layer.
+#[derive(Clone, Copy, Debug)]
+pub struct LstmLayerSpans {
+    /// Input weights `[4h, h]`.
+    pub w_ih: Span,
+    /// Recurrent weights `[4h, h]`.
+    pub w_hh: Span,
+    /// Gate biases `[4h]`.
+    pub bias: Span,
+}
+
+/// Where the LSTM's tensors live.
+#[derive(Clone, Debug)]
+pub struct LstmLayout {
+    /// Every tensor in buffer order.
+    pub specs: Vec<ParamSpec>,
+    /// Token embedding `[V, d]`.
+    pub wte: Span,
+    /// Layers.
+    pub layers: Vec<LstmLayerSpans>,
+    /// Output head `[V, d]` (the embedding when tied).
+    pub head: Span,
+}
+
+impl LstmLayout {
+    /// The layout of `c` (assumed valid, arch = lstm).
+    pub fn new(c: &ModelConfig) -> LstmLayout {
+        let (d, v) = (c.n_embd, c.vocab_size);
+        let a = 1.0 / (d as f64).sqrt();
+        let mut specs: Vec<ParamSpec> = Vec::new();
+        let mut add = |name: String, shape: Vec<usize>, decay: bool, init: Init| {
+            let off = specs.last().map_or(0, |s| s.span.off + s.span.len);
+            let span = Span {
+                off,
+                len: shape.iter().product(),
+            };
+            specs.push(ParamSpec {
+                name,
+                shape,
+                span,
+                decay,
+                init,
+            });
+            span
+        };
+        let wte = add("wte".into(), vec![v, d], true, Init::Normal(0.02));
+        let layers = (0..c.n_layer)
+            .map(|l| LstmLayerSpans {
+                w_ih: add(
+                    format!("lstm.{l}.weight_ih"),
+                    vec![4 * d, d],
+                    true,
+                    Init::Uniform(a),
+                ),
+                w_hh: add(
+                    format!("lstm.{l}.weight_hh"),
+                    vec![4 * d, d],
+                    true,
+                    Init::Uniform(a),
+                ),
+                bias: add(
+                    format!("lstm.{l}.bias"),
+                    vec![4 * d],
+                    false,
+                    Init::Uniform(a),
+                ),
+            })
+            .collect();
+        let head = if c.tied_head {
+            wte
+        } else {
+            add(
+                "lm_head.weight".into(),
+                vec![v, d],
+                true,
+                Init::Normal(0.02),
+            )
+        };
+        LstmLayout {
+            specs,
+            wte,
+            layers,
+            head,
+        }
+    }
+}
+
+/// An LSTM LM: config, layout and flat parameters.
+#[derive(Clone, Debug)]
+pub struct LstmNet<F> {
+    /// The shape.
+    pub config: ModelConfig,
+    /// Where each tensor lives.
+    pub layout: LstmLayout,
+    /// All parameters.
+    pub params: Vec<F>,
+}
+
+/// Activations of one batch shape (time-major inside).
+#[derive(Clone, Debug)]
+pub struct LstmWorkspace<F> {
+    /// Sequences.
+    pub b: usize,
+    /// Steps.
+    pub t: usize,
+    tokens: Vec<u32>,
+    targets: Vec<u32>,
+    x0: Vec<F>,
+    gates: Vec<Vec<F>>,
+    cs: Vec<Vec<F>>,
+    hs: Vec<Vec<F>>,
+    tc: Vec<Vec<F>>,
+    /// Probabilities after forward (time-major rows), their gradient after backward.
+    pub logits: Vec<F>,
+    dh: Vec<F>,
+    dx: Vec<F>,
+    dgates: Vec<F>,
+    dh_next: Vec<F>,
+    dc_next: Vec<F>,
+}
+
+/// The recurrent state of one sequence: `h` and `c` of every layer.
+#[derive(Clone, Debug)]
+pub struct LstmState<F> {
+    h: Vec<F>,
+    c: Vec<F>,
+    x: Vec<F>,
+    gates: Vec<F>,
+    probs: Vec<F>,
+}
+
+impl<F: Float> LstmNet<F> {
+    /// A freshly initialized model.
+    pub fn new(config: &ModelConfig, seed: u64) -> Result<Self> {
+        let mut m = Self::zeros(config)?;
+        m.params = init_params(&m.layout.specs, seed);
+        Ok(m)
+    }
+
+    /// A model with all parameters zero.
+    pub fn zeros(config: &ModelConfig) -> Result<Self> {
+        config.validate()?;
+        if config.arch != crate::config::Arch::Lstm {
+            return Err(Error::invalid("LstmNet needs model.arch = \"lstm\""));
+        }
+        let layout = LstmLayout::new(config);
+        let total = super::params::total_len(&layout.specs);
+        Ok(LstmNet {
+            config: config.clone(),
+            layout,
+            params: vec![F::ZERO; total],
+        })
+    }
+
+    /// Number of parameters.
+    pub fn parameter_count(&self) -> usize {
+        self.params.len()
+    }
+
+    /// Buffers for batches of `b` windows of `t` tokens.
+    pub fn workspace(&self, b: usize, t: usize) -> LstmWorkspace<F> {
+        let (d, v, l) = (
+            self.config.n_embd,
+            self.config.vocab_size,
+            self.config.n_layer,
+        );
+        let n = b * t;
+        let z = |len: usize| vec![F::ZERO; len];
+        LstmWorkspace {
+            b,
+            t,
+            tokens: vec![0; n],
+            targets: vec![0; n],
+            x0: z(n * d),
+            gates: (0..l).map(|_| z(n * 4 * d)).collect(),
+            cs: (0..l).map(|_| z((t + 1) * b * d)).collect(),
+            hs: (0..l).map(|_| z((t + 1) * b * d)).collect(),
+            tc: (0..l).map(|_| z(n * d)).collect(),
+            logits: z(n * v),
+            dh: z(n * d),
+            dx: z(n * d),
+            dgates: z(n * 4 * d),
+            dh_next: z(b * d),
+            dc_next: z(b * d),
+        }
+    }
+
+    fn shape(&self, b: usize, t: usize) -> LstmShape {
+        LstmShape {
+            t,
+            b,
+            d_in: self.config.n_embd,
+            h: self.config.n_embd,
+        }
+    }
+
+    /// Forward over `b × t` tokens (batch-major, as the transformer takes them); returns
+    /// `(Σ −ln p(target), scored rows)` when `targets` are given.
+    pub fn forward(
+        &self,
+        ws: &mut LstmWorkspace<F>,
+        tokens: &[u32],
+        targets: Option<&[u32]>,
+        ignore: Option<u32>,
+    ) -> (f64, usize) {
+        let (b, t, d, v) = (ws.b, ws.t, self.config.n_embd, self.config.vocab_size);
+        let n = b * t;
+        assert_eq!(tokens.len(), n, "tokens must fill the workspace");
+        for bi in 0..b {
+            for ti in 0..t {
+                ws.tokens[ti * b + bi] = tokens[bi * t + ti];
+                if let Some(tg) = targets {
+                    ws.targets[ti * b + bi] = tg[bi * t + ti];
+                }
+            }
+        }
+        let p = &self.params;
+        embedding::forward(&mut ws.x0, &ws.tokens, self.layout.wte.of(p), None, n, 0, d);
+        let s = self.shape(b, t);
+        for (l, sp) in self.layout.layers.iter().enumerate() {
+            let (prev, rest) = ws.hs.split_at_mut(l);
+            let x: &[F] = if l == 0 {
+                &ws.x0
+            } else {
+                &prev[l - 1][b * d..]
+            };
+            lstm::forward(
+                &mut ws.gates[l],
+                &mut ws.cs[l],
+                &mut rest[0],
+                &mut ws.tc[l],
+                x,
+                sp.w_ih.of(p),
+                sp.w_hh.of(p),
+                sp.bias.of(p),
+                s,
+            );
+        }
+        let top = &ws.hs[self.config.n_layer - 1][b * d..];
+        linear::forward(&mut ws.logits, top, self.layout.head.of(p), None, n, d, v);
+        match targets {
+            Some(_) => loss::softmax_cross_entropy_forward(&mut ws.logits, &ws.targets, ignore, v),
+            None => {
+                for row in ws.logits[..n * v].chunks_exact_mut(v) {
+                    loss::softmax_in_place(row);
+                }
+                (0.0, 0)
+            }
+        }
+    }
+
+    /// Backward after a forward pass with targets: adds `scale · ∂(Σ loss)/∂θ` into `grads`.
+    pub fn backward(
+        &self,
+        ws: &mut LstmWorkspace<F>,
+        grads: &mut [F],
+        ignore: Option<u32>,
+        scale: F,
+    ) {
+        let (b, t, d, v) = (ws.b, ws.t, self.config.n_embd, self.config.vocab_size);
+        let n = b * t;
+        let p = &self.params;
+        let s = self.shape(b, t);
+        loss::softmax_cross_entropy_backward(&mut ws.logits, &ws.targets, ignore, v, scale);
+        ws.dh.fill(F::ZERO);
+        let top = &ws.hs[self.config.n_layer - 1][b * d..];
+        linear::backward(
+            Some(&mut ws.dh),
+            self.layout.head.of_mut(grads),
+            None,
+            &ws.logits,
+            top,
+            self.layout.head.of(p),
+            n,
+            d,
+            v,
+        );
+        for (l, sp) in self.layout.layers.iter().enumerate().rev() {
+            let x: &[F] = if l == 0 {
+                &ws.x0
+            } else {
+                &ws.hs[l - 1][b * d..]
+            };
+            ws.dx.fill(F::ZERO);
+            // The layer's three tensors are adjacent: w_ih, w_hh, bias.
+            let all = &mut grads[sp.w_ih.off..sp.bias.off + sp.bias.len];
+            let (dw_ih, rest) = all.split_at_mut(sp.w_ih.len);
+            let (dw_hh, db) = rest.split_at_mut(sp.w_hh.len);
+            lstm::backward(
+                &mut ws.dx,
+                dw_ih,
+                dw_hh,
+                db,
+                &mut ws.dgates,
+                &mut ws.dh_next,
+                &mut ws.dc_next,
+                &ws.dh,
+                &ws.gates[l],
+                &ws.cs[l],
+                &ws.hs[l],
+                &ws.tc[l],
+                x,
+                sp.w_ih.of(p),
+                sp.w_hh.of(p),
+                s,
+            );
+            std::mem::swap(&mut ws.dh, &mut ws.dx);
+        }
+        embedding::backward(
+            self.layout.wte.of_mut(grads),
+            None,
+            &ws.dh,
+            &ws.tokens,
+            n,
+            d,
+        );
+    }
+}
+
+impl<F: Float> LstmNet<F> {
+    /// A zero state (the start of a sequence).
+    pub fn new_state(&self) -> LstmState<F> {
+        let (d, l, v) = (
+            self.config.n_embd,
+            self.config.n_layer,
+            self.config.vocab_size,
+        );
+        LstmState {
+            h: vec![F::ZERO; l * d],
+            c: vec![F::ZERO; l * d],
+            x: vec![F::ZERO; d],
+            gates: vec![F::ZERO; 4 * d],
+            probs: vec![F::ZERO; v],
+        }
+    }
+
+    /// Feeds one token and returns the next-token probabilities.
+    pub fn step<'a>(&self, st: &'a mut LstmState<F>, token: u32) -> &'a [F] {
+        let (d, v) = (self.config.n_embd, self.config.vocab_size);
+        let p = &self.params;
+        embedding::forward(&mut st.x, &[token], self.layout.wte.of(p), None, 1, 0, d);
+        for (l, sp) in self.layout.layers.iter().enumerate() {
+            let h = &mut st.h[l * d..(l + 1) * d];
+            let c = &mut st.c[l * d..(l + 1) * d];
+            linear::forward(
+                &mut st.gates,
+                &st.x,
+                sp.w_ih.of(p),
+                Some(sp.bias.of(p)),
+                1,
+                d,
+                4 * d,
+            );
+            crate::gemm::matmul_serial(
+                crate::gemm::Mat::new(h, 1, d),
+                crate::gemm::Mat::new(sp.w_hh.of(p), 4 * d, d).t(),
+                &mut st.gates,
+                true,
+            );
+            let g = &st.gates;
+            for j in 0..d {
+                let sig = |x: F| F::ONE / (F::ONE + (-x).fast_exp());
+                let (i, f, gg, o) = (
+                    sig(g[j]),
+                    sig(g[d + j]),
+                    g[2 * d + j].fast_tanh(),
+                    sig(g[3 * d + j]),
+                );
+                c[j] = f * c[j] + i * gg;
+                h[j] = o * c[j].fast_tanh();
+            }
+            st.x.copy_from_slice(h);
+        }
+        linear::forward(&mut st.probs, &st.x, self.layout.head.of(p), None, 1, d, v);
+        loss::softmax_in_place(&mut st.probs);
+        &st.probs
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Arch, Mlp, Norm, Positions};
+    use crate::layers::gradcheck::check;
+
+    fn config(tied: bool) -> ModelConfig {
+        ModelConfig {
+            arch: Arch::Lstm,
+            vocab_size: 7,
+            n_layer: 2,
+            n_head: 0,
+            n_embd: 5,
+            d_ff: 0,
+            block_size: 4,
+            norm: Norm::LayerNorm,
+            mlp: Mlp::Gelu,
+            positions: Positions::Learned,
+            tied_head: tied,
+            bias: true,
+        }
+    }
+
+    #[test]
+    fn whole_lstm_gradients_match_finite_differences() {
+        for tied in [true, false] {
+            let c = config(tied);
+            let m = LstmNet::<f64>::new(&c, 2).unwrap();
+            let tokens = [1u32, 2, 3, 4, 0, 6, 5, 1];
+            let targets = [2u32, 3, 4, 5, 6, 5, 0, 2];
+            let mut ws = m.workspace(2, 4);
+            let (_, count) = m.forward(&mut ws, &tokens, Some(&targets), Some(0));
+            let mut grads = vec![0.0; m.params.len()];
+            m.backward(&mut ws, &mut grads, Some(0), 1.0 / count as f64);
+            let loss = |params: &[f64]| {
+                let mut mm = m.clone();
+                mm.params.copy_from_slice(params);
+                let mut ws = mm.workspace(2, 4);
+                let (s, n) = mm.forward(&mut ws, &tokens, Some(&targets), Some(0));
+                s / n as f64
+            };
+            check(&format!("whole lstm tied={tied}"), &m.params, &grads, loss);
+        }
+    }
+
+    #[test]
+    fn steps_equal_the_batched_forward_pass() {
+        let c = config(true);
+        let m = LstmNet::<f64>::new(&c, 4).unwrap();
+        let tokens = [3u32, 1, 4, 1];
+        let mut ws = m.workspace(1, 4);
+        m.forward(&mut ws, &tokens, None, None);
+        let mut st = m.new_state();
+        for (i, &t) in tokens.iter().enumerate() {
+            let p = m.step(&mut st, t);
+            for (a, b) in p.iter().zip(&ws.logits[i * 7..(i + 1) * 7]) {
+                assert!((a - b).abs() < 1e-12);
+            }
+        }
+    }
+}

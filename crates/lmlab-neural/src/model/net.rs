@@ -1,0 +1,121 @@
+//! What the training loop needs from a network family, so one loop trains the transformer and the LSTM.
+
+use super::lstm::{LstmNet, LstmWorkspace};
+use super::params::ParamSpec;
+use super::transformer::Transformer;
+use super::workspace::Workspace;
+use crate::config::ModelConfig;
+use lmlab_core::Result;
+
+/// A trainable network over one flat `f32` parameter buffer.
+pub trait Net: Sized + Send + Sync {
+    /// Its activation buffers for one batch shape.
+    type Ws: Send;
+    /// A freshly initialized network.
+    fn init(config: &ModelConfig, seed: u64) -> Result<Self>;
+    /// Its named tensors.
+    fn specs(&self) -> &[ParamSpec];
+    /// Its parameters.
+    fn params(&self) -> &[f32];
+    /// Its parameters, mutable.
+    fn params_mut(&mut self) -> &mut Vec<f32>;
+    /// Buffers for `b` windows of `t` tokens.
+    fn workspace(&self, b: usize, t: usize) -> Self::Ws;
+    /// Forward with targets: `(Σ −ln p(target), scored rows)`.
+    fn forward_loss(
+        &self,
+        ws: &mut Self::Ws,
+        x: &[u32],
+        y: &[u32],
+        ignore: Option<u32>,
+    ) -> (f64, usize);
+    /// Backward after [`Net::forward_loss`]: adds `scale · ∂(Σ loss)/∂θ` into `grads`.
+    #[allow(clippy::too_many_arguments)]
+    fn backward(
+        &self,
+        ws: &mut Self::Ws,
+        grads: &mut [f32],
+        x: &[u32],
+        y: &[u32],
+        ignore: Option<u32>,
+        scale: f32,
+    );
+}
+
+impl Net for Transformer<f32> {
+    type Ws = Workspace<f32>;
+    fn init(config: &ModelConfig, seed: u64) -> Result<Self> {
+        Transformer::new(config, seed)
+    }
+    fn specs(&self) -> &[ParamSpec] {
+        &self.layout.specs
+    }
+    fn params(&self) -> &[f32] {
+        &self.params
+    }
+    fn params_mut(&mut self) -> &mut Vec<f32> {
+        &mut self.params
+    }
+    fn workspace(&self, b: usize, t: usize) -> Self::Ws {
+        Workspace::new(&self.config, b, t)
+    }
+    fn forward_loss(
+        &self,
+        ws: &mut Self::Ws,
+        x: &[u32],
+        y: &[u32],
+        ignore: Option<u32>,
+    ) -> (f64, usize) {
+        self.forward(ws, x, Some(y), ignore)
+    }
+    fn backward(
+        &self,
+        ws: &mut Self::Ws,
+        grads: &mut [f32],
+        x: &[u32],
+        y: &[u32],
+        ignore: Option<u32>,
+        scale: f32,
+    ) {
+        Transformer::backward(self, ws, grads, x, y, ignore, scale)
+    }
+}
+
+impl Net for LstmNet<f32> {
+    type Ws = LstmWorkspace<f32>;
+    fn init(config: &ModelConfig, seed: u64) -> Result<Self> {
+        LstmNet::new(config, seed)
+    }
+    fn specs(&self) -> &[ParamSpec] {
+        &self.layout.specs
+    }
+    fn params(&self) -> &[f32] {
+        &self.params
+    }
+    fn params_mut(&mut self) -> &mut Vec<f32> {
+        &mut self.params
+    }
+    fn workspace(&self, b: usize, t: usize) -> Self::Ws {
+        LstmNet::workspace(self, b, t)
+    }
+    fn forward_loss(
+        &self,
+        ws: &mut Self::Ws,
+        x: &[u32],
+        y: &[u32],
+        ignore: Option<u32>,
+    ) -> (f64, usize) {
+        self.forward(ws, x, Some(y), ignore)
+    }
+    fn backward(
+        &self,
+        ws: &mut Self::Ws,
+        grads: &mut [f32],
+        _x: &[u32],
+        _y: &[u32],
+        ignore: Option<u32>,
+        scale: f32,
+    ) {
+        LstmNet::backward(self, ws, grads, ignore, scale)
+    }
+}
