@@ -1,5 +1,7 @@
 //! Times training and querying on a text file: `cargo run --release -p lmlab-ngram --example
-//! train_timing -- TRAIN ORDER [TEST]`. `<unk>` is rewritten to `<oov>` (KenLM's convention) so the
+//! train_timing -- TRAIN ORDER [TEST]` (`WRITE_ARPA=1` also times ARPA export,
+//! `DUMP_TOKENS=FILE` writes the log10 probability of every TEST token, `NO_SAVE=1` stops after
+//! training). `<unk>` is rewritten to `<oov>` (KenLM's convention) so the
 //! figures compare with lmplz's. A timing aid, not a benchmark.
 
 use lmlab_core::model::encode_corpus;
@@ -34,6 +36,9 @@ fn main() {
         cpu() - cpu_start,
         model.ngram_counts()
     );
+    if std::env::var_os("NO_SAVE").is_some() {
+        return;
+    }
     let dir = std::env::temp_dir().join(format!("lmlab-ngram-timing-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("model.lmlab");
@@ -48,6 +53,7 @@ fn main() {
     let start = Instant::now();
     model.save(&path, provenance).unwrap();
     let saved = start.elapsed();
+    drop(model);
     let start = Instant::now();
     let model = lmlab_ngram::NgramModel::load(&path).unwrap();
     eprintln!(
@@ -56,6 +62,11 @@ fn main() {
         start.elapsed().as_secs_f64(),
         std::fs::metadata(&path).unwrap().len()
     );
+    if std::env::var_os("WRITE_ARPA").is_some() {
+        let start = Instant::now();
+        lmlab_ngram::arpa::write_arpa(&model, &dir.join("model.arpa")).unwrap();
+        eprintln!("write ARPA {:.3}s", start.elapsed().as_secs_f64());
+    }
     std::fs::remove_dir_all(&dir).unwrap();
     if let Some(test) = args.get(3) {
         let text = std::fs::read_to_string(test)
@@ -64,6 +75,17 @@ fn main() {
         let sequences = encode_corpus(model.tokenizer(), &text, SequenceMode::Line);
         let start = Instant::now();
         let cpu_start = cpu();
+        if let Some(dump) = std::env::var_os("DUMP_TOKENS") {
+            use std::io::Write;
+            let mut out = std::io::BufWriter::new(std::fs::File::create(dump).unwrap());
+            let mut scorer = model.ngram_scorer();
+            for s in &sequences {
+                lmlab_core::Scorer::reset(&mut scorer);
+                for &id in &s.ids {
+                    writeln!(out, "{}", scorer.score_next_log10(id)).unwrap();
+                }
+            }
+        }
         let mut tokens = 0usize;
         let mut sum = 0f64;
         for _ in 0..10 {

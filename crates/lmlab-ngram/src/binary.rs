@@ -9,9 +9,7 @@
 use crate::discount::Discount;
 use crate::model::NgramModel;
 use crate::table::{index_size, OrderTable};
-use lmlab_core::model_file::{
-    write_model_file, ModelFile, ModelHeader, PayloadReader, PayloadWriter, Provenance,
-};
+use lmlab_core::model_file::{write_model_file, ModelFile, ModelHeader, PayloadReader, Provenance};
 use lmlab_core::{Error, LanguageModel, Result};
 use lmlab_tokenize::tokenizer_from_json;
 use std::path::Path;
@@ -34,36 +32,59 @@ impl NgramModel {
         write_model_file(path, &header, &self.payload())
     }
 
+    /// The payload in the layout [`PayloadReader`] reads, built with its exact size up front (a
+    /// growing buffer would briefly hold two copies of a large model).
     fn payload(&self) -> Vec<u8> {
-        let mut w = PayloadWriter::new();
-        w.u64(self.order() as u64);
-        w.u64(self.tables[0].len() as u64);
-        w.u64(self.training_tokens);
-        w.u64(u64::from(!self.discounts.is_empty()));
+        let order = self.order();
+        let array_words = |n: usize| 1 + n;
+        let mut words = 4 + 3 * self.discounts.len();
+        for (i, table) in self.tables.iter().enumerate() {
+            if i > 0 {
+                words +=
+                    array_words(table.keys.len()) + array_words(table.index().len().div_ceil(2));
+            }
+            words += array_words(if i + 1 < order {
+                table.len()
+            } else {
+                table.len().div_ceil(2)
+            });
+        }
+        let mut out = Payload(Vec::with_capacity(words * 8));
+        out.u64(order as u64);
+        out.u64(self.tables[0].len() as u64);
+        out.u64(self.training_tokens);
+        out.u64(u64::from(!self.discounts.is_empty()));
         for d in &self.discounts {
-            d.amount.iter().for_each(|&x| w.f64(x));
+            d.amount.iter().for_each(|&x| out.u64(x.to_bits()));
         }
         for (i, table) in self.tables.iter().enumerate() {
             if i > 0 {
-                w.u64_slice(&table.keys);
+                out.array(table.keys.len(), table.keys.iter().copied());
             }
-            let values: Vec<u64> = if i + 1 < self.order() {
-                (0..table.len())
-                    .map(|r| {
-                        u64::from(table.log_prob[r].to_bits())
-                            | u64::from(table.log_bow[r].to_bits()) << 32
-                    })
-                    .collect()
+            if i + 1 < order {
+                out.array(
+                    table.len(),
+                    table
+                        .log_prob
+                        .iter()
+                        .zip(&table.log_bow)
+                        .map(|(p, b)| u64::from(p.to_bits()) | u64::from(b.to_bits()) << 32),
+                );
             } else {
-                let bits: Vec<u32> = table.log_prob.iter().map(|p| p.to_bits()).collect();
-                pack_pairs(&bits)
-            };
-            w.u64_slice(&values);
+                out.array(
+                    table.len().div_ceil(2),
+                    pairs(table.log_prob.iter().map(|p| p.to_bits())),
+                );
+            }
             if i > 0 {
-                w.u64_slice(&pack_pairs(table.index()));
+                out.array(
+                    table.index().len().div_ceil(2),
+                    pairs(table.index().iter().copied()),
+                );
             }
         }
-        w.finish()
+        debug_assert_eq!(out.0.len(), words * 8);
+        out.0
     }
 
     /// Loads an lmlab model file of kind `ngram`.
@@ -150,12 +171,29 @@ impl NgramModel {
     }
 }
 
+/// Little-endian payload bytes: u64 words and u64-length-prefixed arrays of u64.
+struct Payload(Vec<u8>);
+
+impl Payload {
+    fn u64(&mut self, value: u64) {
+        self.0.extend_from_slice(&value.to_le_bytes());
+    }
+
+    fn array(&mut self, len: usize, values: impl Iterator<Item = u64>) {
+        self.u64(len as u64);
+        let start = self.0.len();
+        values.for_each(|v| self.u64(v));
+        debug_assert_eq!(self.0.len() - start, len * 8);
+    }
+}
+
 /// Two u32 per u64 (low half first); an odd count gets an empty (`u32::MAX`) pad.
-fn pack_pairs(values: &[u32]) -> Vec<u64> {
-    values
-        .chunks(2)
-        .map(|c| u64::from(c[0]) | u64::from(c.get(1).copied().unwrap_or(u32::MAX)) << 32)
-        .collect()
+fn pairs(mut values: impl Iterator<Item = u32>) -> impl Iterator<Item = u64> {
+    std::iter::from_fn(move || {
+        let low = values.next()?;
+        let high = values.next().unwrap_or(u32::MAX);
+        Some(u64::from(low) | u64::from(high) << 32)
+    })
 }
 
 /// The `count` u32 values [`pack_pairs`] packed, or `None` if `packed` has the wrong length.

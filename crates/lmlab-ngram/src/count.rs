@@ -209,16 +209,22 @@ fn count_order(
     n: usize,
 ) -> Result<(OrderCounts, Vec<u32>)> {
     let len = stream.tokens.len();
-    let mut pairs: Vec<(u64, u32)> = (0..len)
-        .into_par_iter()
-        // An n-gram starts at p when the (n-1)-gram at p+1 exists inside p's sequence.
-        .filter(|&p| p + 1 < len && stream.tokens[p + 1] != bos && (n == 2 || lower[p + 1] != NONE))
-        .map(|p| (make_key(lower[p + 1], stream.tokens[p]), p as u32))
-        .collect();
+    // An n-gram starts at p when the (n-1)-gram at p+1 exists inside p's sequence. (A sequential
+    // fill: a parallel filtered collect would hold two copies of the largest buffer.)
+    let mut pairs: Vec<(u64, u32)> = Vec::with_capacity(len);
+    pairs.extend(
+        (0..len)
+            .filter(|&p| {
+                p + 1 < len && stream.tokens[p + 1] != bos && (n == 2 || lower[p + 1] != NONE)
+            })
+            .map(|p| (make_key(lower[p + 1], stream.tokens[p]), p as u32)),
+    );
     pairs.par_sort_unstable();
-    let mut keys = Vec::new();
-    let mut raw = Vec::new();
-    let mut context = Vec::new();
+    let distinct = 1 + pairs.windows(2).filter(|w| w[0].0 != w[1].0).count();
+    let distinct = if pairs.is_empty() { 0 } else { distinct };
+    let mut keys = Vec::with_capacity(distinct);
+    let mut raw = Vec::with_capacity(distinct);
+    let mut context = Vec::with_capacity(distinct);
     let mut node = vec![NONE; len];
     for &(key, p) in &pairs {
         if keys.last() != Some(&key) {
