@@ -168,12 +168,15 @@ impl LanguageModel for TransformerModel {
         let mut out = vec![0.0; len];
         let mut scored = 0;
         while scored < len {
-            let end = if scored == 0 {
-                t
+            // Windows end every `stride` inputs after the first; the last one may be shorter.
+            let (start, end) = if scored == 0 {
+                (0, t)
             } else {
-                (scored + stride).min(len)
+                (scored + stride - t, (scored + stride).min(len))
             };
-            let start = end - t;
+            if end - start != ws.t {
+                ws = Workspace::<f32>::new(&self.model.config, 1, end - start);
+            }
             self.model.forward(&mut ws, &inputs[start..end], None, None);
             for i in scored..end {
                 let row = &ws.logits[(i - start) * v..(i - start + 1) * v];
@@ -224,7 +227,8 @@ fn renormalized_log_prob(probs: &[f32], token: TokenId, bos: TokenId) -> f64 {
 }
 
 /// Token-by-token scoring with a key/value cache. When the context reaches `block_size`, the cache is
-/// rebuilt from the last half window, so each token costs at most one window's attention.
+/// rebuilt from the last half window (the contexts `log_probs` uses), so each token costs at most one
+/// window's attention and a rebuild every half window.
 pub struct KvScorer<'a> {
     model: &'a TransformerModel,
     cache: KvCache<f32>,
@@ -242,7 +246,9 @@ impl Stepper for KvScorer<'_> {
         self.history.push(token);
         if self.cache.len() == t {
             self.cache.clear();
-            let keep = (t / 2).max(1).min(self.history.len());
+            // Keep what the sliding windows of `log_probs` keep: the window moves by `stride`.
+            let stride = (t / 2).max(1);
+            let keep = (t - stride + 1).min(self.history.len());
             let start = self.history.len() - keep;
             for i in start..self.history.len() {
                 let p = self.model.model.step(&mut self.cache, self.history[i]);
