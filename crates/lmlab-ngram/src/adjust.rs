@@ -6,11 +6,11 @@ use crate::count::{key_first, key_suffix, Counts};
 use lmlab_core::TokenId;
 
 /// Adjusted counts: `[0]` unigrams by token id, `[n-1]` order n by rank.
-pub(crate) fn adjust_counts(counts: &Counts, bos: TokenId) -> Vec<Vec<u64>> {
+pub(crate) fn adjust_counts(counts: &Counts, bos: TokenId) -> Vec<Vec<u32>> {
     let order = counts.higher.len() + 1;
     let mut adjusted = Vec::with_capacity(order);
     for n in 1..=order {
-        let raw: &[u64] = if n == 1 {
+        let raw: &[u32] = if n == 1 {
             &counts.unigrams
         } else {
             &counts.higher[n - 2].raw
@@ -20,7 +20,7 @@ pub(crate) fn adjust_counts(counts: &Counts, bos: TokenId) -> Vec<Vec<u64>> {
             continue;
         }
         // Continuation counts: each distinct (n+1)-gram is one left extension of its suffix.
-        let mut continuation = vec![0u64; raw.len()];
+        let mut continuation = vec![0u32; raw.len()];
         for &key in &counts.higher[n - 1].keys {
             continuation[key_suffix(key) as usize] += 1;
         }

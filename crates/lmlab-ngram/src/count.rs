@@ -30,8 +30,8 @@ pub(crate) fn key_first(key: u64) -> TokenId {
 pub(crate) struct OrderCounts {
     /// Sorted distinct keys; an n-gram's rank is its index here.
     pub keys: Vec<u64>,
-    /// Raw count of each n-gram.
-    pub raw: Vec<u64>,
+    /// Raw count of each n-gram (a corpus has fewer than 2^32 tokens).
+    pub raw: Vec<u32>,
     /// Rank of each n-gram's context (its first n-1 words) in order n-1.
     pub context: Vec<u32>,
 }
@@ -39,7 +39,7 @@ pub(crate) struct OrderCounts {
 /// Raw counts of every order: unigrams indexed by token id, then one [`OrderCounts`] per order ≥ 2.
 pub(crate) struct Counts {
     /// Raw unigram counts by token id (`<s>` is never counted as a unigram).
-    pub unigrams: Vec<u64>,
+    pub unigrams: Vec<u32>,
     /// Orders 2..=N.
     pub higher: Vec<OrderCounts>,
     /// Number of tokens counted (end tokens included, `<s>` not).
@@ -74,6 +74,12 @@ fn build_stream(
         ));
     }
     let total: usize = sequences.iter().map(|s| s.ids.len() + 1).sum();
+    if total >= NONE as usize {
+        return Err(Error::invalid(format!(
+            "the corpus has {total} tokens (with one <s> per sequence); in-memory counting holds \
+             fewer than 2^32"
+        )));
+    }
     let mut tokens = Vec::with_capacity(total);
     for (index, seq) in sequences.iter().enumerate() {
         if seq.ids.last() != Some(&specials.eos) {
@@ -97,12 +103,6 @@ fn build_stream(
                 "sequence {index} contains token id {id}, outside the vocabulary of {vocab_size}"
             )));
         }
-        let len = seq.ids.len() + 1;
-        if len > u32::MAX as usize {
-            return Err(Error::invalid(format!(
-                "sequence {index} has {len} tokens, more than 2^32"
-            )));
-        }
         tokens.push(specials.bos);
         tokens.extend_from_slice(&seq.ids);
     }
@@ -117,18 +117,18 @@ pub(crate) fn count_ngrams(
     order: usize,
 ) -> Result<Counts> {
     let stream = build_stream(sequences, specials, vocab_size)?;
-    let mut unigrams = vec![0u64; vocab_size];
+    let mut unigrams = vec![0u32; vocab_size];
     for &t in &stream.tokens {
         unigrams[t as usize] += 1;
     }
-    let tokens = stream.tokens.len() as u64 - unigrams[specials.bos as usize];
+    let tokens = stream.tokens.len() as u64 - u64::from(unigrams[specials.bos as usize]);
     unigrams[specials.bos as usize] = 0;
 
     // node[p]: rank of the (n-1)-gram starting at p, or NONE.
     let mut node: Vec<u32> = stream.tokens.clone();
     let mut higher = Vec::with_capacity(order.saturating_sub(1));
     for n in 2..=order {
-        let (counts, next) = count_order(&stream, specials.bos, &node, n)?;
+        let (counts, next) = count_order(&stream, specials.bos, &node, n, n < order)?;
         higher.push(counts);
         node = next;
     }
@@ -201,12 +201,14 @@ fn last_window(
     window
 }
 
-/// Counts order `n` from the ranks of order n-1; returns the counts and the ranks of order n.
+/// Counts order `n` from the ranks of order n-1; returns the counts and the ranks of order n
+/// (empty unless `need_ranks`).
 fn count_order(
     stream: &Stream,
     bos: TokenId,
     lower: &[u32],
     n: usize,
+    need_ranks: bool,
 ) -> Result<(OrderCounts, Vec<u32>)> {
     let len = stream.tokens.len();
     // An n-gram starts at p when the (n-1)-gram at p+1 exists inside p's sequence. (A sequential
@@ -225,7 +227,12 @@ fn count_order(
     let mut keys = Vec::with_capacity(distinct);
     let mut raw = Vec::with_capacity(distinct);
     let mut context = Vec::with_capacity(distinct);
-    let mut node = vec![NONE; len];
+    // The ranks of this order are only needed to count the next one.
+    let mut node = if need_ranks {
+        vec![NONE; len]
+    } else {
+        Vec::new()
+    };
     for &(key, p) in &pairs {
         if keys.last() != Some(&key) {
             if keys.len() >= NONE as usize {
@@ -239,7 +246,9 @@ fn count_order(
         }
         let rank = keys.len() - 1;
         raw[rank] += 1;
-        node[p as usize] = rank as u32;
+        if need_ranks {
+            node[p as usize] = rank as u32;
+        }
     }
     Ok((OrderCounts { keys, raw, context }, node))
 }
@@ -269,7 +278,7 @@ mod tests {
         assert_eq!(counts.tokens, 5);
         // bigrams: <s>3 x2, 3 4, 4 </s>, 3 </s>
         assert_eq!(counts.higher[0].keys.len(), 4);
-        assert_eq!(counts.higher[0].raw.iter().sum::<u64>(), 5);
+        assert_eq!(counts.higher[0].raw.iter().sum::<u32>(), 5);
         // trigrams: <s> 3 4, 3 4 </s>, <s> 3 </s>
         assert_eq!(counts.higher[1].keys.len(), 3);
     }

@@ -32,7 +32,7 @@ impl Discount {
 pub type CountsOfCounts = [u64; 5];
 
 /// Counts how many adjusted counts equal 1, 2, 3 and 4.
-pub fn counts_of_counts(adjusted: &[u64]) -> CountsOfCounts {
+pub fn counts_of_counts(adjusted: &[u32]) -> CountsOfCounts {
     let mut t = [0u64; 5];
     for &a in adjusted {
         if (1..5).contains(&a) {

@@ -13,7 +13,7 @@ use lmlab_core::TokenId;
 /// Turns adjusted counts and discounts into the model's tables (log10 values).
 pub(crate) fn interpolate(
     counts: Counts,
-    adjusted: Vec<Vec<u64>>,
+    adjusted: Vec<Vec<u32>>,
     discounts: &[Discount],
     pruned: &[Vec<bool>],
     bos: TokenId,
@@ -25,7 +25,7 @@ pub(crate) fn interpolate(
     // Unigrams: one context, interpolated with the uniform distribution.
     let a1 = &adjusted[0];
     let d1 = &discounts[0];
-    let total: u64 = a1.iter().sum();
+    let total: u64 = a1.iter().map(|&a| u64::from(a)).sum();
     let mut by_class = [0u64; 4];
     for &a in a1 {
         by_class[a.min(3) as usize] += 1;
@@ -34,7 +34,7 @@ pub(crate) fn interpolate(
     let uniform = 1.0 / (vocab_size.saturating_sub(1).max(1)) as f64;
     let mut lower: Vec<f64> = a1
         .iter()
-        .map(|&a| (a as f64 - d1.get(a)) / total as f64 + gamma * uniform)
+        .map(|&a| (a as f64 - d1.get(a.into())) / total as f64 + gamma * uniform)
         .collect();
     let mut log_prob: Vec<f32> = lower.iter().map(|&p| p.log10() as f32).collect();
     log_prob[bos as usize] = BOS_LOG10;
@@ -51,6 +51,7 @@ pub(crate) fn interpolate(
         let pruned_here = pruned.get(i).filter(|p| !p.is_empty());
         let mut leftover = vec![0u64; if pruned_here.is_some() { contexts } else { 0 }];
         for (rank, (&c, &count)) in oc.context.iter().zip(&a).enumerate() {
+            let count = u64::from(count);
             denominator[c as usize] += count;
             if pruned_here.is_some_and(|p| p[rank]) {
                 leftover[c as usize] += count;
@@ -77,7 +78,7 @@ pub(crate) fn interpolate(
             .zip(&oc.context)
             .zip(&a)
             .map(|((&key, &c), &count)| {
-                let c = c as usize;
+                let (c, count) = (c as usize, u64::from(count));
                 (count as f64 - d.get(count)) / denominator[c] as f64
                     + gammas[c] * lower[key_suffix(key) as usize]
             })

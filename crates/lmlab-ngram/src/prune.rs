@@ -49,7 +49,7 @@ pub(crate) fn pruned_flags(counts: &Counts, thresholds: &[u64]) -> Vec<Vec<bool>
             if t == 0 {
                 Vec::new()
             } else {
-                oc.raw.iter().map(|&c| c <= t).collect()
+                oc.raw.iter().map(|&c| u64::from(c) <= t).collect()
             }
         })
         .collect()

@@ -11,7 +11,7 @@ use lmlab_core::TokenId;
 /// Counts-of-counts of every order (index n-1), lmplz's way.
 pub(crate) fn lmplz_counts_of_counts(
     counts: &Counts,
-    adjusted: &[Vec<u64>],
+    adjusted: &[Vec<u32>],
     bos: TokenId,
 ) -> Vec<CountsOfCounts> {
     let mut stats: Vec<CountsOfCounts> = adjusted.iter().map(|a| counts_of_counts(a)).collect();
