@@ -255,3 +255,25 @@ fn an_lstm_trains_and_keeps_the_language_model_contract() {
         .to_string();
     assert!(err.contains("model."), "{err}");
 }
+
+#[test]
+fn gradient_accumulation_equals_the_larger_batch() {
+    let mut big = RunConfig::parse(CONFIG).unwrap();
+    big.train.max_steps = 2;
+    big.train.checkpoint_interval = 0;
+    let mut accum = big.clone();
+    big.train.batch_size = 4;
+    accum.train.batch_size = 2;
+    accum.train.grad_accum = 2;
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    run(&big, a.path(), |_| {}).unwrap();
+    run(&accum, b.path(), |_| {}).unwrap();
+    let pa = Checkpoint::load(&a.path().join(FILE_NAME)).unwrap().params;
+    let pb = Checkpoint::load(&b.path().join(FILE_NAME)).unwrap().params;
+    let worst = pa
+        .iter()
+        .zip(&pb)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0f32, f32::max);
+    assert!(worst < 1e-5, "max parameter difference {worst}");
+}
