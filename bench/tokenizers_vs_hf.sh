@@ -107,7 +107,7 @@ encode_hf() {
 batch() { echo -e "$1\tbatch$2.lmlab\t$("$bin/bpe_encode" "$work/lmlab.$1.json" "$heldout" batch "$2")" | tee -a "$results"; }
 
 echo "corpus $corpus ($(wc -c < "$corpus") bytes), held out $heldout ($(wc -c < "$heldout") bytes), vocab $vocab, $runs runs"
-echo "lmlab $(git rev-parse --short HEAD), $(rustc --version), $("$py" --version), tokenizers $("$py" -c 'import tokenizers; print(tokenizers.__version__)'), sentencepiece $("$py" -c 'import sentencepiece; print(sentencepiece.__version__)'), $(nproc) cores, $(date -u '+%F %H:%M UTC')"
+echo "lmlab $(git rev-parse --short HEAD), $(rustc --version), sched_autogroup $(cat /proc/sys/kernel/sched_autogroup_enabled 2>/dev/null || echo n/a), $("$py" --version), tokenizers $("$py" -c 'import tokenizers; print(tokenizers.__version__)'), sentencepiece $("$py" -c 'import sentencepiece; print(sentencepiece.__version__)'), $(nproc) cores, $(date -u '+%F %H:%M UTC')"
 for ((i = 0; i < runs; i++)); do
   echo "run $((i + 1)) (load average $(cut -d' ' -f1-3 /proc/loadavg))"
   if ((i % 2 == 0)); then
@@ -121,7 +121,7 @@ for ((i = 0; i < runs; i++)); do
 done
 
 "$py" - "$results" "$(wc -c < "$corpus")" <<'PY'
-import collections, statistics, sys
+import collections, os, statistics, sys
 rows = collections.defaultdict(list)
 for line in open(sys.argv[1]):
     run, what, fields = line.rstrip("\n").split("\t")
@@ -133,7 +133,7 @@ def med(what, key, f=float):
 cpu = lambda s: sum(map(float, s.split("+")))
 n = len(rows["train.lmlab"])
 print(f"\nmedians of {n} runs")
-print(f"training, {sys.argv[2]} bytes, vocab 32k   CPU-s   peak RSS MB   wall s")
+print(f"training, {sys.argv[2]} bytes, vocab 32k   CPU-s   peak RSS MiB   wall s")
 train = {}
 for what, label in [("train.lmlab", "lmlab bpe"), ("train.hf", "HF BpeTrainer"), ("train.spm", "sentencepiece bpe")]:
     if rows[what]:
@@ -158,5 +158,10 @@ print(f"ratios lmlab / HF: training CPU time {l[0] / h[0]:.3f}, training peak RS
 if "train.spm" in train:
     s = train["train.spm"]
     print(f"ratios lmlab / sentencepiece: training CPU time {l[0] / s[0]:.3f}, peak RSS {l[1] / s[1]:.3f}")
-print(f"lmlab encode_batch wall speed-up, 2 threads / 1 thread: {enc['batch2.lmlab'][1] / enc['batch1.lmlab'][1]:.2f}x")
+ups = [float(a["wall_s"]) / float(b["wall_s"]) for a, b in zip(rows["batch1.lmlab"], rows["batch2.lmlab"])]
+cpus = [float(b["cpu_s"]) / float(a["cpu_s"]) for a, b in zip(rows["batch1.lmlab"], rows["batch2.lmlab"])]
+print(f"lmlab encode_batch, 2 threads vs 1: wall speed-up median {statistics.median(ups):.2f}x "
+      f"(per run {' '.join(f'{u:.2f}' for u in ups)}); CPU-s 2 threads / 1 thread median "
+      f"{statistics.median(cpus):.2f} (per run {' '.join(f'{c:.2f}' for c in cpus)})")
+print(f"CPU pressure now: {open('/proc/pressure/cpu').readline().strip() if os.path.exists('/proc/pressure/cpu') else 'n/a'}")
 PY

@@ -1,9 +1,12 @@
-//! The exported `tokenizer.json` gives lmlab's ids in Hugging Face `tokenizers` (skipped with a
-//! message when python3 with the `tokenizers` package is not installed).
+//! The exported `tokenizer.json` gives lmlab's ids in Hugging Face `tokenizers`. The Python
+//! interpreter is `$LMLAB_PYTHON` when that is set (CI points it at a venv with `tokenizers` from
+//! PyPI; the test fails if that interpreter cannot import it), else `python3` (the test is skipped
+//! with a message when `python3` lacks the package).
 
 use lmlab_tokenize::bpe::hf_export::export_hugging_face;
 use lmlab_tokenize::bpe::{BpeTrainer, PreTokenizerPattern};
 use lmlab_tokenize::{BytesTokenizer, Tokenizer};
+use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -19,11 +22,36 @@ for tok_path, text_path in jobs:
 json.dump(out, open(sys.argv[2], "w"))
 "#;
 
-fn have_hf() -> bool {
-    Command::new("python3")
-        .args(["-c", "import tokenizers"])
-        .output()
-        .is_ok_and(|o| o.status.success())
+/// The Python interpreter to run Hugging Face `tokenizers` with: `$LMLAB_PYTHON` if set (it must
+/// import `tokenizers`, or this panics), else `python3` if it can import it, else `None` (skip).
+fn hf_python() -> Option<OsString> {
+    let (python, required) = match std::env::var_os("LMLAB_PYTHON") {
+        Some(python) => (python, true),
+        None => (OsString::from("python3"), false),
+    };
+    let check = Command::new(&python)
+        .args(["-c", "import tokenizers; print(tokenizers.__version__)"])
+        .output();
+    match check {
+        Ok(out) if out.status.success() => {
+            eprintln!(
+                "Hugging Face tokenizers {} via {}",
+                String::from_utf8_lossy(&out.stdout).trim(),
+                python.to_string_lossy()
+            );
+            Some(python)
+        }
+        Ok(out) if required => panic!(
+            "LMLAB_PYTHON={} cannot import `tokenizers`: {}",
+            python.to_string_lossy(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        ),
+        Err(err) if required => panic!(
+            "LMLAB_PYTHON={} cannot be run: {err}",
+            python.to_string_lossy()
+        ),
+        _ => None,
+    }
 }
 
 fn texts() -> Vec<String> {
@@ -47,10 +75,13 @@ fn texts() -> Vec<String> {
 
 #[test]
 fn exported_tokenizers_give_the_same_ids_in_hugging_face() {
-    if !have_hf() {
-        eprintln!("python3 with `tokenizers` not installed: Hugging Face export test skipped");
+    let Some(python) = hf_python() else {
+        eprintln!(
+            "LMLAB_PYTHON unset and python3 cannot import `tokenizers`: Hugging Face export test \
+             skipped"
+        );
         return;
-    }
+    };
     let train = texts().join("");
     let mut tokenizers: Vec<Box<dyn Tokenizer>> = vec![Box::new(BytesTokenizer::new())];
     for pattern in [PreTokenizerPattern::Gpt2, PreTokenizerPattern::Cl100k] {
@@ -104,7 +135,7 @@ fn exported_tokenizers_give_the_same_ids_in_hugging_face() {
     let jobs_path = dir.path().join("jobs.json");
     let out_path = dir.path().join("out.json");
     std::fs::write(&jobs_path, serde_json::to_string(&jobs).unwrap()).unwrap();
-    let status = Command::new("python3")
+    let status = Command::new(&python)
         .args(["-c", SCRIPT])
         .arg(&jobs_path)
         .arg(&out_path)
