@@ -11,12 +11,17 @@
 //!   (overlap metric, gain-ratio weights) among the instances under that node (TiMBL `-a4`).
 //! - For perplexity, [`MemoryModel`] implements `LanguageModel` with a smoothed distribution: the
 //!   distributions of every depth of the match path interpolated down to a unigram by absolute
-//!   discounting, one discount per depth from the counts of counts ([`smoothing`]).
+//!   discounting, one discount per depth from the counts of counts ([`smoothing`]). Both
+//!   algorithms share this distribution; the algorithm only decides the top-1 class
+//!   ([`MemoryModel::predict`], [`MemoryModel::predictions`]).
+//! - [`MemoryModel::explain`] says which depth matched, how many instances back the prediction and
+//!   the top candidates with their counts; [`MemoryModel::add`] adds training data to a model.
 //!
 //! Ties between classes of equal count are broken as TiMBL does: the class more frequent in the
 //! whole training set wins, and between classes equally frequent there, the one seen first.
 
 mod classify;
+mod codec;
 mod explain;
 mod instances;
 mod model;

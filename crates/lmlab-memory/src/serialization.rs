@@ -2,9 +2,12 @@
 //!
 //! Payload (format version 1): algorithm (0 igtree, 1 tribl2), context `K`, pruned flag; the `K`
 //! gain ratios; the feature order; the classes in order of first appearance; then per depth
-//! 0..=K the node keys, child starts, and the distributions of the childless nodes only (every
-//! other node's distribution is the sum of its children's and is rebuilt on load).
+//! 0..=K one varint section ([`crate::codec`]): the node count, then for every node its key (zigzag
+//! delta from the previous node's key), its number of children, and — for childless nodes only —
+//! its distribution: length, classes (first absolute, then gaps minus one), counts minus one.
+//! Every other node's distribution is the sum of its children's and is rebuilt on load.
 
+use crate::codec::{VarintReader, VarintWriter};
 use crate::model::MemoryModel;
 use crate::options::{Algorithm, MemoryOptions};
 use crate::tree::{Level, Tree};
@@ -43,21 +46,9 @@ impl MemoryModel {
         w.u32_slice(&order);
         w.u32_slice(&self.first_seen);
         for level in &self.tree.levels {
-            w.u32_slice(&level.keys);
-            w.u32_slice(&level.child_start);
-            let mut starts = vec![0u32];
-            let (mut classes, mut counts) = (Vec::new(), Vec::new());
-            for i in 0..level.len() {
-                if level.child_start[i] == level.child_start[i + 1] {
-                    let (c, n) = level.distribution(i);
-                    classes.extend_from_slice(c);
-                    counts.extend_from_slice(n);
-                    starts.push(classes.len() as u32);
-                }
-            }
-            w.u32_slice(&starts);
-            w.u32_slice(&classes);
-            w.u32_slice(&counts);
+            let (len, words) = encode_level(level);
+            w.u64(len);
+            w.u32_slice(&words);
         }
         w.finish()
     }
@@ -122,13 +113,13 @@ impl MemoryModel {
             }
         }
         let mut stored = Vec::with_capacity(k + 1);
-        for _ in 0..=k {
-            let keys = r.u32_vec()?;
-            let child_start = r.u32_vec()?;
-            let starts = r.u32_vec()?;
-            let classes = r.u32_vec()?;
-            let counts = r.u32_vec()?;
-            stored.push((keys, child_start, starts, classes, counts));
+        for d in 0..=k {
+            let len = r.u64()?;
+            let words = r.u32_vec()?;
+            let level = VarintReader::new(len, &words)
+                .and_then(decode_level)
+                .ok_or_else(|| corrupt(&format!("section of depth {d} does not decode")))?;
+            stored.push(level);
         }
         r.finish()?;
         let levels = rebuild_levels(stored, vocab).map_err(|what| corrupt(&what))?;
@@ -145,7 +136,75 @@ impl MemoryModel {
     }
 }
 
+/// One level as stored: keys, child starts, starts of the childless nodes' distributions, their
+/// classes and counts.
 type StoredLevel = (Vec<u32>, Vec<u32>, Vec<u32>, Vec<u32>, Vec<u32>);
+
+/// Encodes one level (see the module documentation).
+fn encode_level(level: &Level) -> (u64, Vec<u32>) {
+    let mut w = VarintWriter::default();
+    w.u64(level.len() as u64);
+    let mut previous = 0i64;
+    for i in 0..level.len() {
+        w.i64(level.keys[i] as i64 - previous);
+        previous = level.keys[i] as i64;
+        let children = level.child_start[i + 1] - level.child_start[i];
+        w.u64(children as u64);
+        if children == 0 {
+            let (classes, counts) = level.distribution(i);
+            w.u64(classes.len() as u64);
+            let mut last = None;
+            for (&c, &n) in classes.iter().zip(counts) {
+                w.u64(match last {
+                    None => c as u64,
+                    Some(l) => (c - l - 1) as u64,
+                });
+                last = Some(c);
+                w.u64(n as u64 - 1);
+            }
+        }
+    }
+    w.finish()
+}
+
+/// Decodes one level; `None` when the bytes are not a level.
+fn decode_level(mut r: VarintReader) -> Option<StoredLevel> {
+    let n = usize::try_from(r.u64()?).ok()?;
+    // Every node takes at least two bytes: refuse absurd counts before allocating.
+    if n > r.remaining() / 2 {
+        return None;
+    }
+    let (mut keys, mut child_start) = (Vec::with_capacity(n), vec![0u32]);
+    let (mut starts, mut classes, mut counts) = (vec![0u32], Vec::new(), Vec::new());
+    let mut previous = 0i64;
+    for _ in 0..n {
+        let key = previous.checked_add(r.i64()?)?;
+        keys.push(u32::try_from(key).ok()?);
+        previous = key;
+        let children = r.u32()?;
+        child_start.push(child_start.last()?.checked_add(children)?);
+        if children == 0 {
+            let len = usize::try_from(r.u64()?).ok()?;
+            if len == 0 || len > r.remaining() {
+                return None;
+            }
+            let mut last: Option<u32> = None;
+            for _ in 0..len {
+                let gap = r.u32()?;
+                let class = match last {
+                    None => gap,
+                    Some(l) => l.checked_add(gap)?.checked_add(1)?,
+                };
+                classes.push(class);
+                last = Some(class);
+                counts.push(r.u32()?.checked_add(1)?);
+            }
+            starts.push(u32::try_from(classes.len()).ok()?);
+        }
+    }
+    r.is_done()
+        .then_some((keys, child_start, starts, classes, counts))
+}
 
 /// Checks the stored arrays and rebuilds every interior node's distribution from its children's,
 /// deepest level first.

@@ -119,6 +119,18 @@ fn igtree_and_tribl2_agree_with_timbl_on_ptb() {
     assert_eq!(p_ours, ours);
     assert_eq!(p_agree, agree);
 
+    // Model files are smaller than TiMBL's IGTree instance base (19.3 MB) and load back exactly.
+    let dir = tempfile::tempdir().unwrap();
+    for (name, model) in [("full", &igtree), ("pruned", &pruned)] {
+        let path = dir.path().join(format!("{name}.lmlab"));
+        model.save(&path, common::provenance()).unwrap();
+        let size = std::fs::metadata(&path).unwrap().len();
+        eprintln!("{name} IGTree model file: {size} bytes");
+        assert!(size < 19_300_000, "{name}: {size} bytes");
+        let back = MemoryModel::load(&path).unwrap();
+        assert_eq!(back.tree(), model.tree());
+    }
+
     let test_ids = &encode_corpus(igtree.tokenizer(), &test_text, SequenceMode::Stream)[0].ids;
     let logp: f64 = igtree.log_probs(test_ids).iter().sum();
     let perplexity = (-logp / test_ids.len() as f64).exp();
