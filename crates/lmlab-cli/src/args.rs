@@ -388,6 +388,9 @@ pub struct GenerateArgs {
     /// Sample only among the k most likely tokens (0: all).
     #[arg(long, default_value_t = 0)]
     pub top_k: usize,
+    /// Sample only among the most likely tokens whose probabilities add up to p (nucleus; 1: all).
+    #[arg(long, default_value_t = 1.0, value_parser = parse_unit_interval, allow_negative_numbers = true)]
+    pub top_p: f64,
 }
 
 /// `lmlab info`.
@@ -428,6 +431,16 @@ fn parse_positive(s: &str) -> Result<f64, String> {
             Ok(v)
         } else {
             Err(format!("must be greater than 0, got {v}"))
+        }
+    })
+}
+
+fn parse_unit_interval(s: &str) -> Result<f64, String> {
+    parse_number(s).and_then(|v| {
+        if v > 0.0 && v <= 1.0 {
+            Ok(v)
+        } else {
+            Err(format!("must lie in (0, 1], got {v}"))
         }
     })
 }

@@ -19,7 +19,7 @@ pub mod vocab;
 
 pub use corpus::{Corpus, SequenceMode};
 pub use error::{Error, Result};
-pub use model::{LanguageModel, Scorer};
+pub use model::{LanguageModel, Scorer, Stepper};
 pub use tokenizer::Tokenizer;
 pub use vocab::{Specials, TokenId, Vocab};
 

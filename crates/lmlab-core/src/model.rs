@@ -28,8 +28,23 @@ pub trait LanguageModel: Send + Sync {
         None
     }
 
+    /// A stepper that yields next-token distributions token by token (a KV cache, an n-gram state),
+    /// for models where that is cheaper than [`LanguageModel::next_distribution`] on a growing context.
+    fn stepper(&self) -> Option<Box<dyn Stepper + '_>> {
+        None
+    }
+
     /// Number of parameters (or stored n-gram entries) for compute accounting.
     fn parameter_count(&self) -> u64;
+}
+
+/// Generates next-token distributions one token at a time, carrying the context as state.
+pub trait Stepper {
+    /// Appends `token` to the context.
+    fn push(&mut self, token: TokenId);
+    /// The next-token distribution after `<s>` and the tokens pushed so far (as
+    /// [`LanguageModel::next_distribution`]: one probability per id, zero for `<s>`).
+    fn distribution(&mut self) -> Vec<f64>;
 }
 
 /// Scores a sequence one token at a time, carrying the context as state (KenLM's `State` idea).

@@ -260,8 +260,7 @@ fn sample_lines(model: &dyn LanguageModel, max_tokens: usize, seed: u64) -> Resu
         let options = SamplingOptions {
             seed: seed.wrapping_add(line),
             max_tokens,
-            temperature: 1.0,
-            top_k: 0,
+            ..SamplingOptions::default()
         };
         let ids = generate(model, &[], &options)?;
         text.push_str(&model.tokenizer().decode(&ids));

@@ -2,7 +2,7 @@
 
 use lmlab_baseline::BaselineModel;
 use lmlab_core::model_file::ModelFile;
-use lmlab_core::{Error, LanguageModel, Result};
+use lmlab_core::{Error, LanguageModel, Result, SequenceMode};
 use lmlab_memory::MemoryModel;
 use lmlab_ngram::NgramModel;
 use std::path::Path;
@@ -14,13 +14,32 @@ pub const MODEL_KINDS: &[&str] = &[
     lmlab_memory::KIND,
 ];
 
+/// A loaded model with the sequence mode it was trained with.
+pub struct LoadedModel {
+    /// The model.
+    pub model: Box<dyn LanguageModel>,
+    /// How its training text was cut into sequences (the default for evaluating and sampling it).
+    pub sequences: SequenceMode,
+}
+
 /// Opens a model file and builds the model its header names.
 pub fn load_model(path: &Path) -> Result<Box<dyn LanguageModel>> {
+    Ok(load(path)?.model)
+}
+
+/// Opens a model and tells how it was trained to cut text into sequences.
+pub fn load(path: &Path) -> Result<LoadedModel> {
     let file = ModelFile::open(path)?;
+    let sequences = file.header().provenance.sequences;
+    let model = model_from_file(path, &file)?;
+    Ok(LoadedModel { model, sequences })
+}
+
+fn model_from_file(path: &Path, file: &ModelFile) -> Result<Box<dyn LanguageModel>> {
     match file.header().kind.as_str() {
-        lmlab_baseline::KIND => Ok(Box::new(BaselineModel::from_file(&file)?)),
+        lmlab_baseline::KIND => Ok(Box::new(BaselineModel::from_file(file)?)),
         lmlab_ngram::binary::KIND => Ok(Box::new(NgramModel::load(path)?)),
-        lmlab_memory::KIND => Ok(Box::new(MemoryModel::from_file(&file)?)),
+        lmlab_memory::KIND => Ok(Box::new(MemoryModel::from_file(file)?)),
         other => Err(Error::bad_file(
             path,
             format!(

@@ -3,8 +3,7 @@ use crate::args::EvalArgs;
 use crate::progress::bar;
 use lmlab_core::corpus::Corpus;
 use lmlab_core::evaluate::evaluate;
-use lmlab_core::model_file::ModelFile;
-use lmlab_lab::registry::load_model;
+use lmlab_lab::registry::load;
 use serde::Serialize;
 
 #[derive(Serialize)]
@@ -20,11 +19,9 @@ struct EvalOutput<'a> {
 }
 
 pub fn run(args: EvalArgs) -> anyhow::Result<()> {
-    let model = load_model(&args.model)?;
-    let mode = match args.sequences.sequences {
-        Some(mode) => mode,
-        None => ModelFile::open(&args.model)?.header().provenance.sequences,
-    };
+    let loaded = load(&args.model)?;
+    let model = loaded.model;
+    let mode = args.sequences.sequences.unwrap_or(loaded.sequences);
     let corpus = Corpus::open(&args.input)?;
     let total = corpus.sequences(mode).len() as u64;
     let progress = bar(total, "evaluating");
