@@ -10,6 +10,8 @@
 #   PYTHON: an interpreter with torch (default: bench/.venv-torch/bin/python; without torch only the
 #   lmlab side runs — PyPI serves the CUDA build of torch, a multi-GB install).
 #   DATA: the text to train on (default ../shared/data/shakespeare/input.txt).
+#   CONFIGS: "L D H T B STEPS" triples separated by commas (default: the three below).
+#   EAGER=0 skips PyTorch's explicit-attention run (SDPA, its faster setting, always runs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-3}
@@ -42,20 +44,23 @@ run() {
 }
 
 printf '%-26s %12s %10s %14s %10s %14s %8s\n' config lmlab_tok/s lmlab_MiB torch_sdpa_tok/s torch_MiB torch_eager_tok/s ratio
-for cfg in "2 128 4 128 16 120" "4 256 8 256 16 40" "4 128 4 64 12 200"; do
+IFS=, read -r -a configs <<<"${CONFIGS:-2 128 4 128 16 120,4 256 8 256 16 40,4 128 4 64 12 200}"
+for cfg in "${configs[@]}"; do
   read -r L D H T B S <<<"$cfg"
   : >"$tmp/l"; : >"$tmp/s"; : >"$tmp/e"
   for _ in $(seq "$runs"); do
     run env RAYON_NUM_THREADS="$threads" "$lmlab" "$data" "$L" "$D" "$H" "$T" "$B" "$S" >>$tmp/l
     if [ $have_torch = 1 ]; then
       run env THREADS="$threads" SDPA=1 "$py" "$torch_script" "$data" "$L" "$D" "$H" "$T" "$B" "$S" >>$tmp/s
-      run env THREADS="$threads" SDPA=0 "$py" "$torch_script" "$data" "$L" "$D" "$H" "$T" "$B" "$S" >>$tmp/e
+      if [ "${EAGER:-1}" != 0 ]; then
+        run env THREADS="$threads" SDPA=0 "$py" "$torch_script" "$data" "$L" "$D" "$H" "$T" "$B" "$S" >>$tmp/e
+      fi
     fi
   done
   l=$(cut -d' ' -f1 $tmp/l | median); lm=$(( $(cut -d' ' -f2 $tmp/l | median | cut -d. -f1) / 1024 ))
   if [ $have_torch = 1 ]; then
     s=$(cut -d' ' -f1 $tmp/s | median); sm=$(( $(cut -d' ' -f2 $tmp/s | median | cut -d. -f1) / 1024 ))
-    e=$(cut -d' ' -f1 $tmp/e | median)
+    e=$(cut -d' ' -f1 $tmp/e | median); e=${e:--}
     ratio=$(awk -v a="$l" -v b="$s" 'BEGIN {printf "%.2f", a / b}')
   else
     s=-; sm=-; e=-; ratio=-
