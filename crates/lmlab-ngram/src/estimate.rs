@@ -1,9 +1,10 @@
-//! The estimation pipeline: count → adjust → discount → interpolate (→ prune).
+//! The estimation pipeline: count → adjust → discount → interpolate (→ prune) → layout.
 
 use crate::adjust::adjust_counts;
 use crate::count::count_ngrams;
 use crate::discount::discounts_for_order;
 use crate::interpolate::interpolate;
+use crate::layout::layout;
 use crate::model::NgramModel;
 use crate::options::NgramOptions;
 use crate::prune::{filter_tables, pruned_flags, thresholds};
@@ -41,7 +42,7 @@ pub fn train(
     }
     let training_tokens = counts.tokens;
     let tables = interpolate(counts, adjusted, &discounts, &pruned, specials.bos);
-    let tables = filter_tables(tables, &pruned);
+    let tables = layout(filter_tables(tables, &pruned));
     Ok(NgramModel::from_parts(
         tokenizer,
         tables,

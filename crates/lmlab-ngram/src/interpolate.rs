@@ -7,7 +7,8 @@
 
 use crate::count::{key_suffix, Counts};
 use crate::discount::Discount;
-use crate::table::{OrderTable, BOS_LOG10};
+use crate::layout::RankTable;
+use crate::table::BOS_LOG10;
 use lmlab_core::TokenId;
 
 /// Turns adjusted counts and discounts into the model's tables (log10 values).
@@ -17,10 +18,10 @@ pub(crate) fn interpolate(
     discounts: &[Discount],
     pruned: &[Vec<bool>],
     bos: TokenId,
-) -> Vec<OrderTable> {
+) -> Vec<RankTable> {
     let order = adjusted.len();
     let vocab_size = adjusted[0].len();
-    let mut tables: Vec<OrderTable> = Vec::with_capacity(order);
+    let mut tables: Vec<RankTable> = Vec::with_capacity(order);
 
     // Unigrams: one context, interpolated with the uniform distribution.
     let a1 = &adjusted[0];
@@ -38,7 +39,11 @@ pub(crate) fn interpolate(
         .collect();
     let mut log_prob: Vec<f32> = lower.iter().map(|&p| p.log10() as f32).collect();
     log_prob[bos as usize] = BOS_LOG10;
-    tables.push(OrderTable::new(Vec::new(), log_prob, Vec::new()));
+    tables.push(RankTable {
+        keys: Vec::new(),
+        log_prob,
+        log_bow: Vec::new(),
+    });
 
     let mut adjusted = adjusted.into_iter().skip(1);
     for (i, oc) in counts.higher.into_iter().enumerate() {
@@ -85,11 +90,11 @@ pub(crate) fn interpolate(
             .collect();
         tables[n - 2].log_bow = gammas.iter().map(|&g| g.log10() as f32).collect();
         drop(classes);
-        tables.push(OrderTable::new(
-            oc.keys,
-            probs.iter().map(|&p| p.log10() as f32).collect(),
-            Vec::new(),
-        ));
+        tables.push(RankTable {
+            keys: oc.keys,
+            log_prob: probs.iter().map(|&p| p.log10() as f32).collect(),
+            log_bow: Vec::new(),
+        });
         lower = probs;
     }
     tables

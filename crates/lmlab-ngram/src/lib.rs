@@ -10,6 +10,7 @@ mod count;
 pub mod discount;
 mod estimate;
 mod interpolate;
+mod layout;
 mod model;
 pub mod options;
 mod prune;

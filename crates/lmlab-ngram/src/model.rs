@@ -65,20 +65,20 @@ impl NgramModel {
         &self.tables
     }
 
-    /// The token ids of n-gram `rank` of order `n` (1-based), in text order.
-    pub fn ngram_words(&self, n: usize, rank: u32) -> Vec<TokenId> {
+    /// The token ids of the n-gram with id `id` in order `n` (1-based), in text order.
+    pub fn ngram_words(&self, n: usize, id: u32) -> Vec<TokenId> {
         let mut words = Vec::with_capacity(n);
-        let mut rank = rank;
+        let mut id = id;
         for level in (1..n).rev() {
-            let key = self.tables[level].keys[rank as usize];
+            let key = self.tables[level].entry(id).key;
             words.push(key as u32);
-            rank = (key >> 32) as u32;
+            id = (key >> 32) as u32;
         }
-        words.push(rank);
+        words.push(id);
         words
     }
 
-    /// The rank of the n-gram `words` (text order) in its order's table, if stored.
+    /// The id of the n-gram `words` (text order) in its order's table, if stored.
     pub fn find_ngram(&self, words: &[TokenId]) -> Option<u32> {
         let (&last, rest) = words.split_last()?;
         if words.len() > self.order() || last as usize >= self.tables[0].len() {
@@ -93,9 +93,9 @@ impl NgramModel {
 
     /// The stored log10 probability and backoff of the n-gram `words`, if present.
     pub fn lookup(&self, words: &[TokenId]) -> Option<(f32, f32)> {
-        let rank = self.find_ngram(words)?;
+        let id = self.find_ngram(words)?;
         let table = &self.tables[words.len() - 1];
-        Some((table.log_prob[rank as usize], table.bow(rank)))
+        Some((table.prob(id), table.bow(id)))
     }
 
     /// log10 p(word | `<s>` context) through the backoff structure.

@@ -5,7 +5,7 @@
 //! the backoffs (see [`crate::interpolate`]), and the tables are filtered at the end.
 
 use crate::count::{key_first, key_suffix, make_key, Counts};
-use crate::table::OrderTable;
+use crate::layout::RankTable;
 use lmlab_core::{Error, Result};
 
 /// The per-order thresholds for a model of `order` from the user's list (empty = no pruning).
@@ -56,11 +56,11 @@ pub(crate) fn pruned_flags(counts: &Counts, thresholds: &[u64]) -> Vec<Vec<bool>
 }
 
 /// Drops the pruned n-grams from the tables, renumbering the suffix ranks inside the keys.
-pub(crate) fn filter_tables(tables: Vec<OrderTable>, pruned: &[Vec<bool>]) -> Vec<OrderTable> {
+pub(crate) fn filter_tables(tables: Vec<RankTable>, pruned: &[Vec<bool>]) -> Vec<RankTable> {
     if pruned.iter().all(Vec::is_empty) {
         return tables;
     }
-    let mut out: Vec<OrderTable> = Vec::with_capacity(tables.len());
+    let mut out: Vec<RankTable> = Vec::with_capacity(tables.len());
     // new_rank[old] for the previous order (None = identity).
     let mut renumber: Option<Vec<u32>> = None;
     for (i, table) in tables.into_iter().enumerate() {
@@ -93,7 +93,11 @@ pub(crate) fn filter_tables(tables: Vec<OrderTable>, pruned: &[Vec<bool>]) -> Ve
                 log_bow.push(table.log_bow[rank]);
             }
         }
-        out.push(OrderTable::new(keys, log_prob, log_bow));
+        out.push(RankTable {
+            keys,
+            log_prob,
+            log_bow,
+        });
         renumber = Some(next_renumber);
     }
     out

@@ -40,13 +40,13 @@ impl State {
     pub fn log10_prob(&self, model: &NgramModel, word: TokenId) -> (f32, usize) {
         let word = clamp_word(model, word);
         let mut rank = word;
-        let mut prob = model.tables[0].log_prob[word as usize];
+        let mut prob = model.tables[0].prob(word);
         let mut matched = 0;
         for (j, &w) in self.words.iter().enumerate() {
             match model.tables[j + 1].find(rank, w) {
                 Some(r) => {
                     rank = r;
-                    prob = model.tables[j + 1].log_prob[r as usize];
+                    prob = model.tables[j + 1].prob(r);
                     matched = j + 1;
                 }
                 None => break,
@@ -63,14 +63,14 @@ impl State {
         let max_context = tables.len() - 1;
         let mut bows = [0f32; MAX_ORDER];
         let mut rank = word;
-        let mut prob = tables[0].log_prob[word as usize];
+        let mut prob = tables[0].prob(word);
         let mut matched = 0;
         bows[0] = tables[0].bow(word);
         for (j, &w) in self.words.iter().enumerate() {
             match tables[j + 1].find(rank, w) {
                 Some(r) => {
                     rank = r;
-                    prob = tables[j + 1].log_prob[r as usize];
+                    prob = tables[j + 1].prob(r);
                     matched = j + 1;
                     bows[j + 1] = tables[j + 1].bow(r);
                 }

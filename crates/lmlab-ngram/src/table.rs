@@ -1,147 +1,96 @@
-//! The stored form of a model order: sorted n-gram keys with log10 probabilities and backoffs, plus
-//! an open-addressing hash index over the keys so a lookup costs about one probe.
+//! The stored form of a model order. Unigrams: one entry per token id. Order n ≥ 2: an
+//! open-addressing hash table (linear probing, about 1.33 slots per n-gram) whose slots hold the
+//! n-gram key with its values, so a lookup touches one cache line; an n-gram's id is its slot, and
+//! keys refer to their suffix (n-1)-gram by that id.
 
 /// log10 probability written for `<s>`, which is context only and never predicted.
 pub const BOS_LOG10: f32 = -99.0;
 
-/// Marks an empty slot of the hash index.
-const EMPTY: u32 = u32::MAX;
+/// The key of an empty slot (no n-gram has it: ids and words are below 2^32 - 1).
+pub const EMPTY: u64 = u64::MAX;
 
-/// One order of a model. Unigrams are indexed by token id (no keys); order n ≥ 2 by the rank of
-/// the n-gram's key (see the crate's counting stage); the highest order has no backoffs.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct OrderTable {
-    /// Sorted distinct keys `(suffix rank << 32) | first word` (empty for unigrams).
-    pub keys: Vec<u64>,
-    /// log10 p(w | h) of each n-gram, interpolated.
-    pub log_prob: Vec<f32>,
-    /// log10 backoff γ of each n-gram as a context (0 when it is no context; empty at the top order).
-    pub log_bow: Vec<f32>,
-    /// Hash index: slot → rank (or `EMPTY`); about 1.3 times as many slots as keys.
-    index: Vec<u32>,
+/// One n-gram: key `(suffix id << 32) | first word` (the word itself for unigrams), log10 p and
+/// log10 backoff (0 when it is no context, and at the top order).
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[repr(C)]
+pub struct Entry {
+    /// `(suffix id << 32) | first word`, or [`EMPTY`].
+    pub key: u64,
+    /// log10 p(w | h), interpolated.
+    pub prob: f32,
+    /// log10 γ of the n-gram as a context.
+    pub bow: f32,
 }
 
-/// The home slot of `key` in an index of `size` slots (multiplicative hash, then range reduction).
+/// One order of a model.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct OrderTable {
+    entries: Vec<Entry>,
+    count: usize,
+    hashed: bool,
+}
+
+/// The home slot of `key` in a table of `size` slots (multiplicative hash, then range reduction).
 #[inline]
 fn slot_of(key: u64, size: usize) -> usize {
     let hash = key.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ (key >> 29);
     ((hash as u128 * size as u128) >> 64) as usize
 }
 
-/// The number of index slots for `keys` keys (always at least one empty slot; 0 for none).
-pub(crate) fn index_size(keys: usize) -> usize {
-    if keys == 0 {
-        0
-    } else {
-        keys + keys / 3 + 1
-    }
+/// The number of slots for `count` n-grams (always at least one empty slot).
+pub(crate) fn table_size(count: usize) -> usize {
+    count + count / 3 + 1
 }
 
 impl OrderTable {
-    /// A table from sorted distinct keys (empty for unigrams) and its values; builds the index.
-    pub fn new(keys: Vec<u64>, log_prob: Vec<f32>, log_bow: Vec<f32>) -> OrderTable {
-        let mut table = OrderTable {
-            keys,
-            log_prob,
-            log_bow,
-            index: Vec::new(),
+    /// The unigram table: `values[w]` = (log10 p, log10 backoff) of token `w`.
+    pub(crate) fn unigrams(values: impl IntoIterator<Item = (f32, f32)>) -> OrderTable {
+        let entries: Vec<Entry> = values
+            .into_iter()
+            .enumerate()
+            .map(|(w, (prob, bow))| Entry {
+                key: w as u64,
+                prob,
+                bow,
+            })
+            .collect();
+        OrderTable {
+            count: entries.len(),
+            entries,
+            hashed: false,
+        }
+    }
+
+    /// An empty hash table with room for `count` n-grams.
+    pub(crate) fn hashed(count: usize) -> OrderTable {
+        let empty = Entry {
+            key: EMPTY,
+            prob: 0.0,
+            bow: 0.0,
         };
-        table.build_index();
-        table
-    }
-
-    fn build_index(&mut self) {
-        if self.keys.is_empty() {
-            self.index.clear();
-            return;
+        OrderTable {
+            entries: vec![empty; table_size(count)],
+            count: 0,
+            hashed: true,
         }
-        let size = index_size(self.keys.len());
-        let mut index = vec![EMPTY; size];
-        for (rank, &key) in self.keys.iter().enumerate() {
-            let mut slot = slot_of(key, size);
-            while index[slot] != EMPTY {
-                slot += 1;
-                if slot == size {
-                    slot = 0;
-                }
-            }
-            index[slot] = rank as u32;
-        }
-        self.index = index;
     }
 
-    /// A table whose hash index was stored (a model file); checks that the index can be trusted
-    /// not to panic or loop: every slot empty or a valid rank, each rank once, one empty slot.
-    pub(crate) fn with_index(
-        keys: Vec<u64>,
-        log_prob: Vec<f32>,
-        log_bow: Vec<f32>,
-        index: Vec<u32>,
-    ) -> Result<OrderTable, String> {
-        if keys.is_empty() {
-            if !index.is_empty() {
-                return Err("an index without keys".into());
-            }
-        } else {
-            if index.len() != index_size(keys.len()) {
-                return Err(format!(
-                    "an index of {} slots for {} keys",
-                    index.len(),
-                    keys.len()
-                ));
-            }
-            let mut seen = vec![false; keys.len()];
-            for &rank in &index {
-                if rank != EMPTY {
-                    let r = rank as usize;
-                    if r >= keys.len() || std::mem::replace(&mut seen[r], true) {
-                        return Err("an index entry out of range or repeated".into());
-                    }
-                }
-            }
-            if seen.iter().any(|&s| !s) {
-                return Err("an index missing some n-grams".into());
-            }
-        }
-        Ok(OrderTable {
-            keys,
-            log_prob,
-            log_bow,
-            index,
-        })
-    }
-
-    /// The hash index (slot → rank, `u32::MAX` for empty).
-    pub(crate) fn index(&self) -> &[u32] {
-        &self.index
-    }
-
-    /// Number of n-grams of this order.
-    pub fn len(&self) -> usize {
-        self.log_prob.len()
-    }
-
-    /// True when the order has no n-grams.
-    pub fn is_empty(&self) -> bool {
-        self.log_prob.is_empty()
-    }
-
-    /// The rank of the n-gram whose suffix has rank `suffix` and whose first word is `first`.
-    #[inline]
-    pub fn find(&self, suffix: u32, first: u32) -> Option<u32> {
-        if self.index.is_empty() {
-            return None;
-        }
-        let key = ((suffix as u64) << 32) | first as u64;
-        let size = self.index.len();
+    /// Inserts an n-gram (n ≥ 2) and returns its id, or `Err(id)` of the entry already holding
+    /// `key`. The table must have been made with room for it.
+    pub(crate) fn insert(&mut self, key: u64, prob: f32, bow: f32) -> Result<u32, u32> {
+        debug_assert!(self.hashed && key != EMPTY);
+        let size = self.entries.len();
+        assert!(self.count + 1 < size, "hash table full");
         let mut slot = slot_of(key, size);
         loop {
-            let rank = self.index[slot];
-            if rank == EMPTY {
-                return None;
+            let entry = &mut self.entries[slot];
+            if entry.key == EMPTY {
+                *entry = Entry { key, prob, bow };
+                self.count += 1;
+                return Ok(slot as u32);
             }
-            if self.keys[rank as usize] == key {
-                return Some(rank);
+            if entry.key == key {
+                return Err(slot as u32);
             }
             slot += 1;
             if slot == size {
@@ -150,9 +99,124 @@ impl OrderTable {
         }
     }
 
-    /// The backoff of rank `rank` (0 at the highest order).
+    /// A table read from a model file, checked so that lookups can neither panic nor loop:
+    /// `words` bounds first words, `lower` the suffix ids (occupied ids of the order below).
+    pub(crate) fn from_entries(
+        entries: Vec<Entry>,
+        hashed: bool,
+        words: usize,
+        lower: Option<&OrderTable>,
+    ) -> Result<OrderTable, String> {
+        if !hashed {
+            return Ok(OrderTable {
+                count: entries.len(),
+                entries,
+                hashed,
+            });
+        }
+        let size = entries.len();
+        let lower = lower.ok_or("a hashed table without a lower order")?;
+        let mut count = 0;
+        for (slot, entry) in entries.iter().enumerate() {
+            if entry.key == EMPTY {
+                continue;
+            }
+            count += 1;
+            let (suffix, first) = ((entry.key >> 32) as usize, entry.key & 0xffff_ffff);
+            if first >= words as u64 || !lower.is_id(suffix) {
+                return Err(format!("slot {slot} holds a key out of range"));
+            }
+            // Reachable from its home slot without crossing an empty slot.
+            let mut at = slot_of(entry.key, size);
+            while at != slot {
+                if entries[at].key == EMPTY {
+                    return Err(format!("slot {slot} is not reachable from its hash"));
+                }
+                at = if at + 1 == size { 0 } else { at + 1 };
+            }
+        }
+        if size == 0 || count >= size {
+            return Err("a hash table without an empty slot".into());
+        }
+        Ok(OrderTable {
+            entries,
+            count,
+            hashed,
+        })
+    }
+
+    fn is_id(&self, id: usize) -> bool {
+        self.entries.get(id).is_some_and(|e| e.key != EMPTY)
+    }
+
+    /// Number of n-grams of this order.
+    pub fn len(&self) -> usize {
+        self.count
+    }
+
+    /// True when the order has no n-grams.
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// Every slot (empty ones have key [`EMPTY`]); unigrams are indexed by token id.
+    pub fn entries(&self) -> &[Entry] {
+        &self.entries
+    }
+
+    /// True for a hash table (orders ≥ 2).
+    pub fn is_hashed(&self) -> bool {
+        self.hashed
+    }
+
+    /// The ids of the stored n-grams, in slot order.
+    pub fn ids(&self) -> impl Iterator<Item = u32> + '_ {
+        self.entries
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| e.key != EMPTY)
+            .map(|(id, _)| id as u32)
+    }
+
+    /// The id of the n-gram whose suffix has id `suffix` and whose first word is `first`.
     #[inline]
-    pub fn bow(&self, rank: u32) -> f32 {
-        self.log_bow.get(rank as usize).copied().unwrap_or(0.0)
+    pub fn find(&self, suffix: u32, first: u32) -> Option<u32> {
+        let key = ((suffix as u64) << 32) | first as u64;
+        let size = self.entries.len();
+        if size == 0 {
+            return None;
+        }
+        let mut slot = slot_of(key, size);
+        loop {
+            let found = self.entries[slot].key;
+            if found == key {
+                return Some(slot as u32);
+            }
+            if found == EMPTY {
+                return None;
+            }
+            slot += 1;
+            if slot == size {
+                slot = 0;
+            }
+        }
+    }
+
+    /// The entry of id `id`.
+    #[inline]
+    pub fn entry(&self, id: u32) -> &Entry {
+        &self.entries[id as usize]
+    }
+
+    /// log10 probability of id `id`.
+    #[inline]
+    pub fn prob(&self, id: u32) -> f32 {
+        self.entries[id as usize].prob
+    }
+
+    /// log10 backoff of id `id` (0 when it is no context and at the top order).
+    #[inline]
+    pub fn bow(&self, id: u32) -> f32 {
+        self.entries[id as usize].bow
     }
 }

@@ -110,8 +110,8 @@ fn pruned_models_stay_normalised_and_keep_prefixes() {
     assert!(p[1] < f[1] && p[3] < f[3], "{f:?} {p:?}");
     // Every stored n-gram's prefix and suffix are stored too.
     for n in 2..=4 {
-        for rank in 0..pruned.tables()[n - 1].len() as u32 {
-            let words = pruned.ngram_words(n, rank);
+        for id in pruned.tables()[n - 1].ids() {
+            let words = pruned.ngram_words(n, id);
             assert!(pruned.find_ngram(&words[1..]).is_some());
             assert!(pruned.find_ngram(&words[..n - 1]).is_some());
         }

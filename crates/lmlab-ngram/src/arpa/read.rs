@@ -289,9 +289,10 @@ fn read_unigrams(
     let bos = tokenizer.specials().bos as usize;
     log_prob[bos] = BOS_LOG10;
     if order == 1 {
-        log_bow.clear();
+        log_bow.iter_mut().for_each(|b| *b = 0.0);
     }
-    Ok((tokenizer, OrderTable::new(Vec::new(), log_prob, log_bow)))
+    let table = OrderTable::unigrams(log_prob.into_iter().zip(log_bow));
+    Ok((tokenizer, table))
 }
 
 fn read_order(
@@ -343,13 +344,12 @@ fn read_order(
             format!("line {b}: duplicate {n}-gram (first at line {a})"),
         ));
     }
-    Ok(OrderTable::new(
-        rows.iter().map(|r| r.0).collect(),
-        rows.iter().map(|r| r.1).collect(),
-        if n < order {
-            rows.iter().map(|r| r.2).collect()
-        } else {
-            Vec::new()
-        },
-    ))
+    let mut table = OrderTable::hashed(rows.len());
+    for &(key, prob, bow, _) in &rows {
+        let bow = if n < order { bow } else { 0.0 };
+        table
+            .insert(key, prob, bow)
+            .expect("duplicates were rejected above");
+    }
+    Ok(table)
 }

@@ -31,18 +31,18 @@ pub fn write_arpa_to(model: &NgramModel, out: &mut dyn Write) -> std::io::Result
     for (i, table) in model.tables.iter().enumerate() {
         let n = i + 1;
         write!(out, "\n\\{n}-grams:\n")?;
-        for rank in 0..table.len() as u32 {
+        for id in table.ids() {
             line.clear();
             use std::fmt::Write as _;
-            let _ = write!(line, "{}\t", table.log_prob[rank as usize]);
-            for (j, w) in model.ngram_words(n, rank).into_iter().enumerate() {
+            let _ = write!(line, "{}\t", table.prob(id));
+            for (j, w) in model.ngram_words(n, id).into_iter().enumerate() {
                 if j > 0 {
                     line.push(' ');
                 }
                 line.push_str(&escape_token(vocab.token(w)));
             }
             if n < order {
-                let _ = write!(line, "\t{}", table.log_bow[rank as usize]);
+                let _ = write!(line, "\t{}", table.bow(id));
             }
             line.push('\n');
             out.write_all(line.as_bytes())?;

@@ -49,8 +49,8 @@ pub fn compare(ours: &NgramModel, theirs: &NgramModel) -> Diff {
     let order = ours.order();
     for n in 1..=order {
         let table = &ours.tables()[n - 1];
-        for rank in 0..table.len() as u32 {
-            let words = ours.ngram_words(n, rank);
+        for id in table.ids() {
+            let words = ours.ngram_words(n, id);
             let mapped: Vec<u32> = words
                 .iter()
                 .map(|&w| {
@@ -64,14 +64,10 @@ pub fn compare(ours: &NgramModel, theirs: &NgramModel) -> Diff {
                 panic!("{n}-gram '{}' is not in the reference", text.join(" "))
             });
             if !(n == 1 && our_vocab.token(words[0]) == "<s>") {
-                diff.prob = diff
-                    .prob
-                    .max((table.log_prob[rank as usize] - p).abs() as f64);
+                diff.prob = diff.prob.max((table.prob(id) - p).abs() as f64);
             }
             if n < order {
-                diff.bow = diff
-                    .bow
-                    .max((table.log_bow[rank as usize] - b).abs() as f64);
+                diff.bow = diff.bow.max((table.bow(id) - b).abs() as f64);
             }
             diff.ngrams += 1;
         }
