@@ -76,15 +76,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     let model = lmlab_neural::load_model(std::path::Path::new(&run_dir))?;
     println!("loaded back: {}", model.describe());
-    let ids = lmlab_neural::sample::generate(
+    let ids = lmlab_core::sampling::generate(
         model.as_ref(),
         &[],
-        &lmlab_neural::sample::GenerateOptions {
+        &lmlab_core::sampling::SamplingOptions {
             seed: 1,
             max_tokens: 500,
             temperature: 0.8,
             top_k: 200,
-            ..Default::default()
+            top_p: 1.0,
+            stop_at_eos: false,
         },
     )?;
     println!("--- sample ---\n{}", model.tokenizer().decode(&ids));

@@ -11,7 +11,6 @@ pub mod layers;
 pub mod lm;
 pub mod model;
 pub mod optim;
-pub mod sample;
 pub mod train;
 
 pub use config::RunConfig;

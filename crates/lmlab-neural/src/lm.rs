@@ -5,6 +5,7 @@ use crate::checkpoint::{self, Checkpoint};
 use crate::config::{Arch, RunConfig};
 use crate::model::{KvCache, LstmNet, LstmState, Transformer, Workspace};
 use crate::train::load_run_tokenizer;
+use lmlab_core::model::Stepper;
 use lmlab_core::{Error, LanguageModel, Result, Scorer, TokenId, Tokenizer};
 use std::path::Path;
 
@@ -39,18 +40,8 @@ fn load_parts(run_dir: &Path) -> Result<(Checkpoint, Box<dyn Tokenizer>)> {
     Ok((ck, tokenizer))
 }
 
-/// Next-token probabilities, token by token, with the context carried as state.
-pub trait Stepper {
-    /// Appends `token` to the context.
-    fn push(&mut self, token: TokenId);
-    /// The model's probabilities for the next token (`<s>` included; see [`distribution`]).
-    fn probs(&self) -> &[f32];
-}
-
-/// A neural LM of this crate: a [`LanguageModel`] that can also step token by token.
+/// A neural LM of this crate: a [`LanguageModel`] (with a stepper and a scorer) and its run config.
 pub trait NeuralLm: LanguageModel {
-    /// A stepper positioned after `<s>`.
-    fn stepper(&self) -> Box<dyn Stepper + '_>;
     /// The run's config.
     fn run_config(&self) -> &RunConfig;
 }
@@ -203,6 +194,10 @@ impl LanguageModel for TransformerModel {
         Some(Box::new(self.kv_scorer()))
     }
 
+    fn stepper(&self) -> Option<Box<dyn Stepper + '_>> {
+        Some(Box::new(self.kv_scorer()))
+    }
+
     fn parameter_count(&self) -> u64 {
         self.model.parameter_count() as u64
     }
@@ -237,11 +232,18 @@ pub struct KvScorer<'a> {
 }
 
 impl Stepper for KvScorer<'_> {
-    fn probs(&self) -> &[f32] {
-        &self.probs
+    fn push(&mut self, token: TokenId) {
+        self.push_token(token)
     }
 
-    fn push(&mut self, token: TokenId) {
+    fn distribution(&mut self) -> Vec<f64> {
+        distribution(&self.probs, self.model.tokenizer.specials().bos)
+    }
+}
+
+impl KvScorer<'_> {
+    /// Appends `token` to the context (rebuilding the cache from the last window when it is full).
+    pub fn push_token(&mut self, token: TokenId) {
         let t = self.model.model.config.block_size;
         self.history.push(token);
         if self.cache.len() == t {
@@ -280,9 +282,6 @@ impl Scorer for KvScorer<'_> {
 }
 
 impl NeuralLm for TransformerModel {
-    fn stepper(&self) -> Box<dyn Stepper + '_> {
-        Box::new(self.kv_scorer())
-    }
     fn run_config(&self) -> &RunConfig {
         &self.config
     }
@@ -372,15 +371,16 @@ impl LanguageModel for LstmModel {
         Some(Box::new(self.lstm_stepper()))
     }
 
+    fn stepper(&self) -> Option<Box<dyn Stepper + '_>> {
+        Some(Box::new(self.lstm_stepper()))
+    }
+
     fn parameter_count(&self) -> u64 {
         self.model.parameter_count() as u64
     }
 }
 
 impl NeuralLm for LstmModel {
-    fn stepper(&self) -> Box<dyn Stepper + '_> {
-        Box::new(self.lstm_stepper())
-    }
     fn run_config(&self) -> &RunConfig {
         &self.config
     }
@@ -398,8 +398,9 @@ impl Stepper for LstmStepper<'_> {
         let p = self.model.model.step(&mut self.state, token);
         self.probs.copy_from_slice(p);
     }
-    fn probs(&self) -> &[f32] {
-        &self.probs
+
+    fn distribution(&mut self) -> Vec<f64> {
+        distribution(&self.probs, self.model.tokenizer.specials().bos)
     }
 }
 

@@ -1,9 +1,9 @@
 //! Training, resumption, the LanguageModel contract and bad inputs, on a tiny model (seconds).
 
+use lmlab_core::sampling::{generate, SamplingOptions};
 use lmlab_core::LanguageModel;
 use lmlab_neural::checkpoint::{Checkpoint, FILE_NAME};
 use lmlab_neural::config::RunConfig;
-use lmlab_neural::sample::{generate, GenerateOptions};
 use lmlab_neural::train::{train, StopReason, TrainOptions};
 use lmlab_neural::TransformerModel;
 use std::path::Path;
@@ -80,12 +80,14 @@ fn training_learns_and_the_model_keeps_the_language_model_contract() {
     assert!((dist[ids[5] as usize].ln() - whole[5]).abs() < 1e-4);
     assert!(whole.iter().all(|lp| lp.is_finite() && *lp < 0.0));
     // Generation from an empty prompt starts at <s> and is seeded.
-    let o = GenerateOptions {
+    let o = SamplingOptions {
         seed: 3,
         max_tokens: 40,
+        stop_at_eos: false,
         ..Default::default()
     };
     let a = generate(&model, &[], &o).unwrap();
+    assert!(model.stepper().is_some());
     assert_eq!(a.len(), 40);
     assert_eq!(a, generate(&model, &[], &o).unwrap());
 }
@@ -240,9 +242,10 @@ fn an_lstm_trains_and_keeps_the_language_model_contract() {
     let dist = model.next_distribution(&ids[..4]);
     assert!((dist.iter().sum::<f64>() - 1.0).abs() < 1e-9);
     assert!((dist[ids[4] as usize].ln() - whole[4]).abs() < 1e-5);
-    let o = GenerateOptions {
+    let o = SamplingOptions {
         seed: 1,
         max_tokens: 20,
+        stop_at_eos: false,
         ..Default::default()
     };
     assert_eq!(generate(model.as_ref(), &[], &o).unwrap().len(), 20);
