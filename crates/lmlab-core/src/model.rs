@@ -30,7 +30,7 @@ pub trait LanguageModel: Send + Sync {
 
     /// A stepper that yields next-token distributions token by token (a KV cache, an n-gram state),
     /// for models where that is cheaper than [`LanguageModel::next_distribution`] on a growing context.
-    fn stepper(&self) -> Option<Box<dyn Stepper + '_>> {
+    fn next_token_stepper(&self) -> Option<Box<dyn Stepper + '_>> {
         None
     }
 

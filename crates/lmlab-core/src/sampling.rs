@@ -106,7 +106,7 @@ pub fn generate(
     options.validate()?;
     let eos = model.tokenizer().specials().eos;
     let mut rng = ChaCha8Rng::seed_from_u64(options.seed);
-    let mut stepper = model.stepper();
+    let mut stepper = model.next_token_stepper();
     let mut context = prompt.to_vec();
     if let Some(stepper) = stepper.as_mut() {
         prompt.iter().for_each(|&t| stepper.push(t));
