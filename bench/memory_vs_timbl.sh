@@ -5,7 +5,8 @@
 #   - IGTree training  (timbl -f train -a1 +D -I ibase    | memory_bench train, igtree)
 #   - IGTree testing   (timbl -a1 -i ibase -t test         | memory_bench test on all of ptb.test)
 #   - TRIBL2 training  (timbl -f train -a4 +D -I ibase    | memory_bench train, tribl2)
-#   - TRIBL2 testing   on the first TRIBL2_LINES lines of ptb.test (TiMBL does ~140 instances/s)
+#   - TRIBL2 testing   on the first TRIBL2_LINES lines of ptb.test (default 400: 8,890 instances;
+#                      TRIBL2_LINES=all for the whole test set, several minutes per TiMBL run)
 # Each timing is a whole process (read input, build or load, write output): wall seconds and peak RSS;
 # for testing also the classification rate each tool reports itself. Prints medians and ratios, the
 # accuracies and the model sizes (TiMBL's ibase vs lmlab's model file, unpruned and pruned).
@@ -13,7 +14,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-3}
-tribl2_lines=${TRIBL2_LINES:-100}
+tribl2_lines=${TRIBL2_LINES:-400}
 ptb=../shared/data/ptb
 tools=../shared/tools
 [ -d "$ptb" ] || { echo "missing $ptb"; exit 1; }
@@ -30,7 +31,8 @@ bench=${CARGO_TARGET_DIR:-target}/release/examples/memory_bench
 
 python3 "$tools/timbl_instances.py" "$ptb/ptb.train.txt" 4 > "$work/train.l4r0"
 python3 "$tools/timbl_instances.py" "$ptb/ptb.test.txt" 4 > "$work/test.l4r0"
-head -n "$tribl2_lines" "$ptb/ptb.test.txt" > "$work/subset.txt"
+if [ "$tribl2_lines" = all ]; then cp "$ptb/ptb.test.txt" "$work/subset.txt"
+else head -n "$tribl2_lines" "$ptb/ptb.test.txt" > "$work/subset.txt"; fi
 python3 "$tools/timbl_instances.py" "$work/subset.txt" 4 > "$work/subset.l4r0"
 
 # timed NAME CMD...: appends "wall rss_kb" to $work/NAME.times; the command's output goes to $work/NAME.log.
