@@ -1,6 +1,6 @@
 //! The lmlab model file of kind `ngram`. Payload, version 1 (little-endian u64 words through the
-//! layout lmlab-core's payload reader reads: every array is a u64 length then 8-byte aligned
-//! data, ready to be used in place from the memory map later): order, vocabulary size, training
+//! layout of lmlab-core's payload writer: every array is a u64 length then 8-byte aligned data,
+//! so the hash tables are used in place from the memory map): order, vocabulary size, training
 //! tokens, a discounts flag and per-order (D1, D2, D3+); then the unigrams (one u64 per token id:
 //! f32 bits of log10 p in the low half, of log10 backoff in the high half) and, per order n ≥ 2,
 //! its hash table slot by slot (two u64 per slot: the key, or `u64::MAX` for an empty slot, then
@@ -9,11 +9,13 @@
 
 use crate::discount::Discount;
 use crate::model::NgramModel;
+use crate::storage::Entries;
 use crate::table::{Entry, OrderTable};
-use lmlab_core::model_file::{write_model_file, ModelFile, ModelHeader, PayloadReader, Provenance};
+use lmlab_core::model_file::{write_model_file, ModelFile, ModelHeader, Provenance};
 use lmlab_core::{Error, LanguageModel, Result};
 use lmlab_tokenize::tokenizer_from_json;
 use std::path::Path;
+use std::sync::Arc;
 
 /// The model kind in the file header.
 pub const KIND: &str = "ngram";
@@ -68,14 +70,19 @@ impl NgramModel {
         out.0
     }
 
-    /// Loads an lmlab model file of kind `ngram`.
+    /// Loads an lmlab model file of kind `ngram`. The hash tables are used in place from the
+    /// memory map (no copy); only the unigrams are copied.
     pub fn load(path: &Path) -> Result<NgramModel> {
-        let file = ModelFile::open(path)?;
+        let file = Arc::new(ModelFile::open(path)?);
         let header = file.header();
         header.require_kind(path, KIND, KIND_VERSION)?;
         let tokenizer = tokenizer_from_json(&header.tokenizer)
             .map_err(|e| Error::bad_file(path, format!("model tokenizer: {e}")))?;
-        let mut r = PayloadReader::new(path, file.payload());
+        let mut r = Cursor {
+            path,
+            bytes: file.payload(),
+            at: 0,
+        };
         let corrupt =
             |what: String| Error::bad_file(path, format!("corrupted n-gram model: {what}"));
         let order = r.u64()? as usize;
@@ -94,38 +101,91 @@ impl NgramModel {
         let mut discounts = Vec::new();
         if has_discounts == 1 {
             for _ in 0..order {
-                discounts.push(Discount::new([r.f64()?, r.f64()?, r.f64()?]));
+                let d = [r.u64()?, r.u64()?, r.u64()?].map(f64::from_bits);
+                discounts.push(Discount::new(d));
             }
         } else if has_discounts != 0 {
             return Err(corrupt("bad discounts flag".into()));
         }
         let mut tables: Vec<OrderTable> = Vec::with_capacity(order);
         for n in 1..=order {
-            let words = r.u64_vec()?;
-            let entries: Vec<Entry> = if n == 1 {
-                if words.len() != vocab_size {
-                    return Err(corrupt(format!("{} unigrams", words.len())));
+            let (offset, words) = r.array()?;
+            let entries = if n == 1 {
+                if words != vocab_size {
+                    return Err(corrupt(format!("{words} unigrams")));
                 }
-                words
-                    .iter()
-                    .enumerate()
-                    .map(|(w, &v)| unpack(w as u64, v))
-                    .collect()
+                Entries::owned(
+                    (0..words)
+                        .map(|w| unpack(w as u64, r.word_at(offset + 8 * w)))
+                        .collect(),
+                )
             } else {
-                if words.len() % 2 != 0 {
+                if words % 2 != 0 {
                     return Err(corrupt(format!("{n}-gram table has an odd length")));
                 }
-                words.chunks_exact(2).map(|c| unpack(c[0], c[1])).collect()
+                let slots = words / 2;
+                Entries::mapped(&file, offset, slots).unwrap_or_else(|| {
+                    Entries::owned(
+                        (0..slots)
+                            .map(|i| {
+                                let at = offset + 16 * i;
+                                unpack(r.word_at(at), r.word_at(at + 8))
+                            })
+                            .collect(),
+                    )
+                })
             };
             let table = OrderTable::from_entries(entries, n > 1, vocab_size, tables.last())
                 .map_err(|e| corrupt(format!("{n}-grams: {e}")))?;
             tables.push(table);
         }
-        r.finish()?;
+        if r.at != r.bytes.len() {
+            return Err(corrupt("unexpected bytes after the last table".into()));
+        }
         let model =
             NgramModel::from_parts(tokenizer, tables, discounts, Vec::new(), training_tokens);
         debug_assert_eq!(model.kind(), KIND);
         Ok(model)
+    }
+}
+
+/// Reads the payload: u64 words and u64-length-prefixed arrays of u64 words.
+struct Cursor<'a> {
+    path: &'a Path,
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl Cursor<'_> {
+    fn ends_early(&self) -> Error {
+        Error::bad_file(self.path, "model payload ends early; the file is corrupted")
+    }
+
+    fn u64(&mut self) -> Result<u64> {
+        if self.at + 8 > self.bytes.len() {
+            return Err(self.ends_early());
+        }
+        let value = self.word_at(self.at);
+        self.at += 8;
+        Ok(value)
+    }
+
+    /// An array: returns the byte offset of its first word and its length in words.
+    fn array(&mut self) -> Result<(usize, usize)> {
+        let words = self.u64()?;
+        let bytes = usize::try_from(words)
+            .ok()
+            .and_then(|w| w.checked_mul(8))
+            .filter(|&b| b <= self.bytes.len() - self.at)
+            .ok_or_else(|| self.ends_early())?;
+        let offset = self.at;
+        self.at += bytes;
+        Ok((offset, words as usize))
+    }
+
+    /// The little-endian u64 at byte `at` (in bounds: checked by `u64` and `array`).
+    fn word_at(&self, at: usize) -> u64 {
+        u64::from_le_bytes(self.bytes[at..at + 8].try_into().expect("8 bytes"))
     }
 }
 

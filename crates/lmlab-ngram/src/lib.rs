@@ -16,6 +16,7 @@ pub mod options;
 mod prune;
 pub mod query;
 mod stats;
+mod storage;
 pub mod table;
 
 pub use discount::Discount;

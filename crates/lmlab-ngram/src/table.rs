@@ -3,6 +3,8 @@
 //! n-gram key with its values, so a lookup touches one cache line; an n-gram's id is its slot, and
 //! keys refer to their suffix (n-1)-gram by that id.
 
+use crate::storage::Entries;
+
 /// log10 probability written for `<s>`, which is context only and never predicted.
 pub const BOS_LOG10: f32 = -99.0;
 
@@ -25,7 +27,7 @@ pub struct Entry {
 /// One order of a model.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct OrderTable {
-    entries: Vec<Entry>,
+    entries: Entries,
     count: usize,
     hashed: bool,
 }
@@ -56,7 +58,7 @@ impl OrderTable {
             .collect();
         OrderTable {
             count: entries.len(),
-            entries,
+            entries: Entries::owned(entries),
             hashed: false,
         }
     }
@@ -69,7 +71,7 @@ impl OrderTable {
             bow: 0.0,
         };
         OrderTable {
-            entries: vec![empty; table_size(count)],
+            entries: Entries::owned(vec![empty; table_size(count)]),
             count: 0,
             hashed: true,
         }
@@ -81,9 +83,13 @@ impl OrderTable {
         debug_assert!(self.hashed && key != EMPTY);
         let size = self.entries.len();
         assert!(self.count + 1 < size, "hash table full");
+        let entries = self
+            .entries
+            .as_mut_slice()
+            .expect("only tables being built are modified");
         let mut slot = slot_of(key, size);
         loop {
-            let entry = &mut self.entries[slot];
+            let entry = &mut entries[slot];
             if entry.key == EMPTY {
                 *entry = Entry { key, prob, bow };
                 self.count += 1;
@@ -102,7 +108,7 @@ impl OrderTable {
     /// A table read from a model file, checked so that lookups can neither panic nor loop:
     /// `words` bounds first words, `lower` the suffix ids (occupied ids of the order below).
     pub(crate) fn from_entries(
-        entries: Vec<Entry>,
+        entries: Entries,
         hashed: bool,
         words: usize,
         lower: Option<&OrderTable>,
@@ -162,6 +168,11 @@ impl OrderTable {
     /// Every slot (empty ones have key [`EMPTY`]); unigrams are indexed by token id.
     pub fn entries(&self) -> &[Entry] {
         &self.entries
+    }
+
+    /// True when the slots are used in place from a memory-mapped model file.
+    pub fn is_mapped(&self) -> bool {
+        self.entries.is_mapped()
     }
 
     /// True for a hash table (orders ≥ 2).
