@@ -1,7 +1,24 @@
 //! lmlab-ngram: count-based n-gram language models. Interpolated modified Kneser-Ney computed
-//! exactly as KenLM's `lmplz` computes it, one file per stage — [`count`](crate::count) →
-//! [`adjust`](crate::adjust) → [`discount`] → [`interpolate`](crate::interpolate) — plus ARPA
-//! import/export ([`arpa`]), the lmlab model file ([`binary`]) and stateful queries ([`query`]).
+//! exactly as KenLM's `lmplz` computes it (including its `--prune` and `--discount_fallback`),
+//! one file per stage: `count` (all orders, as sorted u64 keys) → `adjust` (continuation counts)
+//! → `stats` + [`discount`] (counts-of-counts as lmplz collects them, D1/D2/D3+) →
+//! `interpolate` (→ `prune`) → `layout` (hash tables). Plus ARPA import/export ([`arpa`]), the
+//! lmlab model file of kind `ngram` ([`binary`], used in place from the memory map) and
+//! KenLM-style stateful queries ([`query`]).
+//!
+//! ```no_run
+//! # fn main() -> lmlab_core::Result<()> {
+//! use lmlab_core::model::encode_corpus;
+//! use lmlab_core::{LanguageModel, SequenceMode};
+//! let text = std::fs::read_to_string("train.txt").unwrap();
+//! let tokenizer = lmlab_tokenize::WordsTrainer::default().train(&text)?;
+//! let sequences = encode_corpus(&tokenizer, &text, SequenceMode::Line);
+//! let model = lmlab_ngram::train(&sequences, Box::new(tokenizer), &lmlab_ngram::NgramOptions::with_order(5))?;
+//! lmlab_ngram::arpa::write_arpa(&model, std::path::Path::new("model.arpa.gz"))?;
+//! # Ok(()) }
+//! ```
+
+#![warn(missing_docs)]
 
 mod adjust;
 pub mod arpa;
