@@ -54,6 +54,42 @@ pub enum TrainCommand {
     Ngram(NgramArgs),
     /// A memory-based model (IGTree or TRIBL2, as TiMBL) over the K previous tokens.
     Memory(MemoryArgs),
+    /// A decoder-only transformer on lmlab's CPU engine (config: TOML or JSON).
+    Transformer(NeuralArgs),
+    /// An LSTM language model on lmlab's CPU engine (config with model.arch = "lstm").
+    Lstm(NeuralArgs),
+}
+
+/// `lmlab train transformer|lstm`.
+#[derive(Args, Debug)]
+pub struct NeuralArgs {
+    /// The run config (TOML or JSON): model shape, training loop, tokenizer, sequences.
+    #[arg(long)]
+    pub config: PathBuf,
+    /// Training text (UTF-8).
+    #[arg(long)]
+    pub train: PathBuf,
+    /// Validation text (UTF-8).
+    #[arg(long)]
+    pub valid: PathBuf,
+    /// The run directory: config, tokenizer, checkpoint, report.
+    #[arg(short, long)]
+    pub output: PathBuf,
+    /// Continue the run in the output directory from its checkpoint (the config must be unchanged).
+    #[arg(long)]
+    pub resume: bool,
+    /// Override train.max_steps of the config.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_steps: Option<u64>,
+    /// Stop cleanly once the run has spent this many CPU seconds (a checkpoint is kept).
+    #[arg(long, value_parser = parse_positive, allow_negative_numbers = true)]
+    pub budget: Option<f64>,
+    /// Pause after this many steps with a checkpoint (continue with --resume).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub stop_after: Option<u64>,
+    /// Print the final report as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Memory-based algorithms.

@@ -27,8 +27,14 @@ pub fn load_model(path: &Path) -> Result<Box<dyn LanguageModel>> {
     Ok(load(path)?.model)
 }
 
-/// Opens a model and tells how it was trained to cut text into sequences.
+/// Opens a model (a model file, or a neural run directory) and tells how it was trained to cut text
+/// into sequences.
 pub fn load(path: &Path) -> Result<LoadedModel> {
+    if path.is_dir() {
+        let model = lmlab_neural::load_model(path)?;
+        let sequences = model.run_config().sequence_mode()?;
+        return Ok(LoadedModel { model, sequences });
+    }
     let file = ModelFile::open(path)?;
     let sequences = file.header().provenance.sequences;
     let model = model_from_file(path, &file)?;

@@ -6,6 +6,7 @@ mod eval;
 mod generate;
 mod info;
 mod memory;
+mod neural;
 mod ngram;
 mod predict;
 mod probs;
@@ -15,6 +16,7 @@ mod train;
 use crate::args::{
     Cli, Command, MemoryCommand, NgramCommand, ProbsCommand, TokenizerCommand, TrainCommand,
 };
+use lmlab_neural::config::Arch;
 
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
@@ -22,6 +24,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Train(TrainCommand::Baseline(args)) => train::baseline(args),
         Command::Train(TrainCommand::Ngram(args)) => train::ngram(args),
         Command::Train(TrainCommand::Memory(args)) => train::memory(args),
+        Command::Train(TrainCommand::Transformer(args)) => neural::train(args, Arch::Transformer),
+        Command::Train(TrainCommand::Lstm(args)) => neural::train(args, Arch::Lstm),
         Command::Memory(MemoryCommand::Explain(args)) => memory::explain(args),
         Command::Memory(MemoryCommand::Add(args)) => memory::add(args),
         Command::Ngram(NgramCommand::ExportArpa(args)) => ngram::export_arpa(args),

@@ -1,0 +1,83 @@
+use super::print_json;
+use crate::args::NeuralArgs;
+use crate::progress::bar;
+use indicatif::ProgressStyle;
+use lmlab_core::corpus::read_text_file;
+use lmlab_neural::config::Arch;
+use lmlab_neural::{RunConfig, TrainEvent, TrainOptions};
+
+pub fn train(args: NeuralArgs, arch: Arch) -> anyhow::Result<()> {
+    let mut config = RunConfig::load(&args.config)?;
+    if config.model.arch != arch {
+        anyhow::bail!(
+            "{}: model.arch is {:?}, but this is `lmlab train {}`",
+            args.config.display(),
+            config.model.arch,
+            if arch == Arch::Lstm {
+                "lstm"
+            } else {
+                "transformer"
+            }
+        );
+    }
+    if let Some(steps) = args.max_steps {
+        config.train.max_steps = steps as usize;
+    }
+    let train_text = read_text_file(&args.train)?;
+    let valid_text = read_text_file(&args.valid)?;
+    let mut options = TrainOptions::new(&args.output);
+    options.resume = args.resume;
+    options.budget_cpu_seconds = args.budget;
+    options.stop_after = args.stop_after.map(|n| n as usize);
+    options.log_interval = 10;
+    let progress = bar(config.train.max_steps as u64, "training");
+    progress.set_style(
+        ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} steps ({eta})")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    let mut last_val = None;
+    let report =
+        lmlab_neural::train(
+            &config,
+            &train_text,
+            &valid_text,
+            &options,
+            &mut |event| match event {
+                TrainEvent::Step {
+                    step,
+                    loss,
+                    tokens_per_second,
+                    ..
+                } => {
+                    progress.set_position(*step as u64);
+                    let val = last_val.map_or(String::new(), |v: f64| format!(" val {v:.4}"));
+                    progress.set_message(format!(
+                        "loss {loss:.4}{val} {:.0} tok/s",
+                        tokens_per_second
+                    ));
+                }
+                TrainEvent::Eval { val_loss, .. } => last_val = Some(*val_loss),
+                TrainEvent::Checkpoint { .. } => {}
+            },
+        )?;
+    progress.finish_and_clear();
+    if args.json {
+        return print_json(&report);
+    }
+    println!(
+        "{:?} after {} steps: train loss {:.4}, val loss {:.4} ({:.4} bits/token), {:.0} tokens/s, \
+         {} parameters, {:.1} CPU-s, peak RSS {:.0} MiB",
+        report.stop,
+        report.steps,
+        report.train_loss,
+        report.val_loss,
+        report.val_loss / std::f64::consts::LN_2,
+        report.tokens_per_second,
+        report.parameters,
+        report.compute.cpu_seconds,
+        report.compute.peak_rss_bytes as f64 / (1 << 20) as f64
+    );
+    println!("run directory: {}", report.run_dir.display());
+    Ok(())
+}
