@@ -127,3 +127,19 @@ fn pruned_models_stay_normalised_and_keep_prefixes() {
         ],
     );
 }
+
+#[test]
+fn stream_mode_counts_across_line_ends() {
+    // One sequence: "a b </s> c a </s>"; the bigram "</s> c" exists only because context crosses lines.
+    let text = "a b\nc a\n";
+    let tokenizer = WordsTrainer::default().train(text).unwrap();
+    let sequences = encode_corpus(&tokenizer, text, SequenceMode::Stream);
+    assert_eq!(sequences.len(), 1);
+    let model = train(&sequences, Box::new(tokenizer), &options(3)).unwrap();
+    let tok = model.tokenizer();
+    let eos = tok.specials().eos;
+    let c = tok.vocab().id("c").unwrap();
+    assert!(model.find_ngram(&[eos, c]).is_some());
+    let a = tok.vocab().id("a").unwrap();
+    assert_normalised(&model, &[vec![], vec![a, eos], vec![eos]]);
+}
