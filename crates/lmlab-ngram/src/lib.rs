@@ -40,4 +40,4 @@ pub use discount::Discount;
 pub use estimate::train;
 pub use model::NgramModel;
 pub use options::{NgramOptions, DEFAULT_FALLBACK};
-pub use query::{NgramScorer, State};
+pub use query::{NgramScorer, NgramStepper, State};

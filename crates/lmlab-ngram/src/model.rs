@@ -1,8 +1,9 @@
 //! The n-gram model: its tables, its tokenizer, and the [`LanguageModel`] contract over them.
 
 use crate::discount::Discount;
-use crate::query::{NgramScorer, State};
+use crate::query::{NgramScorer, NgramStepper, State};
 use crate::table::OrderTable;
+use lmlab_core::model::Stepper;
 use lmlab_core::{LanguageModel, Scorer, TokenId, Tokenizer};
 
 /// log10 → natural log.
@@ -107,6 +108,25 @@ impl NgramModel {
         state.log10_prob(self, word).0
     }
 
+    /// The next-token distribution in `state`: one probability per id, 0 for `<s>`, summing to 1.
+    pub fn distribution_after(&self, state: &State) -> Vec<f64> {
+        let bos = self.tokenizer.specials().bos;
+        let mut dist: Vec<f64> = (0..self.tables[0].len() as TokenId)
+            .map(|w| {
+                if w == bos {
+                    0.0
+                } else {
+                    10f64.powf(state.log10_prob(self, w).0 as f64)
+                }
+            })
+            .collect();
+        let sum: f64 = dist.iter().sum();
+        if sum > 0.0 {
+            dist.iter_mut().for_each(|p| *p /= sum);
+        }
+        dist
+    }
+
     /// A KenLM-style stateful scorer.
     pub fn ngram_scorer(&self) -> NgramScorer<'_> {
         NgramScorer::new(self)
@@ -148,21 +168,11 @@ impl LanguageModel for NgramModel {
         for &t in context {
             state.advance(self, t);
         }
-        let bos = self.tokenizer.specials().bos;
-        let mut dist: Vec<f64> = (0..self.tables[0].len() as TokenId)
-            .map(|w| {
-                if w == bos {
-                    0.0
-                } else {
-                    10f64.powf(state.log10_prob(self, w).0 as f64)
-                }
-            })
-            .collect();
-        let sum: f64 = dist.iter().sum();
-        if sum > 0.0 {
-            dist.iter_mut().for_each(|p| *p /= sum);
-        }
-        dist
+        self.distribution_after(&state)
+    }
+
+    fn next_token_stepper(&self) -> Option<Box<dyn Stepper + '_>> {
+        Some(Box::new(NgramStepper::new(self)))
     }
 
     fn scorer(&self) -> Option<Box<dyn Scorer + '_>> {

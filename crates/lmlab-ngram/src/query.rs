@@ -4,6 +4,7 @@
 
 use crate::model::{NgramModel, LN_10};
 use crate::options::MAX_ORDER;
+use lmlab_core::model::Stepper;
 use lmlab_core::{Scorer, TokenId};
 
 /// The context of the next token: the longest stored suffix of what came before, truncated to
@@ -132,5 +133,31 @@ impl Scorer for NgramScorer<'_> {
 
     fn score_next(&mut self, token: TokenId) -> f64 {
         self.score_next_log10(token) as f64 * LN_10
+    }
+}
+
+/// Next-token distributions token by token (generation), carrying a [`State`].
+pub struct NgramStepper<'a> {
+    model: &'a NgramModel,
+    state: State,
+}
+
+impl<'a> NgramStepper<'a> {
+    /// A stepper at the start of a sequence.
+    pub fn new(model: &'a NgramModel) -> Self {
+        NgramStepper {
+            model,
+            state: State::start(model),
+        }
+    }
+}
+
+impl Stepper for NgramStepper<'_> {
+    fn push(&mut self, token: TokenId) {
+        self.state.advance(self.model, token);
+    }
+
+    fn distribution(&mut self) -> Vec<f64> {
+        self.model.distribution_after(&self.state)
     }
 }

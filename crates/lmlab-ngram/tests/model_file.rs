@@ -162,6 +162,18 @@ fn scorer_log_probs_and_distributions_agree() {
 }
 
 #[test]
+fn stepper_distributions_equal_next_distribution() {
+    let model = small_model(4);
+    for ids in sample_sequences(&model) {
+        let mut stepper = model.next_token_stepper().unwrap();
+        for i in 0..ids.len() {
+            assert_eq!(stepper.distribution(), model.next_distribution(&ids[..i]));
+            stepper.push(ids[i]);
+        }
+    }
+}
+
+#[test]
 fn unnormalised_mass_is_tiny() {
     // The backoff model itself (before the distribution's renormalisation) sums to 1.
     let model = small_model(4);
