@@ -1,5 +1,5 @@
 //! Times training and querying on a text file: `cargo run --release -p lmlab-ngram --example
-//! train_timing -- TRAIN ORDER [TEST]` (`WRITE_ARPA=1` also times ARPA export,
+//! train_timing -- TRAIN ORDER [TEST]` (`WRITE_ARPA=FILE` also times ARPA export,
 //! `DUMP_TOKENS=FILE` writes the log10 probability of every TEST token, `NO_SAVE=1` stops after
 //! training). `<unk>` is rewritten to `<oov>` (KenLM's convention) so the
 //! figures compare with lmplz's. A timing aid, not a benchmark.
@@ -62,9 +62,9 @@ fn main() {
         start.elapsed().as_secs_f64(),
         std::fs::metadata(&path).unwrap().len()
     );
-    if std::env::var_os("WRITE_ARPA").is_some() {
+    if let Some(arpa) = std::env::var_os("WRITE_ARPA") {
         let start = Instant::now();
-        lmlab_ngram::arpa::write_arpa(&model, &dir.join("model.arpa")).unwrap();
+        lmlab_ngram::arpa::write_arpa(&model, std::path::Path::new(&arpa)).unwrap();
         eprintln!("write ARPA {:.3}s", start.elapsed().as_secs_f64());
     }
     std::fs::remove_dir_all(&dir).unwrap();

@@ -117,3 +117,23 @@ fn bad_files_name_file_line_and_problem() {
         assert!(err.contains("bad.arpa"), "{err}");
     }
 }
+
+#[test]
+fn words_with_backslashes_are_written_verbatim() {
+    // PTB has words such as `cities\/abc`; KenLM reads ARPA words byte for byte.
+    let text = "cities\\/abc rose\nthe cities\\/abc index\n".repeat(3);
+    let options = NgramOptions {
+        order: 2,
+        discount_fallback: Some(DEFAULT_FALLBACK),
+        ..NgramOptions::default()
+    };
+    let model = train_text(&text, &options).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.arpa");
+    write_arpa(&model, &path).unwrap();
+    let written = std::fs::read_to_string(&path).unwrap();
+    assert!(written.contains("\tcities\\/abc\t"), "{written}");
+    let back = read_arpa(&path).unwrap();
+    assert!(back.tokenizer().vocab().id("cities\\/abc").is_some());
+    assert_eq!(compare(&model, &back).prob, 0.0);
+}

@@ -39,7 +39,7 @@ pub fn write_arpa_to(model: &NgramModel, out: &mut dyn Write) -> std::io::Result
                 if j > 0 {
                     line.push(' ');
                 }
-                line.push_str(&escape_token(vocab.token(w)));
+                push_token(&mut line, vocab.token(w));
             }
             if n < order {
                 let _ = write!(line, "\t{}", table.bow(id));
@@ -49,4 +49,14 @@ pub fn write_arpa_to(model: &NgramModel, out: &mut dyn Write) -> std::io::Result
         }
     }
     writeln!(out, "\n\\end\\")
+}
+
+/// Appends a token as an ARPA word: verbatim (backslashes included, as KenLM reads them), except a
+/// token with whitespace inside (bytes tokenizers), which is escaped so the line keeps its fields.
+fn push_token(line: &mut String, token: &str) {
+    if token.chars().any(char::is_whitespace) {
+        line.push_str(&escape_token(token));
+    } else {
+        line.push_str(token);
+    }
 }
