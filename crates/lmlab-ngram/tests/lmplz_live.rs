@@ -116,3 +116,59 @@ fn lmplz_agrees_on_many_orders_and_corpora() {
         }
     }
 }
+
+/// KenLM's `query` (path in `KENLM_QUERY`) on an ARPA written by lmlab gives lmlab's scores.
+#[test]
+fn kenlm_query_reads_lmlab_arpa() {
+    let Ok(query) = std::env::var("KENLM_QUERY") else {
+        eprintln!("skipping: set KENLM_QUERY to a KenLM query binary");
+        return;
+    };
+    let text = synthetic_corpus(2000, 2000, 4) + "a\\/b c\\d e\n";
+    let ours = train_text(&text, &NgramOptions::with_order(4)).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let arpa = dir.path().join("ours.arpa");
+    lmlab_ngram::arpa::write_arpa(&ours, &arpa).unwrap();
+    let test = synthetic_corpus(200, 2500, 5) + "a\\/b c\\d e zzz\n";
+    let output = Command::new(query)
+        .args(["-v", "word"])
+        .arg(&arpa)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write;
+            child.stdin.take().unwrap().write_all(test.as_bytes())?;
+            child.wait_with_output()
+        })
+        .unwrap();
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let theirs: Vec<f64> = stdout
+        .lines()
+        .take(test.lines().count())
+        .flat_map(|line| line.split('\t'))
+        .filter(|field| !field.is_empty() && !field.starts_with("Total"))
+        .map(|field| field.rsplit(' ').next().unwrap().parse().unwrap())
+        .collect();
+    let tok = lmlab_core::LanguageModel::tokenizer(&ours);
+    let mut scorer = ours.ngram_scorer();
+    let mut ours_values = Vec::new();
+    for line in test.lines() {
+        let mut ids = tok.encode(line);
+        ids.push(tok.specials().eos);
+        lmlab_core::Scorer::reset(&mut scorer);
+        ours_values.extend(ids.iter().map(|&id| scorer.score_next_log10(id) as f64));
+    }
+    assert_eq!(theirs.len(), ours_values.len());
+    let worst = theirs
+        .iter()
+        .zip(&ours_values)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f64::max);
+    eprintln!(
+        "KenLM query on lmlab's ARPA: {} tokens, max |Δ log10 p| {worst:.2e}",
+        theirs.len()
+    );
+    assert!(worst <= 1e-5);
+}
