@@ -43,7 +43,7 @@ impl State {
         let mut rank = word;
         let mut prob = model.tables[0].prob(word);
         let mut matched = 0;
-        for (j, &w) in self.words.iter().enumerate() {
+        for (j, &w) in self.words.iter().take(model.order() - 1).enumerate() {
             match model.tables[j + 1].find(rank, w) {
                 Some(r) => {
                     rank = r;
@@ -53,7 +53,7 @@ impl State {
                 None => break,
             }
         }
-        let backoff: f32 = self.backoffs[matched..].iter().sum();
+        let backoff: f32 = self.backoffs.get(matched..).unwrap_or(&[]).iter().sum();
         (prob + backoff, matched)
     }
 
@@ -67,7 +67,7 @@ impl State {
         let mut prob = tables[0].prob(word);
         let mut matched = 0;
         bows[0] = tables[0].bow(word);
-        for (j, &w) in self.words.iter().enumerate() {
+        for (j, &w) in self.words.iter().take(model.order() - 1).enumerate() {
             match tables[j + 1].find(rank, w) {
                 Some(r) => {
                     rank = r;
@@ -78,7 +78,7 @@ impl State {
                 None => break,
             }
         }
-        let backoff: f32 = self.backoffs[matched..].iter().sum();
+        let backoff: f32 = self.backoffs.get(matched..).unwrap_or(&[]).iter().sum();
         let keep = (matched + 1).min(max_context);
         self.words.truncate(keep.saturating_sub(1));
         if keep > 0 {
