@@ -60,7 +60,7 @@ for cfg in "${configs[@]}"; do
   l=$(cut -d' ' -f1 $tmp/l | median); lm=$(( $(cut -d' ' -f2 $tmp/l | median | cut -d. -f1) / 1024 ))
   if [ $have_torch = 1 ]; then
     s=$(cut -d' ' -f1 $tmp/s | median); sm=$(( $(cut -d' ' -f2 $tmp/s | median | cut -d. -f1) / 1024 ))
-    e=$(cut -d' ' -f1 $tmp/e | median); e=${e:--}
+    e=-; [ -s "$tmp/e" ] && e=$(cut -d' ' -f1 "$tmp/e" | median)
     ratio=$(awk -v a="$l" -v b="$s" 'BEGIN {printf "%.2f", a / b}')
   else
     s=-; sm=-; e=-; ratio=-

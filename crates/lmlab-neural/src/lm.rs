@@ -190,11 +190,15 @@ impl LanguageModel for TransformerModel {
         distribution(&ws.logits[(t - 1) * v..t * v], bos)
     }
 
+    /// None: scoring whole sequences through batched sliding windows is faster than the KV cache's
+    /// one-token steps and gives the same numbers (see [`TransformerModel::kv_scorer`], which uses the
+    /// same contexts), so evaluation takes [`LanguageModel::log_probs`].
     fn scorer(&self) -> Option<Box<dyn Scorer + '_>> {
-        Some(Box::new(self.kv_scorer()))
+        None
     }
 
-    fn stepper(&self) -> Option<Box<dyn Stepper + '_>> {
+    /// The KV cache: generation costs one token's step per token, not a re-encoded prompt.
+    fn next_token_stepper(&self) -> Option<Box<dyn Stepper + '_>> {
         Some(Box::new(self.kv_scorer()))
     }
 
@@ -371,7 +375,7 @@ impl LanguageModel for LstmModel {
         Some(Box::new(self.lstm_stepper()))
     }
 
-    fn stepper(&self) -> Option<Box<dyn Stepper + '_>> {
+    fn next_token_stepper(&self) -> Option<Box<dyn Stepper + '_>> {
         Some(Box::new(self.lstm_stepper()))
     }
 

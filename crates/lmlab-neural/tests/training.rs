@@ -1,7 +1,7 @@
 //! Training, resumption, the LanguageModel contract and bad inputs, on a tiny model (seconds).
 
 use lmlab_core::sampling::{generate, SamplingOptions};
-use lmlab_core::LanguageModel;
+use lmlab_core::{LanguageModel, Scorer};
 use lmlab_neural::checkpoint::{Checkpoint, FILE_NAME};
 use lmlab_neural::config::RunConfig;
 use lmlab_neural::train::{train, StopReason, TrainOptions};
@@ -63,7 +63,11 @@ fn training_learns_and_the_model_keeps_the_language_model_contract() {
     let whole = model.log_probs(&ids);
     // The KV-cache scorer agrees with whole-sequence scoring past the context length (both slide by
     // half a window).
-    let mut scorer = model.scorer().unwrap();
+    assert!(
+        model.scorer().is_none(),
+        "evaluation should take the batched windows"
+    );
+    let mut scorer = model.kv_scorer();
     scorer.reset();
     for (i, &t) in ids.iter().enumerate() {
         let lp = scorer.score_next(t);
@@ -87,7 +91,7 @@ fn training_learns_and_the_model_keeps_the_language_model_contract() {
         ..Default::default()
     };
     let a = generate(&model, &[], &o).unwrap();
-    assert!(model.stepper().is_some());
+    assert!(model.next_token_stepper().is_some());
     assert_eq!(a.len(), 40);
     assert_eq!(a, generate(&model, &[], &o).unwrap());
 }

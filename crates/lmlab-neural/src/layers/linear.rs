@@ -14,6 +14,14 @@ pub fn forward<F: Float>(
     d_out: usize,
 ) {
     let y = &mut y[..n * d_out];
+    if n == 1 {
+        // One row (a KV-cache or LSTM step): dot products, no GEMM packing of the whole weight.
+        for (o, yo) in y.iter_mut().enumerate() {
+            let dot = dot(&w[o * d_in..(o + 1) * d_in], &x[..d_in]);
+            *yo = b.map_or(dot, |b| dot + b[o]);
+        }
+        return;
+    }
     let accumulate = match b {
         Some(b) => {
             for row in y.chunks_exact_mut(d_out) {
@@ -29,6 +37,23 @@ pub fn forward<F: Float>(
         y,
         accumulate,
     );
+}
+
+/// Dot product with eight independent partial sums (so the compiler can keep them in one vector).
+pub fn dot<F: Float>(a: &[F], b: &[F]) -> F {
+    let mut acc = [F::ZERO; 8];
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let (ra, rb) = (ca.remainder(), cb.remainder());
+    for (x, y) in ca.zip(cb) {
+        for j in 0..8 {
+            acc[j] += x[j] * y[j];
+        }
+    }
+    let mut sum = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+    for (&x, &y) in ra.iter().zip(rb) {
+        sum += x * y;
+    }
+    sum
 }
 
 /// Backward: `dx += dy @ w`, `dw += dyᵀ @ x`, `db += Σ_rows dy`.
