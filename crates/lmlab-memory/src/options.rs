@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 #[serde(rename_all = "kebab-case")]
 pub enum Algorithm {
     /// Exact-match descent to the deepest matching node (TiMBL `-a1`).
+    #[serde(rename = "igtree")]
     IgTree,
     /// Exact-match descent, then 1-nearest-neighbour below the first mismatch (TiMBL `-a4`).
     Tribl2,
@@ -93,5 +94,22 @@ impl MemoryOptions {
             ));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_parse_print_and_serialize_alike() {
+        for a in [Algorithm::IgTree, Algorithm::Tribl2] {
+            assert_eq!(a.name().parse::<Algorithm>().unwrap(), a);
+            assert_eq!(serde_json::to_value(a).unwrap(), a.name());
+        }
+        let o = MemoryOptions::igtree(4);
+        let json = serde_json::to_value(&o).unwrap();
+        assert_eq!(json["algorithm"], "igtree");
+        assert_eq!(serde_json::from_value::<MemoryOptions>(json).unwrap(), o);
     }
 }
