@@ -209,7 +209,9 @@ pub struct NgramArgs {
     /// order is an error (lmplz's default), and the message says which order and count.
     #[arg(long, num_args = 0..=3, value_name = "D", allow_negative_numbers = true)]
     pub discount_fallback: Option<Vec<f64>>,
-    /// Count-threshold pruning per order from 2 up, as KenLM's --prune (T2 T3 ...).
+    /// Count-threshold pruning exactly as lmplz's --prune: one threshold per order starting with the
+    /// unigrams (which must be 0: unigrams are never pruned), the last repeating for higher orders;
+    /// n-grams whose adjusted count is at most their order's threshold are dropped. E.g. `0 0 1`.
     #[arg(long, num_args = 1..)]
     pub prune: Vec<u64>,
     #[command(flatten)]
