@@ -19,6 +19,7 @@ use crate::corpus::{open_regular_file, SequenceMode};
 use crate::error::{Error, Result};
 use memmap2::Mmap;
 use serde::{Deserialize, Serialize};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// The first bytes of every lmlab model file.
@@ -84,21 +85,71 @@ impl ModelHeader {
 
 /// Writes a model file atomically.
 pub fn write_model_file(path: &Path, header: &ModelHeader, payload: &[u8]) -> Result<()> {
+    write_model_file_with(path, header, |w| w.write_all(payload))
+}
+
+/// Writes a model file atomically, its payload streamed by `fill` (no copy of the payload is held
+/// in memory). `fill` runs twice and must write the same bytes both times: once into a checksum
+/// sink (payload length and CRC-32 go in the file's prefix), then into the file. A second pass
+/// that writes different bytes is an error and leaves no file.
+pub fn write_model_file_with<F>(path: &Path, header: &ModelHeader, fill: F) -> Result<()>
+where
+    F: Fn(&mut dyn Write) -> std::io::Result<()>,
+{
     let mut json = serde_json::to_vec(header).map_err(|e| Error::invalid(e.to_string()))?;
     while json.len() % 8 != 0 {
         json.push(b' ');
     }
-    let crc = crc32fast::hash(payload);
+    let mut sink = CrcSink::default();
+    fill(&mut sink).map_err(|e| Error::io(path, e))?;
+    let (payload_len, crc) = (sink.len, sink.hasher.finalize());
     write_atomically(path, |w| {
         w.write_all(&MAGIC)?;
         w.write_all(&CONTAINER_VERSION.to_le_bytes())?;
         w.write_all(&(json.len() as u32).to_le_bytes())?;
-        w.write_all(&(payload.len() as u64).to_le_bytes())?;
+        w.write_all(&payload_len.to_le_bytes())?;
         w.write_all(&crc.to_le_bytes())?;
         w.write_all(&0u32.to_le_bytes())?;
         w.write_all(&json)?;
-        w.write_all(payload)
+        let mut check = CrcSink {
+            inner: Some(w),
+            ..CrcSink::default()
+        };
+        fill(&mut check)?;
+        if check.len != payload_len || check.hasher.finalize() != crc {
+            return Err(std::io::Error::other(
+                "the model payload changed between its checksum pass and its write",
+            ));
+        }
+        Ok(())
     })
+}
+
+/// Counts and checksums the bytes written through it, forwarding them to `inner` if any.
+#[derive(Default)]
+struct CrcSink<'a> {
+    inner: Option<&'a mut dyn Write>,
+    hasher: crc32fast::Hasher,
+    len: u64,
+}
+
+impl Write for CrcSink<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = match self.inner.as_mut() {
+            Some(w) => w.write(buf)?,
+            None => buf.len(),
+        };
+        self.hasher.update(&buf[..n]);
+        self.len += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self.inner.as_mut() {
+            Some(w) => w.flush(),
+            None => Ok(()),
+        }
+    }
 }
 
 /// An opened, checked model file, memory-mapped.
@@ -352,6 +403,31 @@ mod tests {
         assert_eq!(file.payload(), b"payload!");
         let bytes = std::fs::read(&path).unwrap();
         assert_eq!((bytes.len() - 8) % 8, 0);
+    }
+
+    #[test]
+    fn streamed_payload_equals_the_sliced_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (dir.path().join("a.lmlab"), dir.path().join("b.lmlab"));
+        let payload: Vec<u8> = (0..100_000u32).flat_map(|i| i.to_le_bytes()).collect();
+        write_model_file(&a, &header(), &payload).unwrap();
+        write_model_file_with(&b, &header(), |w| {
+            payload.chunks(777).try_for_each(|c| w.write_all(c))
+        })
+        .unwrap();
+        assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
+        assert_eq!(ModelFile::open(&b).unwrap().payload(), &payload[..]);
+
+        // A fill that is not repeatable is refused and leaves no file.
+        let c = dir.path().join("c.lmlab");
+        let calls = std::cell::Cell::new(0u8);
+        let err = write_model_file_with(&c, &header(), |w| {
+            calls.set(calls.get() + 1);
+            w.write_all(&[calls.get()])
+        })
+        .unwrap_err();
+        assert!(err.to_string().contains("changed between"), "{err}");
+        assert!(!c.exists());
     }
 
     #[test]

@@ -11,9 +11,10 @@ use crate::discount::Discount;
 use crate::model::NgramModel;
 use crate::storage::Entries;
 use crate::table::{Entry, OrderTable};
-use lmlab_core::model_file::{write_model_file, ModelFile, ModelHeader, Provenance};
+use lmlab_core::model_file::{write_model_file_with, ModelFile, ModelHeader, Provenance};
 use lmlab_core::{Error, LanguageModel, Result};
 use lmlab_tokenize::tokenizer_from_json;
+use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -32,42 +33,40 @@ impl NgramModel {
             tokenizer_fingerprint: self.tokenizer.fingerprint(),
             provenance,
         };
-        write_model_file(path, &header, &self.payload())
+        write_model_file_with(path, &header, |w| self.write_payload(w))
     }
 
-    /// The payload, built with its exact size up front (a growing buffer would briefly hold two
-    /// copies of a large model).
-    fn payload(&self) -> Vec<u8> {
-        let words = 4
-            + 3 * self.discounts.len()
-            + self
-                .tables
-                .iter()
-                .map(|t| 1 + t.entries().len() * if t.is_hashed() { 2 } else { 1 })
-                .sum::<usize>();
-        let mut out = Payload(Vec::with_capacity(words * 8));
-        out.u64(self.order() as u64);
-        out.u64(self.tables[0].len() as u64);
-        out.u64(self.training_tokens);
-        out.u64(u64::from(!self.discounts.is_empty()));
+    /// Streams the payload through a small buffer (the model is never copied into one byte array).
+    fn write_payload(&self, w: &mut dyn Write) -> std::io::Result<()> {
+        let mut out = Payload {
+            buf: Vec::with_capacity(PAYLOAD_BUFFER),
+            w,
+        };
+        out.u64(self.order() as u64)?;
+        out.u64(self.tables[0].len() as u64)?;
+        out.u64(self.training_tokens)?;
+        out.u64(u64::from(!self.discounts.is_empty()))?;
         for d in &self.discounts {
-            d.amount.iter().for_each(|&x| out.u64(x.to_bits()));
+            for &x in &d.amount {
+                out.u64(x.to_bits())?;
+            }
         }
         for table in &self.tables {
             let entries = table.entries();
             if table.is_hashed() {
-                out.u64(entries.len() as u64 * 2);
+                out.u64(entries.len() as u64 * 2)?;
                 for e in entries {
-                    out.u64(e.key);
-                    out.u64(pack(e));
+                    out.u64(e.key)?;
+                    out.u64(pack(e))?;
                 }
             } else {
-                out.u64(entries.len() as u64);
-                entries.iter().for_each(|e| out.u64(pack(e)));
+                out.u64(entries.len() as u64)?;
+                for e in entries {
+                    out.u64(pack(e))?;
+                }
             }
         }
-        debug_assert_eq!(out.0.len(), words * 8);
-        out.0
+        out.flush()
     }
 
     /// Loads an lmlab model file of kind `ngram`. The hash tables are used in place from the
@@ -189,12 +188,28 @@ impl Cursor<'_> {
     }
 }
 
-/// Little-endian payload bytes.
-struct Payload(Vec<u8>);
+/// Bytes gathered per write while streaming the payload.
+const PAYLOAD_BUFFER: usize = 1 << 16;
 
-impl Payload {
-    fn u64(&mut self, value: u64) {
-        self.0.extend_from_slice(&value.to_le_bytes());
+/// Little-endian payload words, written through a buffer.
+struct Payload<'a> {
+    buf: Vec<u8>,
+    w: &'a mut dyn Write,
+}
+
+impl Payload<'_> {
+    fn u64(&mut self, value: u64) -> std::io::Result<()> {
+        self.buf.extend_from_slice(&value.to_le_bytes());
+        if self.buf.len() >= PAYLOAD_BUFFER {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.w.write_all(&self.buf)?;
+        self.buf.clear();
+        Ok(())
     }
 }
 
