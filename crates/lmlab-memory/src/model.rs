@@ -4,6 +4,7 @@ use crate::instances::query_features;
 use crate::options::MemoryOptions;
 use crate::smoothing;
 use crate::tree::Tree;
+use lmlab_core::model::Stepper;
 use lmlab_core::{LanguageModel, Scorer, TokenId, Tokenizer};
 
 /// A memory-based language model (IGTree or TRIBL2) over a tokenizer's vocabulary.
@@ -190,6 +191,10 @@ impl LanguageModel for MemoryModel {
         Some(Box::new(MemoryScorer::new(self)))
     }
 
+    fn next_token_stepper(&self) -> Option<Box<dyn Stepper + '_>> {
+        Some(Box::new(MemoryScorer::new(self)))
+    }
+
     fn parameter_count(&self) -> u64 {
         self.tree.entry_count()
     }
@@ -259,6 +264,22 @@ impl Scorer for MemoryScorer<'_> {
         );
         self.push(token);
         p.ln()
+    }
+}
+
+impl Stepper for MemoryScorer<'_> {
+    fn push(&mut self, token: TokenId) {
+        MemoryScorer::push(self, token);
+    }
+
+    fn distribution(&mut self) -> Vec<f64> {
+        self.descend();
+        smoothing::distribution(
+            &self.model.tree,
+            &self.path,
+            &self.model.predictable,
+            &self.model.discounts,
+        )
     }
 }
 

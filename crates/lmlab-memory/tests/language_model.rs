@@ -42,6 +42,11 @@ fn distributions_sum_to_one_match_log_probs_and_the_scorer() {
         }
         scorer.reset();
         assert!((scorer.score_next(ids[0]) - lp[0]).abs() < 1e-12);
+        let mut stepper = model.next_token_stepper().unwrap();
+        for cut in 0..ids.len() {
+            assert_eq!(stepper.distribution(), model.next_distribution(&ids[..cut]));
+            stepper.push(ids[cut]);
+        }
     }
 }
 
