@@ -218,29 +218,40 @@ pub(crate) fn nearest(
     }
 }
 
+thread_local! {
+    /// Per-thread dense count accumulator for [`pool`], all zeros between calls.
+    static ACCUMULATOR: std::cell::RefCell<Vec<u32>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 /// Sums the distributions of `leaves` into one sorted (classes, counts) pair.
 fn pool(tree: &Tree, leaves: &[(usize, usize)]) -> (Vec<u32>, Vec<u32>) {
     if let [(d, i)] = leaves {
         let (classes, counts) = tree.levels[*d].distribution(*i);
         return (classes.to_vec(), counts.to_vec());
     }
-    let mut pooled: Vec<(u32, u32)> = Vec::new();
-    for &(d, i) in leaves {
-        let (classes, counts) = tree.levels[d].distribution(i);
-        pooled.extend(classes.iter().copied().zip(counts.iter().copied()));
-    }
-    pooled.sort_unstable_by_key(|&(c, _)| c);
-    let mut classes: Vec<u32> = Vec::new();
-    let mut counts: Vec<u32> = Vec::new();
-    for (c, n) in pooled {
-        if classes.last() == Some(&c) {
-            *counts.last_mut().expect("a count") += n;
-        } else {
-            classes.push(c);
-            counts.push(n);
+    ACCUMULATOR.with(|cell| {
+        let mut acc = cell.borrow_mut();
+        let mut classes: Vec<u32> = Vec::new();
+        for &(d, i) in leaves {
+            let (cs, ns) = tree.levels[d].distribution(i);
+            for (&c, &n) in cs.iter().zip(ns) {
+                let c = c as usize;
+                if c >= acc.len() {
+                    acc.resize(c + 1, 0);
+                }
+                if acc[c] == 0 {
+                    classes.push(c as u32);
+                }
+                acc[c] += n;
+            }
         }
-    }
-    (classes, counts)
+        classes.sort_unstable();
+        let counts = classes
+            .iter()
+            .map(|&c| std::mem::take(&mut acc[c as usize]))
+            .collect();
+        (classes, counts)
+    })
 }
 
 struct Search<'a> {
