@@ -214,6 +214,13 @@ pub struct NgramArgs {
     /// n-grams whose adjusted count is at most their order's threshold are dropped. E.g. `0 0 1`.
     #[arg(long, num_args = 1..)]
     pub prune: Vec<u64>,
+    /// Counting and sorting memory, as KenLM's -S (e.g. 500M, 2G, 80%; no unit = KiB): beyond
+    /// it, sorted runs spill to --temp and are merged, giving the same model. Default: no limit.
+    #[arg(long, value_name = "SIZE", value_parser = parse_memory)]
+    pub memory: Option<u64>,
+    /// Directory for the temporary files of --memory (default: the system temp dir).
+    #[arg(long, value_name = "DIR")]
+    pub temp: Option<PathBuf>,
     #[command(flatten)]
     pub tokenizer: TokenizerArgs,
     #[command(flatten)]
@@ -221,6 +228,11 @@ pub struct NgramArgs {
     /// Print the training record as JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+/// Parses `--memory` (KenLM's -S sizes).
+fn parse_memory(text: &str) -> Result<u64, String> {
+    lmlab_ngram::parse_memory_size(text).map_err(|e| e.to_string())
 }
 
 /// N-gram tools.

@@ -7,6 +7,11 @@
 use lmlab_core::model::TokenSequence;
 use lmlab_core::{Error, Result, Specials, TokenId};
 use rayon::prelude::*;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::fs::File;
+use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
 
 /// Marks a position where no n-gram of the current order starts.
 const NONE: u32 = u32::MAX;
@@ -115,6 +120,7 @@ pub(crate) fn count_ngrams(
     specials: Specials,
     vocab_size: usize,
     order: usize,
+    spill: Option<&Spill>,
 ) -> Result<Counts> {
     let stream = build_stream(sequences, specials, vocab_size)?;
     let mut unigrams = vec![0u32; vocab_size];
@@ -128,7 +134,7 @@ pub(crate) fn count_ngrams(
     let mut node: Vec<u32> = stream.tokens.clone();
     let mut higher = Vec::with_capacity(order.saturating_sub(1));
     for n in 2..=order {
-        let (counts, next) = count_order(&stream, specials.bos, &node, n, n < order)?;
+        let (counts, next) = count_order(&stream, specials.bos, &node, n, n < order, spill)?;
         higher.push(counts);
         node = next;
     }
@@ -202,38 +208,79 @@ fn last_window(
 }
 
 /// Counts order `n` from the ranks of order n-1; returns the counts and the ranks of order n
-/// (empty unless `need_ranks`).
+/// (empty unless `need_ranks`). With a [`Spill`] whose sort buffer cannot hold every n-gram
+/// occurrence, sorted runs go to temporary files and are merged; the result is the same.
 fn count_order(
     stream: &Stream,
     bos: TokenId,
     lower: &[u32],
     n: usize,
     need_ranks: bool,
+    spill: Option<&Spill>,
 ) -> Result<(OrderCounts, Vec<u32>)> {
     let len = stream.tokens.len();
-    // An n-gram starts at p when the (n-1)-gram at p+1 exists inside p's sequence. (A sequential
-    // fill: a parallel filtered collect would hold two copies of the largest buffer.)
-    let mut pairs: Vec<(u64, u32)> = Vec::with_capacity(len);
-    pairs.extend(
-        (0..len)
-            .filter(|&p| {
-                p + 1 < len && stream.tokens[p + 1] != bos && (n == 2 || lower[p + 1] != NONE)
-            })
-            .map(|p| (make_key(lower[p + 1], stream.tokens[p]), p as u32)),
-    );
-    pairs.par_sort_unstable();
-    let distinct = 1 + pairs.windows(2).filter(|w| w[0].0 != w[1].0).count();
-    let distinct = if pairs.is_empty() { 0 } else { distinct };
-    let mut keys = Vec::with_capacity(distinct);
-    let mut raw = Vec::with_capacity(distinct);
-    let mut context = Vec::with_capacity(distinct);
+    // An n-gram starts at p when the (n-1)-gram at p+1 exists inside p's sequence.
+    let starts =
+        |p: usize| p + 1 < len && stream.tokens[p + 1] != bos && (n == 2 || lower[p + 1] != NONE);
+    let pair = |p: usize| (make_key(lower[p + 1], stream.tokens[p]), p as u32);
+    let budget = spill.map_or(usize::MAX, Spill::pairs_per_run);
+    // A sequential fill: a parallel filtered collect would hold two copies of the largest buffer.
+    let mut pairs: Vec<(u64, u32)> = Vec::with_capacity(len.min(budget));
+    let mut p = 0;
+    let mut runs: Option<Runs> = None;
+    loop {
+        while p < len && pairs.len() < budget {
+            if starts(p) {
+                pairs.push(pair(p));
+            }
+            p += 1;
+        }
+        pairs.par_sort_unstable();
+        if p >= len && runs.is_none() {
+            // Everything fit in one buffer: no temporary files.
+            let distinct = if pairs.is_empty() {
+                0
+            } else {
+                1 + pairs.windows(2).filter(|w| w[0].0 != w[1].0).count()
+            };
+            return collect_sorted(pairs.into_iter().map(Ok), distinct, lower, n, need_ranks);
+        }
+        let spill = spill.expect("only a spill configuration limits the sort buffer");
+        if runs.is_none() {
+            runs = Some(Runs::new(&spill.dir)?);
+        }
+        runs.as_mut().expect("just created").write(&pairs)?;
+        pairs.clear();
+        if p >= len {
+            break;
+        }
+    }
+    drop(pairs);
+    let runs = runs.expect("at least one run was written");
+    let merged = runs.merge()?;
+    collect_sorted(merged, 0, lower, n, need_ranks)
+}
+
+/// Builds one order's counts (and its ranks by position) from its n-gram occurrences in sorted
+/// order; `capacity` is the number of distinct n-grams when known (0 otherwise).
+fn collect_sorted(
+    pairs: impl Iterator<Item = Result<(u64, u32)>>,
+    capacity: usize,
+    lower: &[u32],
+    n: usize,
+    need_ranks: bool,
+) -> Result<(OrderCounts, Vec<u32>)> {
+    let mut keys = Vec::with_capacity(capacity);
+    let mut raw = Vec::with_capacity(capacity);
+    let mut context = Vec::with_capacity(capacity);
     // The ranks of this order are only needed to count the next one.
     let mut node = if need_ranks {
-        vec![NONE; len]
+        vec![NONE; lower.len()]
     } else {
         Vec::new()
     };
-    for &(key, p) in &pairs {
+    for item in pairs {
+        let (key, p) = item?;
         if keys.last() != Some(&key) {
             if keys.len() >= NONE as usize {
                 return Err(Error::invalid(format!(
@@ -251,6 +298,132 @@ fn count_order(
         }
     }
     Ok((OrderCounts { keys, raw, context }, node))
+}
+
+/// Bounded counting memory: the sort buffer holds at most `memory` bytes of n-gram occurrences;
+/// beyond that, sorted runs are written under `dir` and merged.
+#[derive(Clone, Debug)]
+pub(crate) struct Spill {
+    /// Bytes of the sort buffer.
+    pub memory: u64,
+    /// Where the temporary directory of sorted runs is created.
+    pub dir: PathBuf,
+}
+
+impl Spill {
+    /// Occurrences (16 bytes each in memory) per sorted run; at least a small floor.
+    fn pairs_per_run(&self) -> usize {
+        let pairs = self.memory / std::mem::size_of::<(u64, u32)>() as u64;
+        usize::try_from(pairs).unwrap_or(usize::MAX).max(MIN_RUN)
+    }
+}
+
+/// The smallest sorted run, whatever the memory setting (keeps the number of open runs sane).
+const MIN_RUN: usize = 1024;
+/// Bytes of one occurrence in a run file: the key, then the position.
+const RECORD: usize = 12;
+/// Buffer of each run's reader and of the writer.
+const RUN_BUFFER: usize = 1 << 16;
+
+/// Sorted runs of (key, position) records in files of a private temporary directory (removed
+/// with it).
+struct Runs {
+    dir: tempfile::TempDir,
+    files: Vec<File>,
+}
+
+impl Runs {
+    fn new(parent: &Path) -> Result<Runs> {
+        let dir = tempfile::Builder::new()
+            .prefix("lmlab-ngram-")
+            .tempdir_in(parent)
+            .map_err(|e| temp_error(parent, "cannot create a directory for sorted runs", &e))?;
+        Ok(Runs {
+            dir,
+            files: Vec::new(),
+        })
+    }
+
+    /// Writes one sorted run.
+    fn write(&mut self, pairs: &[(u64, u32)]) -> Result<()> {
+        let dir = self.dir.path();
+        let fail = |e: std::io::Error| temp_error(dir, "cannot write a sorted run", &e);
+        let file = tempfile::tempfile_in(dir).map_err(fail)?;
+        let mut w = BufWriter::with_capacity(RUN_BUFFER, file);
+        for &(key, p) in pairs {
+            w.write_all(&key.to_le_bytes()).map_err(fail)?;
+            w.write_all(&p.to_le_bytes()).map_err(fail)?;
+        }
+        let mut file = w.into_inner().map_err(|e| fail(e.into_error()))?;
+        file.seek(SeekFrom::Start(0)).map_err(fail)?;
+        self.files.push(file);
+        Ok(())
+    }
+
+    /// A k-way merge of the runs, in (key, position) order like the in-memory sort.
+    fn merge(self) -> Result<Merge> {
+        let mut readers: Vec<BufReader<File>> = self
+            .files
+            .into_iter()
+            .map(|f| BufReader::with_capacity(RUN_BUFFER, f))
+            .collect();
+        let mut heap = BinaryHeap::with_capacity(readers.len());
+        let dir = self.dir;
+        for (i, r) in readers.iter_mut().enumerate() {
+            if let Some((key, p)) = read_record(r).map_err(|e| read_error(dir.path(), &e))? {
+                heap.push(Reverse((key, p, i)));
+            }
+        }
+        Ok(Merge { dir, readers, heap })
+    }
+}
+
+/// The merged runs as an iterator of occurrences.
+struct Merge {
+    dir: tempfile::TempDir,
+    readers: Vec<BufReader<File>>,
+    heap: BinaryHeap<Reverse<(u64, u32, usize)>>,
+}
+
+impl Iterator for Merge {
+    type Item = Result<(u64, u32)>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let Reverse((key, p, i)) = self.heap.pop()?;
+        match read_record(&mut self.readers[i]) {
+            Ok(Some((k, q))) => self.heap.push(Reverse((k, q, i))),
+            Ok(None) => {}
+            Err(e) => return Some(Err(read_error(self.dir.path(), &e))),
+        }
+        Some(Ok((key, p)))
+    }
+}
+
+fn read_record(r: &mut impl Read) -> std::io::Result<Option<(u64, u32)>> {
+    let mut buf = [0u8; RECORD];
+    match r.read_exact(&mut buf) {
+        Ok(()) => Ok(Some((
+            u64::from_le_bytes(buf[..8].try_into().expect("8 bytes")),
+            u32::from_le_bytes(buf[8..].try_into().expect("4 bytes")),
+        ))),
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+fn temp_error(dir: &Path, what: &str, e: &std::io::Error) -> Error {
+    Error::invalid(format!(
+        "temporary directory {}: {what} ({e}); counting beyond --memory needs a writable \
+         directory with free space: free some or choose another with --temp",
+        dir.display()
+    ))
+}
+
+fn read_error(dir: &Path, e: &std::io::Error) -> Error {
+    Error::invalid(format!(
+        "temporary directory {}: cannot read back a sorted run ({e})",
+        dir.display()
+    ))
 }
 
 #[cfg(test)]
@@ -273,7 +446,7 @@ mod tests {
     #[test]
     fn counts_every_order_inside_sequences() {
         // <s> 3 4 </s> ; <s> 3 </s>
-        let counts = count_ngrams(&[seq(&[3, 4, 2]), seq(&[3, 2])], SPECIALS, 5, 3).unwrap();
+        let counts = count_ngrams(&[seq(&[3, 4, 2]), seq(&[3, 2])], SPECIALS, 5, 3, None).unwrap();
         assert_eq!(counts.unigrams, vec![0, 0, 2, 2, 1]);
         assert_eq!(counts.tokens, 5);
         // bigrams: <s>3 x2, 3 4, 4 </s>, 3 </s>
@@ -285,14 +458,17 @@ mod tests {
 
     #[test]
     fn bad_sequences_are_named() {
-        let err = count_ngrams(&[], SPECIALS, 5, 2).err().unwrap().to_string();
+        let err = count_ngrams(&[], SPECIALS, 5, 2, None)
+            .err()
+            .unwrap()
+            .to_string();
         assert!(err.contains("empty"), "{err}");
-        let err = count_ngrams(&[seq(&[3, 2]), seq(&[3, 1, 2])], SPECIALS, 5, 2)
+        let err = count_ngrams(&[seq(&[3, 2]), seq(&[3, 1, 2])], SPECIALS, 5, 2, None)
             .err()
             .unwrap()
             .to_string();
         assert!(err.contains("line 2") && err.contains("<s>"), "{err}");
-        let err = count_ngrams(&[seq(&[3])], SPECIALS, 5, 2)
+        let err = count_ngrams(&[seq(&[3])], SPECIALS, 5, 2, None)
             .err()
             .unwrap()
             .to_string();

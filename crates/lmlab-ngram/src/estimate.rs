@@ -28,7 +28,13 @@ pub fn train(
         ));
     }
     let thresholds = thresholds(&options.prune, options.order)?;
-    let mut counts = count_ngrams(sequences, specials, vocab_size, options.order)?;
+    let mut counts = count_ngrams(
+        sequences,
+        specials,
+        vocab_size,
+        options.order,
+        options.spill().as_ref(),
+    )?;
     let pruned = pruned_flags(&counts, &thresholds);
     let adjusted = adjust_counts(&counts, specials.bos);
     let mut discounts = Vec::with_capacity(options.order);

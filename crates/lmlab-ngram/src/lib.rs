@@ -39,5 +39,5 @@ pub mod table;
 pub use discount::Discount;
 pub use estimate::train;
 pub use model::NgramModel;
-pub use options::{NgramOptions, DEFAULT_FALLBACK};
+pub use options::{parse_memory_size, NgramOptions, DEFAULT_FALLBACK};
 pub use query::{NgramScorer, NgramStepper, State};

@@ -3,6 +3,7 @@
 use crate::discount::Discount;
 use lmlab_core::{Error, Result};
 use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
 
 /// The largest order accepted: n-gram tables are keyed per order, and beyond this no corpus has
 /// enough data for the discounts to mean anything.
@@ -23,6 +24,15 @@ pub struct NgramOptions {
     /// (which must be 0), the last value repeating for higher orders; an n-gram whose raw count is
     /// at most its order's threshold is dropped. Empty = no pruning.
     pub prune: Vec<u64>,
+    /// Bytes of counting and sorting memory (KenLM's `-S`); beyond it, sorted runs of n-gram
+    /// occurrences spill to files under [`NgramOptions::temp_dir`] and are merged, with the same
+    /// result. `None` = no limit (everything in memory). Not part of the model's provenance: it
+    /// never changes the model.
+    #[serde(default, skip_serializing)]
+    pub memory: Option<u64>,
+    /// Where the temporary files of a bounded-memory count go (default: the system temp dir).
+    #[serde(default, skip_serializing)]
+    pub temp_dir: Option<PathBuf>,
 }
 
 impl Default for NgramOptions {
@@ -31,6 +41,8 @@ impl Default for NgramOptions {
             order: 3,
             discount_fallback: None,
             prune: Vec::new(),
+            memory: None,
+            temp_dir: None,
         }
     }
 }
@@ -76,8 +88,85 @@ impl NgramOptions {
         Ok(())
     }
 
+    /// The spill configuration of the counting stage, when memory is bounded.
+    pub(crate) fn spill(&self) -> Option<crate::count::Spill> {
+        self.memory.map(|memory| crate::count::Spill {
+            memory,
+            dir: self.temp_dir.clone().unwrap_or_else(std::env::temp_dir),
+        })
+    }
+
     /// The fallback discounts as a [`Discount`], if fallback is on.
     pub(crate) fn fallback(&self) -> Option<Discount> {
         self.discount_fallback.map(Discount::new)
+    }
+}
+
+/// Parses a memory size as KenLM's `-S`: a number with an optional unit `b`, `K`, `M`, `G`, `T`
+/// (powers of 1024; no unit = KiB, as lmplz) or `%` of physical memory.
+pub fn parse_memory_size(text: &str) -> Result<u64> {
+    let bad = || {
+        Error::invalid(format!(
+            "memory size '{text}': expected a number with an optional unit b, K, M, G, T or % \
+             (e.g. 500M, 2G, 80%)"
+        ))
+    };
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let value: f64 = number.parse().map_err(|_| bad())?;
+    let bytes = match unit {
+        "%" => {
+            let total = physical_memory().ok_or_else(|| {
+                Error::invalid(format!(
+                    "memory size '{text}': physical memory is unknown here; give a size like 2G"
+                ))
+            })?;
+            value / 100.0 * total as f64
+        }
+        _ => {
+            let power = match unit.to_ascii_uppercase().as_str() {
+                "B" => 0,
+                "" | "K" | "KB" | "KIB" => 1,
+                "M" | "MB" | "MIB" => 2,
+                "G" | "GB" | "GIB" => 3,
+                "T" | "TB" | "TIB" => 4,
+                _ => return Err(bad()),
+            };
+            value * 1024f64.powi(power)
+        }
+    };
+    if !(bytes.is_finite() && bytes >= 1.0) {
+        return Err(bad());
+    }
+    Ok(bytes as u64)
+}
+
+/// Physical memory in bytes (Linux `/proc/meminfo`).
+fn physical_memory() -> Option<u64> {
+    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = info.lines().find(|l| l.starts_with("MemTotal:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memory_sizes_read_as_kenlm() {
+        assert_eq!(parse_memory_size("500M").unwrap(), 500 << 20);
+        assert_eq!(parse_memory_size("2G").unwrap(), 2 << 30);
+        assert_eq!(parse_memory_size("1.5g").unwrap(), 3 << 29);
+        assert_eq!(parse_memory_size("64").unwrap(), 64 << 10);
+        assert_eq!(parse_memory_size("4096b").unwrap(), 4096);
+        assert!(parse_memory_size("50%").unwrap() > 0);
+        for bad in ["", "G", "2X", "-1G", "0", "abc"] {
+            let err = parse_memory_size(bad).unwrap_err().to_string();
+            assert!(err.contains("memory size"), "{bad}: {err}");
+        }
     }
 }

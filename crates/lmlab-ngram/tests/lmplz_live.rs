@@ -56,6 +56,7 @@ fn check_pruned(
         order,
         discount_fallback: fallback.then_some(DEFAULT_FALLBACK),
         prune: prune.to_vec(),
+        ..NgramOptions::default()
     };
     let ours = train_text(text, &options);
     if !status.success() {

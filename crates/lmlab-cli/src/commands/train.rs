@@ -50,6 +50,8 @@ pub fn ngram(args: NgramArgs) -> anyhow::Result<()> {
             order: args.order as usize,
             discount_fallback,
             prune: args.prune.clone(),
+            memory: args.memory,
+            temp_dir: args.temp.clone(),
         },
         sequences: args.sequences.sequences.unwrap_or_default(),
     };
