@@ -361,12 +361,10 @@ impl<F: Float> LstmNet<F> {
                 d,
                 4 * d,
             );
-            crate::gemm::matmul_serial(
-                crate::gemm::Mat::new(h, 1, d),
-                crate::gemm::Mat::new(sp.w_hh.of(p), 4 * d, d).t(),
-                &mut st.gates,
-                true,
-            );
+            let w_hh = sp.w_hh.of(p);
+            for (o, g) in st.gates.iter_mut().enumerate() {
+                *g += linear::dot(&w_hh[o * d..(o + 1) * d], h);
+            }
             let g = &st.gates;
             for j in 0..d {
                 let sig = |x: F| F::ONE / (F::ONE + (-x).fast_exp());
