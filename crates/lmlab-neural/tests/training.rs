@@ -284,3 +284,40 @@ fn gradient_accumulation_equals_the_larger_batch() {
         .fold(0f32, f32::max);
     assert!(worst < 1e-5, "max parameter difference {worst}");
 }
+
+#[test]
+fn a_run_killed_after_a_periodic_checkpoint_resumes_to_the_same_weights() {
+    // Keep the copy of the run directory as it was on disk right after the step-3 checkpoint: a process
+    // killed anywhere between steps 3 and 6 leaves exactly that behind (checkpoints are atomic).
+    let config = RunConfig::parse(CONFIG).unwrap();
+    let (full, killed) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (tr, va) = text();
+    let snapshot = killed.path().to_path_buf();
+    let full_dir = full.path().to_path_buf();
+    train(
+        &config,
+        &tr,
+        &va,
+        &TrainOptions::new(full.path()),
+        &mut |e| {
+            if let lmlab_neural::TrainEvent::Checkpoint { step: 3, .. } = e {
+                for name in ["config.json", "tokenizer.json", FILE_NAME] {
+                    std::fs::copy(full_dir.join(name), snapshot.join(name)).unwrap();
+                }
+            }
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        Checkpoint::load(&killed.path().join(FILE_NAME))
+            .unwrap()
+            .step,
+        3
+    );
+    let resumed = run(&config, killed.path(), |o| o.resume = true).unwrap();
+    assert_eq!(resumed.steps, 8);
+    let a = Checkpoint::load(&full.path().join(FILE_NAME)).unwrap();
+    let b = Checkpoint::load(&killed.path().join(FILE_NAME)).unwrap();
+    assert_eq!(a.params, b.params);
+    assert_eq!((a.adam_m, a.adam_v, a.rng), (b.adam_m, b.adam_v, b.rng));
+}
