@@ -4,6 +4,7 @@
 //! sharing a suffix are contiguous (what continuation counts and queries need) and every order,
 //! whatever N, is sorted as plain integers.
 
+use crate::table::prefetch;
 use lmlab_core::model::TokenSequence;
 use lmlab_core::{Error, Result, Specials, TokenId};
 use rayon::prelude::*;
@@ -243,7 +244,19 @@ fn count_order(
             } else {
                 1 + pairs.windows(2).filter(|w| w[0].0 != w[1].0).count()
             };
-            return collect_sorted(pairs.into_iter().map(Ok), distinct, lower, n, need_ranks);
+            let positions = pairs
+                .get(PREFETCH_AHEAD..)
+                .unwrap_or(&[])
+                .iter()
+                .map(|x| x.1);
+            return collect_sorted(
+                pairs.iter().copied().map(Ok),
+                positions,
+                distinct,
+                lower,
+                n,
+                need_ranks,
+            );
         }
         let spill = spill.expect("only a spill configuration limits the sort buffer");
         if runs.is_none() {
@@ -258,13 +271,19 @@ fn count_order(
     drop(pairs);
     let runs = runs.expect("at least one run was written");
     let merged = runs.merge()?;
-    collect_sorted(merged, 0, lower, n, need_ranks)
+    collect_sorted(merged, std::iter::empty(), 0, lower, n, need_ranks)
 }
 
+/// How many occurrences ahead the in-memory count prefetches the positions it will touch.
+const PREFETCH_AHEAD: usize = 16;
+
 /// Builds one order's counts (and its ranks by position) from its n-gram occurrences in sorted
-/// order; `capacity` is the number of distinct n-grams when known (0 otherwise).
+/// order; `capacity` is the number of distinct n-grams when known (0 otherwise). `ahead` yields
+/// the positions of the occurrences [`PREFETCH_AHEAD`] places later, when known: their random
+/// reads and writes are prefetched (no effect on results).
 fn collect_sorted(
     pairs: impl Iterator<Item = Result<(u64, u32)>>,
+    mut ahead: impl Iterator<Item = u32>,
     capacity: usize,
     lower: &[u32],
     n: usize,
@@ -280,6 +299,12 @@ fn collect_sorted(
         Vec::new()
     };
     for item in pairs {
+        if let Some(q) = ahead.next() {
+            prefetch(&lower[q as usize]);
+            if need_ranks {
+                prefetch(&node[q as usize]);
+            }
+        }
         let (key, p) = item?;
         if keys.last() != Some(&key) {
             if keys.len() >= NONE as usize {

@@ -25,6 +25,9 @@ impl RankTable {
     }
 }
 
+/// How many keys ahead the home slot is prefetched.
+const PREFETCH_AHEAD: usize = 16;
+
 /// Builds the stored tables from rank-space tables (consumed order by order).
 pub(crate) fn layout(tables: Vec<RankTable>) -> Vec<OrderTable> {
     let mut out = Vec::with_capacity(tables.len());
@@ -38,15 +41,19 @@ pub(crate) fn layout(tables: Vec<RankTable>) -> Vec<OrderTable> {
         }
         let mut hashed = OrderTable::hashed(table.len());
         let mut ids = Vec::with_capacity(table.len());
-        for (rank, &key) in table.keys.iter().enumerate() {
+        // The key with its suffix rank rewritten as the suffix's id.
+        let id_key = |key: u64| {
             let suffix = key_suffix(key);
             let suffix = lower_ids.as_ref().map_or(suffix, |m| m[suffix as usize]);
+            make_key(suffix, key_first(key))
+        };
+        for (rank, &key) in table.keys.iter().enumerate() {
+            // Inserts land at random slots: fetch the home slot of a later key meanwhile.
+            if let Some(&ahead) = table.keys.get(rank + PREFETCH_AHEAD) {
+                hashed.prefetch(id_key(ahead));
+            }
             let id = hashed
-                .insert(
-                    make_key(suffix, key_first(key)),
-                    table.log_prob[rank],
-                    table.bow(rank),
-                )
+                .insert(id_key(key), table.log_prob[rank], table.bow(rank))
                 .expect("rank-space keys are distinct");
             ids.push(id);
         }
