@@ -20,6 +20,38 @@ use std::path::{Path, PathBuf};
 /// The embedded sample corpus (tiny-shakespeare; see data/PROVENANCE.md).
 pub const DEMO_CORPUS: &str = include_str!("../../../data/tiny-shakespeare.txt");
 
+/// The demo's transformer: byte-level, one sequence per line (so it joins the bytes ensemble), a
+/// fixed number of steps so the result does not depend on the machine's speed.
+const DEMO_TRANSFORMER: &str = r#"
+tokenizer = "{tokenizer}"
+sequences = "line"
+[model]
+n_layer = 2
+n_head = 4
+n_embd = 64
+block_size = 64
+norm = "layernorm"
+mlp = "gelu"
+positions = "learned"
+tied_head = true
+bias = false
+[train]
+batch_size = 16
+max_steps = 1200
+learning_rate = 3e-3
+min_lr = 3e-4
+warmup_steps = 60
+lr_decay_steps = 1200
+beta1 = 0.9
+beta2 = 0.99
+weight_decay = 0.1
+grad_clip = 1.0
+seed = 1
+eval_interval = 1200
+eval_iters = 1
+checkpoint_interval = 1200
+"#;
+
 /// Learned vocabulary of the demo's BPE and Scaffold-BPE tokenizers.
 const DEMO_BPE_VOCAB: usize = 2000;
 
@@ -113,6 +145,8 @@ enum Recipe {
     Bigram(Smoothing),
     /// A smoothed IGTree over this many previous tokens.
     Memory(usize),
+    /// A small transformer trained for a fixed number of steps ([`DEMO_TRANSFORMER`]).
+    Transformer,
     /// The uniform floor.
     Uniform,
 }
@@ -123,6 +157,7 @@ impl Recipe {
             Recipe::Ngram(order) => format!("KN {order}-gram / {tokenizer}"),
             Recipe::Bigram(smoothing) => format!("bigram {smoothing} / {tokenizer}"),
             Recipe::Memory(context) => format!("IGTree K={context} / {tokenizer}"),
+            Recipe::Transformer => format!("transformer 2x64 / {tokenizer}"),
             Recipe::Uniform => format!("uniform / {tokenizer}"),
         }
     }
@@ -131,6 +166,7 @@ impl Recipe {
     fn train(
         &self,
         corpus: &Corpus,
+        valid: &Corpus,
         tokenizer: &TokenizerChoice,
         out: &Path,
         file_stem: &str,
@@ -169,6 +205,25 @@ impl Recipe {
                 let trained = train_memory(corpus, &run)?;
                 trained.model.save(&path, trained.provenance)?;
                 (Box::new(trained.model), trained.compute.cpu_seconds)
+            }
+            Recipe::Transformer => {
+                let run_dir = out.join(file_stem);
+                let bytes_config = DEMO_TRANSFORMER.replace("{tokenizer}", "bytes");
+                let config = lmlab_neural::RunConfig::parse(&bytes_config)?;
+                let options = lmlab_neural::TrainOptions::new(&run_dir);
+                let report = lmlab_neural::train(
+                    &config,
+                    corpus.text(),
+                    valid.text(),
+                    &options,
+                    &mut |_| {},
+                )?;
+                let model = lmlab_neural::load_model(&run_dir)?;
+                let checkpoint = run_dir.join(lmlab_neural::checkpoint::FILE_NAME);
+                let bytes = std::fs::metadata(&checkpoint)
+                    .map_err(|e| lmlab_core::Error::io(&checkpoint, e))?
+                    .len();
+                return Ok((model, report.compute.cpu_seconds, bytes));
             }
             Recipe::Uniform => {
                 let meter = ComputeMeter::start();
@@ -312,6 +367,7 @@ pub fn run_demo(
             TokenizerChoice::Bytes,
             vec![
                 Recipe::Ngram(7),
+                Recipe::Transformer,
                 Recipe::Memory(7),
                 Recipe::Bigram(Smoothing::WittenBell),
                 Recipe::Uniform,
@@ -336,7 +392,7 @@ pub fn run_demo(
             let name = recipe.name(tok_name);
             tick(&format!("training {name}"));
             let (model, cpu, bytes) =
-                recipe.train(&train, choice, &out, &format!("{tok_name}-{i}"))?;
+                recipe.train(&train, &valid, choice, &out, &format!("{tok_name}-{i}"))?;
             entries.push(score(&name, model, cpu, bytes, &valid, &test));
         }
         tick(&format!("ensemble of the {tok_name} models"));
