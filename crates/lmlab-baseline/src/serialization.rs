@@ -12,13 +12,7 @@ const ADD_K: u64 = 1;
 impl BaselineModel {
     /// Writes the model file atomically.
     pub fn save(&self, path: &Path, provenance: Provenance) -> Result<()> {
-        let header = ModelHeader {
-            kind: KIND.into(),
-            kind_version: KIND_VERSION,
-            tokenizer: self.tokenizer.to_json(),
-            tokenizer_fingerprint: self.tokenizer.fingerprint(),
-            provenance,
-        };
+        let header = ModelHeader::new(KIND, KIND_VERSION, self.tokenizer.as_ref(), provenance);
         let mut payload = PayloadWriter::new();
         match self.smoothing {
             Smoothing::WittenBell => {

@@ -61,6 +61,22 @@ pub struct ModelHeader {
 }
 
 impl ModelHeader {
+    /// The header of a `kind` model (payload version `kind_version`) over `tokenizer`.
+    pub fn new(
+        kind: &str,
+        kind_version: u32,
+        tokenizer: &dyn crate::Tokenizer,
+        provenance: Provenance,
+    ) -> ModelHeader {
+        ModelHeader {
+            kind: kind.to_string(),
+            kind_version,
+            tokenizer: tokenizer.to_json(),
+            tokenizer_fingerprint: tokenizer.fingerprint(),
+            provenance,
+        }
+    }
+
     /// Checks the kind and that its version is one this build reads.
     pub fn require_kind(&self, path: &Path, kind: &str, max_version: u32) -> Result<()> {
         if self.kind != kind {

@@ -21,13 +21,7 @@ use std::path::Path;
 impl MemoryModel {
     /// Writes the model file atomically.
     pub fn save(&self, path: &Path, provenance: Provenance) -> Result<()> {
-        let header = ModelHeader {
-            kind: KIND.into(),
-            kind_version: KIND_VERSION,
-            tokenizer: self.tokenizer.to_json(),
-            tokenizer_fingerprint: self.tokenizer.fingerprint(),
-            provenance,
-        };
+        let header = ModelHeader::new(KIND, KIND_VERSION, self.tokenizer.as_ref(), provenance);
         write_model_file(path, &header, &self.payload())
     }
 

@@ -26,13 +26,7 @@ pub const KIND_VERSION: u32 = 1;
 impl NgramModel {
     /// Writes the model atomically as an lmlab model file of kind `ngram`.
     pub fn save(&self, path: &Path, provenance: Provenance) -> Result<()> {
-        let header = ModelHeader {
-            kind: KIND.to_string(),
-            kind_version: KIND_VERSION,
-            tokenizer: self.tokenizer.to_json(),
-            tokenizer_fingerprint: self.tokenizer.fingerprint(),
-            provenance,
-        };
+        let header = ModelHeader::new(KIND, KIND_VERSION, self.tokenizer.as_ref(), provenance);
         write_model_file_with(path, &header, |w| self.write_payload(w))
     }
 
