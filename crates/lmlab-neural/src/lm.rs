@@ -155,25 +155,45 @@ impl LanguageModel for TransformerModel {
         let len = inputs.len();
         let t = self.model.config.block_size.min(len);
         let stride = (t / 2).max(1);
-        let mut ws = Workspace::<f32>::new(&self.model.config, 1, t);
-        let mut out = vec![0.0; len];
-        let mut scored = 0;
+        // Windows `(start, end, first scored)`: the first covers `0..t`, then one ends every `stride`
+        // inputs (the last may be shorter); each scores the inputs after the previous window's end.
+        let mut windows = vec![(0, t, 0)];
+        let mut scored = t;
         while scored < len {
-            // Windows end every `stride` inputs after the first; the last one may be shorter.
-            let (start, end) = if scored == 0 {
-                (0, t)
-            } else {
-                (scored + stride - t, (scored + stride).min(len))
-            };
-            if end - start != ws.t {
-                ws = Workspace::<f32>::new(&self.model.config, 1, end - start);
-            }
-            self.model.forward(&mut ws, &inputs[start..end], None, None);
-            for i in scored..end {
-                let row = &ws.logits[(i - start) * v..(i - start + 1) * v];
-                out[i] = renormalized_log_prob(row, tokens[i], bos);
-            }
+            let end = (scored + stride).min(len);
+            windows.push((scored + stride - t, end, scored));
             scored = end;
+        }
+        let mut out = vec![0.0; len];
+        let mut score =
+            |ws: &Workspace<f32>, row0: usize, (start, end, first): (usize, usize, usize)| {
+                for i in first..end {
+                    let r = row0 + i - start;
+                    out[i] = renormalized_log_prob(&ws.logits[r * v..(r + 1) * v], tokens[i], bos);
+                }
+            };
+        // Full-length windows go through the model BATCH at a time.
+        const BATCH: usize = 16;
+        let full: Vec<_> = windows.iter().copied().filter(|w| w.1 - w.0 == t).collect();
+        let mut ws = Workspace::<f32>::new(&self.model.config, BATCH.min(full.len()).max(1), t);
+        let mut batch_inputs = Vec::with_capacity(BATCH * t);
+        for group in full.chunks(BATCH) {
+            if group.len() != ws.b {
+                ws = Workspace::<f32>::new(&self.model.config, group.len(), t);
+            }
+            batch_inputs.clear();
+            for &(start, end, _) in group {
+                batch_inputs.extend_from_slice(&inputs[start..end]);
+            }
+            self.model.forward(&mut ws, &batch_inputs, None, None);
+            for (k, &w) in group.iter().enumerate() {
+                score(&ws, k * t, w);
+            }
+        }
+        for &w in windows.iter().filter(|w| w.1 - w.0 != t) {
+            let mut ws = Workspace::<f32>::new(&self.model.config, 1, w.1 - w.0);
+            self.model.forward(&mut ws, &inputs[w.0..w.1], None, None);
+            score(&ws, 0, w);
         }
         out
     }
