@@ -113,14 +113,36 @@ pub fn matmul<F: Float>(a: Mat<'_, F>, b: Mat<'_, F>, c: &mut [F], accumulate: b
 
 /// `c = a @ b` (or `c += a @ b`) on the calling thread.
 pub fn matmul_serial<F: Float>(a: Mat<'_, F>, b: Mat<'_, F>, c: &mut [F], accumulate: bool) {
-    let (m, k, n) = check(&a, &b, c);
+    let n = b.cols;
+    matmul_serial_ld(a, b, c, n, accumulate)
+}
+
+/// As [`matmul_serial`], with `c`'s rows `ldc ≥ b.cols` elements apart (a block of a wider matrix).
+pub fn matmul_serial_ld<F: Float>(
+    a: Mat<'_, F>,
+    b: Mat<'_, F>,
+    c: &mut [F],
+    ldc: usize,
+    accumulate: bool,
+) {
+    assert_eq!(a.cols, b.rows, "inner dimensions differ");
+    let (m, k, n) = (a.rows, a.cols, b.cols);
+    assert!(ldc >= n, "ldc smaller than the row");
+    if m > 0 && k > 0 {
+        assert!((m - 1) * a.rs + (k - 1) * a.cs < a.data.len());
+    }
+    if m > 0 && n > 0 {
+        assert!(c.len() > (m - 1) * ldc + n - 1, "output buffer too small");
+    }
     if m == 0 || n == 0 {
         return;
     }
     let beta = if accumulate { F::ONE } else { F::ZERO };
     if k == 0 {
         if !accumulate {
-            c[..m * n].fill(F::ZERO);
+            for r in 0..m {
+                c[r * ldc..r * ldc + n].fill(F::ZERO);
+            }
         }
         return;
     }
@@ -140,7 +162,7 @@ pub fn matmul_serial<F: Float>(a: Mat<'_, F>, b: Mat<'_, F>, c: &mut [F], accumu
             b.cs as isize,
             beta,
             c.as_mut_ptr(),
-            n as isize,
+            ldc as isize,
             1,
         );
     }

@@ -3,7 +3,10 @@
 //! pair owns one contiguous block.
 
 use crate::float::Float;
-use crate::gemm::{matmul_serial, Mat};
+use crate::gemm::{matmul_serial, matmul_serial_ld, Mat};
+
+/// Query rows per block of the causal products (keys beyond a block's last row are never computed).
+const ROWS: usize = 32;
 use rayon::prelude::*;
 
 /// Sizes of one attention call.
@@ -99,11 +102,17 @@ pub fn forward<F: Float>(y: &mut [F], probs: &mut [F], q: &[F], k: &[F], v: &[F]
         .for_each(|(i, (y, p))| {
             let off = i * t * hd;
             let (q, k, v) = (
-                Mat::new(&q[off..off + t * hd], t, hd),
-                Mat::new(&k[off..off + t * hd], t, hd),
-                Mat::new(&v[off..off + t * hd], t, hd),
+                &q[off..off + t * hd],
+                &k[off..off + t * hd],
+                &v[off..off + t * hd],
             );
-            matmul_serial(q, k.t(), p, false);
+            // Causal: row block [r0, r1) needs keys 0..r1 only.
+            for r0 in (0..t).step_by(ROWS) {
+                let r1 = (r0 + ROWS).min(t);
+                let qb = Mat::new(&q[r0 * hd..r1 * hd], r1 - r0, hd);
+                let kb = Mat::new(&k[..r1 * hd], r1, hd);
+                matmul_serial_ld(qb, kb.t(), &mut p[r0 * t..], t, false);
+            }
             for r in 0..t {
                 let row = &mut p[r * t..(r + 1) * t];
                 let mut max = row[0] * scale;
@@ -122,7 +131,12 @@ pub fn forward<F: Float>(y: &mut [F], probs: &mut [F], q: &[F], k: &[F], v: &[F]
                 }
                 row[r + 1..].fill(F::ZERO);
             }
-            matmul_serial(Mat::new(p, t, t), v, y, false);
+            for r0 in (0..t).step_by(ROWS) {
+                let r1 = (r0 + ROWS).min(t);
+                let pb = Mat::strided(&p[r0 * t..], r1 - r0, r1, t, 1);
+                let vb = Mat::new(&v[..r1 * hd], r1, hd);
+                matmul_serial(pb, vb, &mut y[r0 * hd..r1 * hd], false);
+            }
         });
 }
 
@@ -154,29 +168,45 @@ pub fn backward<F: Float>(
         .enumerate()
         .for_each(|(i, (dq, dk, dv, ds))| {
             let off = i * blk;
-            let p = Mat::new(&probs[i * t * t..(i + 1) * t * t], t, t);
-            let dy = Mat::new(&dy[off..off + blk], t, hd);
-            let (q, k, v) = (
-                Mat::new(&q[off..off + blk], t, hd),
-                Mat::new(&k[off..off + blk], t, hd),
-                Mat::new(&v[off..off + blk], t, hd),
-            );
-            // dv += pᵀ dy ; dp = dy vᵀ
-            matmul_serial(p.t(), dy, dv, true);
-            matmul_serial(dy, v.t(), ds, false);
+            let (q, k, v) = (&q[off..off + blk], &k[off..off + blk], &v[off..off + blk]);
             let pr = &probs[i * t * t..(i + 1) * t * t];
-            for r in 0..t {
-                let prow = &pr[r * t..(r + 1) * t];
-                let drow = &mut ds[r * t..(r + 1) * t];
-                let dot: F = (0..=r).map(|j| prow[j] * drow[j]).sum();
-                for j in 0..=r {
-                    drow[j] = prow[j] * (drow[j] - dot) * scale;
+            let dy = &dy[off..off + blk];
+            for r0 in (0..t).step_by(ROWS) {
+                let r1 = (r0 + ROWS).min(t);
+                let pb = Mat::strided(&pr[r0 * t..], r1 - r0, r1, t, 1);
+                let dyb = Mat::new(&dy[r0 * hd..r1 * hd], r1 - r0, hd);
+                // dv[0..r1] += pᵀ dy ; dp = dy vᵀ (keys 0..r1 only)
+                matmul_serial(pb.t(), dyb, &mut dv[..r1 * hd], true);
+                matmul_serial_ld(
+                    dyb,
+                    Mat::new(&v[..r1 * hd], r1, hd).t(),
+                    &mut ds[r0 * t..],
+                    t,
+                    false,
+                );
+                for r in r0..r1 {
+                    let prow = &pr[r * t..(r + 1) * t];
+                    let drow = &mut ds[r * t..(r + 1) * t];
+                    let dot: F = (0..=r).map(|j| prow[j] * drow[j]).sum();
+                    for j in 0..=r {
+                        drow[j] = prow[j] * (drow[j] - dot) * scale;
+                    }
+                    drow[r + 1..r1].fill(F::ZERO);
                 }
-                drow[r + 1..].fill(F::ZERO);
+                let dsb = Mat::strided(&ds[r0 * t..], r1 - r0, r1, t, 1);
+                matmul_serial(
+                    dsb,
+                    Mat::new(&k[..r1 * hd], r1, hd),
+                    &mut dq[r0 * hd..r1 * hd],
+                    true,
+                );
+                matmul_serial(
+                    dsb.t(),
+                    Mat::new(&q[r0 * hd..r1 * hd], r1 - r0, hd),
+                    &mut dk[..r1 * hd],
+                    true,
+                );
             }
-            let ds = Mat::new(ds, t, t);
-            matmul_serial(ds, k, dq, true);
-            matmul_serial(ds.t(), q, dk, true);
         });
 }
 
@@ -187,12 +217,22 @@ mod tests {
 
     #[test]
     fn backward_matches_finite_differences() {
-        let s = AttnShape {
+        check_shape(AttnShape {
             b: 2,
             t: 4,
             h: 2,
             hd: 3,
-        };
+        });
+        // Longer than one block of query rows: the causal blocks must add up.
+        check_shape(AttnShape {
+            b: 1,
+            t: ROWS + 5,
+            h: 1,
+            hd: 2,
+        });
+    }
+
+    fn check_shape(s: AttnShape) {
         let n = s.b * s.t * s.h * s.hd;
         let q = rand_vec(n, 22);
         let k = rand_vec(n, 23);
