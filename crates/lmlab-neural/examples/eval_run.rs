@@ -51,5 +51,25 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         -sum2 / std::f64::consts::LN_2 / chars_count as f64,
         tokens as f64 / dt
     );
+    // nanoGPT-style windows: every non-overlapping block_size window of the valid ids, each scored
+    // from its own start (as in training), for comparison with tools/torch_shakespeare_char.py.
+    if let Some(tm) = model.as_transformer() {
+        let m = tm.transformer();
+        let ids: Vec<u32> = seqs.iter().flat_map(|s| s.ids.iter().copied()).collect();
+        let t = m.config.block_size;
+        let starts: Vec<usize> = (0..ids.len().saturating_sub(t + 1)).step_by(t).collect();
+        let mut ws = lmlab_neural::model::Workspace::<f32>::new(&m.config, 1, t);
+        let mut total = 0.0;
+        for &i in &starts {
+            total += m
+                .forward(&mut ws, &ids[i..i + t], Some(&ids[i + 1..i + t + 1]), None)
+                .0;
+        }
+        println!(
+            "consecutive windows: {:.4} nats/token ({} windows of {t})",
+            total / (starts.len() * t) as f64,
+            starts.len()
+        );
+    }
     Ok(())
 }

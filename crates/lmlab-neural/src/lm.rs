@@ -44,6 +44,10 @@ fn load_parts(run_dir: &Path) -> Result<(Checkpoint, Box<dyn Tokenizer>)> {
 pub trait NeuralLm: LanguageModel {
     /// The run's config.
     fn run_config(&self) -> &RunConfig;
+    /// The transformer, when it is one.
+    fn as_transformer(&self) -> Option<&TransformerModel> {
+        None
+    }
 }
 
 /// Loads the model of a run directory, transformer or LSTM.
@@ -308,6 +312,9 @@ impl Scorer for KvScorer<'_> {
 impl NeuralLm for TransformerModel {
     fn run_config(&self) -> &RunConfig {
         &self.config
+    }
+    fn as_transformer(&self) -> Option<&TransformerModel> {
+        Some(self)
     }
 }
 

@@ -94,4 +94,12 @@ dt = time.perf_counter() - t0
 gv = torch.Generator().manual_seed(12345)
 with torch.no_grad():
     vl = sum(F.cross_entropy(m(x).view(-1, V), y.view(-1)).item() for x, y in (batch(val, gv) for _ in range(200))) / 200
-print(f"TRAIN tokens/s {steps * B * T / dt:.0f}; val loss {vl:.4f} (200 batches)")
+    # Every non-overlapping window of the valid split (the same windows lmlab's eval_run scores).
+    starts = list(range(0, len(val) - T - 1, T))
+    tot = 0.0
+    for k in range(0, len(starts), 64):
+        ix = starts[k : k + 64]
+        x = torch.stack([val[i : i + T] for i in ix]); y = torch.stack([val[i + 1 : i + T + 1] for i in ix])
+        tot += F.cross_entropy(m(x).view(-1, V), y.view(-1), reduction="sum").item()
+    wl = tot / (len(starts) * T)
+print(f"TRAIN tokens/s {steps * B * T / dt:.0f}; val loss {vl:.4f} (200 batches); consecutive windows {wl:.4f} ({len(starts)} windows)")
