@@ -17,6 +17,18 @@ pub struct Evaluation {
     pub probs: Option<ProbsFile>,
 }
 
+/// An encoded sequence with the log-probability of each of its tokens.
+type ScoredRows = (TokenSequence, Vec<f64>);
+
+/// What one sequence adds to the totals.
+struct SequenceTotals {
+    tokens: u64,
+    oov: u64,
+    bytes: u64,
+    words: u64,
+    log_prob_sum: f64,
+}
+
 /// Scores one encoded sequence, through the model's stateful scorer when it has one.
 pub fn score_sequence(model: &dyn LanguageModel, ids: &[crate::TokenId]) -> Vec<f64> {
     match model.scorer() {
@@ -40,13 +52,21 @@ pub fn evaluate(
     let tokenizer = model.tokenizer();
     let sequences = corpus.sequences(mode);
     let done = AtomicUsize::new(0);
-    let scored: Vec<(TokenSequence, Vec<f64>)> = sequences
+    // Without rows only per-sequence totals are kept, so memory does not grow with the corpus.
+    let scored: Vec<(SequenceTotals, Option<ScoredRows>)> = sequences
         .par_iter()
         .map(|sequence| {
             let encoded = encode_sequence(tokenizer, sequence, mode);
             let log_probs = score_sequence(model, &encoded.ids);
             progress(done.fetch_add(1, Ordering::Relaxed) + 1);
-            (encoded, log_probs)
+            let totals = SequenceTotals {
+                tokens: encoded.ids.len() as u64,
+                oov: encoded.oov as u64,
+                bytes: encoded.bytes as u64,
+                words: encoded.words as u64,
+                log_prob_sum: log_probs.iter().sum(),
+            };
+            (totals, keep_rows.then_some((encoded, log_probs)))
         })
         .collect();
     let mut totals = EvalTotals {
@@ -54,13 +74,13 @@ pub fn evaluate(
         ..EvalTotals::default()
     };
     let mut rows = Vec::new();
-    for (seq_index, (encoded, log_probs)) in scored.iter().enumerate() {
-        totals.tokens += encoded.ids.len() as u64;
-        totals.oov += encoded.oov as u64;
-        totals.bytes += encoded.bytes as u64;
-        totals.words += encoded.words as u64;
-        totals.log_prob_sum += log_probs.iter().sum::<f64>();
-        if keep_rows {
+    for (seq_index, (sequence, kept)) in scored.iter().enumerate() {
+        totals.tokens += sequence.tokens;
+        totals.oov += sequence.oov;
+        totals.bytes += sequence.bytes;
+        totals.words += sequence.words;
+        totals.log_prob_sum += sequence.log_prob_sum;
+        if let Some((encoded, log_probs)) = kept {
             let vocab = tokenizer.vocab();
             rows.extend(encoded.ids.iter().zip(log_probs).enumerate().map(
                 |(pos, (&id, &logp))| ProbRow {

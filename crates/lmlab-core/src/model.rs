@@ -86,8 +86,10 @@ pub fn encode_sequence(
             }
         }
         SequenceMode::Line | SequenceMode::Paragraph => {
-            let text = sequence.lines.join("\n");
-            oov += tokenizer.encode_into(&text, &mut ids);
+            match sequence.lines.as_slice() {
+                [line] => oov += tokenizer.encode_into(line, &mut ids),
+                lines => oov += tokenizer.encode_into(&lines.join("\n"), &mut ids),
+            }
             ids.push(eos);
         }
     }

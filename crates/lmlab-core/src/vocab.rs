@@ -1,6 +1,6 @@
 //! Token ids and vocabularies.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 /// A token id: an index into a [`Vocab`].
 pub type TokenId = u32;
@@ -27,13 +27,14 @@ pub const UNK: &str = "<unk>";
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Vocab {
     tokens: Vec<String>,
-    index: HashMap<String, TokenId>,
+    /// FxHash: token strings are short, and SipHash's cost showed in word tokenization.
+    index: FxHashMap<String, TokenId>,
 }
 
 impl Vocab {
     /// A vocabulary of `tokens` in id order. Duplicate strings keep their first id.
     pub fn new(tokens: Vec<String>) -> Vocab {
-        let mut index = HashMap::with_capacity(tokens.len());
+        let mut index = FxHashMap::with_capacity_and_hasher(tokens.len(), Default::default());
         for (id, token) in tokens.iter().enumerate() {
             index.entry(token.clone()).or_insert(id as TokenId);
         }
