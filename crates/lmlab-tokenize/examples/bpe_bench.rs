@@ -3,21 +3,10 @@
 //! Prints training seconds, encoding MB/s with a cold and a warm cache, and pre-tokenization MB/s
 //! of the hand-written scanner against `fancy-regex` on the same text.
 
+use lmlab_core::compute::process_cpu_seconds as cpu_seconds;
 use lmlab_tokenize::bpe::{BpeTrainer, PreTokenizerPattern};
 use lmlab_tokenize::Tokenizer;
 use std::time::Instant;
-
-/// Process CPU seconds (user + system) so far.
-fn cpu_seconds() -> f64 {
-    // SAFETY: getrusage only writes the struct it is given.
-    let usage = unsafe {
-        let mut usage: libc::rusage = std::mem::zeroed();
-        libc::getrusage(libc::RUSAGE_SELF, &mut usage);
-        usage
-    };
-    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
-    secs(usage.ru_utime) + secs(usage.ru_stime)
-}
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();

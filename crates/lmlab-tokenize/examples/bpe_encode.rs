@@ -6,20 +6,9 @@
 //! Prints one line: `bytes=… tokens=… cpu_s=… wall_s=…` (CPU seconds of the whole process, all
 //! threads, user + system, over the encoding only; the file is read and the tokenizer loaded first).
 
+use lmlab_core::compute::process_cpu_seconds as cpu_seconds;
 use lmlab_tokenize::load_tokenizer_file;
 use std::time::Instant;
-
-/// Process CPU seconds (user + system, all threads) so far.
-fn cpu_seconds() -> f64 {
-    // SAFETY: getrusage only writes the struct it is given.
-    let usage = unsafe {
-        let mut usage: libc::rusage = std::mem::zeroed();
-        libc::getrusage(libc::RUSAGE_SELF, &mut usage);
-        usage
-    };
-    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
-    secs(usage.ru_utime) + secs(usage.ru_stime)
-}
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
