@@ -44,6 +44,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         positions: Positions::Learned,
         tied_head: true,
         bias: true,
+        dropout: 0.0,
     };
     let tc = RunConfig::parse(&format!(
         "[model]\nn_layer={n_layer}\nn_head={n_head}\nn_embd={d}\nblock_size={seq}\n[train]\nbatch_size={bsz}\n\

@@ -87,6 +87,15 @@ pub struct ModelConfig {
     /// Biases in linear layers and LayerNorms.
     #[serde(default)]
     pub bias: bool,
+    /// Dropout probability in [0, 1) on the embeddings and on each attention and MLP residual branch,
+    /// during training only (transformer; 0 = off, and then left out of the recorded config so runs
+    /// without dropout keep their bytes).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub dropout: f64,
+}
+
+fn is_zero(x: &f64) -> bool {
+    *x == 0.0
 }
 
 fn default_norm() -> Norm {
@@ -135,7 +144,16 @@ impl ModelConfig {
                 self.vocab_size
             ));
         }
+        if !(0.0..1.0).contains(&self.dropout) {
+            return bad(format!("dropout must be in [0, 1), got {}", self.dropout));
+        }
         if self.arch == Arch::Lstm {
+            if self.dropout > 0.0 {
+                return bad(format!(
+                    "dropout is implemented for the transformer only, got {} for an lstm",
+                    self.dropout
+                ));
+            }
             return Ok(());
         }
         if self.n_head == 0 {

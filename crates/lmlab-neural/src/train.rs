@@ -5,6 +5,7 @@ use crate::checkpoint::{self, Checkpoint};
 use crate::config::Arch;
 use crate::config::{RunConfig, TokenizerSpec};
 use crate::data::{check_length, token_stream, Batcher};
+use crate::layers::dropout;
 use crate::model::{LstmNet, Net, Transformer};
 use crate::optim::{clip_grad_norm, learning_rate, AdamW};
 use lmlab_core::atomic::write_bytes_atomically;
@@ -295,9 +296,14 @@ fn train_net<N: Net>(
         let t0 = Instant::now();
         grads.fill(0.0);
         let mut loss_sum = 0.0;
-        for _ in 0..tc.grad_accum {
+        for micro in 0..tc.grad_accum {
             batcher.fill(&train_ids, b, t, &mut x, &mut y);
-            let (sum, count) = model.forward_loss(&mut ws, &x, &y, Some(bos));
+            // Dropout masks follow from the seed, the step and the micro-batch: a resumed run draws
+            // the same ones, with no state to save.
+            let key = dropout::mix64(
+                dropout::mix64(tc.seed ^ 0xD80F_0D80) ^ ((step * tc.grad_accum + micro) as u64),
+            );
+            let (sum, count) = model.forward_train(&mut ws, &x, &y, Some(bos), key);
             let count = count.max(1);
             loss_sum += sum / count as f64;
             let scale = 1.0 / (count * tc.grad_accum) as f32;

@@ -7,6 +7,7 @@
 
 pub mod activation;
 pub mod attention;
+pub mod dropout;
 pub mod embedding;
 pub mod linear;
 pub mod loss;

@@ -190,6 +190,7 @@ mod tests {
                 positions,
                 tied_head: true,
                 bias: true,
+                dropout: 0.0,
             };
             let m = Transformer::<f64>::new(&c, 1).unwrap();
             let tokens = [3u32, 1, 4, 1, 5, 8];

@@ -405,6 +405,7 @@ mod tests {
             positions: Positions::Learned,
             tied_head: tied,
             bias: true,
+            dropout: 0.0,
         }
     }
 

@@ -29,7 +29,20 @@ pub trait Net: Sized + Send + Sync {
         y: &[u32],
         ignore: Option<u32>,
     ) -> (f64, usize);
-    /// Backward after [`Net::forward_loss`]: adds `scale · ∂(Σ loss)/∂θ` into `grads`.
+    /// [`Net::forward_loss`] in training mode: dropout (where the config has it) with masks drawn
+    /// from `dropout_key`.
+    fn forward_train(
+        &self,
+        ws: &mut Self::Ws,
+        x: &[u32],
+        y: &[u32],
+        ignore: Option<u32>,
+        dropout_key: u64,
+    ) -> (f64, usize) {
+        let _ = dropout_key;
+        self.forward_loss(ws, x, y, ignore)
+    }
+    /// Backward after [`Net::forward_loss`] or [`Net::forward_train`]: adds `scale · ∂(Σ loss)/∂θ` into `grads`.
     #[allow(clippy::too_many_arguments)]
     fn backward(
         &self,
@@ -67,6 +80,16 @@ impl Net for Transformer<f32> {
         ignore: Option<u32>,
     ) -> (f64, usize) {
         self.forward(ws, x, Some(y), ignore)
+    }
+    fn forward_train(
+        &self,
+        ws: &mut Self::Ws,
+        x: &[u32],
+        y: &[u32],
+        ignore: Option<u32>,
+        dropout_key: u64,
+    ) -> (f64, usize) {
+        self.forward_dropout(ws, x, Some(y), ignore, Some(dropout_key))
     }
     fn backward(
         &self,

@@ -6,7 +6,7 @@ use crate::config::{Mlp, ModelConfig, Norm, Positions};
 use crate::float::Float;
 use crate::layers::attention::{self, AttnShape};
 use crate::layers::rope::RopeTables;
-use crate::layers::{activation, embedding, linear, loss, norm};
+use crate::layers::{activation, dropout, embedding, linear, loss, norm};
 use lmlab_core::Result;
 
 /// A transformer: its config, parameter layout and flat parameters.
@@ -66,12 +66,39 @@ impl<F: Float> Transformer<F> {
         targets: Option<&[u32]>,
         ignore: Option<u32>,
     ) -> (f64, usize) {
+        self.forward_dropout(ws, tokens, targets, ignore, None)
+    }
+
+    /// [`Transformer::forward`] in training mode: with a key and `dropout > 0`, inverted dropout on
+    /// the embeddings and on every attention and MLP branch before it joins the residual stream, the
+    /// masks drawn from the key (see [`dropout::fill_mask`]); [`Transformer::backward`] follows them.
+    /// Without a key (evaluation, generation) nothing is dropped.
+    pub fn forward_dropout(
+        &self,
+        ws: &mut Workspace<F>,
+        tokens: &[u32],
+        targets: Option<&[u32]>,
+        ignore: Option<u32>,
+        dropout_key: Option<u64>,
+    ) -> (f64, usize) {
         let c = &self.config;
         let (b, t, d, v) = (ws.b, ws.t, c.n_embd, c.vocab_size);
         let n = b * t;
         assert_eq!(tokens.len(), n, "tokens must fill the workspace");
         let p = &self.params;
         let lay = &self.layout;
+        let drop_key = dropout_key.filter(|_| c.dropout > 0.0);
+        ws.dropped = drop_key.is_some();
+        if let Some(key) = drop_key {
+            let sites = 1 + 2 * c.n_layer;
+            if ws.drop_masks.len() != sites {
+                ws.drop_masks = vec![vec![F::ZERO; n * d]; sites];
+                ws.dbranch = vec![F::ZERO; n * d];
+            }
+            for (site, mask) in ws.drop_masks.iter_mut().enumerate() {
+                dropout::fill_mask(&mut mask[..n * d], c.dropout, dropout::site_key(key, site));
+            }
+        }
         embedding::forward(
             &mut ws.x0,
             tokens,
@@ -81,11 +108,19 @@ impl<F: Float> Transformer<F> {
             0,
             d,
         );
+        if ws.dropped {
+            for (x, &m) in ws.x0[..n * d].iter_mut().zip(&ws.drop_masks[0]) {
+                *x *= m;
+            }
+        }
         let s = self.shape(b, t);
         for l in 0..c.n_layer {
             let (prev, rest) = ws.blocks.split_at_mut(l);
             let x: &[F] = if l == 0 { &ws.x0 } else { &prev[l - 1].out };
-            self.block_forward(l, &mut rest[0], x, &mut ws.qkv, &mut ws.yh, s);
+            let masks = ws
+                .dropped
+                .then(|| (&ws.drop_masks[1 + 2 * l][..], &ws.drop_masks[2 + 2 * l][..]));
+            self.block_forward(l, &mut rest[0], x, &mut ws.qkv, &mut ws.yh, s, masks);
         }
         let last = &ws.blocks[c.n_layer - 1].out;
         self.norm_forward(
@@ -148,6 +183,8 @@ impl<F: Float> Transformer<F> {
         }
     }
 
+    /// One block; `masks` are the dropout masks of its attention and MLP branches.
+    #[allow(clippy::too_many_arguments)]
     fn block_forward(
         &self,
         l: usize,
@@ -156,6 +193,7 @@ impl<F: Float> Transformer<F> {
         qkv: &mut [F],
         yh: &mut [F],
         s: AttnShape,
+        masks: Option<(&[F], &[F])>,
     ) {
         let (c, p) = (&self.config, &self.params);
         let sp = &self.layout.blocks[l];
@@ -175,8 +213,17 @@ impl<F: Float> Transformer<F> {
         attention::forward(yh, &mut a.probs, &a.q, &a.k, &a.v, s);
         attention::merge_heads(&mut a.atty, yh, s);
         lin(&mut a.mid, &a.atty, sp.proj, d, d);
-        for (m, &xi) in a.mid[..n * d].iter_mut().zip(x) {
-            *m += xi;
+        match masks {
+            Some((mask, _)) => {
+                for ((m, &xi), &k) in a.mid[..n * d].iter_mut().zip(x).zip(mask) {
+                    *m = *m * k + xi;
+                }
+            }
+            None => {
+                for (m, &xi) in a.mid[..n * d].iter_mut().zip(x) {
+                    *m += xi;
+                }
+            }
         }
         self.norm_forward(
             &mut a.ln2,
@@ -192,8 +239,17 @@ impl<F: Float> Transformer<F> {
             Mlp::SwiGlu => activation::swiglu_forward(&mut a.act, &a.fc, n, ff),
         }
         lin(&mut a.out, &a.act, sp.fc2, ff, d);
-        for (o, &m) in a.out[..n * d].iter_mut().zip(&a.mid) {
-            *o += m;
+        match masks {
+            Some((_, mask)) => {
+                for ((o, &m), &k) in a.out[..n * d].iter_mut().zip(&a.mid).zip(mask) {
+                    *o = *o * k + m;
+                }
+            }
+            None => {
+                for (o, &m) in a.out[..n * d].iter_mut().zip(&a.mid) {
+                    *o += m;
+                }
+            }
         }
     }
 
@@ -257,8 +313,19 @@ impl<F: Float> Transformer<F> {
                 linear::backward(Some(dx), dw, db, dy, x, w.of(p), n, din, dout);
             };
             // MLP branch.
+            // A dropped branch sees the residual gradient through its mask.
+            let branch_grad = |dbranch: &mut Vec<F>, dresid: &[F], site: usize| {
+                for ((g, &r), &k) in dbranch.iter_mut().zip(dresid).zip(&ws.drop_masks[site]) {
+                    *g = r * k;
+                }
+            };
             ws.dact.fill(F::ZERO);
-            lin_back(grads, &mut ws.dact, &ws.dresid, &a.act, sp.fc2, ff, d);
+            if ws.dropped {
+                branch_grad(&mut ws.dbranch, &ws.dresid, 2 + 2 * l);
+                lin_back(grads, &mut ws.dact, &ws.dbranch, &a.act, sp.fc2, ff, d);
+            } else {
+                lin_back(grads, &mut ws.dact, &ws.dresid, &a.act, sp.fc2, ff, d);
+            }
             ws.dfc.fill(F::ZERO);
             match c.mlp {
                 Mlp::Gelu => activation::gelu_backward(
@@ -282,7 +349,12 @@ impl<F: Float> Transformer<F> {
             );
             // Attention branch.
             ws.datty.fill(F::ZERO);
-            lin_back(grads, &mut ws.datty, &ws.dresid, &a.atty, sp.proj, d, d);
+            if ws.dropped {
+                branch_grad(&mut ws.dbranch, &ws.dresid, 1 + 2 * l);
+                lin_back(grads, &mut ws.datty, &ws.dbranch, &a.atty, sp.proj, d, d);
+            } else {
+                lin_back(grads, &mut ws.datty, &ws.dresid, &a.atty, sp.proj, d, d);
+            }
             attention::merge_heads_backward(&mut ws.yh, &ws.datty, s);
             ws.dq.fill(F::ZERO);
             ws.dk.fill(F::ZERO);
@@ -317,6 +389,11 @@ impl<F: Float> Transformer<F> {
                 n,
             );
         }
+        if ws.dropped {
+            for (g, &k) in ws.dresid[..n * d].iter_mut().zip(&ws.drop_masks[0]) {
+                *g *= k;
+            }
+        }
         let (dwte, dwpe) = pair_mut(grads, lay.wte, lay.wpe);
         embedding::backward(dwte, dwpe, &ws.dresid, tokens, t, d);
     }
@@ -342,16 +419,21 @@ mod tests {
             positions,
             tied_head: tied,
             bias,
+            dropout: 0.0,
         }
     }
 
     fn whole_model_check(c: ModelConfig) {
+        whole_model_check_keyed(c, None)
+    }
+
+    fn whole_model_check_keyed(c: ModelConfig, key: Option<u64>) {
         let model = Transformer::<f64>::new(&c, 3).unwrap();
         let (b, t) = (2, 4);
         let tokens = [1u32, 2, 3, 4, 0, 6, 5, 1];
         let targets = [2u32, 3, 4, 5, 6, 5, 0, 2];
         let mut ws = Workspace::new(&c, b, t);
-        let (_, count) = model.forward(&mut ws, &tokens, Some(&targets), Some(0));
+        let (_, count) = model.forward_dropout(&mut ws, &tokens, Some(&targets), Some(0), key);
         let mut grads = vec![0.0; model.params.len()];
         model.backward(
             &mut ws,
@@ -365,7 +447,7 @@ mod tests {
             let mut m = model.clone();
             m.params.copy_from_slice(params);
             let mut ws = Workspace::new(&c, b, t);
-            let (s, n) = m.forward(&mut ws, &tokens, Some(&targets), Some(0));
+            let (s, n) = m.forward_dropout(&mut ws, &tokens, Some(&targets), Some(0), key);
             s / n as f64
         };
         let name = format!(
@@ -398,5 +480,37 @@ mod tests {
             true,
             false,
         ));
+    }
+
+    #[test]
+    fn dropout_gradients_match_finite_differences_under_a_fixed_mask() {
+        let mut c = tiny(Norm::LayerNorm, Mlp::Gelu, Positions::Learned, true, true);
+        c.dropout = 0.3;
+        whole_model_check_keyed(c.clone(), Some(11));
+        let mut c2 = tiny(Norm::RmsNorm, Mlp::SwiGlu, Positions::Rope, false, false);
+        c2.dropout = 0.5;
+        whole_model_check_keyed(c2, Some(12));
+        // The key matters only in training: without one, or at dropout 0, nothing is dropped.
+        let model = Transformer::<f64>::new(&c, 3).unwrap();
+        let tokens = [1u32, 2, 3, 4, 0, 6, 5, 1];
+        let targets = [2u32, 3, 4, 5, 6, 5, 0, 2];
+        let mut ws = Workspace::new(&c, 2, 4);
+        let plain = model.forward(&mut ws, &tokens, Some(&targets), None);
+        let dropped = model.forward_dropout(&mut ws, &tokens, Some(&targets), None, Some(11));
+        assert_ne!(plain.0, dropped.0);
+        let mut c0 = c.clone();
+        c0.dropout = 0.0;
+        let mut m0 = model.clone();
+        m0.config = c0.clone();
+        let mut ws0 = Workspace::new(&c0, 2, 4);
+        let keyed = m0.forward_dropout(&mut ws0, &tokens, Some(&targets), None, Some(11));
+        assert_eq!(plain.0.to_bits(), keyed.0.to_bits());
+        assert_eq!(
+            plain.0.to_bits(),
+            model
+                .forward(&mut ws, &tokens, Some(&targets), None)
+                .0
+                .to_bits()
+        );
     }
 }

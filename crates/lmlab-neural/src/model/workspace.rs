@@ -69,6 +69,13 @@ pub struct Workspace<F> {
     pub(crate) dprobs: Vec<F>,
     pub(crate) dfc: Vec<F>,
     pub(crate) dact: Vec<F>,
+    /// Whether the last forward pass applied dropout (its masks are then in `drop_masks`).
+    pub(crate) dropped: bool,
+    /// Dropout masks `[n, d]`: embeddings, then each block's attention and MLP branch (allocated by
+    /// the first forward pass that drops).
+    pub(crate) drop_masks: Vec<Vec<F>>,
+    /// A residual gradient through a dropout mask `[n, d]` (allocated with the masks).
+    pub(crate) dbranch: Vec<F>,
 }
 
 impl<F: Float> Workspace<F> {
@@ -117,6 +124,9 @@ impl<F: Float> Workspace<F> {
             dprobs: z(b * h * t * t),
             dfc: z(n * f_in),
             dact: z(n * ff),
+            dropped: false,
+            drop_masks: Vec::new(),
+            dbranch: Vec::new(),
         }
     }
 }
