@@ -6,49 +6,19 @@ use lmlab_neural::checkpoint::{Checkpoint, FILE_NAME};
 use lmlab_neural::config::RunConfig;
 use lmlab_neural::data::token_stream;
 use lmlab_neural::model::Transformer;
-use lmlab_neural::train::{evaluate, load_run_tokenizer, train, StopReason, TrainOptions};
+use lmlab_neural::train::{evaluate, load_run_tokenizer, StopReason};
 use std::path::Path;
 
-const CONFIG: &str = r#"
-tokenizer = "chars"
-[model]
-n_layer = 2
-n_head = 2
-n_embd = 16
-block_size = 16
-[train]
-batch_size = 4
-grad_accum = 2
-max_steps = 8
-learning_rate = 1e-2
-min_lr = 1e-3
-warmup_steps = 2
-weight_decay = 0.1
-grad_clip = 1.0
-seed = 7
-eval_iters = 2
-eval_interval = 4
-checkpoint_interval = 3
-"#;
+mod common;
+use common::{run, text, CONFIG};
 
-fn text() -> (String, String) {
-    let full = include_str!("../../../data/tiny-shakespeare.txt");
-    (full[..20_000].to_string(), full[20_000..24_000].to_string())
-}
-
-fn run(
-    config: &RunConfig,
-    dir: &Path,
-    f: impl FnOnce(&mut TrainOptions),
-) -> lmlab_core::Result<lmlab_neural::TrainReport> {
-    let (tr, va) = text();
-    let mut o = TrainOptions::new(dir);
-    f(&mut o);
-    train(config, &tr, &va, &o, &mut |_| {})
+/// The shared tiny config with gradient accumulation, so resumption is checked across micro-batches.
+fn config_text() -> String {
+    CONFIG.replace("batch_size = 4\n", "batch_size = 4\ngrad_accum = 2\n")
 }
 
 fn with_dropout(p: f64) -> RunConfig {
-    RunConfig::parse(&CONFIG.replace(
+    RunConfig::parse(&config_text().replace(
         "block_size = 16",
         &format!("block_size = 16\ndropout = {p}"),
     ))
@@ -61,7 +31,7 @@ fn load(d: &Path) -> Checkpoint {
 
 #[test]
 fn dropout_zero_is_the_run_without_dropout_bit_for_bit() {
-    let plain = RunConfig::parse(CONFIG).unwrap();
+    let plain = RunConfig::parse(&config_text()).unwrap();
     let zero = with_dropout(0.0);
     assert_eq!(plain, zero);
     let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
@@ -79,7 +49,7 @@ fn dropout_zero_is_the_run_without_dropout_bit_for_bit() {
 
 #[test]
 fn dropout_changes_training_but_not_evaluation_and_resume_stays_exact() {
-    let plain = RunConfig::parse(CONFIG).unwrap();
+    let plain = RunConfig::parse(&config_text()).unwrap();
     let config = with_dropout(0.2);
     let (a, b, c) = (
         tempfile::tempdir().unwrap(),
@@ -140,14 +110,14 @@ fn dropout_changes_training_but_not_evaluation_and_resume_stays_exact() {
 #[test]
 fn bad_dropout_values_are_refused() {
     for p in ["1.0", "-0.1", "1.5", "nan"] {
-        let text = CONFIG.replace(
+        let text = config_text().replace(
             "block_size = 16",
             &format!("block_size = 16\ndropout = {p}"),
         );
         let err = RunConfig::parse(&text).unwrap_err().to_string();
         assert!(err.contains("dropout must be in [0, 1)"), "{p}: {err}");
     }
-    let lstm = CONFIG.replace(
+    let lstm = config_text().replace(
         "block_size = 16",
         "block_size = 16\narch = \"lstm\"\ndropout = 0.1",
     );
