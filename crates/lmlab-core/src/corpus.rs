@@ -45,26 +45,30 @@ impl std::fmt::Display for SequenceMode {
     }
 }
 
-/// One sequence of a corpus: the lines it is made of (one line unless in paragraph or stream mode).
-/// In stream mode every line is followed by an end token inside the sequence.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// One sequence of a corpus: a span of the text made of one or more whole lines (one line unless in
+/// paragraph or stream mode), without the final newline. In stream mode every line is followed by an
+/// end token inside the sequence. Borrowing the span (no per-line list) keeps reading allocation-free.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Sequence<'a> {
-    /// The lines of the sequence, without their newline characters.
-    pub lines: Vec<&'a str>,
+    /// The text of the sequence: its lines joined by their newlines.
+    pub text: &'a str,
 }
 
-impl Sequence<'_> {
+impl<'a> Sequence<'a> {
+    /// The lines of the sequence, without their newline characters.
+    pub fn lines(&self) -> impl Iterator<Item = &'a str> {
+        self.text.split('\n')
+    }
+
     /// UTF-8 bytes of the sequence, each line counting its newline (the bits-per-byte denominator).
     pub fn byte_count(&self) -> usize {
-        self.lines.iter().map(|l| l.len() + 1).sum()
+        self.text.len() + 1
     }
 
     /// Whitespace-separated words plus one end-of-line per line (the word-level perplexity denominator).
     pub fn word_count(&self) -> usize {
-        self.lines
-            .iter()
-            .map(|l| l.split_whitespace().count() + 1)
-            .sum()
+        let line_ends = self.text.bytes().filter(|&b| b == b'\n').count() + 1;
+        self.text.split_whitespace().count() + line_ends
     }
 }
 
@@ -177,33 +181,37 @@ pub fn lines_of(text: &str) -> impl Iterator<Item = &str> {
 /// Cuts `text` into sequences as `mode` says.
 pub fn split_sequences(text: &str, mode: SequenceMode) -> Vec<Sequence<'_>> {
     match mode {
-        SequenceMode::Line => lines_of(text)
-            .map(|line| Sequence { lines: vec![line] })
-            .collect(),
+        SequenceMode::Line => lines_of(text).map(|line| Sequence { text: line }).collect(),
         SequenceMode::Stream => {
-            let lines: Vec<&str> = lines_of(text).collect();
-            if lines.is_empty() {
+            if text.is_empty() {
                 Vec::new()
             } else {
-                vec![Sequence { lines }]
+                let body = text.strip_suffix('\n').unwrap_or(text);
+                vec![Sequence { text: body }]
             }
         }
         SequenceMode::Paragraph => {
             let mut sequences = Vec::new();
-            let mut current: Vec<&str> = Vec::new();
+            // Byte range of the block being gathered: from its first line's start to its last line's end.
+            let mut block: Option<(usize, usize)> = None;
+            let base = text.as_ptr() as usize;
             for line in lines_of(text) {
+                let start = line.as_ptr() as usize - base;
                 if line.trim().is_empty() {
-                    if !current.is_empty() {
+                    if let Some((from, to)) = block.take() {
                         sequences.push(Sequence {
-                            lines: std::mem::take(&mut current),
+                            text: &text[from..to],
                         });
                     }
                 } else {
-                    current.push(line);
+                    let from = block.map_or(start, |(from, _)| from);
+                    block = Some((from, start + line.len()));
                 }
             }
-            if !current.is_empty() {
-                sequences.push(Sequence { lines: current });
+            if let Some((from, to)) = block {
+                sequences.push(Sequence {
+                    text: &text[from..to],
+                });
             }
             sequences
         }
@@ -217,7 +225,7 @@ mod tests {
     #[test]
     fn line_mode_keeps_empty_lines_and_ignores_final_newline() {
         let seqs = split_sequences("a b\n\nc\n", SequenceMode::Line);
-        let lines: Vec<_> = seqs.iter().map(|s| s.lines[0]).collect();
+        let lines: Vec<_> = seqs.iter().map(|s| s.text).collect();
         assert_eq!(lines, vec!["a b", "", "c"]);
         assert_eq!(seqs.iter().map(Sequence::byte_count).sum::<usize>(), 7);
     }
@@ -226,16 +234,18 @@ mod tests {
     fn paragraph_mode_splits_on_blank_lines() {
         let seqs = split_sequences("a\nb\n\n  \nc\n", SequenceMode::Paragraph);
         assert_eq!(seqs.len(), 2);
-        assert_eq!(seqs[0].lines, vec!["a", "b"]);
-        assert_eq!(seqs[1].lines, vec!["c"]);
+        assert_eq!(seqs[0].lines().collect::<Vec<_>>(), vec!["a", "b"]);
+        assert_eq!(seqs[1].text, "c");
+        assert_eq!(seqs[0].byte_count() + seqs[1].byte_count(), 6);
     }
 
     #[test]
     fn stream_mode_is_one_sequence() {
         let seqs = split_sequences("a\nb", SequenceMode::Stream);
         assert_eq!(seqs.len(), 1);
-        assert_eq!(seqs[0].lines, vec!["a", "b"]);
+        assert_eq!(seqs[0].lines().collect::<Vec<_>>(), vec!["a", "b"]);
         assert_eq!(seqs[0].word_count(), 4);
+        assert_eq!(seqs[0].byte_count(), 4);
     }
 
     #[test]

@@ -68,8 +68,8 @@ pub struct TokenSequence {
     pub words: usize,
 }
 
-/// Encodes one corpus sequence: each line's ids followed by the end token in stream mode, all lines
-/// joined by newlines then one end token otherwise.
+/// Encodes one corpus sequence: each line's ids followed by the end token in stream mode, the whole
+/// text (its lines joined by their newlines) then one end token otherwise.
 pub fn encode_sequence(
     tokenizer: &dyn Tokenizer,
     sequence: &Sequence<'_>,
@@ -80,16 +80,13 @@ pub fn encode_sequence(
     let mut oov = 0;
     match mode {
         SequenceMode::Stream => {
-            for line in &sequence.lines {
+            for line in sequence.lines() {
                 oov += tokenizer.encode_into(line, &mut ids);
                 ids.push(eos);
             }
         }
         SequenceMode::Line | SequenceMode::Paragraph => {
-            match sequence.lines.as_slice() {
-                [line] => oov += tokenizer.encode_into(line, &mut ids),
-                lines => oov += tokenizer.encode_into(&lines.join("\n"), &mut ids),
-            }
+            oov += tokenizer.encode_into(sequence.text, &mut ids);
             ids.push(eos);
         }
     }

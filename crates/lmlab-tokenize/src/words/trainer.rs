@@ -1,7 +1,7 @@
 use super::model::WordsTokenizer;
 use lmlab_core::vocab::{BOS, EOS, UNK};
 use lmlab_core::{Error, Result};
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 /// Builds a words vocabulary from training text.
 #[derive(Clone, Debug, Default)]
@@ -16,7 +16,8 @@ impl WordsTrainer {
     /// Counts the words of `text` and keeps the vocabulary the options allow. A literal `<s>` or
     /// `</s>` in the text is refused with its line number: they are sequence markers, not words.
     pub fn train(&self, text: &str) -> Result<WordsTokenizer> {
-        let mut counts: HashMap<&str, u64> = HashMap::new();
+        // FxHash: SipHash was a sixth of the time of counting a 180 MB corpus.
+        let mut counts: FxHashMap<&str, u64> = FxHashMap::default();
         for (n, line) in text.lines().enumerate() {
             for word in line.split_whitespace() {
                 if word == BOS || word == EOS {
