@@ -11,7 +11,7 @@ use crate::optim::{clip_grad_norm, learning_rate, AdamW};
 use lmlab_core::atomic::write_bytes_atomically;
 use lmlab_core::compute::{peak_rss_bytes, Budget, ComputeMeter, ComputeRecord};
 use lmlab_core::{Error, Result, Tokenizer};
-use lmlab_tokenize::{load_tokenizer_file, tokenizer_from_json, BytesTokenizer, CharsTrainer};
+use lmlab_tokenize::{load_tokenizer_file, BytesTokenizer, CharsTrainer};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -137,11 +137,7 @@ pub fn build_tokenizer(spec: &TokenizerSpec, train_text: &str) -> Result<Box<dyn
 
 /// Reads the tokenizer saved in a run directory.
 pub fn load_run_tokenizer(run_dir: &Path) -> Result<Box<dyn Tokenizer>> {
-    let path = run_dir.join(files::TOKENIZER);
-    let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
-    let value: serde_json::Value =
-        serde_json::from_str(&text).map_err(|e| Error::bad_file(&path, e.to_string()))?;
-    tokenizer_from_json(&value)
+    load_tokenizer_file(&run_dir.join(files::TOKENIZER))
 }
 
 /// Trains a transformer on `train_text`, validating on `valid_text`, into `options.run_dir`.
