@@ -78,7 +78,7 @@ mod tests {
                 SequenceMode::Paragraph,
                 SequenceMode::Stream,
             ] {
-                let eval = evaluate(&model, &corpus, mode, false, &|_| {});
+                let eval = evaluate(&model, &corpus, mode, false, &|_, _| {});
                 if eval.totals.tokens > 0 {
                     let bpb = eval.totals.bits_per_byte();
                     assert!((bpb - 8.0).abs() < 1e-12, "{mode}: {text:?}: {bpb}");

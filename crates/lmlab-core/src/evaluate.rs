@@ -41,16 +41,17 @@ pub fn score_sequence(model: &dyn LanguageModel, ids: &[crate::TokenId]) -> Vec<
 }
 
 /// Evaluates `model` on `corpus` cut by `mode`, in parallel over sequences. Sums are taken in corpus
-/// order, so results are the same bytes on every run. `progress` receives the count of sequences done.
+/// order, so results are the same bytes on every run. `progress` receives (sequences done, sequences).
 pub fn evaluate(
     model: &dyn LanguageModel,
     corpus: &Corpus,
     mode: SequenceMode,
     keep_rows: bool,
-    progress: &(dyn Fn(usize) + Sync),
+    progress: &(dyn Fn(usize, usize) + Sync),
 ) -> Evaluation {
     let tokenizer = model.tokenizer();
     let sequences = corpus.sequences(mode);
+    let total = sequences.len();
     let done = AtomicUsize::new(0);
     // Without rows only per-sequence totals are kept, so memory does not grow with the corpus.
     let scored: Vec<(SequenceTotals, Option<ScoredRows>)> = sequences
@@ -58,7 +59,7 @@ pub fn evaluate(
         .map(|sequence| {
             let encoded = encode_sequence(tokenizer, sequence, mode);
             let log_probs = score_sequence(model, &encoded.ids);
-            progress(done.fetch_add(1, Ordering::Relaxed) + 1);
+            progress(done.fetch_add(1, Ordering::Relaxed) + 1, total);
             let totals = SequenceTotals {
                 tokens: encoded.ids.len() as u64,
                 oov: encoded.oov as u64,

@@ -246,8 +246,8 @@ fn score(
     valid: &Corpus,
     test: &Corpus,
 ) -> Entry {
-    let v = evaluate(model.as_ref(), valid, SequenceMode::Line, true, &|_| {});
-    let t = evaluate(model.as_ref(), test, SequenceMode::Line, true, &|_| {});
+    let v = evaluate(model.as_ref(), valid, SequenceMode::Line, true, &|_, _| {});
+    let t = evaluate(model.as_ref(), test, SequenceMode::Line, true, &|_, _| {});
     Entry {
         row: LeaderboardRow {
             name: name.to_string(),

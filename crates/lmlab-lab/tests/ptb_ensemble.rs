@@ -25,7 +25,7 @@ fn ptb() -> Option<PathBuf> {
 }
 
 fn probs(model: &dyn LanguageModel, corpus: &Corpus, name: &str) -> NamedProbs {
-    let evaluation = evaluate(model, corpus, SequenceMode::Line, true, &|_| {});
+    let evaluation = evaluate(model, corpus, SequenceMode::Line, true, &|_, _| {});
     NamedProbs {
         path: PathBuf::from(name),
         file: evaluation.probs.expect("rows kept"),

@@ -23,15 +23,15 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
     let model = loaded.model;
     let mode = args.sequences.sequences.unwrap_or(loaded.sequences);
     let corpus = Corpus::open(&args.input)?;
-    let total = corpus.sequences(mode).len() as u64;
-    let progress = bar(total, "evaluating");
+    let progress = bar(1, "evaluating");
     let evaluation = evaluate(
         model.as_ref(),
         &corpus,
         mode,
         args.probs.is_some(),
-        &|done| {
-            if done % 256 == 0 {
+        &|done, total| {
+            if done % 256 == 0 || done == 1 {
+                progress.set_length(total as u64);
                 progress.set_position(done as u64);
             }
         },
