@@ -1,5 +1,7 @@
 //! Checkpoints: one safetensors file holding the weights, the AdamW moments, the step, the sampler's
-//! RNG state and the run config (in the metadata), written atomically.
+//! RNG state and the run config (in the metadata), written atomically. Nothing measured (time, CPU)
+//! goes in, so the same seed and inputs give the same checkpoint bytes; the run's CPU accounting is
+//! kept beside it in [`crate::ledger`].
 
 use crate::config::RunConfig;
 use crate::data::RngState;
@@ -7,13 +9,17 @@ use crate::model::params::{param_specs, total_len};
 use lmlab_core::atomic::write_bytes_atomically;
 use lmlab_core::{Error, Result};
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 /// The `format` metadata value that marks an lmlab-neural checkpoint.
 pub const FORMAT: &str = "lmlab-neural-checkpoint";
-/// The checkpoint format version written (newer ones are refused).
-pub const VERSION: u32 = 1;
+/// The checkpoint format version written (newer ones are refused). Version 2 keeps all lmlab
+/// metadata as one JSON object under [`METADATA_KEY`], so the header's bytes do not depend on hash
+/// map order; version 1 kept them as separate safetensors metadata entries (still read).
+pub const VERSION: u32 = 2;
+/// The one safetensors metadata entry a version 2 checkpoint writes.
+pub const METADATA_KEY: &str = "lmlab";
 /// File name of the checkpoint inside a run directory.
 pub const FILE_NAME: &str = "checkpoint.safetensors";
 
@@ -36,8 +42,6 @@ pub struct Checkpoint {
     pub rng: RngState,
     /// Training tokens read so far.
     pub tokens_seen: u64,
-    /// CPU seconds spent so far, all sessions of the run.
-    pub cpu_seconds: f64,
     /// Fingerprint of the tokenizer.
     pub tokenizer_fingerprint: String,
     /// Validation loss history `(step, loss)`.
@@ -81,7 +85,7 @@ impl Checkpoint {
             })
             .collect::<Result<_>>()?;
         let config = serde_json::to_string(&self.config).expect("config serializes");
-        let meta: HashMap<String, String> = [
+        let fields: BTreeMap<String, String> = [
             ("format", FORMAT.to_string()),
             ("version", VERSION.to_string()),
             ("lmlab_version", lmlab_core::LMLAB_VERSION.to_string()),
@@ -91,7 +95,6 @@ impl Checkpoint {
             ("rng_seed", hex(&self.rng.seed)),
             ("rng_word_pos", self.rng.word_pos.to_string()),
             ("tokens_seen", self.tokens_seen.to_string()),
-            ("cpu_seconds", format!("{:?}", self.cpu_seconds)),
             ("tokenizer_fingerprint", self.tokenizer_fingerprint.clone()),
             (
                 "val_history",
@@ -101,6 +104,10 @@ impl Checkpoint {
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))
         .collect();
+        // safetensors keeps its metadata in a HashMap, whose order changes from run to run: one
+        // entry holding a sorted JSON object gives the same bytes every time.
+        let fields = serde_json::to_string(&fields).expect("metadata serializes");
+        let meta = HashMap::from([(METADATA_KEY.to_string(), fields)]);
         let bytes = safetensors::serialize(views, &Some(meta))
             .map_err(|e| Error::invalid(format!("writing checkpoint: {e}")))?;
         write_bytes_atomically(path, &bytes)
@@ -117,9 +124,13 @@ impl Checkpoint {
         })?;
         let (_, header) = SafeTensors::read_metadata(&bytes)
             .map_err(|e| bad(format!("unreadable safetensors header: {e:?}")))?;
-        let meta = header.metadata().clone().ok_or_else(|| {
+        let mut meta = header.metadata().clone().ok_or_else(|| {
             bad("a safetensors file without lmlab metadata, not an lmlab-neural checkpoint".into())
         })?;
+        if let Some(fields) = meta.get(METADATA_KEY) {
+            meta = serde_json::from_str(fields)
+                .map_err(|e| bad(format!("metadata `{METADATA_KEY}` unreadable: {e}")))?;
+        }
         let get = |k: &str| {
             meta.get(k)
                 .ok_or_else(|| bad(format!("checkpoint metadata lacks `{k}`")))
@@ -191,9 +202,6 @@ impl Checkpoint {
                 word_pos: num("rng_word_pos")?,
             },
             tokens_seen: num("tokens_seen")? as u64,
-            cpu_seconds: get("cpu_seconds")?
-                .parse()
-                .map_err(|_| bad("metadata `cpu_seconds` is not a number".into()))?,
             tokenizer_fingerprint: get("tokenizer_fingerprint")?.clone(),
             val_history: serde_json::from_str(get("val_history")?)
                 .map_err(|_| bad("metadata `val_history` unreadable".into()))?,

@@ -8,6 +8,7 @@ pub mod data;
 pub mod float;
 pub mod gemm;
 pub mod layers;
+pub mod ledger;
 pub mod lm;
 pub mod model;
 pub mod optim;

@@ -6,6 +6,7 @@ use crate::config::Arch;
 use crate::config::{RunConfig, TokenizerSpec};
 use crate::data::{check_length, token_stream, Batcher};
 use crate::layers::dropout;
+use crate::ledger::ComputeLedger;
 use crate::model::{LstmNet, Net, Transformer};
 use crate::optim::{clip_grad_norm, learning_rate, AdamW};
 use lmlab_core::atomic::write_bytes_atomically;
@@ -235,7 +236,7 @@ fn train_net<N: Net>(
         opt.t = ck.adam_t;
         step = ck.step;
         tokens_seen = ck.tokens_seen;
-        cpu_before = ck.cpu_seconds;
+        cpu_before = ComputeLedger::load(run_dir)?.cpu_seconds;
         val_history = ck.val_history;
         batcher = Batcher::from_state(ck.rng);
     } else {
@@ -258,6 +259,11 @@ fn train_net<N: Net>(
                 tokens_seen: u64,
                 val_history: &[(usize, f64)]|
      -> Result<()> {
+        ComputeLedger {
+            cpu_seconds: cpu_before + meter.cpu_seconds(),
+            step,
+        }
+        .save(run_dir)?;
         Checkpoint {
             config: config.clone(),
             params: model.params().to_vec(),
@@ -267,7 +273,6 @@ fn train_net<N: Net>(
             step,
             rng: batcher.state(),
             tokens_seen,
-            cpu_seconds: cpu_before + meter.cpu_seconds(),
             tokenizer_fingerprint: fingerprint.clone(),
             val_history: val_history.to_vec(),
         }
