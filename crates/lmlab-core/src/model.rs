@@ -75,27 +75,40 @@ pub fn encode_sequence(
     sequence: &Sequence<'_>,
     mode: SequenceMode,
 ) -> TokenSequence {
-    let eos = tokenizer.specials().eos;
     let mut ids = Vec::new();
-    let mut oov = 0;
-    match mode {
-        SequenceMode::Stream => {
-            for line in sequence.lines() {
-                oov += tokenizer.encode_into(line, &mut ids);
-                ids.push(eos);
-            }
-        }
-        SequenceMode::Line | SequenceMode::Paragraph => {
-            oov += tokenizer.encode_into(sequence.text, &mut ids);
-            ids.push(eos);
-        }
-    }
+    let oov = encode_sequence_into(tokenizer, sequence, mode, &mut ids);
     TokenSequence {
         ids,
         oov,
         bytes: sequence.byte_count(),
         words: sequence.word_count(),
     }
+}
+
+/// Appends the ids of one corpus sequence to `out` as [`encode_sequence`] makes them (end tokens
+/// included); returns how many ids are out-of-vocabulary. Reusing `out` saves an allocation per
+/// sequence when only the ids are needed.
+pub fn encode_sequence_into(
+    tokenizer: &dyn Tokenizer,
+    sequence: &Sequence<'_>,
+    mode: SequenceMode,
+    out: &mut Vec<TokenId>,
+) -> usize {
+    let eos = tokenizer.specials().eos;
+    let mut oov = 0;
+    match mode {
+        SequenceMode::Stream => {
+            for line in sequence.lines() {
+                oov += tokenizer.encode_into(line, out);
+                out.push(eos);
+            }
+        }
+        SequenceMode::Line | SequenceMode::Paragraph => {
+            oov += tokenizer.encode_into(sequence.text, out);
+            out.push(eos);
+        }
+    }
+    oov
 }
 
 /// Encodes every sequence of `text`.

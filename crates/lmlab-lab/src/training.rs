@@ -2,7 +2,8 @@
 
 use lmlab_baseline::{BaselineModel, Smoothing};
 use lmlab_core::compute::{ComputeMeter, ComputeRecord};
-use lmlab_core::model::{encode_corpus, TokenSequence};
+use lmlab_core::corpus::split_sequences;
+use lmlab_core::model::{encode_corpus, encode_sequence_into, TokenSequence};
 use lmlab_core::model_file::Provenance;
 use lmlab_core::{Corpus, LanguageModel, Result, SequenceMode, Tokenizer, LMLAB_VERSION};
 use lmlab_memory::{MemoryModel, MemoryOptions};
@@ -40,7 +41,10 @@ impl TokenizerChoice {
         progress: &dyn Fn(usize, usize),
     ) -> Result<Box<dyn Tokenizer>> {
         match self {
-            TokenizerChoice::Words(trainer) => Ok(Box::new(trainer.train(&texts.concat())?)),
+            TokenizerChoice::Words(trainer) => Ok(Box::new(match texts {
+                [text] => trainer.train(text)?,
+                _ => trainer.train(&texts.concat())?,
+            })),
             TokenizerChoice::Bytes => Ok(Box::new(BytesTokenizer::new())),
             TokenizerChoice::Chars(trainer) => Ok(Box::new(trainer.train(texts)?)),
             TokenizerChoice::Bpe(trainer) => {
@@ -148,16 +152,39 @@ pub struct NgramRun {
     pub sequences: SequenceMode,
 }
 
-/// Trains an interpolated modified Kneser-Ney model on `corpus`.
+/// Trains an interpolated modified Kneser-Ney model on `corpus`. The corpus is encoded straight
+/// into one token stream (no per-sequence vectors), which the estimator frees after counting.
 pub fn train_ngram(corpus: &Corpus, run: &NgramRun) -> Result<Trained<NgramModel>> {
     let options = serde_json::to_value(&run.options).expect("options serialize");
-    train_family(
-        corpus,
-        &run.tokenizer,
-        run.sequences,
-        options,
-        |seqs, tok| lmlab_ngram::train(seqs, tok, &run.options),
-    )
+    let meter = ComputeMeter::start();
+    let tokenizer = run.tokenizer.build(corpus)?;
+    lmlab_ngram::phases::mark("tokenizer");
+    let stream = encode_stream(tokenizer.as_ref(), corpus.text(), run.sequences)?;
+    lmlab_ngram::phases::mark("encode");
+    let tokens_seen = stream.tokens_seen();
+    let model = lmlab_ngram::train_stream(stream, tokenizer, &run.options)?;
+    let compute = meter.finish(tokens_seen, model.parameter_count());
+    Ok(Trained {
+        provenance: provenance(corpus, run.sequences, options, None),
+        model,
+        compute,
+    })
+}
+
+/// Encodes every sequence of `text` into one n-gram token stream.
+fn encode_stream(
+    tokenizer: &dyn Tokenizer,
+    text: &str,
+    mode: SequenceMode,
+) -> Result<lmlab_ngram::TokenStream> {
+    let (specials, vocab_size) = lmlab_ngram::checked_specials(tokenizer)?;
+    let mut stream = lmlab_ngram::TokenStream::new(specials, vocab_size);
+    for sequence in split_sequences(text, mode) {
+        stream.push_sequence_with(|out| {
+            encode_sequence_into(tokenizer, &sequence, mode, out);
+        })?;
+    }
+    Ok(stream)
 }
 
 /// The options of a memory-based (IGTree / TRIBL2) training run.

@@ -64,66 +64,131 @@ impl Counts {
     }
 }
 
-/// The corpus as one array: `<s>` then the ids of each sequence.
-struct Stream {
+/// The training corpus as one array of token ids: `<s>` then the ids of each sequence (its end
+/// token last). Built sequence by sequence, each one checked, so a corpus can be encoded straight
+/// into it without a list of per-sequence vectors.
+pub struct TokenStream {
     tokens: Vec<TokenId>,
-}
-
-fn build_stream(
-    sequences: &[TokenSequence],
     specials: Specials,
     vocab_size: usize,
-) -> Result<Stream> {
-    if sequences.is_empty() {
-        return Err(Error::invalid(
-            "the training corpus is empty: there are no sequences to count",
-        ));
+    sequences: usize,
+}
+
+impl TokenStream {
+    /// An empty stream over a vocabulary of `vocab_size` ids with these special tokens.
+    pub fn new(specials: Specials, vocab_size: usize) -> TokenStream {
+        TokenStream {
+            tokens: Vec::new(),
+            specials,
+            vocab_size,
+            sequences: 0,
+        }
     }
-    let total: usize = sequences.iter().map(|s| s.ids.len() + 1).sum();
-    if total >= NONE as usize {
+
+    /// The stream of `sequences` (each ending with the end token, none holding `<s>`).
+    pub fn from_sequences(
+        sequences: &[TokenSequence],
+        specials: Specials,
+        vocab_size: usize,
+    ) -> Result<TokenStream> {
+        let mut stream = TokenStream::new(specials, vocab_size);
+        stream
+            .tokens
+            .reserve(sequences.iter().map(|s| s.ids.len() + 1).sum());
+        for seq in sequences {
+            stream.push_sequence(&seq.ids)?;
+        }
+        Ok(stream)
+    }
+
+    /// Appends one sequence's ids (ending with the end token).
+    pub fn push_sequence(&mut self, ids: &[TokenId]) -> Result<()> {
+        self.push_sequence_with(|out| out.extend_from_slice(ids))
+    }
+
+    /// Appends one sequence whose ids `fill` appends to the vector it is given (an encoder writing
+    /// in place); the new ids are then checked: they end with the end token, hold no `<s>` and lie
+    /// inside the vocabulary.
+    pub fn push_sequence_with(&mut self, fill: impl FnOnce(&mut Vec<TokenId>)) -> Result<()> {
+        let index = self.sequences;
+        self.tokens.push(self.specials.bos);
+        let start = self.tokens.len();
+        fill(&mut self.tokens);
+        self.sequences += 1;
+        if self.tokens.len() >= NONE as usize {
+            return Err(Error::invalid(format!(
+                "the corpus has more than {} tokens (with one <s> per sequence); in-memory \
+                 counting holds fewer than 2^32",
+                self.tokens.len()
+            )));
+        }
+        check_sequence(&self.tokens[start..], index, self.specials, self.vocab_size)
+    }
+
+    /// Number of sequences.
+    pub fn sequences(&self) -> usize {
+        self.sequences
+    }
+
+    /// Number of ids, end tokens included and `<s>` not (the tokens a model is trained on).
+    pub fn tokens_seen(&self) -> u64 {
+        (self.tokens.len() - self.sequences) as u64
+    }
+
+    /// The specials the stream was built with.
+    pub(crate) fn specials(&self) -> Specials {
+        self.specials
+    }
+
+    /// The vocabulary size the stream was checked against.
+    pub(crate) fn vocab_size(&self) -> usize {
+        self.vocab_size
+    }
+}
+
+/// Checks the ids of sequence `index`: the end token last, no `<s>`, every id in the vocabulary.
+fn check_sequence(
+    ids: &[TokenId],
+    index: usize,
+    specials: Specials,
+    vocab_size: usize,
+) -> Result<()> {
+    if ids.last() != Some(&specials.eos) {
         return Err(Error::invalid(format!(
-            "the corpus has {total} tokens (with one <s> per sequence); in-memory counting holds \
-             fewer than 2^32"
+            "sequence {} (line {} in line mode) does not end with the end token </s>",
+            index,
+            index + 1
         )));
     }
-    let mut tokens = Vec::with_capacity(total);
-    for (index, seq) in sequences.iter().enumerate() {
-        if seq.ids.last() != Some(&specials.eos) {
-            return Err(Error::invalid(format!(
-                "sequence {} (line {} in line mode) does not end with the end token </s>",
-                index,
-                index + 1
-            )));
-        }
-        if let Some(pos) = seq.ids.iter().position(|&id| id == specials.bos) {
-            return Err(Error::invalid(format!(
-                "sequence {} (line {} in line mode) contains the start token <s> at token {}; \
-                 <s> is context only",
-                index,
-                index + 1,
-                pos + 1
-            )));
-        }
-        if let Some(&id) = seq.ids.iter().find(|&&id| id as usize >= vocab_size) {
-            return Err(Error::invalid(format!(
-                "sequence {index} contains token id {id}, outside the vocabulary of {vocab_size}"
-            )));
-        }
-        tokens.push(specials.bos);
-        tokens.extend_from_slice(&seq.ids);
+    if let Some(pos) = ids.iter().position(|&id| id == specials.bos) {
+        return Err(Error::invalid(format!(
+            "sequence {} (line {} in line mode) contains the start token <s> at token {}; \
+             <s> is context only",
+            index,
+            index + 1,
+            pos + 1
+        )));
     }
-    Ok(Stream { tokens })
+    if let Some(&id) = ids.iter().find(|&&id| id as usize >= vocab_size) {
+        return Err(Error::invalid(format!(
+            "sequence {index} contains token id {id}, outside the vocabulary of {vocab_size}"
+        )));
+    }
+    Ok(())
 }
 
 /// Counts every n-gram of orders 1..=`order`.
 pub(crate) fn count_ngrams(
-    sequences: &[TokenSequence],
-    specials: Specials,
-    vocab_size: usize,
+    stream: &TokenStream,
     order: usize,
     spill: Option<&Spill>,
 ) -> Result<Counts> {
-    let stream = build_stream(sequences, specials, vocab_size)?;
+    if stream.sequences == 0 {
+        return Err(Error::invalid(
+            "the training corpus is empty: there are no sequences to count",
+        ));
+    }
+    let (specials, vocab_size) = (stream.specials, stream.vocab_size);
     let mut unigrams = vec![0u32; vocab_size];
     for &t in &stream.tokens {
         unigrams[t as usize] += 1;
@@ -133,13 +198,15 @@ pub(crate) fn count_ngrams(
 
     // node[p]: rank of the (n-1)-gram starting at p, or NONE.
     let mut node: Vec<u32> = stream.tokens.clone();
+    crate::phases::mark("stream");
     let mut higher = Vec::with_capacity(order.saturating_sub(1));
     for n in 2..=order {
-        let (counts, next) = count_order(&stream, specials.bos, &node, n, n < order, spill)?;
+        let (counts, next) = count_order(stream, specials.bos, &node, n, n < order, spill)?;
         higher.push(counts);
+        crate::phases::mark(&format!("count order {n}"));
         node = next;
     }
-    let last_window = last_window(&stream, specials, vocab_size, order);
+    let last_window = last_window(stream, specials, vocab_size, order);
     Ok(Counts {
         unigrams,
         higher,
@@ -152,7 +219,7 @@ pub(crate) fn count_ngrams(
 /// compare by lmplz's vocabulary ids: `<unk>` 0, `<s>` 1, `</s>` 2, then order of first appearance.
 /// Every token position ends one window; positions before a sequence start read as `<s>`.
 fn last_window(
-    stream: &Stream,
+    stream: &TokenStream,
     specials: Specials,
     vocab_size: usize,
     order: usize,
@@ -212,7 +279,7 @@ fn last_window(
 /// (empty unless `need_ranks`). With a [`Spill`] whose sort buffer cannot hold every n-gram
 /// occurrence, sorted runs go to temporary files and are merged; the result is the same.
 fn count_order(
-    stream: &Stream,
+    stream: &TokenStream,
     bos: TokenId,
     lower: &[u32],
     n: usize,
@@ -468,10 +535,18 @@ mod tests {
         unk: Some(0),
     };
 
+    fn count(sequences: &[TokenSequence], order: usize) -> Result<Counts> {
+        count_ngrams(
+            &TokenStream::from_sequences(sequences, SPECIALS, 5)?,
+            order,
+            None,
+        )
+    }
+
     #[test]
     fn counts_every_order_inside_sequences() {
         // <s> 3 4 </s> ; <s> 3 </s>
-        let counts = count_ngrams(&[seq(&[3, 4, 2]), seq(&[3, 2])], SPECIALS, 5, 3, None).unwrap();
+        let counts = count(&[seq(&[3, 4, 2]), seq(&[3, 2])], 3).unwrap();
         assert_eq!(counts.unigrams, vec![0, 0, 2, 2, 1]);
         assert_eq!(counts.tokens, 5);
         // bigrams: <s>3 x2, 3 4, 4 </s>, 3 </s>
@@ -483,20 +558,14 @@ mod tests {
 
     #[test]
     fn bad_sequences_are_named() {
-        let err = count_ngrams(&[], SPECIALS, 5, 2, None)
-            .err()
-            .unwrap()
-            .to_string();
+        let err = count(&[], 2).err().unwrap().to_string();
         assert!(err.contains("empty"), "{err}");
-        let err = count_ngrams(&[seq(&[3, 2]), seq(&[3, 1, 2])], SPECIALS, 5, 2, None)
+        let err = count(&[seq(&[3, 2]), seq(&[3, 1, 2])], 2)
             .err()
             .unwrap()
             .to_string();
         assert!(err.contains("line 2") && err.contains("<s>"), "{err}");
-        let err = count_ngrams(&[seq(&[3])], SPECIALS, 5, 2, None)
-            .err()
-            .unwrap()
-            .to_string();
+        let err = count(&[seq(&[3])], 2).err().unwrap().to_string();
         assert!(err.contains("does not end"), "{err}");
     }
 }

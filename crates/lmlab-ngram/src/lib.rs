@@ -30,14 +30,16 @@ mod interpolate;
 mod layout;
 mod model;
 pub mod options;
+pub mod phases;
 mod prune;
 pub mod query;
 mod stats;
 mod storage;
 pub mod table;
 
+pub use count::TokenStream;
 pub use discount::Discount;
-pub use estimate::train;
+pub use estimate::{checked_specials, train, train_stream};
 pub use model::NgramModel;
 pub use options::{parse_memory_size, NgramOptions, DEFAULT_FALLBACK};
 pub use query::{NgramScorer, NgramStepper, State};

@@ -60,6 +60,7 @@ pub fn ngram(args: NgramArgs) -> anyhow::Result<()> {
     trained
         .model
         .save(&args.output, trained.provenance.clone())?;
+    lmlab_ngram::phases::mark("save");
     spin.finish_and_clear();
     for warning in trained.model.warnings() {
         eprintln!("warning: {warning}");
