@@ -12,6 +12,7 @@ pub mod ledger;
 pub mod lm;
 pub mod model;
 pub mod optim;
+mod simd;
 pub mod train;
 
 pub use config::RunConfig;

@@ -1,6 +1,7 @@
 //! Element-wise activations: GELU (tanh approximation) and SwiGLU.
 
 use crate::float::Float;
+use crate::simd::simd_dispatch;
 use rayon::prelude::*;
 
 /// Elements per parallel task.
@@ -16,14 +17,16 @@ pub fn gelu_forward<F: Float>(y: &mut [F], x: &[F]) {
         .for_each(|(y, x)| gelu_forward_serial(y, x));
 }
 
-fn gelu_forward_serial<F: Float>(y: &mut [F], x: &[F]) {
-    let (k, c, half) = (
-        F::from_f64(SQRT_2_OVER_PI),
-        F::from_f64(GELU_C),
-        F::from_f64(0.5),
-    );
-    for (o, &v) in y.iter_mut().zip(x) {
-        *o = half * v * (F::ONE + (k * (v + c * v * v * v)).fast_tanh());
+simd_dispatch! {
+    fn gelu_forward_serial<F: Float>(y: &mut [F], x: &[F]) {
+        let (k, c, half) = (
+            F::from_f64(SQRT_2_OVER_PI),
+            F::from_f64(GELU_C),
+            F::from_f64(0.5),
+        );
+        for (o, &v) in y.iter_mut().zip(x) {
+            *o = half * v * (F::ONE + (k * (v + c * v * v * v)).fast_tanh());
+        }
     }
 }
 
@@ -35,41 +38,47 @@ pub fn gelu_backward<F: Float>(dx: &mut [F], dy: &[F], x: &[F]) {
         .for_each(|((dx, dy), x)| gelu_backward_serial(dx, dy, x));
 }
 
-fn gelu_backward_serial<F: Float>(dx: &mut [F], dy: &[F], x: &[F]) {
-    let (k, c, half) = (
-        F::from_f64(SQRT_2_OVER_PI),
-        F::from_f64(GELU_C),
-        F::from_f64(0.5),
-    );
-    let three_c = F::from_f64(3.0 * GELU_C);
-    for ((g, &d), &v) in dx.iter_mut().zip(dy).zip(x) {
-        let t = (k * (v + c * v * v * v)).fast_tanh();
-        let dt = (F::ONE - t * t) * k * (F::ONE + three_c * v * v);
-        *g += d * (half * (F::ONE + t) + half * v * dt);
-    }
-}
-
-/// SwiGLU: input rows `[gate (f) | up (f)]`, output `silu(gate) · up`, `f` features per row.
-pub fn swiglu_forward<F: Float>(y: &mut [F], x: &[F], n: usize, f: usize) {
-    for r in 0..n {
-        let (gate, up) = x[r * 2 * f..(r + 1) * 2 * f].split_at(f);
-        for i in 0..f {
-            let s = F::ONE / (F::ONE + (-gate[i]).fast_exp());
-            y[r * f + i] = gate[i] * s * up[i];
+simd_dispatch! {
+    fn gelu_backward_serial<F: Float>(dx: &mut [F], dy: &[F], x: &[F]) {
+        let (k, c, half) = (
+            F::from_f64(SQRT_2_OVER_PI),
+            F::from_f64(GELU_C),
+            F::from_f64(0.5),
+        );
+        let three_c = F::from_f64(3.0 * GELU_C);
+        for ((g, &d), &v) in dx.iter_mut().zip(dy).zip(x) {
+            let t = (k * (v + c * v * v * v)).fast_tanh();
+            let dt = (F::ONE - t * t) * k * (F::ONE + three_c * v * v);
+            *g += d * (half * (F::ONE + t) + half * v * dt);
         }
     }
 }
 
-/// SwiGLU backward: adds into `dx` (rows `[dgate | dup]`).
-pub fn swiglu_backward<F: Float>(dx: &mut [F], dy: &[F], x: &[F], n: usize, f: usize) {
-    for r in 0..n {
-        let (gate, up) = x[r * 2 * f..(r + 1) * 2 * f].split_at(f);
-        let (dgate, dup) = dx[r * 2 * f..(r + 1) * 2 * f].split_at_mut(f);
-        for i in 0..f {
-            let s = F::ONE / (F::ONE + (-gate[i]).fast_exp());
-            let d = dy[r * f + i];
-            dup[i] += d * gate[i] * s;
-            dgate[i] += d * up[i] * s * (F::ONE + gate[i] * (F::ONE - s));
+simd_dispatch! {
+    /// SwiGLU: input rows `[gate (f) | up (f)]`, output `silu(gate) · up`, `f` features per row.
+    pub fn swiglu_forward<F: Float>(y: &mut [F], x: &[F], n: usize, f: usize) {
+        for r in 0..n {
+            let (gate, up) = x[r * 2 * f..(r + 1) * 2 * f].split_at(f);
+            for i in 0..f {
+                let s = F::ONE / (F::ONE + (-gate[i]).fast_exp());
+                y[r * f + i] = gate[i] * s * up[i];
+            }
+        }
+    }
+}
+
+simd_dispatch! {
+    /// SwiGLU backward: adds into `dx` (rows `[dgate | dup]`).
+    pub fn swiglu_backward<F: Float>(dx: &mut [F], dy: &[F], x: &[F], n: usize, f: usize) {
+        for r in 0..n {
+            let (gate, up) = x[r * 2 * f..(r + 1) * 2 * f].split_at(f);
+            let (dgate, dup) = dx[r * 2 * f..(r + 1) * 2 * f].split_at_mut(f);
+            for i in 0..f {
+                let s = F::ONE / (F::ONE + (-gate[i]).fast_exp());
+                let d = dy[r * f + i];
+                dup[i] += d * gate[i] * s;
+                dgate[i] += d * up[i] * s * (F::ONE + gate[i] * (F::ONE - s));
+            }
         }
     }
 }

@@ -4,6 +4,8 @@
 
 use crate::float::Float;
 use crate::gemm::{matmul_serial, matmul_serial_ld, Mat};
+use crate::layers::loss::softmax_in_place;
+use crate::simd::simd_dispatch;
 
 /// Query rows per block of the causal products (keys beyond a block's last row are never computed).
 const ROWS: usize = 32;
@@ -115,20 +117,10 @@ pub fn forward<F: Float>(y: &mut [F], probs: &mut [F], q: &[F], k: &[F], v: &[F]
             }
             for r in 0..t {
                 let row = &mut p[r * t..(r + 1) * t];
-                let mut max = row[0] * scale;
                 for x in row[..=r].iter_mut() {
                     *x *= scale;
-                    max = max.max(*x);
                 }
-                let mut sum = F::ZERO;
-                for x in row[..=r].iter_mut() {
-                    *x = (*x - max).fast_exp();
-                    sum += *x;
-                }
-                let inv = F::ONE / sum;
-                for x in row[..=r].iter_mut() {
-                    *x *= inv;
-                }
+                softmax_in_place(&mut row[..=r]);
                 row[r + 1..].fill(F::ZERO);
             }
             for r0 in (0..t).step_by(ROWS) {
@@ -185,12 +177,8 @@ pub fn backward<F: Float>(
                     false,
                 );
                 for r in r0..r1 {
-                    let prow = &pr[r * t..(r + 1) * t];
                     let drow = &mut ds[r * t..(r + 1) * t];
-                    let dot: F = (0..=r).map(|j| prow[j] * drow[j]).sum();
-                    for j in 0..=r {
-                        drow[j] = prow[j] * (drow[j] - dot) * scale;
-                    }
+                    softmax_backward_row(&mut drow[..=r], &pr[r * t..=r * t + r], scale);
                     drow[r + 1..r1].fill(F::ZERO);
                 }
                 let dsb = Mat::strided(&ds[r0 * t..], r1 - r0, r1, t, 1);
@@ -208,6 +196,21 @@ pub fn backward<F: Float>(
                 );
             }
         });
+}
+
+simd_dispatch! {
+    /// Gradient through one softmax row, in place: `dp` (∂L/∂p) becomes `scale · p ⊙ (dp − p·dp)`.
+    /// Runtime-dispatched SIMD; the dot product is summed left to right, so the bits do not depend on
+    /// the instruction set.
+    fn softmax_backward_row<F: Float>(dp: &mut [F], p: &[F], scale: F) {
+        let dot = p
+            .iter()
+            .zip(dp.iter())
+            .fold(F::ZERO, |s, (&a, &b)| s + a * b);
+        for (d, &pj) in dp.iter_mut().zip(p) {
+            *d = pj * (*d - dot) * scale;
+        }
+    }
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! Softmax cross-entropy over the vocabulary, fused and in place.
 
 use crate::float::Float;
+use crate::simd::simd_dispatch;
 use rayon::prelude::*;
 
 /// Turns each row of `logits` (`n × v`) into probabilities in place and returns
@@ -55,17 +56,22 @@ pub fn softmax_cross_entropy_backward<F: Float>(
         });
 }
 
-/// Numerically stable softmax of one row, in place.
-pub fn softmax_in_place<F: Float>(row: &mut [F]) {
-    let max = row.iter().copied().fold(row[0], F::max);
-    let mut sum = F::ZERO;
-    for x in row.iter_mut() {
-        *x = (*x - max).fast_exp();
-        sum += *x;
-    }
-    let inv = F::ONE / sum;
-    for x in row.iter_mut() {
-        *x *= inv;
+simd_dispatch! {
+    /// Numerically stable softmax of one row, in place.
+    ///
+    /// Compiled for the best SIMD extension the CPU has (runtime dispatch). The exponentials are one
+    /// loop and their sum another, summed left to right: the map vectorizes, the sum keeps its order,
+    /// so every instruction set gives the same bits.
+    pub fn softmax_in_place<F: Float>(row: &mut [F]) {
+        let max = row.iter().copied().fold(row[0], F::max);
+        for x in row.iter_mut() {
+            *x = (*x - max).fast_exp();
+        }
+        let sum = row.iter().fold(F::ZERO, |s, &x| s + x);
+        let inv = F::ONE / sum;
+        for x in row.iter_mut() {
+            *x *= inv;
+        }
     }
 }
 

@@ -1,6 +1,7 @@
 //! LayerNorm and RMSNorm over the last dimension, with per-row statistics kept for the backward pass.
 
 use crate::float::Float;
+use crate::simd::simd_dispatch;
 use rayon::prelude::*;
 
 /// Rows per parallel task.
@@ -29,36 +30,38 @@ pub fn layer_norm_forward<F: Float>(
         .for_each(|(((y, m), s), x)| layer_norm_rows(y, m, s, x, g, b, m.len(), d));
 }
 
-#[allow(clippy::too_many_arguments)]
-fn layer_norm_rows<F: Float>(
-    y: &mut [F],
-    mean: &mut [F],
-    rstd: &mut [F],
-    x: &[F],
-    g: &[F],
-    b: Option<&[F]>,
-    n: usize,
-    d: usize,
-) {
-    let inv_d = F::from_f64(1.0 / d as f64);
-    let eps = F::from_f64(EPS);
-    for r in 0..n {
-        let xr = &x[r * d..(r + 1) * d];
-        let m = xr.iter().copied().sum::<F>() * inv_d;
-        let var = xr.iter().map(|&v| (v - m) * (v - m)).sum::<F>() * inv_d;
-        let s = F::ONE / (var + eps).sqrt();
-        mean[r] = m;
-        rstd[r] = s;
-        let yr = &mut y[r * d..(r + 1) * d];
-        match b {
-            Some(b) => {
-                for i in 0..d {
-                    yr[i] = (xr[i] - m) * s * g[i] + b[i];
+simd_dispatch! {
+    #[allow(clippy::too_many_arguments)]
+    fn layer_norm_rows<F: Float>(
+        y: &mut [F],
+        mean: &mut [F],
+        rstd: &mut [F],
+        x: &[F],
+        g: &[F],
+        b: Option<&[F]>,
+        n: usize,
+        d: usize,
+    ) {
+        let inv_d = F::from_f64(1.0 / d as f64);
+        let eps = F::from_f64(EPS);
+        for r in 0..n {
+            let xr = &x[r * d..(r + 1) * d];
+            let m = xr.iter().copied().sum::<F>() * inv_d;
+            let var = xr.iter().map(|&v| (v - m) * (v - m)).sum::<F>() * inv_d;
+            let s = F::ONE / (var + eps).sqrt();
+            mean[r] = m;
+            rstd[r] = s;
+            let yr = &mut y[r * d..(r + 1) * d];
+            match b {
+                Some(b) => {
+                    for i in 0..d {
+                        yr[i] = (xr[i] - m) * s * g[i] + b[i];
+                    }
                 }
-            }
-            None => {
-                for i in 0..d {
-                    yr[i] = (xr[i] - m) * s * g[i];
+                None => {
+                    for i in 0..d {
+                        yr[i] = (xr[i] - m) * s * g[i];
+                    }
                 }
             }
         }
@@ -70,7 +73,7 @@ fn layer_norm_rows<F: Float>(
 pub fn layer_norm_backward<F: Float>(
     dx: &mut [F],
     dg: &mut [F],
-    mut db: Option<&mut [F]>,
+    db: Option<&mut [F]>,
     dy: &[F],
     x: &[F],
     mean: &[F],
@@ -96,50 +99,70 @@ pub fn layer_norm_backward<F: Float>(
                 d,
             )
         });
-    for r in 0..n {
-        let (m, s) = (mean[r], rstd[r]);
-        let xr = &x[r * d..(r + 1) * d];
-        let dyr = &dy[r * d..(r + 1) * d];
-        for i in 0..d {
-            dg[i] += dyr[i] * (xr[i] - m) * s;
-        }
-        if let Some(db) = db.as_deref_mut() {
-            for i in 0..d {
-                db[i] += dyr[i];
+    layer_norm_param_grads(dg, db, dy, x, mean, rstd, n, d);
+}
+
+simd_dispatch! {
+    /// LayerNorm's gain and bias gradients, summed over rows in row order (SIMD across features).
+    #[allow(clippy::too_many_arguments)]
+    fn layer_norm_param_grads<F: Float>(
+        dg: &mut [F],
+        mut db: Option<&mut [F]>,
+        dy: &[F],
+        x: &[F],
+        mean: &[F],
+        rstd: &[F],
+        n: usize,
+        d: usize,
+    ) {
+        let (dg, x, dy) = (&mut dg[..d], &x[..n * d], &dy[..n * d]);
+        for r in 0..n {
+            let (m, s) = (mean[r], rstd[r]);
+            let xr = &x[r * d..(r + 1) * d];
+            let dyr = &dy[r * d..(r + 1) * d];
+            for ((g, &dyi), &xi) in dg.iter_mut().zip(dyr).zip(xr) {
+                *g += dyi * (xi - m) * s;
+            }
+            if let Some(db) = db.as_deref_mut() {
+                for (b, &dyi) in db[..d].iter_mut().zip(dyr) {
+                    *b += dyi;
+                }
             }
         }
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn layer_norm_dx<F: Float>(
-    dx: &mut [F],
-    dy: &[F],
-    x: &[F],
-    mean: &[F],
-    rstd: &[F],
-    g: &[F],
-    n: usize,
-    d: usize,
-) {
-    let inv_d = F::from_f64(1.0 / d as f64);
-    for r in 0..n {
-        let (m, s) = (mean[r], rstd[r]);
-        let xr = &x[r * d..(r + 1) * d];
-        let dyr = &dy[r * d..(r + 1) * d];
-        let mut mean_dn = F::ZERO;
-        let mut mean_dn_xhat = F::ZERO;
-        for i in 0..d {
-            let dn = dyr[i] * g[i];
-            mean_dn += dn;
-            mean_dn_xhat += dn * (xr[i] - m) * s;
-        }
-        mean_dn *= inv_d;
-        mean_dn_xhat *= inv_d;
-        let dxr = &mut dx[r * d..(r + 1) * d];
-        for i in 0..d {
-            let xhat = (xr[i] - m) * s;
-            dxr[i] += s * (dyr[i] * g[i] - mean_dn - xhat * mean_dn_xhat);
+simd_dispatch! {
+    #[allow(clippy::too_many_arguments)]
+    fn layer_norm_dx<F: Float>(
+        dx: &mut [F],
+        dy: &[F],
+        x: &[F],
+        mean: &[F],
+        rstd: &[F],
+        g: &[F],
+        n: usize,
+        d: usize,
+    ) {
+        let inv_d = F::from_f64(1.0 / d as f64);
+        for r in 0..n {
+            let (m, s) = (mean[r], rstd[r]);
+            let xr = &x[r * d..(r + 1) * d];
+            let dyr = &dy[r * d..(r + 1) * d];
+            let mut mean_dn = F::ZERO;
+            let mut mean_dn_xhat = F::ZERO;
+            for i in 0..d {
+                let dn = dyr[i] * g[i];
+                mean_dn += dn;
+                mean_dn_xhat += dn * (xr[i] - m) * s;
+            }
+            mean_dn *= inv_d;
+            mean_dn_xhat *= inv_d;
+            let dxr = &mut dx[r * d..(r + 1) * d];
+            for i in 0..d {
+                let xhat = (xr[i] - m) * s;
+                dxr[i] += s * (dyr[i] * g[i] - mean_dn - xhat * mean_dn_xhat);
+            }
         }
     }
 }
@@ -160,17 +183,19 @@ pub fn rms_norm_forward<F: Float>(
         .for_each(|((y, s), x)| rms_norm_rows(y, s, x, g, s.len(), d));
 }
 
-fn rms_norm_rows<F: Float>(y: &mut [F], rstd: &mut [F], x: &[F], g: &[F], n: usize, d: usize) {
-    let inv_d = F::from_f64(1.0 / d as f64);
-    let eps = F::from_f64(EPS);
-    for r in 0..n {
-        let xr = &x[r * d..(r + 1) * d];
-        let ms = xr.iter().map(|&v| v * v).sum::<F>() * inv_d;
-        let s = F::ONE / (ms + eps).sqrt();
-        rstd[r] = s;
-        let yr = &mut y[r * d..(r + 1) * d];
-        for i in 0..d {
-            yr[i] = xr[i] * s * g[i];
+simd_dispatch! {
+    fn rms_norm_rows<F: Float>(y: &mut [F], rstd: &mut [F], x: &[F], g: &[F], n: usize, d: usize) {
+        let inv_d = F::from_f64(1.0 / d as f64);
+        let eps = F::from_f64(EPS);
+        for r in 0..n {
+            let xr = &x[r * d..(r + 1) * d];
+            let ms = xr.iter().map(|&v| v * v).sum::<F>() * inv_d;
+            let s = F::ONE / (ms + eps).sqrt();
+            rstd[r] = s;
+            let yr = &mut y[r * d..(r + 1) * d];
+            for i in 0..d {
+                yr[i] = xr[i] * s * g[i];
+            }
         }
     }
 }
