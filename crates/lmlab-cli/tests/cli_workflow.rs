@@ -211,6 +211,8 @@ fn demo_runs_every_model_and_reports() {
         "EM ensemble / words",
         "uniform / bytes",
         "sample from",
+        "TinyStories (embedded",
+        "story 1:",
     ] {
         assert!(text.contains(needle), "missing {needle} in:\n{text}");
     }
@@ -225,4 +227,14 @@ fn demo_runs_every_model_and_reports() {
     assert!((bpb("uniform / bytes") - 8.0).abs() < 1e-9);
     assert!(bpb("bigram witten-bell / words") < bpb("uniform / words"));
     assert!(bpb("EM ensemble / words") <= bpb("bigram witten-bell / words") + 0.01);
+    // The TinyStories transformer learned something (uniform over bytes is 8 bits per byte) and
+    // sampled non-empty stories.
+    let stories = &report["stories"];
+    let stories_bpb = stories["bits_per_byte"].as_f64().unwrap();
+    assert!(stories_bpb > 0.5 && stories_bpb < 3.0, "{stories}");
+    let samples = stories["samples"].as_array().unwrap();
+    assert_eq!(samples.len(), 3);
+    assert!(samples
+        .iter()
+        .all(|s| !s.as_str().unwrap().trim().is_empty()));
 }

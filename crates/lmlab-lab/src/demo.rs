@@ -1,6 +1,8 @@
-//! `lmlab demo`: every model kind on the embedded corpus, evaluated, ensembled and sampled.
+//! `lmlab demo`: every model kind on the embedded corpus, evaluated, ensembled and sampled; then a
+//! small transformer on the embedded TinyStories slice ([`crate::stories`]).
 
 use crate::ensembles::{ensemble, NamedProbs};
+use crate::stories::{run_stories, StoriesReport};
 use crate::training::{
     train_baseline, train_memory, train_ngram, BaselineRun, MemoryRun, NgramRun, TokenizerChoice,
 };
@@ -108,6 +110,8 @@ pub struct DemoReport {
     pub ensemble_weights: Vec<(String, Weights)>,
     /// Samples.
     pub samples: Vec<Sample>,
+    /// The TinyStories run.
+    pub stories: StoriesReport,
     /// Where outputs were written (None: a temporary folder, now removed).
     pub out_dir: Option<PathBuf>,
 }
@@ -377,7 +381,7 @@ pub fn run_demo(
         ("bpe", bpe(false), vec![Recipe::Ngram(4)], 30),
         ("scaffold-bpe", bpe(true), vec![Recipe::Ngram(4)], 30),
     ];
-    let total: usize = plans.iter().map(|p| p.2.len() + 2).sum();
+    let total: usize = plans.iter().map(|p| p.2.len() + 2).sum::<usize>() + 1;
     let mut step = 0;
     let mut tick = |what: &str| {
         step += 1;
@@ -420,11 +424,14 @@ pub fn run_demo(
         leaderboard.extend(ensemble);
     }
     leaderboard.sort_by(|a, b| a.bits_per_byte.total_cmp(&b.bits_per_byte));
+    tick("training a transformer on TinyStories");
+    let stories = run_stories(&out, options.seed)?;
     let report = DemoReport {
         split_lines,
         leaderboard,
         ensemble_weights,
         samples,
+        stories,
         out_dir: options.out_dir.clone(),
     };
     let json = serde_json::to_vec_pretty(&report).expect("report serializes");

@@ -4,5 +4,6 @@
 pub mod demo;
 pub mod ensembles;
 pub mod registry;
+pub mod stories;
 pub mod tokenizer_stats;
 pub mod training;

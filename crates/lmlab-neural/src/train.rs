@@ -145,7 +145,7 @@ pub fn load_run_tokenizer(run_dir: &Path) -> Result<Box<dyn Tokenizer>> {
 ///
 /// The vocabulary size comes from the tokenizer (a non-zero `model.vocab_size` in the config must
 /// agree). Each `progress` call gets one [`TrainEvent`]. Same config, texts and machine give the same
-/// checkpoint bytes (apart from the recorded CPU seconds); `resume` continues to the same weights as
+/// checkpoint bytes (the CPU seconds go to the run's compute ledger); `resume` continues to the same weights as
 /// an uninterrupted run.
 pub fn train(
     config: &RunConfig,

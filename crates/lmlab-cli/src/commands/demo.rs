@@ -48,6 +48,21 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
             sample.text.trim_end()
         );
     }
+    let stories = &report.stories;
+    println!(
+        "\nTinyStories (embedded, {} train / {} valid bytes): {}, {} parameters, {:.1} CPU-s: \
+         valid {:.4} bits/byte, perplexity {:.2} per token",
+        stories.text_bytes[0],
+        stories.text_bytes[1],
+        stories.model,
+        stories.parameters,
+        stories.train_cpu_seconds,
+        stories.bits_per_byte,
+        stories.perplexity
+    );
+    for (i, story) in stories.samples.iter().enumerate() {
+        println!("\nstory {}:\n{}", i + 1, story.trim_end());
+    }
     if let Some(dir) = &report.out_dir {
         println!(
             "\nmodels, probability files and leaderboard.json are in {}",
