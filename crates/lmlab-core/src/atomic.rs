@@ -2,6 +2,7 @@
 //! A crash or error at any point leaves either the old file or the complete new one, never a torn file.
 
 use crate::error::{Error, Result};
+use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::Path;
 
@@ -10,6 +11,20 @@ pub fn write_atomically<F>(path: &Path, fill: F) -> Result<()>
 where
     F: FnOnce(&mut dyn Write) -> std::io::Result<()>,
 {
+    write_atomically_file(path, |file| {
+        let mut writer = BufWriter::new(file);
+        fill(&mut writer)
+            .and_then(|()| writer.flush())
+            .map_err(|e| Error::io(path, e))
+    })
+}
+
+/// Writes a file atomically through `fill`, which receives the temporary file itself (unbuffered:
+/// it may seek back to complete what it wrote) and returns a value of its own.
+pub fn write_atomically_file<R>(
+    path: &Path,
+    fill: impl FnOnce(&mut File) -> Result<R>,
+) -> Result<R> {
     let dir = match path.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent,
         _ => Path::new("."),
@@ -22,15 +37,11 @@ where
     // Temp files are private (0600) by default; the result should be readable like any new file.
     #[cfg(unix)]
     builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644));
-    let temp = builder.tempfile_in(dir).map_err(|e| Error::io(dir, e))?;
-    let mut writer = BufWriter::new(temp);
-    fill(&mut writer).map_err(|e| Error::io(path, e))?;
-    let temp = writer
-        .into_inner()
-        .map_err(|e| Error::io(path, e.into_error()))?;
+    let mut temp = builder.tempfile_in(dir).map_err(|e| Error::io(dir, e))?;
+    let value = fill(temp.as_file_mut())?;
     temp.as_file().sync_all().map_err(|e| Error::io(path, e))?;
     temp.persist(path).map_err(|e| Error::io(path, e.error))?;
-    Ok(())
+    Ok(value)
 }
 
 /// Writes `bytes` to `path` atomically.

@@ -123,6 +123,18 @@ impl Corpus {
         }
     }
 
+    /// Lets the mapped text leave this process's resident memory until it is read again (its
+    /// pages stay in the page cache and come back on the next access). Nothing for text held in
+    /// memory. For long runs that are done with the text.
+    pub fn release_pages(&self) {
+        if let Storage::Mapped(map) = &self.storage {
+            // SAFETY: the map is read-only and never written through; dropping its pages only
+            // means they are read from the file again on the next access. Advice that fails
+            // changes nothing, so its result is ignored.
+            let _ = unsafe { map.unchecked_advise(memmap2::UncheckedAdvice::DontNeed) };
+        }
+    }
+
     /// SHA-256 of the corpus bytes, hex.
     pub fn sha256(&self) -> String {
         crate::hashing::sha256_hex(self.text().as_bytes())

@@ -14,12 +14,12 @@
 //! A file shorter than its lengths say is reported as truncated, a different magic as foreign, a
 //! larger version as written by a newer lmlab, and a CRC mismatch as corrupted.
 
-use crate::atomic::write_atomically;
+use crate::atomic::{write_atomically, write_atomically_file};
 use crate::corpus::{open_regular_file, SequenceMode};
 use crate::error::{Error, Result};
 use memmap2::Mmap;
 use serde::{Deserialize, Serialize};
-use std::io::Write;
+use std::io::{Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 /// The first bytes of every lmlab model file.
@@ -112,21 +112,12 @@ pub fn write_model_file_with<F>(path: &Path, header: &ModelHeader, fill: F) -> R
 where
     F: Fn(&mut dyn Write) -> std::io::Result<()>,
 {
-    let mut json = serde_json::to_vec(header).map_err(|e| Error::invalid(e.to_string()))?;
-    while json.len() % 8 != 0 {
-        json.push(b' ');
-    }
+    let json = header_json(header)?;
     let mut sink = CrcSink::default();
     fill(&mut sink).map_err(|e| Error::io(path, e))?;
     let (payload_len, crc) = (sink.len, sink.hasher.finalize());
     write_atomically(path, |w| {
-        w.write_all(&MAGIC)?;
-        w.write_all(&CONTAINER_VERSION.to_le_bytes())?;
-        w.write_all(&(json.len() as u32).to_le_bytes())?;
-        w.write_all(&payload_len.to_le_bytes())?;
-        w.write_all(&crc.to_le_bytes())?;
-        w.write_all(&0u32.to_le_bytes())?;
-        w.write_all(&json)?;
+        write_prefix(w, &json, payload_len, crc)?;
         let mut check = CrcSink {
             inner: Some(w),
             ..CrcSink::default()
@@ -139,6 +130,58 @@ where
         }
         Ok(())
     })
+}
+
+/// Writes a model file atomically whose payload `fill` produces once, in pieces (for payloads
+/// too large to produce twice or to hold): the payload goes straight to the temporary file while
+/// its length and CRC-32 are taken, then the prefix is completed. Same bytes as
+/// [`write_model_file_with`]; an error from `fill` leaves no file.
+pub fn write_model_file_once<R>(
+    path: &Path,
+    header: &ModelHeader,
+    fill: impl FnOnce(&mut dyn Write) -> Result<R>,
+) -> Result<R> {
+    let json = header_json(header)?;
+    write_atomically_file(path, |file| {
+        let io = |e: std::io::Error| Error::io(path, e);
+        let mut w = std::io::BufWriter::with_capacity(1 << 20, &mut *file);
+        write_prefix(&mut w, &json, 0, 0).map_err(io)?;
+        let mut sink = CrcSink {
+            inner: Some(&mut w),
+            ..CrcSink::default()
+        };
+        let value = fill(&mut sink)?;
+        let (payload_len, crc) = (sink.len, sink.hasher.finalize());
+        w.flush().map_err(io)?;
+        drop(w);
+        file.seek(SeekFrom::Start(LENGTHS_AT)).map_err(io)?;
+        file.write_all(&payload_len.to_le_bytes()).map_err(io)?;
+        file.write_all(&crc.to_le_bytes()).map_err(io)?;
+        Ok(value)
+    })
+}
+
+/// Where the payload length and CRC-32 lie in the prefix.
+const LENGTHS_AT: u64 = 16;
+
+/// The JSON header, padded with spaces to a multiple of 8 bytes.
+fn header_json(header: &ModelHeader) -> Result<Vec<u8>> {
+    let mut json = serde_json::to_vec(header).map_err(|e| Error::invalid(e.to_string()))?;
+    while json.len() % 8 != 0 {
+        json.push(b' ');
+    }
+    Ok(json)
+}
+
+/// The 32-byte prefix, then the header.
+fn write_prefix(w: &mut dyn Write, json: &[u8], payload_len: u64, crc: u32) -> std::io::Result<()> {
+    w.write_all(&MAGIC)?;
+    w.write_all(&CONTAINER_VERSION.to_le_bytes())?;
+    w.write_all(&(json.len() as u32).to_le_bytes())?;
+    w.write_all(&payload_len.to_le_bytes())?;
+    w.write_all(&crc.to_le_bytes())?;
+    w.write_all(&0u32.to_le_bytes())?;
+    w.write_all(json)
 }
 
 /// Counts and checksums the bytes written through it, forwarding them to `inner` if any.

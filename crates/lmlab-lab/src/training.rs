@@ -157,10 +157,7 @@ pub struct NgramRun {
 pub fn train_ngram(corpus: &Corpus, run: &NgramRun) -> Result<Trained<NgramModel>> {
     let options = serde_json::to_value(&run.options).expect("options serialize");
     let meter = ComputeMeter::start();
-    let tokenizer = run.tokenizer.build(corpus)?;
-    lmlab_ngram::phases::mark("tokenizer");
-    let stream = encode_stream(tokenizer.as_ref(), corpus.text(), run.sequences)?;
-    lmlab_ngram::phases::mark("encode");
+    let (tokenizer, stream) = ngram_stream(corpus, run)?;
     let tokens_seen = stream.tokens_seen();
     let model = lmlab_ngram::train_stream(stream, tokenizer, &run.options)?;
     let compute = meter.finish(tokens_seen, model.parameter_count());
@@ -169,6 +166,51 @@ pub fn train_ngram(corpus: &Corpus, run: &NgramRun) -> Result<Trained<NgramModel
         model,
         compute,
     })
+}
+
+/// An n-gram model trained straight into its file: what training reported and what it cost.
+pub struct TrainedNgramFile {
+    /// N-gram counts, discounts, warnings.
+    pub summary: lmlab_ngram::TrainSummary,
+    /// CPU, wall, tokens, parameters, memory (writing the file included).
+    pub compute: ComputeRecord,
+}
+
+/// Trains an interpolated modified Kneser-Ney model on `corpus` and writes it to `output` order
+/// by order as it is estimated, so the model is never whole in memory (the same file as
+/// [`train_ngram`] then `save`). The corpus text leaves resident memory once encoded.
+pub fn train_ngram_to_file(
+    corpus: &Corpus,
+    run: &NgramRun,
+    output: &Path,
+) -> Result<TrainedNgramFile> {
+    let options = serde_json::to_value(&run.options).expect("options serialize");
+    let meter = ComputeMeter::start();
+    let (tokenizer, stream) = ngram_stream(corpus, run)?;
+    let provenance = provenance(corpus, run.sequences, options, None);
+    corpus.release_pages();
+    let tokens_seen = stream.tokens_seen();
+    let summary = lmlab_ngram::train_stream_to_file(
+        stream,
+        tokenizer.as_ref(),
+        &run.options,
+        output,
+        provenance,
+    )?;
+    let compute = meter.finish(tokens_seen, summary.parameter_count());
+    Ok(TrainedNgramFile { summary, compute })
+}
+
+/// The run's tokenizer (built on `corpus`) and the corpus encoded into one n-gram token stream.
+fn ngram_stream(
+    corpus: &Corpus,
+    run: &NgramRun,
+) -> Result<(Box<dyn Tokenizer>, lmlab_ngram::TokenStream)> {
+    let tokenizer = run.tokenizer.build(corpus)?;
+    lmlab_ngram::phases::mark("tokenizer");
+    let stream = encode_stream(tokenizer.as_ref(), corpus.text(), run.sequences)?;
+    lmlab_ngram::phases::mark("encode");
+    Ok((tokenizer, stream))
 }
 
 /// Encodes every sequence of `text` into one n-gram token stream.

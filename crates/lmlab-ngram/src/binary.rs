@@ -8,6 +8,7 @@
 //! a clear error and never a panic or an endless probe.
 
 use crate::discount::Discount;
+use crate::interpolate::TableSink;
 use crate::model::NgramModel;
 use crate::storage::Entries;
 use crate::table::{Entry, OrderTable};
@@ -32,33 +33,15 @@ impl NgramModel {
 
     /// Streams the payload through a small buffer (the model is never copied into one byte array).
     fn write_payload(&self, w: &mut dyn Write) -> std::io::Result<()> {
-        let mut out = Payload {
-            buf: Vec::with_capacity(PAYLOAD_BUFFER),
-            w,
-        };
-        out.u64(self.order() as u64)?;
-        out.u64(self.tables[0].len() as u64)?;
-        out.u64(self.training_tokens)?;
-        out.u64(u64::from(!self.discounts.is_empty()))?;
-        for d in &self.discounts {
-            for &x in &d.amount {
-                out.u64(x.to_bits())?;
-            }
-        }
+        let mut out = Payload::new(w);
+        out.prelude(&Prelude {
+            order: self.order(),
+            vocab_size: self.tables[0].len(),
+            training_tokens: self.training_tokens,
+            discounts: &self.discounts,
+        })?;
         for table in &self.tables {
-            let entries = table.entries();
-            if table.is_hashed() {
-                out.u64(entries.len() as u64 * 2)?;
-                for e in entries {
-                    out.u64(e.key)?;
-                    out.u64(pack(e))?;
-                }
-            } else {
-                out.u64(entries.len() as u64)?;
-                for e in entries {
-                    out.u64(pack(e))?;
-                }
-            }
+            out.table(table)?;
         }
         out.flush()
     }
@@ -185,13 +168,32 @@ impl Cursor<'_> {
 /// Bytes gathered per write while streaming the payload.
 const PAYLOAD_BUFFER: usize = 1 << 16;
 
+/// What the payload holds before its tables.
+pub(crate) struct Prelude<'a> {
+    /// The model order N.
+    pub order: usize,
+    /// Number of unigrams (the tokenizer's vocabulary).
+    pub vocab_size: usize,
+    /// Tokens counted in training.
+    pub training_tokens: u64,
+    /// Per-order discounts (empty for an imported ARPA).
+    pub discounts: &'a [Discount],
+}
+
 /// Little-endian payload words, written through a buffer.
 struct Payload<'a> {
     buf: Vec<u8>,
     w: &'a mut dyn Write,
 }
 
-impl Payload<'_> {
+impl<'a> Payload<'a> {
+    fn new(w: &'a mut dyn Write) -> Payload<'a> {
+        Payload {
+            buf: Vec::with_capacity(PAYLOAD_BUFFER),
+            w,
+        }
+    }
+
     fn u64(&mut self, value: u64) -> std::io::Result<()> {
         self.buf.extend_from_slice(&value.to_le_bytes());
         if self.buf.len() >= PAYLOAD_BUFFER {
@@ -200,10 +202,76 @@ impl Payload<'_> {
         Ok(())
     }
 
+    /// Order, vocabulary size, training tokens, the discounts flag and the discounts.
+    fn prelude(&mut self, prelude: &Prelude) -> std::io::Result<()> {
+        self.u64(prelude.order as u64)?;
+        self.u64(prelude.vocab_size as u64)?;
+        self.u64(prelude.training_tokens)?;
+        self.u64(u64::from(!prelude.discounts.is_empty()))?;
+        for d in prelude.discounts {
+            for &x in &d.amount {
+                self.u64(x.to_bits())?;
+            }
+        }
+        Ok(())
+    }
+
+    /// One order: unigrams as packed values, a hash table slot by slot (key, packed values).
+    fn table(&mut self, table: &OrderTable) -> std::io::Result<()> {
+        let entries = table.entries();
+        if table.is_hashed() {
+            self.u64(entries.len() as u64 * 2)?;
+            for e in entries {
+                self.u64(e.key)?;
+                self.u64(pack(e))?;
+            }
+        } else {
+            self.u64(entries.len() as u64)?;
+            for e in entries {
+                self.u64(pack(e))?;
+            }
+        }
+        Ok(())
+    }
+
     fn flush(&mut self) -> std::io::Result<()> {
         self.w.write_all(&self.buf)?;
         self.buf.clear();
         Ok(())
+    }
+}
+
+/// Writes the payload of a model file as training hands over its orders: each table is written
+/// and dropped, so the whole model is never in memory.
+pub(crate) struct PayloadSink<'a> {
+    out: Payload<'a>,
+    path: &'a Path,
+}
+
+impl<'a> PayloadSink<'a> {
+    /// A sink writing to `w`, the payload of the model file `path` (named in errors).
+    pub fn new(w: &'a mut dyn Write, path: &'a Path) -> PayloadSink<'a> {
+        PayloadSink {
+            out: Payload::new(w),
+            path,
+        }
+    }
+
+    /// Writes out what is still buffered.
+    pub fn finish(mut self) -> Result<()> {
+        self.out.flush().map_err(|e| Error::io(self.path, e))
+    }
+}
+
+impl TableSink for PayloadSink<'_> {
+    fn begin(&mut self, prelude: &Prelude) -> Result<()> {
+        self.out
+            .prelude(prelude)
+            .map_err(|e| Error::io(self.path, e))
+    }
+
+    fn push(&mut self, table: OrderTable) -> Result<()> {
+        self.out.table(&table).map_err(|e| Error::io(self.path, e))
     }
 }
 

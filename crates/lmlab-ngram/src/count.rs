@@ -1,18 +1,26 @@
-//! Stage 1: counting. Every sequence becomes `<s> w1 … wk` (wk = `</s>`); every n-gram of order
+//! Stage 1: counting (with stage 2, adjusted counts, and the discount statistics, which come out
+//! of the same pass). Every sequence becomes `<s> w1 … wk` (wk = `</s>`); every n-gram of order
 //! 1..=N inside one sequence is counted. N-grams are stored per order as sorted, distinct u64 keys
 //! `(rank of the suffix (n-1)-gram << 32) | first word`: a left-extension trie level, so the n-grams
 //! sharing a suffix are contiguous (what continuation counts and queries need) and every order,
 //! whatever N, is sorted as plain integers.
+//!
+//! Order n is counted from the ranks of order n-1 by position: the positions where an n-gram
+//! starts are bucketed by the rank of the (n-1)-gram that follows them (a counting sort: the
+//! bucket sizes are the raw counts of order n-1), then each bucket is sorted by first word. So a
+//! bucket's distinct first words are its suffix's left extensions, whose number is the suffix's
+//! adjusted count. Memory: the token stream, the ranks by position (overwritten in place order by
+//! order) and the bucketed positions, 12 bytes per token; each finished order goes to a
+//! [`Stored`] array (a temporary file when memory is bounded).
 
+use crate::adjust::adjust_from_extensions;
+use crate::discount::{counts_of_counts, CountsOfCounts};
+use crate::spill::{Column, SpillDir, Stored};
+use crate::stats::WindowChain;
 use crate::table::prefetch;
 use lmlab_core::model::TokenSequence;
 use lmlab_core::{Error, Result, Specials, TokenId};
-use rayon::prelude::*;
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
-use std::fs::File;
-use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// Marks a position where no n-gram of the current order starts.
 const NONE: u32 = u32::MAX;
@@ -30,38 +38,6 @@ pub(crate) fn key_suffix(key: u64) -> u32 {
 /// The first word of a key's n-gram.
 pub(crate) fn key_first(key: u64) -> TokenId {
     key as u32
-}
-
-/// The distinct n-grams of one order n ≥ 2 with their raw counts.
-pub(crate) struct OrderCounts {
-    /// Sorted distinct keys; an n-gram's rank is its index here.
-    pub keys: Vec<u64>,
-    /// Raw count of each n-gram (a corpus has fewer than 2^32 tokens).
-    pub raw: Vec<u32>,
-    /// Rank of each n-gram's context (its first n-1 words) in order n-1.
-    pub context: Vec<u32>,
-}
-
-/// Raw counts of every order: unigrams indexed by token id, then one [`OrderCounts`] per order ≥ 2.
-pub(crate) struct Counts {
-    /// Raw unigram counts by token id (`<s>` is never counted as a unigram).
-    pub unigrams: Vec<u32>,
-    /// Orders 2..=N.
-    pub higher: Vec<OrderCounts>,
-    /// Number of tokens counted (end tokens included, `<s>` not).
-    pub tokens: u64,
-    /// The window of N words (most recent first, `<s>`-padded before a sequence start) that lmplz
-    /// sorts last; see [`crate::stats`].
-    pub last_window: Vec<TokenId>,
-}
-
-impl Counts {
-    /// Frees the raw counts of orders ≥ 2 once adjusted counts and statistics are taken.
-    pub(crate) fn drop_raw(&mut self) {
-        for order in &mut self.higher {
-            order.raw = Vec::new();
-        }
-    }
 }
 
 /// The training corpus as one array of token ids: `<s>` then the ids of each sequence (its end
@@ -177,10 +153,43 @@ fn check_sequence(
     Ok(())
 }
 
-/// Counts every n-gram of orders 1..=`order`.
+/// One order n ≥ 2 in rank space, as the later stages read it.
+pub(crate) struct OrderCounts {
+    /// Sorted distinct keys; an n-gram's rank is its index here.
+    pub keys: Stored<u64>,
+    /// Rank of each n-gram's context (its first n-1 words) in order n-1.
+    pub context: Stored<u32>,
+    /// Adjusted count of each n-gram (raw counts at the top order).
+    pub adjusted: Stored<u32>,
+    /// Which n-grams are pruned (empty when none of this order can be).
+    pub pruned: Vec<bool>,
+}
+
+impl OrderCounts {
+    /// Number of n-grams.
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+}
+
+/// Everything estimation needs from the corpus.
+pub(crate) struct Counts {
+    /// Adjusted unigram counts by token id (`<s>` has 0).
+    pub unigrams: Vec<u32>,
+    /// Orders 2..=N.
+    pub higher: Vec<OrderCounts>,
+    /// Number of tokens counted (end tokens included, `<s>` not).
+    pub tokens: u64,
+    /// Counts-of-counts of every order (index n-1), as lmplz collects them ([`crate::stats`]).
+    pub stats: Vec<CountsOfCounts>,
+}
+
+/// Counts every n-gram of orders 1..=`order`, with adjusted counts, lmplz's counts-of-counts and
+/// pruned flags (an n-gram of order n is pruned when its raw count is at most `thresholds[n-1]`).
 pub(crate) fn count_ngrams(
     stream: &TokenStream,
     order: usize,
+    thresholds: &[u64],
     spill: Option<&Spill>,
 ) -> Result<Counts> {
     if stream.sequences == 0 {
@@ -189,30 +198,369 @@ pub(crate) fn count_ngrams(
         ));
     }
     let (specials, vocab_size) = (stream.specials, stream.vocab_size);
+    let tokens = &stream.tokens;
     let mut unigrams = vec![0u32; vocab_size];
-    for &t in &stream.tokens {
+    for &t in tokens {
         unigrams[t as usize] += 1;
     }
-    let tokens = stream.tokens.len() as u64 - u64::from(unigrams[specials.bos as usize]);
     unigrams[specials.bos as usize] = 0;
-
-    // node[p]: rank of the (n-1)-gram starting at p, or NONE.
-    let mut node: Vec<u32> = stream.tokens.clone();
-    crate::phases::mark("stream");
-    let mut higher = Vec::with_capacity(order.saturating_sub(1));
+    let dir = match spill {
+        Some(s) if s.needed(tokens.len()) => Some(SpillDir::new(&s.dir)?),
+        _ => None,
+    };
+    let window = last_window(stream, specials, vocab_size, order);
+    let mut chain = WindowChain::start(window, specials.bos, &unigrams);
+    let mut lower = Lower {
+        counts: unigrams,
+        bos_first: BitSet::with_bit(vocab_size, specials.bos as usize),
+        pending: None,
+    };
+    let mut counts = Counts {
+        unigrams: Vec::new(),
+        higher: Vec::with_capacity(order.saturating_sub(1)),
+        tokens: stream.tokens_seen(),
+        stats: Vec::with_capacity(order),
+    };
+    // node[p]: rank of the n-gram of the last order counted that starts at p, or NONE.
+    let mut node: Vec<u32> = Vec::new();
+    let mut positions: Vec<u32> = Vec::new();
     for n in 2..=order {
-        let (counts, next) = count_order(stream, specials.bos, &node, n, n < order, spill)?;
-        higher.push(counts);
+        let top = n == order;
+        let ends = bucket_positions(tokens, specials.bos, &lower, &mut node, n, &mut positions);
+        if n == 2 && !top {
+            node = vec![NONE; tokens.len()];
+        }
+        let mut out = OrderWriter::new(
+            dir.as_ref(),
+            thresholds[n - 1],
+            specials.bos,
+            chain.target(n),
+        )?;
+        let walk = Walk {
+            tokens,
+            positions: &positions,
+            ends: &ends,
+            context_from_node: n > 2,
+            write_ranks: !top,
+        };
+        walk.run(&mut lower.counts, &mut node, &mut out)?;
+        drop(ends);
+        let (next, found) = out.finish()?;
+        let (t, done) = std::mem::replace(&mut lower, next).finish(Some(&chain), dir.as_ref())?;
+        counts.keep(t, done);
+        chain.advance(found);
         crate::phases::mark(&format!("count order {n}"));
-        node = next;
     }
-    let last_window = last_window(stream, specials, vocab_size, order);
-    Ok(Counts {
-        unigrams,
-        higher,
-        tokens,
-        last_window,
-    })
+    drop(positions);
+    drop(node);
+    let (t, done) = lower.finish(None, dir.as_ref())?;
+    counts.keep(t, done);
+    Ok(counts)
+}
+
+impl Counts {
+    /// Takes a finished order with its counts-of-counts (orders arrive lowest first).
+    fn keep(&mut self, t: CountsOfCounts, done: Finished) {
+        self.stats.push(t);
+        match done {
+            Finished::Unigrams(u) => self.unigrams = u,
+            Finished::Order(o) => self.higher.push(o),
+        }
+    }
+}
+
+/// A set of bits by index.
+struct BitSet {
+    words: Vec<u64>,
+}
+
+impl BitSet {
+    fn new() -> BitSet {
+        BitSet { words: Vec::new() }
+    }
+
+    /// `len` bits, only `bit` set.
+    fn with_bit(len: usize, bit: usize) -> BitSet {
+        let mut set = BitSet {
+            words: vec![0; len.div_ceil(64)],
+        };
+        set.words[bit / 64] |= 1 << (bit % 64);
+        set
+    }
+
+    /// Sets bit `i`, growing the set as needed.
+    fn set(&mut self, i: usize) {
+        if i / 64 >= self.words.len() {
+            self.words.resize(i / 64 + 1, 0);
+        }
+        self.words[i / 64] |= 1 << (i % 64);
+    }
+
+    fn get(&self, i: usize) -> bool {
+        self.words
+            .get(i / 64)
+            .is_some_and(|w| (w >> (i % 64)) & 1 == 1)
+    }
+}
+
+/// The order below the one being counted.
+struct Lower {
+    /// Raw counts by rank; each becomes its adjusted count while the order above is counted.
+    counts: Vec<u32>,
+    /// Which n-grams start with `<s>` (they have no left extension).
+    bos_first: BitSet,
+    /// Keys, contexts and pruned flags of an order ≥ 2 (none for unigrams).
+    pending: Option<(Stored<u64>, Stored<u32>, Vec<bool>)>,
+}
+
+/// A finished order.
+enum Finished {
+    Unigrams(Vec<u32>),
+    Order(OrderCounts),
+}
+
+impl Lower {
+    /// The order's counts-of-counts (corrected lmplz's way along `chain`, below the top order)
+    /// and its finished arrays.
+    fn finish(
+        self,
+        chain: Option<&WindowChain>,
+        dir: Option<&SpillDir>,
+    ) -> Result<(CountsOfCounts, Finished)> {
+        let mut t = counts_of_counts(&self.counts);
+        if let Some(chain) = chain {
+            chain.correct(&mut t, &self.counts);
+        }
+        let done = match self.pending {
+            None => Finished::Unigrams(self.counts),
+            Some((keys, context, pruned)) => Finished::Order(OrderCounts {
+                keys,
+                context,
+                adjusted: Stored::new(self.counts, dir)?,
+                pruned,
+            }),
+        };
+        Ok((t, done))
+    }
+}
+
+/// Buckets the positions where an n-gram starts by the rank of the (n-1)-gram after them (read
+/// from the token itself for n = 2, else from `node`), in position order within a bucket; returns
+/// the end of each bucket in `positions`. Positions where no n-gram starts get `NONE` in `node`
+/// (n > 2: `node` is overwritten in place by the ranks of order n later).
+fn bucket_positions(
+    tokens: &[TokenId],
+    bos: TokenId,
+    lower: &Lower,
+    node: &mut [u32],
+    n: usize,
+    positions: &mut Vec<u32>,
+) -> Vec<u32> {
+    // Every occurrence of an (n-1)-gram that does not start with `<s>` follows one n-gram start.
+    let mut cursor = Vec::with_capacity(lower.counts.len());
+    let mut total = 0u32;
+    for (s, &c) in lower.counts.iter().enumerate() {
+        cursor.push(total);
+        if !lower.bos_first.get(s) {
+            total += c;
+        }
+    }
+    positions.clear();
+    positions.resize(total as usize, 0);
+    let len = tokens.len();
+    for p in 0..len {
+        let q = p + 1;
+        let s = if q < len && tokens[q] != bos {
+            if n == 2 {
+                tokens[q]
+            } else {
+                node[q]
+            }
+        } else {
+            NONE
+        };
+        if s == NONE {
+            if n > 2 {
+                node[p] = NONE;
+            }
+            continue;
+        }
+        let at = &mut cursor[s as usize];
+        positions[*at as usize] = p as u32;
+        *at += 1;
+    }
+    cursor
+}
+
+/// How many positions ahead the walk prefetches what it will read and write.
+const PREFETCH_AHEAD: usize = 16;
+
+/// The walk over the buckets of one order: sorts each bucket by first word and emits its
+/// distinct n-grams.
+struct Walk<'a> {
+    tokens: &'a [TokenId],
+    positions: &'a [u32],
+    ends: &'a [u32],
+    /// The context rank is `node[p]` (order n-1's rank at p); for bigrams it is the token.
+    context_from_node: bool,
+    /// Store each n-gram's rank at its positions in `node` (not needed at the top order).
+    write_ranks: bool,
+}
+
+impl Walk<'_> {
+    /// Emits every n-gram in key order into `out`, turning `lower` counts into adjusted counts.
+    fn run(&self, lower: &mut [u32], node: &mut [u32], out: &mut OrderWriter) -> Result<()> {
+        let mut bucket: Vec<u64> = Vec::new();
+        let mut start = 0usize;
+        for (s, &end) in self.ends.iter().enumerate() {
+            let end = end as usize;
+            if end == start {
+                continue;
+            }
+            self.gather(start, end, node, &mut bucket);
+            let extensions = self.emit_bucket(s as u32, &bucket, node, out)?;
+            adjust_from_extensions(&mut lower[s], extensions);
+            start = end;
+        }
+        Ok(())
+    }
+
+    /// The bucket's occurrences as `(first word << 32) | position`, sorted.
+    fn gather(&self, start: usize, end: usize, node: &[u32], bucket: &mut Vec<u64>) {
+        bucket.clear();
+        for i in start..end {
+            if let Some(&ahead) = self.positions.get(i + PREFETCH_AHEAD) {
+                prefetch(&self.tokens[ahead as usize]);
+                if self.context_from_node || self.write_ranks {
+                    prefetch(&node[ahead as usize]);
+                }
+            }
+            let p = self.positions[i];
+            bucket.push((u64::from(self.tokens[p as usize]) << 32) | u64::from(p));
+        }
+        if bucket.len() > 1 {
+            bucket.sort_unstable();
+        }
+    }
+
+    /// Emits the distinct n-grams of one sorted bucket (suffix rank `s`); returns how many.
+    fn emit_bucket(
+        &self,
+        s: u32,
+        bucket: &[u64],
+        node: &mut [u32],
+        out: &mut OrderWriter,
+    ) -> Result<u32> {
+        let mut distinct = 0;
+        for run in bucket.chunk_by(|a, b| a >> 32 == b >> 32) {
+            let word = (run[0] >> 32) as TokenId;
+            let context = if self.context_from_node {
+                node[run[0] as u32 as usize]
+            } else {
+                word
+            };
+            let rank = out.emit(make_key(s, word), run.len() as u32, context)?;
+            if self.write_ranks {
+                for &x in run {
+                    node[x as u32 as usize] = rank;
+                }
+            }
+            distinct += 1;
+        }
+        Ok(distinct)
+    }
+}
+
+/// Gathers the distinct n-grams of one order as they are emitted in key order.
+struct OrderWriter {
+    keys: Column<u64>,
+    context: Column<u32>,
+    raw: Vec<u32>,
+    bos_first: BitSet,
+    pruned: Vec<bool>,
+    threshold: u64,
+    bos: TokenId,
+    /// The key of the last-window chain at this order, and its rank and raw count once seen.
+    target: Option<u64>,
+    found: Option<(u32, u32)>,
+}
+
+impl OrderWriter {
+    fn new(
+        dir: Option<&SpillDir>,
+        threshold: u64,
+        bos: TokenId,
+        target: Option<u64>,
+    ) -> Result<OrderWriter> {
+        Ok(OrderWriter {
+            keys: Column::new(dir)?,
+            context: Column::new(dir)?,
+            raw: Vec::new(),
+            bos_first: BitSet::new(),
+            pruned: Vec::new(),
+            threshold,
+            bos,
+            target,
+            found: None,
+        })
+    }
+
+    /// Appends one n-gram; returns its rank.
+    #[inline]
+    fn emit(&mut self, key: u64, raw: u32, context: u32) -> Result<u32> {
+        let rank = self.raw.len();
+        if rank >= NONE as usize {
+            return Err(Error::invalid(
+                "more than 2^32 distinct n-grams of one order: too many for one model",
+            ));
+        }
+        let rank = rank as u32;
+        self.keys.push(key)?;
+        self.context.push(context)?;
+        self.raw.push(raw);
+        if key_first(key) == self.bos {
+            self.bos_first.set(rank as usize);
+        }
+        if self.threshold > 0 {
+            self.pruned.push(u64::from(raw) <= self.threshold);
+        }
+        if self.target == Some(key) {
+            self.found = Some((rank, raw));
+        }
+        Ok(rank)
+    }
+
+    /// The order, ready to be the lower order of the next, and the chain's link at this order.
+    fn finish(self) -> Result<(Lower, Option<(u32, u32)>)> {
+        let lower = Lower {
+            counts: self.raw,
+            bos_first: self.bos_first,
+            pending: Some((self.keys.finish()?, self.context.finish()?, self.pruned)),
+        };
+        Ok((lower, self.found))
+    }
+}
+
+/// Bounded counting memory: with a memory setting too small for the counts of every order next to
+/// the counting arrays, each finished order goes to temporary files under `dir`.
+#[derive(Clone, Debug)]
+pub(crate) struct Spill {
+    /// Bytes of memory allowed (KenLM's `-S`).
+    pub memory: u64,
+    /// Where the temporary directory is created.
+    pub dir: PathBuf,
+}
+
+/// Bytes per token position while counting: the token, the rank by position, the bucketed
+/// position.
+const COUNTING_BYTES_PER_TOKEN: u64 = 12;
+
+impl Spill {
+    /// True when the finished orders must leave memory: the counting arrays alone take more than
+    /// a quarter of the memory setting (the counts of all orders take about as much again).
+    fn needed(&self, positions: usize) -> bool {
+        (positions as u64).saturating_mul(COUNTING_BYTES_PER_TOKEN) > self.memory / 4
+    }
 }
 
 /// The N-word window (most recent word first) that is last in lmplz's suffix order, where words
@@ -275,249 +623,6 @@ fn last_window(
     window
 }
 
-/// Counts order `n` from the ranks of order n-1; returns the counts and the ranks of order n
-/// (empty unless `need_ranks`). With a [`Spill`] whose sort buffer cannot hold every n-gram
-/// occurrence, sorted runs go to temporary files and are merged; the result is the same.
-fn count_order(
-    stream: &TokenStream,
-    bos: TokenId,
-    lower: &[u32],
-    n: usize,
-    need_ranks: bool,
-    spill: Option<&Spill>,
-) -> Result<(OrderCounts, Vec<u32>)> {
-    let len = stream.tokens.len();
-    // An n-gram starts at p when the (n-1)-gram at p+1 exists inside p's sequence.
-    let starts =
-        |p: usize| p + 1 < len && stream.tokens[p + 1] != bos && (n == 2 || lower[p + 1] != NONE);
-    let pair = |p: usize| (make_key(lower[p + 1], stream.tokens[p]), p as u32);
-    let budget = spill.map_or(usize::MAX, Spill::pairs_per_run);
-    // A sequential fill: a parallel filtered collect would hold two copies of the largest buffer.
-    let mut pairs: Vec<(u64, u32)> = Vec::with_capacity(len.min(budget));
-    let mut p = 0;
-    let mut runs: Option<Runs> = None;
-    loop {
-        while p < len && pairs.len() < budget {
-            if starts(p) {
-                pairs.push(pair(p));
-            }
-            p += 1;
-        }
-        pairs.par_sort_unstable();
-        if p >= len && runs.is_none() {
-            // Everything fit in one buffer: no temporary files.
-            let distinct = if pairs.is_empty() {
-                0
-            } else {
-                1 + pairs.windows(2).filter(|w| w[0].0 != w[1].0).count()
-            };
-            let positions = pairs
-                .get(PREFETCH_AHEAD..)
-                .unwrap_or(&[])
-                .iter()
-                .map(|x| x.1);
-            return collect_sorted(
-                pairs.iter().copied().map(Ok),
-                positions,
-                distinct,
-                lower,
-                n,
-                need_ranks,
-            );
-        }
-        let spill = spill.expect("only a spill configuration limits the sort buffer");
-        if runs.is_none() {
-            runs = Some(Runs::new(&spill.dir)?);
-        }
-        runs.as_mut().expect("just created").write(&pairs)?;
-        pairs.clear();
-        if p >= len {
-            break;
-        }
-    }
-    drop(pairs);
-    let runs = runs.expect("at least one run was written");
-    let merged = runs.merge()?;
-    collect_sorted(merged, std::iter::empty(), 0, lower, n, need_ranks)
-}
-
-/// How many occurrences ahead the in-memory count prefetches the positions it will touch.
-const PREFETCH_AHEAD: usize = 16;
-
-/// Builds one order's counts (and its ranks by position) from its n-gram occurrences in sorted
-/// order; `capacity` is the number of distinct n-grams when known (0 otherwise). `ahead` yields
-/// the positions of the occurrences [`PREFETCH_AHEAD`] places later, when known: their random
-/// reads and writes are prefetched (no effect on results).
-fn collect_sorted(
-    pairs: impl Iterator<Item = Result<(u64, u32)>>,
-    mut ahead: impl Iterator<Item = u32>,
-    capacity: usize,
-    lower: &[u32],
-    n: usize,
-    need_ranks: bool,
-) -> Result<(OrderCounts, Vec<u32>)> {
-    let mut keys = Vec::with_capacity(capacity);
-    let mut raw = Vec::with_capacity(capacity);
-    let mut context = Vec::with_capacity(capacity);
-    // The ranks of this order are only needed to count the next one.
-    let mut node = if need_ranks {
-        vec![NONE; lower.len()]
-    } else {
-        Vec::new()
-    };
-    for item in pairs {
-        if let Some(q) = ahead.next() {
-            prefetch(&lower[q as usize]);
-            if need_ranks {
-                prefetch(&node[q as usize]);
-            }
-        }
-        let (key, p) = item?;
-        if keys.last() != Some(&key) {
-            if keys.len() >= NONE as usize {
-                return Err(Error::invalid(format!(
-                    "more than 2^32 distinct {n}-grams: too many for one model"
-                )));
-            }
-            keys.push(key);
-            raw.push(0);
-            context.push(lower[p as usize]);
-        }
-        let rank = keys.len() - 1;
-        raw[rank] += 1;
-        if need_ranks {
-            node[p as usize] = rank as u32;
-        }
-    }
-    Ok((OrderCounts { keys, raw, context }, node))
-}
-
-/// Bounded counting memory: the sort buffer holds at most `memory` bytes of n-gram occurrences;
-/// beyond that, sorted runs are written under `dir` and merged.
-#[derive(Clone, Debug)]
-pub(crate) struct Spill {
-    /// Bytes of the sort buffer.
-    pub memory: u64,
-    /// Where the temporary directory of sorted runs is created.
-    pub dir: PathBuf,
-}
-
-impl Spill {
-    /// Occurrences (16 bytes each in memory) per sorted run; at least a small floor.
-    fn pairs_per_run(&self) -> usize {
-        let pairs = self.memory / std::mem::size_of::<(u64, u32)>() as u64;
-        usize::try_from(pairs).unwrap_or(usize::MAX).max(MIN_RUN)
-    }
-}
-
-/// The smallest sorted run, whatever the memory setting (keeps the number of open runs sane).
-const MIN_RUN: usize = 1024;
-/// Bytes of one occurrence in a run file: the key, then the position.
-const RECORD: usize = 12;
-/// Buffer of each run's reader and of the writer.
-const RUN_BUFFER: usize = 1 << 16;
-
-/// Sorted runs of (key, position) records in files of a private temporary directory (removed
-/// with it).
-struct Runs {
-    dir: tempfile::TempDir,
-    files: Vec<File>,
-}
-
-impl Runs {
-    fn new(parent: &Path) -> Result<Runs> {
-        let dir = tempfile::Builder::new()
-            .prefix("lmlab-ngram-")
-            .tempdir_in(parent)
-            .map_err(|e| temp_error(parent, "cannot create a directory for sorted runs", &e))?;
-        Ok(Runs {
-            dir,
-            files: Vec::new(),
-        })
-    }
-
-    /// Writes one sorted run.
-    fn write(&mut self, pairs: &[(u64, u32)]) -> Result<()> {
-        let dir = self.dir.path();
-        let fail = |e: std::io::Error| temp_error(dir, "cannot write a sorted run", &e);
-        let file = tempfile::tempfile_in(dir).map_err(fail)?;
-        let mut w = BufWriter::with_capacity(RUN_BUFFER, file);
-        for &(key, p) in pairs {
-            w.write_all(&key.to_le_bytes()).map_err(fail)?;
-            w.write_all(&p.to_le_bytes()).map_err(fail)?;
-        }
-        let mut file = w.into_inner().map_err(|e| fail(e.into_error()))?;
-        file.seek(SeekFrom::Start(0)).map_err(fail)?;
-        self.files.push(file);
-        Ok(())
-    }
-
-    /// A k-way merge of the runs, in (key, position) order like the in-memory sort.
-    fn merge(self) -> Result<Merge> {
-        let mut readers: Vec<BufReader<File>> = self
-            .files
-            .into_iter()
-            .map(|f| BufReader::with_capacity(RUN_BUFFER, f))
-            .collect();
-        let mut heap = BinaryHeap::with_capacity(readers.len());
-        let dir = self.dir;
-        for (i, r) in readers.iter_mut().enumerate() {
-            if let Some((key, p)) = read_record(r).map_err(|e| read_error(dir.path(), &e))? {
-                heap.push(Reverse((key, p, i)));
-            }
-        }
-        Ok(Merge { dir, readers, heap })
-    }
-}
-
-/// The merged runs as an iterator of occurrences.
-struct Merge {
-    dir: tempfile::TempDir,
-    readers: Vec<BufReader<File>>,
-    heap: BinaryHeap<Reverse<(u64, u32, usize)>>,
-}
-
-impl Iterator for Merge {
-    type Item = Result<(u64, u32)>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        let Reverse((key, p, i)) = self.heap.pop()?;
-        match read_record(&mut self.readers[i]) {
-            Ok(Some((k, q))) => self.heap.push(Reverse((k, q, i))),
-            Ok(None) => {}
-            Err(e) => return Some(Err(read_error(self.dir.path(), &e))),
-        }
-        Some(Ok((key, p)))
-    }
-}
-
-fn read_record(r: &mut impl Read) -> std::io::Result<Option<(u64, u32)>> {
-    let mut buf = [0u8; RECORD];
-    match r.read_exact(&mut buf) {
-        Ok(()) => Ok(Some((
-            u64::from_le_bytes(buf[..8].try_into().expect("8 bytes")),
-            u32::from_le_bytes(buf[8..].try_into().expect("4 bytes")),
-        ))),
-        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Ok(None),
-        Err(e) => Err(e),
-    }
-}
-
-fn temp_error(dir: &Path, what: &str, e: &std::io::Error) -> Error {
-    Error::invalid(format!(
-        "temporary directory {}: {what} ({e}); counting beyond --memory needs a writable \
-         directory with free space: free some or choose another with --temp",
-        dir.display()
-    ))
-}
-
-fn read_error(dir: &Path, e: &std::io::Error) -> Error {
-    Error::invalid(format!(
-        "temporary directory {}: cannot read back a sorted run ({e})",
-        dir.display()
-    ))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -539,6 +644,7 @@ mod tests {
         count_ngrams(
             &TokenStream::from_sequences(sequences, SPECIALS, 5)?,
             order,
+            &vec![0; order],
             None,
         )
     }
@@ -547,13 +653,24 @@ mod tests {
     fn counts_every_order_inside_sequences() {
         // <s> 3 4 </s> ; <s> 3 </s>
         let counts = count(&[seq(&[3, 4, 2]), seq(&[3, 2])], 3).unwrap();
-        assert_eq!(counts.unigrams, vec![0, 0, 2, 2, 1]);
+        // Adjusted unigrams: </s> follows 4 and 3, 3 follows <s>, 4 follows 3.
+        assert_eq!(counts.unigrams, vec![0, 0, 2, 1, 1]);
         assert_eq!(counts.tokens, 5);
-        // bigrams: <s>3 x2, 3 4, 4 </s>, 3 </s>
-        assert_eq!(counts.higher[0].keys.len(), 4);
-        assert_eq!(counts.higher[0].raw.iter().sum::<u32>(), 5);
-        // trigrams: <s> 3 4, 3 4 </s>, <s> 3 </s>
-        assert_eq!(counts.higher[1].keys.len(), 3);
+        // Bigrams in key order: 3 </s>, 4 </s>, <s> 3 (x2, keeps its raw count), 3 4.
+        let bigrams = &counts.higher[0];
+        let keys = [
+            make_key(2, 3),
+            make_key(2, 4),
+            make_key(3, 1),
+            make_key(4, 3),
+        ];
+        assert_eq!(*bigrams.keys.read().unwrap(), keys);
+        assert_eq!(*bigrams.adjusted.read().unwrap(), [1, 1, 2, 1]);
+        // Contexts are unigram ids: 3, 4, <s>, 3.
+        assert_eq!(*bigrams.context.read().unwrap(), [3, 4, 1, 3]);
+        // Trigrams: <s> 3 4, 3 4 </s>, <s> 3 </s>, with raw counts at the top order.
+        assert_eq!(counts.higher[1].len(), 3);
+        assert_eq!(*counts.higher[1].adjusted.read().unwrap(), [1, 1, 1]);
     }
 
     #[test]

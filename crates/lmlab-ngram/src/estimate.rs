@@ -1,16 +1,17 @@
-//! The estimation pipeline: count → adjust → discount → interpolate (→ prune) → layout.
+//! The estimation pipeline: count (→ adjust, statistics) → discount → interpolate → layout (→
+//! prune), handing the finished orders to an in-memory model or straight to a model file.
 
-use crate::adjust::adjust_counts;
+use crate::binary::{PayloadSink, Prelude, KIND, KIND_VERSION};
 use crate::count::{count_ngrams, TokenStream};
-use crate::discount::discounts_for_order;
-use crate::interpolate::interpolate;
-use crate::layout::layout;
+use crate::discount::{discounts_for_order, CountsOfCounts, Discount};
+use crate::interpolate::{interpolate, TableSink};
 use crate::model::NgramModel;
 use crate::options::NgramOptions;
-use crate::prune::{filter_tables, pruned_flags, thresholds};
-use crate::stats::lmplz_counts_of_counts;
+use crate::prune::thresholds;
 use lmlab_core::model::TokenSequence;
+use lmlab_core::model_file::{write_model_file_once, ModelHeader, Provenance};
 use lmlab_core::{Error, Result, Specials, Tokenizer};
+use std::path::Path;
 
 /// Estimates an interpolated modified Kneser-Ney model from token-id sequences (each ending with
 /// the end token, each read from a `<s>` context) exactly as KenLM's `lmplz` does.
@@ -45,39 +46,108 @@ pub fn train_stream(
     tokenizer: Box<dyn Tokenizer>,
     options: &NgramOptions,
 ) -> Result<NgramModel> {
+    let mut tables = Vec::new();
+    let summary = estimate(stream, tokenizer.as_ref(), options, &mut tables)?;
+    Ok(NgramModel::from_parts(
+        tokenizer,
+        tables,
+        summary.discounts,
+        summary.warnings,
+        summary.training_tokens,
+    ))
+}
+
+/// [`train_stream`] writing the model file `path` (atomically) as the orders are estimated, one
+/// order at a time, instead of returning the model: the same bytes as [`NgramModel::save`] of the
+/// trained model, without ever holding the whole model in memory.
+pub fn train_stream_to_file(
+    stream: TokenStream,
+    tokenizer: &dyn Tokenizer,
+    options: &NgramOptions,
+    path: &Path,
+    provenance: Provenance,
+) -> Result<TrainSummary> {
+    let header = ModelHeader::new(KIND, KIND_VERSION, tokenizer, provenance);
+    write_model_file_once(path, &header, |w| {
+        let mut sink = PayloadSink::new(w, path);
+        let summary = estimate(stream, tokenizer, options, &mut sink)?;
+        sink.finish()?;
+        Ok(summary)
+    })
+}
+
+/// What training a model reports besides the model.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TrainSummary {
+    /// Number of n-grams of each order, unigrams first.
+    pub ngram_counts: Vec<usize>,
+    /// The discounts (D1, D2, D3+) of each order.
+    pub discounts: Vec<Discount>,
+    /// Warnings (orders that fell back to the fallback discounts).
+    pub warnings: Vec<String>,
+    /// Tokens counted (end tokens included).
+    pub training_tokens: u64,
+}
+
+impl TrainSummary {
+    /// Stored n-gram entries of every order (the model's parameter count).
+    pub fn parameter_count(&self) -> u64 {
+        self.ngram_counts.iter().map(|&n| n as u64).sum()
+    }
+}
+
+/// Estimates the model from `stream`, handing its orders to `sink`.
+fn estimate(
+    stream: TokenStream,
+    tokenizer: &dyn Tokenizer,
+    options: &NgramOptions,
+    sink: &mut dyn TableSink,
+) -> Result<TrainSummary> {
     options.validate()?;
-    let (specials, vocab_size) = checked_specials(tokenizer.as_ref())?;
+    let (specials, vocab_size) = checked_specials(tokenizer)?;
     if stream.specials() != specials || stream.vocab_size() != vocab_size {
         return Err(Error::invalid(
             "the token stream was built for another tokenizer (specials or vocabulary size differ)",
         ));
     }
     let thresholds = thresholds(&options.prune, options.order)?;
-    let mut counts = count_ngrams(&stream, options.order, options.spill().as_ref())?;
+    let counts = count_ngrams(
+        &stream,
+        options.order,
+        &thresholds,
+        options.spill().as_ref(),
+    )?;
     drop(stream);
     crate::phases::mark("count");
-    let pruned = pruned_flags(&counts, &thresholds);
-    let adjusted = adjust_counts(&counts, specials.bos);
-    let mut discounts = Vec::with_capacity(options.order);
-    let mut warnings = Vec::new();
-    let stats = lmplz_counts_of_counts(&counts, &adjusted, specials.bos);
-    counts.drop_raw();
-    crate::phases::mark("adjust + stats");
-    for (i, t) in stats.iter().enumerate() {
-        let (d, warning) = discounts_for_order(i + 1, t, options.fallback())?;
-        discounts.push(d);
-        warnings.extend(warning);
-    }
+    let (discounts, warnings) = order_discounts(&counts.stats, options.fallback())?;
     let training_tokens = counts.tokens;
-    let tables = interpolate(counts, adjusted, &discounts, &pruned, specials.bos);
-    crate::phases::mark("interpolate");
-    let tables = layout(filter_tables(tables, &pruned));
-    crate::phases::mark("layout");
-    Ok(NgramModel::from_parts(
-        tokenizer,
-        tables,
+    sink.begin(&Prelude {
+        order: options.order,
+        vocab_size,
+        training_tokens,
+        discounts: &discounts,
+    })?;
+    let ngram_counts = interpolate(counts, &discounts, specials.bos, sink)?;
+    crate::phases::mark("interpolate + layout");
+    Ok(TrainSummary {
+        ngram_counts,
         discounts,
         warnings,
         training_tokens,
-    ))
+    })
+}
+
+/// The discounts of every order from its counts-of-counts, with the warnings of fallbacks.
+fn order_discounts(
+    stats: &[CountsOfCounts],
+    fallback: Option<Discount>,
+) -> Result<(Vec<Discount>, Vec<String>)> {
+    let mut discounts = Vec::with_capacity(stats.len());
+    let mut warnings = Vec::new();
+    for (i, t) in stats.iter().enumerate() {
+        let (d, warning) = discounts_for_order(i + 1, t, fallback)?;
+        discounts.push(d);
+        warnings.extend(warning);
+    }
+    Ok((discounts, warnings))
 }

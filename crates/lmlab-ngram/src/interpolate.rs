@@ -4,28 +4,93 @@
 //! over every token but `<s>` (`<unk>` and unseen vocabulary entries take their share).
 //! With pruning (lmplz's way), a pruned n-gram still counts in Σₓ a(hx) but not in N₁..N₃₊; its
 //! adjusted count joins γ(h)'s numerator instead, so the pruned model stays normalised.
+//!
+//! The pass goes up the orders and hands each finished order to a [`TableSink`] as soon as its
+//! backoffs are known (from the order above), so only two orders' values are held at once.
 
-use crate::count::{key_suffix, Counts};
+use crate::binary::Prelude;
+use crate::count::{key_suffix, Counts, OrderCounts};
 use crate::discount::Discount;
-use crate::layout::RankTable;
-use crate::table::BOS_LOG10;
-use lmlab_core::TokenId;
+use crate::layout::{hash_order, unigram_table};
+use crate::table::OrderTable;
+use lmlab_core::{Result, TokenId};
 
-/// Turns adjusted counts and discounts into the model's tables (log10 values).
+/// Where the finished model goes, order by order (unigrams first).
+pub(crate) trait TableSink {
+    /// Receives what comes before the tables, once, first.
+    fn begin(&mut self, _prelude: &Prelude) -> Result<()> {
+        Ok(())
+    }
+
+    /// Receives the next order's table.
+    fn push(&mut self, table: OrderTable) -> Result<()>;
+}
+
+impl TableSink for Vec<OrderTable> {
+    fn push(&mut self, table: OrderTable) -> Result<()> {
+        Vec::push(self, table);
+        Ok(())
+    }
+}
+
+/// Turns adjusted counts and discounts into the model's tables (log10 values), handed to `sink`
+/// order by order; returns the number of n-grams of each order.
 pub(crate) fn interpolate(
     counts: Counts,
-    adjusted: Vec<Vec<u32>>,
     discounts: &[Discount],
-    pruned: &[Vec<bool>],
     bos: TokenId,
-) -> Vec<RankTable> {
-    let order = adjusted.len();
-    let vocab_size = adjusted[0].len();
-    let mut tables: Vec<RankTable> = Vec::with_capacity(order);
+    sink: &mut dyn TableSink,
+) -> Result<Vec<usize>> {
+    let mut sizes = Vec::with_capacity(discounts.len());
+    // The order below: its probabilities, its counts (none for unigrams) and the ids of the
+    // order below it in the stored model (none when that is unigrams: ids are token ids).
+    let mut lower = unigram_probs(&counts.unigrams, &discounts[0]);
+    let mut lower_counts: Option<OrderCounts> = None;
+    let mut lower_ids: Option<Vec<u32>> = None;
+    for (i, oc) in counts.higher.into_iter().enumerate() {
+        let d = &discounts[i + 1];
+        let gammas = context_backoffs(&oc, d, lower.len())?;
+        let table = lay_out(
+            lower_counts.as_ref(),
+            &lower,
+            Some(&gammas),
+            &mut lower_ids,
+            bos,
+        )?;
+        sizes.push(table.len());
+        sink.push(table)?;
+        lower = probabilities(&oc, d, &gammas, &lower)?;
+        lower_counts = Some(oc);
+        crate::phases::mark(&format!("interpolate order {}", i + 2));
+    }
+    let table = lay_out(lower_counts.as_ref(), &lower, None, &mut lower_ids, bos)?;
+    sizes.push(table.len());
+    sink.push(table)?;
+    Ok(sizes)
+}
 
-    // Unigrams: one context, interpolated with the uniform distribution.
-    let a1 = &adjusted[0];
-    let d1 = &discounts[0];
+/// The stored table of one order from its probabilities and backoffs (`None` at the top order);
+/// `ids` holds the ids of the order below and is replaced by this order's.
+fn lay_out(
+    counts: Option<&OrderCounts>,
+    probs: &[f64],
+    gammas: Option<&[f64]>,
+    ids: &mut Option<Vec<u32>>,
+    bos: TokenId,
+) -> Result<OrderTable> {
+    match counts {
+        None => Ok(unigram_table(probs, gammas, bos)),
+        Some(oc) => {
+            let (table, next) = hash_order(oc, probs, gammas, ids.as_deref())?;
+            *ids = Some(next);
+            Ok(table)
+        }
+    }
+}
+
+/// Unigram probabilities: one context, interpolated with the uniform distribution.
+fn unigram_probs(a1: &[u32], d1: &Discount) -> Vec<f64> {
+    let vocab_size = a1.len();
     let total: u64 = a1.iter().map(|&a| u64::from(a)).sum();
     let mut by_class = [0u64; 4];
     for &a in a1 {
@@ -33,71 +98,74 @@ pub(crate) fn interpolate(
     }
     let gamma = backoff_mass(d1, &by_class) / total as f64;
     let uniform = 1.0 / (vocab_size.saturating_sub(1).max(1)) as f64;
-    let mut lower: Vec<f64> = a1
-        .iter()
+    a1.iter()
         .map(|&a| (a as f64 - d1.get(a.into())) / total as f64 + gamma * uniform)
-        .collect();
-    let mut log_prob: Vec<f32> = lower.iter().map(|&p| p.log10() as f32).collect();
-    log_prob[bos as usize] = BOS_LOG10;
-    tables.push(RankTable {
-        keys: Vec::new(),
-        log_prob,
-        log_bow: Vec::new(),
-    });
+        .collect()
+}
 
-    let mut adjusted = adjusted.into_iter().skip(1);
-    for (i, oc) in counts.higher.into_iter().enumerate() {
-        let n = i + 2;
-        let a = adjusted.next().expect("one adjusted count array per order");
-        let d = &discounts[n - 1];
-        let contexts = lower.len();
-        let mut denominator = vec![0u64; contexts];
-        let mut classes = vec![[0u32; 3]; contexts];
-        let pruned_here = pruned.get(i).filter(|p| !p.is_empty());
-        let mut leftover = vec![0u64; if pruned_here.is_some() { contexts } else { 0 }];
-        for (rank, (&c, &count)) in oc.context.iter().zip(&a).enumerate() {
-            let count = u64::from(count);
-            denominator[c as usize] += count;
-            if pruned_here.is_some_and(|p| p[rank]) {
-                leftover[c as usize] += count;
-            } else {
-                classes[c as usize][count.min(3) as usize - 1] += 1;
-            }
-        }
-        let gammas: Vec<f64> = denominator
-            .iter()
-            .zip(&classes)
-            .enumerate()
-            .map(|(c, (&den, cls))| {
-                if den == 0 {
-                    1.0
-                } else {
-                    let mass = backoff_mass(d, &[0, cls[0] as u64, cls[1] as u64, cls[2] as u64]);
-                    (mass + leftover.get(c).copied().unwrap_or(0) as f64) / den as f64
-                }
-            })
-            .collect();
-        let probs: Vec<f64> = oc
-            .keys
-            .iter()
-            .zip(&oc.context)
-            .zip(&a)
-            .map(|((&key, &c), &count)| {
-                let (c, count) = (c as usize, u64::from(count));
-                (count as f64 - d.get(count)) / denominator[c] as f64
-                    + gammas[c] * lower[key_suffix(key) as usize]
-            })
-            .collect();
-        tables[n - 2].log_bow = gammas.iter().map(|&g| g.log10() as f32).collect();
-        drop(classes);
-        tables.push(RankTable {
-            keys: oc.keys,
-            log_prob: probs.iter().map(|&p| p.log10() as f32).collect(),
-            log_bow: Vec::new(),
-        });
-        lower = probs;
+/// Σₓ a(hx) of every context h (an n-gram of the order below), from the order's contexts and
+/// adjusted counts.
+fn denominators(context: &[u32], adjusted: &[u32], contexts: usize) -> Vec<u32> {
+    // A context's sum is at most the number of token positions, below 2^32.
+    let mut denominator = vec![0u32; contexts];
+    for (&c, &count) in context.iter().zip(adjusted) {
+        denominator[c as usize] += count;
     }
-    tables
+    denominator
+}
+
+/// γ(h) of every context h of order `oc` (1 for a context with no extension).
+fn context_backoffs(oc: &OrderCounts, d: &Discount, contexts: usize) -> Result<Vec<f64>> {
+    let pruned = (!oc.pruned.is_empty()).then_some(&oc.pruned[..]);
+    let (context, adjusted) = (oc.context.read()?, oc.adjusted.read()?);
+    let denominator = denominators(&context, &adjusted, contexts);
+    let mut classes = vec![[0u32; 3]; contexts];
+    let mut leftover = vec![0u32; if pruned.is_some() { contexts } else { 0 }];
+    for (rank, (&c, &count)) in context.iter().zip(adjusted.iter()).enumerate() {
+        if pruned.is_some_and(|p| p[rank]) {
+            leftover[c as usize] += count;
+        } else {
+            classes[c as usize][count.min(3) as usize - 1] += 1;
+        }
+    }
+    drop((context, adjusted));
+    Ok(denominator
+        .iter()
+        .zip(&classes)
+        .enumerate()
+        .map(|(c, (&den, cls))| {
+            if den == 0 {
+                1.0
+            } else {
+                let mass = backoff_mass(d, &[0, cls[0] as u64, cls[1] as u64, cls[2] as u64]);
+                (mass + leftover.get(c).copied().unwrap_or(0) as f64) / den as f64
+            }
+        })
+        .collect())
+}
+
+/// p(w | h) of every n-gram of order `oc`, from the backoffs of its contexts and the
+/// probabilities of the order below.
+fn probabilities(
+    oc: &OrderCounts,
+    d: &Discount,
+    gammas: &[f64],
+    lower: &[f64],
+) -> Result<Vec<f64>> {
+    let (context, adjusted) = (oc.context.read()?, oc.adjusted.read()?);
+    let denominator = denominators(&context, &adjusted, gammas.len());
+    let mut probs = Vec::with_capacity(oc.len());
+    oc.keys.for_each_chunk(|keys| {
+        for &key in keys {
+            let rank = probs.len();
+            let (c, count) = (context[rank] as usize, u64::from(adjusted[rank]));
+            probs.push(
+                (count as f64 - d.get(count)) / denominator[c] as f64
+                    + gammas[c] * lower[key_suffix(key) as usize],
+            );
+        }
+    })?;
+    Ok(probs)
 }
 
 /// D₁N₁ + D₂N₂ + D₃N₃₊ for the counts of one context by class (index = min(count, 3)).

@@ -1,64 +1,77 @@
 //! Stage 5: layout. Estimation works in rank space (sorted keys whose suffix part is the rank of
 //! the suffix in the order below); the stored model uses hash tables whose slot numbers are the
-//! ids. This stage moves each order into its hash table, rewriting suffix ranks as ids.
+//! ids. This stage moves one order into its hash table, inserting in rank order and rewriting
+//! suffix ranks as ids; pruned n-grams are left out.
 
-use crate::count::{key_first, key_suffix, make_key};
-use crate::table::OrderTable;
-
-/// One order in rank space: sorted distinct keys (none for unigrams, indexed by token id) with
-/// log10 probabilities and backoffs (backoffs empty at the top order).
-#[derive(Default)]
-pub(crate) struct RankTable {
-    pub keys: Vec<u64>,
-    pub log_prob: Vec<f32>,
-    pub log_bow: Vec<f32>,
-}
-
-impl RankTable {
-    /// Number of n-grams.
-    pub fn len(&self) -> usize {
-        self.log_prob.len()
-    }
-
-    fn bow(&self, rank: usize) -> f32 {
-        self.log_bow.get(rank).copied().unwrap_or(0.0)
-    }
-}
+use crate::count::{key_first, key_suffix, make_key, OrderCounts};
+use crate::table::{OrderTable, BOS_LOG10};
+use lmlab_core::{Result, TokenId};
 
 /// How many keys ahead the home slot is prefetched.
 const PREFETCH_AHEAD: usize = 16;
 
-/// Builds the stored tables from rank-space tables (consumed order by order).
-pub(crate) fn layout(tables: Vec<RankTable>) -> Vec<OrderTable> {
-    let mut out = Vec::with_capacity(tables.len());
-    let mut lower_ids: Option<Vec<u32>> = None;
-    for (i, table) in tables.into_iter().enumerate() {
-        if i == 0 {
-            out.push(OrderTable::unigrams(
-                (0..table.len()).map(|w| (table.log_prob[w], table.bow(w))),
-            ));
-            continue;
-        }
-        let mut hashed = OrderTable::hashed(table.len());
-        let mut ids = Vec::with_capacity(table.len());
-        // The key with its suffix rank rewritten as the suffix's id.
-        let id_key = |key: u64| {
-            let suffix = key_suffix(key);
-            let suffix = lower_ids.as_ref().map_or(suffix, |m| m[suffix as usize]);
-            make_key(suffix, key_first(key))
+/// Marks a pruned n-gram, which has no id.
+const NO_ID: u32 = u32::MAX;
+
+/// The stored log10 of a probability or backoff.
+fn log10(x: f64) -> f32 {
+    x.log10() as f32
+}
+
+/// The unigram table from unigram probabilities and backoffs (`None`: all 0, a unigram model).
+pub(crate) fn unigram_table(probs: &[f64], gammas: Option<&[f64]>, bos: TokenId) -> OrderTable {
+    OrderTable::unigrams(probs.iter().enumerate().map(|(w, &p)| {
+        let prob = if w == bos as usize {
+            BOS_LOG10
+        } else {
+            log10(p)
         };
-        for (rank, &key) in table.keys.iter().enumerate() {
+        (prob, gammas.map_or(0.0, |g| log10(g[w])))
+    }))
+}
+
+/// The hash table of order `oc` from its probabilities and backoffs (`None` at the top order);
+/// `lower_ids` maps the order below's ranks to ids (`None` below bigrams: unigram ids are token
+/// ids). Returns the table and this order's ids by rank.
+pub(crate) fn hash_order(
+    oc: &OrderCounts,
+    probs: &[f64],
+    gammas: Option<&[f64]>,
+    lower_ids: Option<&[u32]>,
+) -> Result<(OrderTable, Vec<u32>)> {
+    let pruned = |rank: usize| oc.pruned.get(rank).copied().unwrap_or(false);
+    let kept = oc.len() - oc.pruned.iter().filter(|&&p| p).count();
+    let mut table = OrderTable::hashed(kept);
+    // The top order's ids are never needed.
+    let mut ids = if gammas.is_some() {
+        vec![NO_ID; oc.len()]
+    } else {
+        Vec::new()
+    };
+    // The key with its suffix rank rewritten as the suffix's id.
+    let id_key = |key: u64| {
+        let suffix = key_suffix(key);
+        let suffix = lower_ids.map_or(suffix, |m| m[suffix as usize]);
+        make_key(suffix, key_first(key))
+    };
+    let mut rank = 0;
+    oc.keys.for_each_chunk(|keys| {
+        for (i, &key) in keys.iter().enumerate() {
             // Inserts land at random slots: fetch the home slot of a later key meanwhile.
-            if let Some(&ahead) = table.keys.get(rank + PREFETCH_AHEAD) {
-                hashed.prefetch(id_key(ahead));
+            if let Some(&ahead) = keys.get(i + PREFETCH_AHEAD) {
+                table.prefetch(id_key(ahead));
             }
-            let id = hashed
-                .insert(id_key(key), table.log_prob[rank], table.bow(rank))
-                .expect("rank-space keys are distinct");
-            ids.push(id);
+            if !pruned(rank) {
+                let bow = gammas.map_or(0.0, |g| log10(g[rank]));
+                let id = table
+                    .insert(id_key(key), log10(probs[rank]), bow)
+                    .expect("rank-space keys are distinct");
+                if let Some(slot) = ids.get_mut(rank) {
+                    *slot = id;
+                }
+            }
+            rank += 1;
         }
-        out.push(hashed);
-        lower_ids = Some(ids);
-    }
-    out
+    })?;
+    Ok((table, ids))
 }

@@ -33,13 +33,14 @@ pub mod options;
 pub mod phases;
 mod prune;
 pub mod query;
+mod spill;
 mod stats;
 mod storage;
 pub mod table;
 
 pub use count::TokenStream;
 pub use discount::Discount;
-pub use estimate::{checked_specials, train, train_stream};
+pub use estimate::{checked_specials, train, train_stream, train_stream_to_file, TrainSummary};
 pub use model::NgramModel;
 pub use options::{parse_memory_size, NgramOptions, DEFAULT_FALLBACK};
 pub use query::{NgramScorer, NgramStepper, State};

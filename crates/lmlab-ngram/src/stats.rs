@@ -3,41 +3,62 @@
 //! lower order (the suffixes of the last N-gram window, up to a `<s>`) is added at the end with its
 //! raw count instead of its adjusted count. Probabilities still use adjusted counts. Reproducing
 //! this keeps the discounts — and so every probability — equal to lmplz's.
+//!
+//! Counting follows that window up the orders as a chain: the window's n-gram of order n is the
+//! one with the chain's rank at order n-1 as suffix and the window's n-th word first.
 
-use crate::count::{make_key, Counts};
-use crate::discount::{counts_of_counts, CountsOfCounts};
+use crate::count::make_key;
+use crate::discount::CountsOfCounts;
 use lmlab_core::TokenId;
 
-/// Counts-of-counts of every order (index n-1), lmplz's way.
-pub(crate) fn lmplz_counts_of_counts(
-    counts: &Counts,
-    adjusted: &[Vec<u32>],
+/// The last window's n-grams, order by order, as counting reaches them.
+pub(crate) struct WindowChain {
+    /// The window, most recent word first.
+    window: Vec<TokenId>,
     bos: TokenId,
-) -> Vec<CountsOfCounts> {
-    let mut stats: Vec<CountsOfCounts> = adjusted.iter().map(|a| counts_of_counts(a)).collect();
-    let order = adjusted.len();
-    let window = &counts.last_window;
-    let mut rank = 0u32;
-    for n in 1..order {
-        let first = window[n - 1];
-        if first == bos {
-            break; // `<s>`-started n-grams keep raw counts anyway; longer ones do not exist.
+    /// The order the link belongs to.
+    order: usize,
+    /// Rank and raw count of the window's n-gram at `order`; `None` once the chain has ended
+    /// (a `<s>`, or an n-gram that does not exist).
+    link: Option<(u32, u32)>,
+}
+
+impl WindowChain {
+    /// The chain at unigrams, from the raw unigram counts.
+    pub fn start(window: Vec<TokenId>, bos: TokenId, raw_unigrams: &[u32]) -> WindowChain {
+        let first = window[0];
+        let link = (first != bos).then(|| (first, raw_unigrams[first as usize]));
+        WindowChain {
+            window,
+            bos,
+            order: 1,
+            link,
         }
-        let raw = if n == 1 {
-            rank = first;
-            counts.unigrams[first as usize]
-        } else {
-            let table = &counts.higher[n - 2];
-            match table.keys.binary_search(&make_key(rank, first)) {
-                Ok(r) => {
-                    rank = r as u32;
-                    table.raw[r]
-                }
-                Err(_) => break,
-            }
+    }
+
+    /// The key of the window's n-gram of order `n` (the order after the link's), if the chain
+    /// goes on.
+    pub fn target(&self, n: usize) -> Option<u64> {
+        debug_assert_eq!(n, self.order + 1);
+        let (rank, _) = self.link?;
+        let first = *self.window.get(n - 1)?;
+        (first != self.bos).then(|| make_key(rank, first))
+    }
+
+    /// Moves to the next order: `found` is the rank and raw count of [`WindowChain::target`] if
+    /// counting met it.
+    pub fn advance(&mut self, found: Option<(u32, u32)>) {
+        self.order += 1;
+        self.link = found;
+    }
+
+    /// Corrects the counts-of-counts `t` of the link's order, whose adjusted counts are
+    /// `adjusted`: its n-gram counts with its raw count instead.
+    pub fn correct(&self, t: &mut CountsOfCounts, adjusted: &[u32]) {
+        let Some((rank, raw)) = self.link else {
+            return;
         };
-        let adjusted_count = adjusted[n - 1][rank as usize];
-        let t = &mut stats[n - 1];
+        let adjusted_count = adjusted[rank as usize];
         if (1..5).contains(&adjusted_count) {
             t[adjusted_count as usize] -= 1;
         }
@@ -45,5 +66,4 @@ pub(crate) fn lmplz_counts_of_counts(
             t[raw as usize] += 1;
         }
     }
-    stats
 }

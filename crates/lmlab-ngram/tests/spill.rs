@@ -1,12 +1,18 @@
-//! Bounded counting memory (`memory`, `temp_dir`): sorted runs spill to temporary files and are
-//! merged, with results identical to the in-memory count; an unusable temp dir is a clear error.
+//! Bounded counting memory (`memory`, `temp_dir`): the counts of finished orders spill to
+//! temporary files and come back when needed, with results identical to the in-memory count; a
+//! model written order by order while it is trained is the file `save` writes; an unusable temp
+//! dir is a clear error.
 
 mod common;
 
 use common::{synthetic_corpus, train_text};
+use lmlab_core::model::encode_corpus;
 use lmlab_core::model_file::Provenance;
-use lmlab_core::SequenceMode;
-use lmlab_ngram::{NgramModel, NgramOptions, DEFAULT_FALLBACK};
+use lmlab_core::{LanguageModel, SequenceMode};
+use lmlab_ngram::{
+    checked_specials, train_stream_to_file, NgramModel, NgramOptions, TokenStream, DEFAULT_FALLBACK,
+};
+use lmlab_tokenize::WordsTrainer;
 use std::path::Path;
 
 fn provenance() -> Provenance {
@@ -49,7 +55,7 @@ fn spilled_counts_equal_in_memory_counts() {
             ..NgramOptions::default()
         };
         let in_memory = train_text(&text, &base).unwrap();
-        // 1 byte of memory: runs of the minimum size, dozens of spills per order.
+        // 1 byte of memory: every order spills.
         let tiny = NgramOptions {
             memory: Some(1),
             temp_dir: Some(temp.path().to_path_buf()),
@@ -74,6 +80,44 @@ fn spilled_counts_equal_in_memory_counts() {
         assert!(a == c, "order {order}: roomy cap differs");
     }
     // The temporary files are gone.
+    assert_eq!(std::fs::read_dir(temp.path()).unwrap().count(), 0);
+}
+
+#[test]
+fn training_into_the_file_writes_what_save_writes() {
+    let text = corpus();
+    let out = tempfile::tempdir().unwrap();
+    let temp = tempfile::tempdir().unwrap();
+    for (order, prune, memory) in [
+        (5, vec![], Some(1)),
+        (3, vec![0, 0, 1], None),
+        (1, vec![], None),
+    ] {
+        let options = NgramOptions {
+            order,
+            discount_fallback: Some(DEFAULT_FALLBACK),
+            prune,
+            memory,
+            temp_dir: Some(temp.path().to_path_buf()),
+        };
+        let saved = bytes(&train_text(&text, &options).unwrap(), out.path(), "saved").0;
+        let tokenizer = WordsTrainer::default().train(&text).unwrap();
+        let (specials, vocab_size) = checked_specials(&tokenizer).unwrap();
+        let mut stream = TokenStream::new(specials, vocab_size);
+        for seq in encode_corpus(&tokenizer, &text, SequenceMode::Line) {
+            stream.push_sequence(&seq.ids).unwrap();
+        }
+        let file = out.path().join("streamed.lmlab");
+        let summary =
+            train_stream_to_file(stream, &tokenizer, &options, &file, provenance()).unwrap();
+        assert!(
+            std::fs::read(&file).unwrap() == saved,
+            "order {order}: files differ"
+        );
+        let model = NgramModel::load(&file).unwrap();
+        assert_eq!(summary.ngram_counts, model.ngram_counts());
+        assert_eq!(summary.parameter_count(), model.parameter_count());
+    }
     assert_eq!(std::fs::read_dir(temp.path()).unwrap().count(), 0);
 }
 

@@ -7,7 +7,8 @@ use lmlab_baseline::Smoothing;
 use lmlab_core::compute::ComputeRecord;
 use lmlab_core::Corpus;
 use lmlab_lab::training::{
-    train_baseline, train_memory, train_ngram, BaselineRun, MemoryRun, NgramRun, TokenizerChoice,
+    train_baseline, train_memory, train_ngram_to_file, BaselineRun, MemoryRun, NgramRun,
+    TokenizerChoice,
 };
 use lmlab_memory::{Algorithm, MemoryOptions};
 use lmlab_ngram::{NgramOptions, DEFAULT_FALLBACK};
@@ -56,13 +57,9 @@ pub fn ngram(args: NgramArgs) -> anyhow::Result<()> {
         sequences: args.sequences.sequences.unwrap_or_default(),
     };
     let spin = spinner(&format!("training {}-gram model", args.order));
-    let trained = train_ngram(&corpus, &run)?;
-    trained
-        .model
-        .save(&args.output, trained.provenance.clone())?;
-    lmlab_ngram::phases::mark("save");
+    let trained = train_ngram_to_file(&corpus, &run, &args.output)?;
     spin.finish_and_clear();
-    for warning in trained.model.warnings() {
+    for warning in &trained.summary.warnings {
         eprintln!("warning: {warning}");
     }
     report(&args.output, &trained.compute, args.json)
