@@ -1,10 +1,10 @@
 //! The n-gram model: its tables, its tokenizer, and the [`LanguageModel`] contract over them.
 
 use crate::discount::Discount;
-use crate::query::{NgramScorer, NgramStepper, State};
+use crate::query::{sequence_log10_probs, NgramScorer, NgramStepper, State};
 use crate::table::OrderTable;
 use lmlab_core::model::Stepper;
-use lmlab_core::{LanguageModel, Scorer, TokenId, Tokenizer};
+use lmlab_core::{LanguageModel, TokenId, Tokenizer};
 
 /// log10 → natural log.
 pub(crate) const LN_10: f64 = std::f64::consts::LN_10;
@@ -127,9 +127,19 @@ impl NgramModel {
         dist
     }
 
-    /// A KenLM-style stateful scorer.
+    /// A KenLM-style stateful scorer, token by token. For whole sequences,
+    /// [`NgramModel::log10_probs`] gives the same values faster.
     pub fn ngram_scorer(&self) -> NgramScorer<'_> {
         NgramScorer::new(self)
+    }
+
+    /// log10 p of each of `tokens` after `<s>`, the whole sequence at once (see
+    /// [`crate::query::sequence_log10_probs`]); equal bit for bit to
+    /// [`NgramModel::ngram_scorer`]'s.
+    pub fn log10_probs(&self, tokens: &[TokenId]) -> Vec<f32> {
+        let mut out = Vec::with_capacity(tokens.len());
+        sequence_log10_probs(self, tokens, |log10| out.push(log10));
+        out
     }
 }
 
@@ -158,9 +168,12 @@ impl LanguageModel for NgramModel {
         self.tokenizer.as_ref()
     }
 
+    /// Scores the whole sequence at once ([`crate::query::sequence_log10_probs`]): the same
+    /// values as [`NgramScorer`], faster.
     fn log_probs(&self, tokens: &[TokenId]) -> Vec<f64> {
-        let mut scorer = NgramScorer::new(self);
-        tokens.iter().map(|&t| scorer.score_next(t)).collect()
+        let mut out = Vec::with_capacity(tokens.len());
+        sequence_log10_probs(self, tokens, |log10| out.push(log10 as f64 * LN_10));
+        out
     }
 
     fn next_distribution(&self, context: &[TokenId]) -> Vec<f64> {
@@ -175,9 +188,8 @@ impl LanguageModel for NgramModel {
         Some(Box::new(NgramStepper::new(self)))
     }
 
-    fn scorer(&self) -> Option<Box<dyn Scorer + '_>> {
-        Some(Box::new(NgramScorer::new(self)))
-    }
+    // No `scorer`: `log_probs` scores a whole sequence faster than a token-by-token scorer, so
+    // evaluation uses it; `ngram_scorer` stays for callers that need tokens one at a time.
 
     fn parameter_count(&self) -> u64 {
         self.tables.iter().map(|t| t.len() as u64).sum()

@@ -1,11 +1,21 @@
 //! Queries in backoff form, KenLM's way: find the longest stored n-gram ending in the word, add the
 //! backoffs of the longer contexts. The [`State`] carries the matched context (most recent word
-//! first) and its backoffs, so each token costs at most N−1 lookups.
+//! first) and its backoffs, so each token costs at most N−1 lookups; those lookups are sequential
+//! (each key holds the id the previous one found), so their cache misses add up.
+//!
+//! [`sequence_log10_probs`] gives the same numbers, bit for bit, for a whole sequence at once. It
+//! makes the same lookups as a [`State`], order by order over a block of positions: whether a
+//! position looks up its (j+1)-gram depends only on lookups of order j (its own j-gram was found,
+//! and the previous position matched at least j words, so the context a [`State`] keeps has the
+//! word), so the lookups of one order are independent of each other: their home slots are
+//! prefetched and their cache misses overlap.
 
 use crate::model::{NgramModel, LN_10};
 use crate::options::MAX_ORDER;
+use crate::table::OrderTable;
 use lmlab_core::model::Stepper;
 use lmlab_core::{Scorer, TokenId};
+use std::cell::RefCell;
 
 /// The context of the next token: the longest stored suffix of what came before, truncated to
 /// N−1 words, with the log10 backoff of each of its suffixes.
@@ -29,10 +39,9 @@ impl State {
     pub fn reset(&mut self, model: &NgramModel) {
         self.words.clear();
         self.backoffs.clear();
-        if model.order() > 1 {
-            let bos = model.tokenizer.specials().bos;
+        if let Some((bos, backoff)) = start_context(model) {
             self.words.push(bos);
-            self.backoffs.push(model.tables[0].bow(bos));
+            self.backoffs.push(backoff);
         }
     }
 
@@ -53,15 +62,13 @@ impl State {
                 None => break,
             }
         }
-        let backoff: f32 = self.backoffs.get(matched..).unwrap_or(&[]).iter().sum();
-        (prob + backoff, matched)
+        (backed_off(prob, &self.backoffs, matched), matched)
     }
 
     /// Scores `word` (log10) and moves the state past it. Allocation-free.
     pub fn advance(&mut self, model: &NgramModel, word: TokenId) -> f32 {
         let word = clamp_word(model, word);
         let tables = &model.tables;
-        let max_context = tables.len() - 1;
         let mut bows = [0f32; MAX_ORDER];
         let mut rank = word;
         let mut prob = tables[0].prob(word);
@@ -78,16 +85,38 @@ impl State {
                 None => break,
             }
         }
-        let backoff: f32 = self.backoffs.get(matched..).unwrap_or(&[]).iter().sum();
-        let keep = (matched + 1).min(max_context);
+        let log10 = backed_off(prob, &self.backoffs, matched);
+        let keep = context_len(matched, model.order());
         self.words.truncate(keep.saturating_sub(1));
         if keep > 0 {
             self.words.insert(0, word);
         }
         self.backoffs.clear();
         self.backoffs.extend_from_slice(&bows[..keep]);
-        prob + backoff
+        log10
     }
+}
+
+/// The context every sequence starts with: `<s>` and its log10 backoff; none for a unigram model.
+fn start_context(model: &NgramModel) -> Option<(TokenId, f32)> {
+    let bos = model.tokenizer.specials().bos;
+    (model.order() > 1).then(|| (bos, model.tables[0].bow(bos)))
+}
+
+/// log10 p of a token whose longest stored n-gram has `matched` context words and log10
+/// probability `prob`: plus the backoffs of the longer contexts (`backoffs[j]` is the backoff of
+/// the context's last j+1 words), summed in order.
+#[inline]
+fn backed_off(prob: f32, backoffs: &[f32], matched: usize) -> f32 {
+    let backoff: f32 = backoffs.get(matched..).unwrap_or(&[]).iter().sum();
+    prob + backoff
+}
+
+/// How many words the context keeps after a token matched with `matched` context words: the
+/// matched n-gram, at most N−1 words.
+#[inline]
+fn context_len(matched: usize, order: usize) -> usize {
+    (matched + 1).min(order - 1)
 }
 
 /// Ids outside the model's vocabulary score as `<unk>` (or the last id when there is none).
@@ -97,6 +126,192 @@ fn clamp_word(model: &NgramModel, word: TokenId) -> TokenId {
         word
     } else {
         model.tokenizer.specials().unk.unwrap_or(size - 1)
+    }
+}
+
+/// Positions whose lookups are issued together, order by order. Bounds the scratch memory of
+/// [`sequence_log10_probs`] whatever the sequence length.
+const BLOCK: usize = 64;
+
+thread_local! {
+    /// The scratch of [`sequence_log10_probs`], kept between calls (no allocation per sequence).
+    static CHAINS: RefCell<Chains> = RefCell::new(Chains::default());
+}
+
+/// Scores `tokens` after `<s>`: passes the log10 probability of each token, in order, to `emit`.
+/// The values equal, bit for bit, those of [`State::advance`] from [`State::start`] over the same
+/// tokens (ids outside the vocabulary included); faster, because the lookups of different
+/// positions do not wait for each other.
+pub fn sequence_log10_probs(model: &NgramModel, tokens: &[TokenId], mut emit: impl FnMut(f32)) {
+    CHAINS.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut chains) => score_with(&mut chains, model, tokens, &mut emit),
+        // `emit` itself scores a sequence on this thread.
+        Err(_) => score_with(&mut Chains::default(), model, tokens, &mut emit),
+    })
+}
+
+/// [`sequence_log10_probs`] with the given scratch.
+fn score_with(
+    chains: &mut Chains,
+    model: &NgramModel,
+    tokens: &[TokenId],
+    emit: &mut dyn FnMut(f32),
+) {
+    let mut context = Context::start(model);
+    for start in (0..tokens.len()).step_by(BLOCK) {
+        let end = (start + BLOCK).min(tokens.len());
+        chains.find(model, tokens, start..end, context.len);
+        for position in 0..end - start {
+            emit(context.advance(model, chains, position));
+        }
+    }
+}
+
+/// The key of the n-gram whose suffix has id `suffix` and whose first word is `first` (as
+/// [`crate::table::Entry::key`]).
+#[inline]
+fn ngram_key(suffix: u32, first: TokenId) -> u64 {
+    ((suffix as u64) << 32) | first as u64
+}
+
+/// The n-grams a [`State`] matches at each position of a block: the unigram of its word, then the
+/// n-gram one context word longer as long as it is stored and the context the previous position
+/// kept has that word (at most N−1 words, and none before `<s>`).
+#[derive(Default)]
+struct Chains {
+    /// The positions of the current block.
+    len: usize,
+    /// The words from N−1 before the block (fewer at the start, `<s>` first) to its end, clamped.
+    words: Vec<TokenId>,
+    /// Index in `words` of the block's first word.
+    first: usize,
+    /// `ids[j * BLOCK + i]`: the id of the (j+1)-gram ending at position i, for j below its
+    /// matched length.
+    ids: Vec<u32>,
+    /// `lengths[i + 1]`: the length of the n-gram matched at position i; `lengths[0]`: the words
+    /// of the context before the block (at most N−1).
+    lengths: Vec<u8>,
+}
+
+impl Chains {
+    /// The id of the (j+1)-gram ending at `position` (j < its matched length).
+    #[inline]
+    fn id(&self, j: usize, position: usize) -> u32 {
+        self.ids[j * BLOCK + position]
+    }
+
+    /// The length of the n-gram matched at `position`.
+    #[inline]
+    fn length(&self, position: usize) -> usize {
+        self.lengths[position + 1] as usize
+    }
+
+    /// Finds the matches of the positions `block` of `tokens` (at most [`BLOCK`] of them), after a
+    /// context of `context` words.
+    fn find(
+        &mut self,
+        model: &NgramModel,
+        tokens: &[TokenId],
+        block: std::ops::Range<usize>,
+        context: usize,
+    ) {
+        let order = model.order();
+        // Words are numbered as in `<s> tokens…`: token i is word i + 1.
+        let from = (block.start + 1).saturating_sub(order - 1);
+        let bos = model.tokenizer.specials().bos;
+        self.words.clear();
+        self.words.extend((from..=block.end).map(|w| match w {
+            0 => bos,
+            w => clamp_word(model, tokens[w - 1]),
+        }));
+        self.first = block.start + 1 - from;
+        self.len = block.len();
+        self.ids.resize(order * BLOCK, 0);
+        self.ids[..self.len].copy_from_slice(&self.words[self.first..]);
+        self.lengths.clear();
+        self.lengths.push(context as u8);
+        self.lengths.resize(self.len + 1, 1);
+        if let Some(bigrams) = model.tables.get(1) {
+            // Every position looks up its bigram (a context has at least one word, `<s>`).
+            let pairs = self.words.windows(2).skip(self.first - 1);
+            for pair in pairs.take(self.len) {
+                bigrams.prefetch(ngram_key(pair[1], pair[0]));
+            }
+        }
+        for j in 1..order {
+            if !self.extend(&model.tables, j) {
+                break;
+            }
+        }
+    }
+
+    /// Extends the matches of length `j` by their j-th context word through `tables[j]` (order
+    /// j+1) where the previous position's match, hence its context, has at least j words (as a
+    /// [`State`] keeps them), and prefetches the home slot of each next lookup. False when no
+    /// match had length `j`.
+    fn extend(&mut self, tables: &[OrderTable], j: usize) -> bool {
+        let (table, next) = (&tables[j], tables.get(j + 1));
+        let (lower, upper) = self.ids.split_at_mut(j * BLOCK);
+        let suffixes = &lower[(j - 1) * BLOCK..][..self.len];
+        let ids = &mut upper[..self.len];
+        let mut any = false;
+        for i in 0..self.len {
+            // The previous position's length is already extended in this pass.
+            let (before, length) = (self.lengths[i] as usize, self.lengths[i + 1] as usize);
+            if length != j || before < j {
+                continue;
+            }
+            any = true;
+            // The word j before position i: a context of `before` ≥ j words has it.
+            let at = self.first + i - j;
+            if let Some(id) = table.find(suffixes[i], self.words[at]) {
+                ids[i] = id;
+                self.lengths[i + 1] += 1;
+                // Its next lookup, if the context allows one.
+                if let (Some(next), true) = (next, before > j) {
+                    next.prefetch(ngram_key(id, self.words[at - 1]));
+                }
+            }
+        }
+        any
+    }
+}
+
+/// What a [`State`] carries from one position to the next, as far as scoring needs it: the
+/// backoffs of its context (the words themselves are in the [`Chains`]).
+struct Context {
+    /// `backoffs[j]`: log10 backoff of the context's last j+1 words, for j < `len`.
+    backoffs: [f32; MAX_ORDER],
+    /// Words in the context.
+    len: usize,
+}
+
+impl Context {
+    /// The context after `<s>`, as [`State::reset`].
+    fn start(model: &NgramModel) -> Context {
+        let mut context = Context {
+            backoffs: [0.0; MAX_ORDER],
+            len: 0,
+        };
+        if let Some((_, backoff)) = start_context(model) {
+            context.backoffs[0] = backoff;
+            context.len = 1;
+        }
+        context
+    }
+
+    /// Scores the token at `position` of the block (log10) and moves past it, as
+    /// [`State::advance`].
+    #[inline]
+    fn advance(&mut self, model: &NgramModel, chains: &Chains, position: usize) -> f32 {
+        let matched = chains.length(position) - 1;
+        let prob = model.tables[matched].prob(chains.id(matched, position));
+        let log10 = backed_off(prob, &self.backoffs[..self.len], matched);
+        self.len = context_len(matched, model.order());
+        for (j, backoff) in self.backoffs[..self.len].iter_mut().enumerate() {
+            *backoff = model.tables[j].bow(chains.id(j, position));
+        }
+        log10
     }
 }
 

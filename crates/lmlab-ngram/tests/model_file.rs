@@ -5,7 +5,7 @@ mod common;
 
 use common::{synthetic_corpus, train_text};
 use lmlab_core::model_file::{write_model_file, ModelHeader, Provenance};
-use lmlab_core::{LanguageModel, SequenceMode};
+use lmlab_core::{LanguageModel, Scorer, SequenceMode};
 use lmlab_ngram::{NgramModel, NgramOptions, DEFAULT_FALLBACK};
 
 fn provenance() -> Provenance {
@@ -139,7 +139,7 @@ fn scorer_log_probs_and_distributions_agree() {
         let bos = model.tokenizer().specials().bos as usize;
         for ids in sample_sequences(&model) {
             let log_probs = model.log_probs(&ids);
-            let mut scorer = model.scorer().unwrap();
+            let mut scorer = model.ngram_scorer();
             scorer.reset();
             for (i, &id) in ids.iter().enumerate() {
                 let via_scorer = scorer.score_next(id);
