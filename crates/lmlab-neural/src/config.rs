@@ -87,9 +87,10 @@ pub struct ModelConfig {
     /// Biases in linear layers and LayerNorms.
     #[serde(default)]
     pub bias: bool,
-    /// Dropout probability in [0, 1) on the embeddings and on each attention and MLP residual branch,
-    /// during training only (transformer; 0 = off, and then left out of the recorded config so runs
-    /// without dropout keep their bytes).
+    /// Dropout probability in [0, 1), during training only: for the transformer on the embeddings
+    /// and on each attention and MLP residual branch; for the LSTM on the embeddings, between layers
+    /// and before the head (never on the recurrent connections). 0 = off, and then left out of the
+    /// recorded config so runs without dropout keep their bytes.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub dropout: f64,
 }
@@ -148,12 +149,6 @@ impl ModelConfig {
             return bad(format!("dropout must be in [0, 1), got {}", self.dropout));
         }
         if self.arch == Arch::Lstm {
-            if self.dropout > 0.0 {
-                return bad(format!(
-                    "dropout is implemented for the transformer only, got {} for an lstm",
-                    self.dropout
-                ));
-            }
             return Ok(());
         }
         if self.n_head == 0 {

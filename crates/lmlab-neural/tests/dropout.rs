@@ -117,10 +117,34 @@ fn bad_dropout_values_are_refused() {
         let err = RunConfig::parse(&text).unwrap_err().to_string();
         assert!(err.contains("dropout must be in [0, 1)"), "{p}: {err}");
     }
-    let lstm = config_text().replace(
-        "block_size = 16",
-        "block_size = 16\narch = \"lstm\"\ndropout = 0.1",
+}
+
+#[test]
+fn an_lstm_trains_with_dropout_and_resumes_exactly() {
+    let lstm = |p: f64| {
+        let text = config_text().replace(
+            "block_size = 16",
+            &format!("block_size = 16\narch = \"lstm\"\ndropout = {p}"),
+        );
+        RunConfig::parse(&text).unwrap()
+    };
+    let (a, b, c) = (
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
     );
-    let err = RunConfig::parse(&lstm).unwrap_err().to_string();
-    assert!(err.contains("transformer only"), "{err}");
+    run(&lstm(0.0), a.path(), |_| {}).unwrap();
+    run(&lstm(0.2), b.path(), |_| {}).unwrap();
+    assert_ne!(
+        load(a.path()).params,
+        load(b.path()).params,
+        "dropout changed nothing"
+    );
+    run(&lstm(0.2), c.path(), |o| o.stop_after = Some(4)).unwrap();
+    run(&lstm(0.2), c.path(), |o| o.resume = true).unwrap();
+    assert_eq!(
+        load(c.path()).params,
+        load(b.path()).params,
+        "resumed dropout run differs"
+    );
 }

@@ -5,7 +5,7 @@ use super::params::{init_params, Init, ParamSpec, Span};
 use crate::config::ModelConfig;
 use crate::float::Float;
 use crate::layers::lstm::{self, LstmShape};
-use crate::layers::{embedding, linear, loss};
+use crate::layers::{dropout, embedding, linear, loss};
 use lmlab_core::{Error, Result};
 
 /// Spans of one LSTM layer.
@@ -127,6 +127,45 @@ pub struct LstmWorkspace<F> {
     dgates: Vec<F>,
     dh_next: Vec<F>,
     dc_next: Vec<F>,
+    /// Whether the last forward pass dropped units (its masks are then in `drop`).
+    dropped: bool,
+    /// Dropout masks and dropped activations, allocated on the first training pass with dropout.
+    drop: Option<LstmDropout<F>>,
+}
+
+/// Non-recurrent dropout (Zaremba et al. 2014): on the embeddings, between layers and before the
+/// head; the recurrent connections are never dropped.
+#[derive(Clone, Debug)]
+struct LstmDropout<F> {
+    /// Site 0: embeddings; site l (1 ≤ l < L): the input of layer l; site L: the top output.
+    masks: Vec<Vec<F>>,
+    /// `inputs[l - 1]`: the dropped input of layer l ≥ 1.
+    inputs: Vec<Vec<F>>,
+    /// The dropped top output, the head's input.
+    top: Vec<F>,
+}
+
+/// The head's input: the top layer's outputs `top`, or their dropped copy when the last forward
+/// pass trained with dropout.
+fn head_input<'a, F>(drop: &'a Option<LstmDropout<F>>, dropped: bool, top: &'a [F]) -> &'a [F] {
+    match drop {
+        Some(drop) if dropped => &drop.top,
+        _ => top,
+    }
+}
+
+/// `out = x ⊙ mask`.
+fn masked<F: Float>(out: &mut [F], x: &[F], mask: &[F]) {
+    for ((o, &v), &m) in out.iter_mut().zip(x).zip(mask) {
+        *o = v * m;
+    }
+}
+
+/// `x ⊙= mask`.
+fn mask_in_place<F: Float>(x: &mut [F], mask: &[F]) {
+    for (v, &m) in x.iter_mut().zip(mask) {
+        *v *= m;
+    }
 }
 
 /// The recurrent state of one sequence: `h` and `c` of every layer.
@@ -192,7 +231,24 @@ impl<F: Float> LstmNet<F> {
             dgates: z(n * 4 * d),
             dh_next: z(b * d),
             dc_next: z(b * d),
+            dropped: false,
+            drop: None,
         }
+    }
+
+    /// Draws this pass's dropout masks from `key` (site by site, as the transformer) and drops the
+    /// embeddings in place.
+    fn draw_dropout(&self, ws: &mut LstmWorkspace<F>, key: u64) {
+        let (n, d, l) = (ws.b * ws.t, self.config.n_embd, self.config.n_layer);
+        let drop = ws.drop.get_or_insert_with(|| LstmDropout {
+            masks: vec![vec![F::ZERO; n * d]; l + 1],
+            inputs: vec![vec![F::ZERO; n * d]; l - 1],
+            top: vec![F::ZERO; n * d],
+        });
+        for (site, mask) in drop.masks.iter_mut().enumerate() {
+            dropout::fill_mask(mask, self.config.dropout, dropout::site_key(key, site));
+        }
+        mask_in_place(&mut ws.x0[..n * d], &drop.masks[0]);
     }
 
     fn shape(&self, b: usize, t: usize) -> LstmShape {
@@ -213,6 +269,19 @@ impl<F: Float> LstmNet<F> {
         targets: Option<&[u32]>,
         ignore: Option<u32>,
     ) -> (f64, usize) {
+        self.forward_dropout(ws, tokens, targets, ignore, None)
+    }
+
+    /// [`LstmNet::forward`] in training mode: with `dropout_key` and a config dropout above zero,
+    /// units are dropped with masks drawn from the key.
+    pub fn forward_dropout(
+        &self,
+        ws: &mut LstmWorkspace<F>,
+        tokens: &[u32],
+        targets: Option<&[u32]>,
+        ignore: Option<u32>,
+        dropout_key: Option<u64>,
+    ) -> (f64, usize) {
         let (b, t, d, v) = (ws.b, ws.t, self.config.n_embd, self.config.vocab_size);
         let n = b * t;
         assert_eq!(tokens.len(), n, "tokens must fill the workspace");
@@ -226,13 +295,22 @@ impl<F: Float> LstmNet<F> {
         }
         let p = &self.params;
         embedding::forward(&mut ws.x0, &ws.tokens, self.layout.wte.of(p), None, n, 0, d);
+        let drop_key = dropout_key.filter(|_| self.config.dropout > 0.0);
+        ws.dropped = drop_key.is_some();
+        if let Some(key) = drop_key {
+            self.draw_dropout(ws, key);
+        }
         let s = self.shape(b, t);
         for (l, sp) in self.layout.layers.iter().enumerate() {
             let (prev, rest) = ws.hs.split_at_mut(l);
-            let x: &[F] = if l == 0 {
-                &ws.x0
-            } else {
-                &prev[l - 1][b * d..]
+            let x: &[F] = match (l, ws.dropped, ws.drop.as_mut()) {
+                (0, _, _) => &ws.x0,
+                (_, true, Some(drop)) => {
+                    let input = &mut drop.inputs[l - 1];
+                    masked(input, &prev[l - 1][b * d..], &drop.masks[l]);
+                    input
+                }
+                _ => &prev[l - 1][b * d..],
             };
             lstm::forward(
                 &mut ws.gates[l],
@@ -246,7 +324,15 @@ impl<F: Float> LstmNet<F> {
                 s,
             );
         }
-        let top = &ws.hs[self.config.n_layer - 1][b * d..];
+        if let Some(drop) = ws.drop.as_mut().filter(|_| ws.dropped) {
+            let top = &ws.hs[self.config.n_layer - 1][b * d..];
+            masked(&mut drop.top, top, &drop.masks[self.config.n_layer]);
+        }
+        let top = head_input(
+            &ws.drop,
+            ws.dropped,
+            &ws.hs[self.config.n_layer - 1][b * d..],
+        );
         linear::forward(&mut ws.logits, top, self.layout.head.of(p), None, n, d, v);
         match targets {
             Some(_) => loss::softmax_cross_entropy_forward(&mut ws.logits, &ws.targets, ignore, v),
@@ -273,7 +359,11 @@ impl<F: Float> LstmNet<F> {
         let s = self.shape(b, t);
         loss::softmax_cross_entropy_backward(&mut ws.logits, &ws.targets, ignore, v, scale);
         ws.dh.fill(F::ZERO);
-        let top = &ws.hs[self.config.n_layer - 1][b * d..];
+        let top = head_input(
+            &ws.drop,
+            ws.dropped,
+            &ws.hs[self.config.n_layer - 1][b * d..],
+        );
         linear::backward(
             Some(&mut ws.dh),
             self.layout.head.of_mut(grads),
@@ -285,11 +375,15 @@ impl<F: Float> LstmNet<F> {
             d,
             v,
         );
+        let drop = ws.drop.as_ref().filter(|_| ws.dropped);
+        if let Some(drop) = drop {
+            mask_in_place(&mut ws.dh, &drop.masks[self.config.n_layer]);
+        }
         for (l, sp) in self.layout.layers.iter().enumerate().rev() {
-            let x: &[F] = if l == 0 {
-                &ws.x0
-            } else {
-                &ws.hs[l - 1][b * d..]
+            let x: &[F] = match (l, drop) {
+                (0, _) => &ws.x0,
+                (_, Some(drop)) => &drop.inputs[l - 1],
+                _ => &ws.hs[l - 1][b * d..],
             };
             ws.dx.fill(F::ZERO);
             // The layer's three tensors are adjacent: w_ih, w_hh, bias.
@@ -315,6 +409,10 @@ impl<F: Float> LstmNet<F> {
                 s,
             );
             std::mem::swap(&mut ws.dh, &mut ws.dx);
+            // The gradient of what was dropped: the layer below's output, or the embeddings.
+            if let Some(drop) = drop {
+                mask_in_place(&mut ws.dh, &drop.masks[l]);
+            }
         }
         embedding::backward(
             self.layout.wte.of_mut(grads),
@@ -409,26 +507,52 @@ mod tests {
         }
     }
 
+    /// Whole-model gradients against finite differences; with `key`, under that fixed dropout mask.
+    fn whole_lstm_check(c: &ModelConfig, key: Option<u64>) {
+        let m = LstmNet::<f64>::new(c, 2).unwrap();
+        let tokens = [1u32, 2, 3, 4, 0, 6, 5, 1];
+        let targets = [2u32, 3, 4, 5, 6, 5, 0, 2];
+        let mut ws = m.workspace(2, 4);
+        let (_, count) = m.forward_dropout(&mut ws, &tokens, Some(&targets), Some(0), key);
+        let mut grads = vec![0.0; m.params.len()];
+        m.backward(&mut ws, &mut grads, Some(0), 1.0 / count as f64);
+        let loss = |params: &[f64]| {
+            let mut mm = m.clone();
+            mm.params.copy_from_slice(params);
+            let mut ws = mm.workspace(2, 4);
+            let (s, n) = mm.forward_dropout(&mut ws, &tokens, Some(&targets), Some(0), key);
+            s / n as f64
+        };
+        let name = format!("whole lstm tied={} dropout={}", c.tied_head, c.dropout);
+        check(&name, &m.params, &grads, loss);
+    }
+
     #[test]
     fn whole_lstm_gradients_match_finite_differences() {
         for tied in [true, false] {
-            let c = config(tied);
-            let m = LstmNet::<f64>::new(&c, 2).unwrap();
-            let tokens = [1u32, 2, 3, 4, 0, 6, 5, 1];
-            let targets = [2u32, 3, 4, 5, 6, 5, 0, 2];
-            let mut ws = m.workspace(2, 4);
-            let (_, count) = m.forward(&mut ws, &tokens, Some(&targets), Some(0));
-            let mut grads = vec![0.0; m.params.len()];
-            m.backward(&mut ws, &mut grads, Some(0), 1.0 / count as f64);
-            let loss = |params: &[f64]| {
-                let mut mm = m.clone();
-                mm.params.copy_from_slice(params);
-                let mut ws = mm.workspace(2, 4);
-                let (s, n) = mm.forward(&mut ws, &tokens, Some(&targets), Some(0));
-                s / n as f64
-            };
-            check(&format!("whole lstm tied={tied}"), &m.params, &grads, loss);
+            whole_lstm_check(&config(tied), None);
         }
+    }
+
+    #[test]
+    fn dropout_gradients_match_finite_differences_under_a_fixed_mask() {
+        for (tied, p, key) in [(true, 0.3, 11), (false, 0.5, 12)] {
+            let mut c = config(tied);
+            c.n_layer = 3; // embeddings, two inner sites and the top
+            c.dropout = p;
+            whole_lstm_check(&c, Some(key));
+        }
+        // Dropout acts only with a key and a positive probability.
+        let mut c = config(true);
+        c.dropout = 0.3;
+        let m = LstmNet::<f64>::new(&c, 3).unwrap();
+        let (tokens, targets) = ([1u32, 2, 3, 4], [2u32, 3, 4, 5]);
+        let mut ws = m.workspace(1, 4);
+        let plain = m.forward(&mut ws, &tokens, Some(&targets), None).0;
+        let dropped = m.forward_dropout(&mut ws, &tokens, Some(&targets), None, Some(11));
+        assert_ne!(plain, dropped.0);
+        let again = m.forward(&mut ws, &tokens, Some(&targets), None).0;
+        assert_eq!(plain.to_bits(), again.to_bits());
     }
 
     #[test]

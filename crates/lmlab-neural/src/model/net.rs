@@ -130,6 +130,16 @@ impl Net for LstmNet<f32> {
     ) -> (f64, usize) {
         self.forward(ws, x, Some(y), ignore)
     }
+    fn forward_train(
+        &self,
+        ws: &mut Self::Ws,
+        x: &[u32],
+        y: &[u32],
+        ignore: Option<u32>,
+        dropout_key: u64,
+    ) -> (f64, usize) {
+        self.forward_dropout(ws, x, Some(y), ignore, Some(dropout_key))
+    }
     fn backward(
         &self,
         ws: &mut Self::Ws,
