@@ -21,16 +21,27 @@ pub trait Net: Sized + Send + Sync {
     fn params_mut(&mut self) -> &mut Vec<f32>;
     /// Buffers for `b` windows of `t` tokens.
     fn workspace(&self, b: usize, t: usize) -> Self::Ws;
-    /// Forward with targets: `(Σ −ln p(target), scored rows)`.
+    /// Forward with targets: `(Σ −ln p(target), scored rows)`; with a `dropout_key`, in training
+    /// mode (dropout, where the config has it, with masks drawn from the key).
+    fn forward_keyed(
+        &self,
+        ws: &mut Self::Ws,
+        x: &[u32],
+        y: &[u32],
+        ignore: Option<u32>,
+        dropout_key: Option<u64>,
+    ) -> (f64, usize);
+    /// Forward with targets in evaluation mode: `(Σ −ln p(target), scored rows)`.
     fn forward_loss(
         &self,
         ws: &mut Self::Ws,
         x: &[u32],
         y: &[u32],
         ignore: Option<u32>,
-    ) -> (f64, usize);
-    /// [`Net::forward_loss`] in training mode: dropout (where the config has it) with masks drawn
-    /// from `dropout_key`.
+    ) -> (f64, usize) {
+        self.forward_keyed(ws, x, y, ignore, None)
+    }
+    /// [`Net::forward_loss`] in training mode, with dropout masks drawn from `dropout_key`.
     fn forward_train(
         &self,
         ws: &mut Self::Ws,
@@ -39,8 +50,7 @@ pub trait Net: Sized + Send + Sync {
         ignore: Option<u32>,
         dropout_key: u64,
     ) -> (f64, usize) {
-        let _ = dropout_key;
-        self.forward_loss(ws, x, y, ignore)
+        self.forward_keyed(ws, x, y, ignore, Some(dropout_key))
     }
     /// Backward after [`Net::forward_loss`] or [`Net::forward_train`]: adds `scale · ∂(Σ loss)/∂θ` into `grads`.
     #[allow(clippy::too_many_arguments)]
@@ -72,24 +82,15 @@ impl Net for Transformer<f32> {
     fn workspace(&self, b: usize, t: usize) -> Self::Ws {
         Workspace::new(&self.config, b, t)
     }
-    fn forward_loss(
+    fn forward_keyed(
         &self,
         ws: &mut Self::Ws,
         x: &[u32],
         y: &[u32],
         ignore: Option<u32>,
+        dropout_key: Option<u64>,
     ) -> (f64, usize) {
-        self.forward(ws, x, Some(y), ignore)
-    }
-    fn forward_train(
-        &self,
-        ws: &mut Self::Ws,
-        x: &[u32],
-        y: &[u32],
-        ignore: Option<u32>,
-        dropout_key: u64,
-    ) -> (f64, usize) {
-        self.forward_dropout(ws, x, Some(y), ignore, Some(dropout_key))
+        self.forward_dropout(ws, x, Some(y), ignore, dropout_key)
     }
     fn backward(
         &self,
@@ -121,24 +122,15 @@ impl Net for LstmNet<f32> {
     fn workspace(&self, b: usize, t: usize) -> Self::Ws {
         LstmNet::workspace(self, b, t)
     }
-    fn forward_loss(
+    fn forward_keyed(
         &self,
         ws: &mut Self::Ws,
         x: &[u32],
         y: &[u32],
         ignore: Option<u32>,
+        dropout_key: Option<u64>,
     ) -> (f64, usize) {
-        self.forward(ws, x, Some(y), ignore)
-    }
-    fn forward_train(
-        &self,
-        ws: &mut Self::Ws,
-        x: &[u32],
-        y: &[u32],
-        ignore: Option<u32>,
-        dropout_key: u64,
-    ) -> (f64, usize) {
-        self.forward_dropout(ws, x, Some(y), ignore, Some(dropout_key))
+        self.forward_dropout(ws, x, Some(y), ignore, dropout_key)
     }
     fn backward(
         &self,
