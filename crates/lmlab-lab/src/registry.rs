@@ -32,7 +32,7 @@ pub fn load_model(path: &Path) -> Result<Box<dyn LanguageModel>> {
 pub fn load(path: &Path) -> Result<LoadedModel> {
     if path.is_dir() {
         let model = lmlab_neural::load_model(path)?;
-        let sequences = model.run_config().sequence_mode()?;
+        let sequences = model.run_config().sequence_mode();
         return Ok(LoadedModel { model, sequences });
     }
     let file = ModelFile::open(path)?;

@@ -20,7 +20,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let chars: Vec<(usize, char)> = text.char_indices().collect();
     let valid = &text[chars[chars.len() * 9 / 10].0..];
     let model = lmlab_neural::load_model(std::path::Path::new(run_dir))?;
-    let mode = model.run_config().sequence_mode()?;
+    let mode = model.run_config().sequence_mode();
     println!("{}", model.describe());
     let seqs = encode_corpus(model.tokenizer(), valid, mode);
     let tokens: usize = seqs.iter().map(|s| s.ids.len()).sum();

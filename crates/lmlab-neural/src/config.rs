@@ -1,6 +1,6 @@
 //! Run configuration (model + training + data), read from TOML or JSON and validated with clear errors.
 
-use lmlab_core::{Error, Result};
+use lmlab_core::{Error, Result, SequenceMode};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -290,8 +290,8 @@ fn default_tokenizer() -> TokenizerSpec {
     TokenizerSpec::Chars
 }
 
-fn default_sequences() -> String {
-    "stream".into()
+fn default_sequences() -> SequenceMode {
+    SequenceMode::Stream
 }
 
 /// Everything a training run is made of; recorded in every checkpoint.
@@ -308,7 +308,7 @@ pub struct RunConfig {
     /// How text splits into sequences: `stream` (default: one stream, `</s>` after each line),
     /// `line` or `paragraph` (each sequence starts after `<s>`).
     #[serde(default = "default_sequences")]
-    pub sequences: String,
+    pub sequences: SequenceMode,
 }
 
 impl RunConfig {
@@ -319,7 +319,6 @@ impl RunConfig {
         } else {
             toml::from_str(text).map_err(|e| Error::invalid(format!("config: {e}")))?
         };
-        config.sequence_mode()?;
         config.train.validate()?;
         let mut probe = config.model.clone();
         probe.vocab_size = probe.vocab_size.max(3);
@@ -334,15 +333,8 @@ impl RunConfig {
     }
 
     /// The sequence mode.
-    pub fn sequence_mode(&self) -> Result<lmlab_core::SequenceMode> {
-        match self.sequences.as_str() {
-            "stream" => Ok(lmlab_core::SequenceMode::Stream),
-            "line" => Ok(lmlab_core::SequenceMode::Line),
-            "paragraph" => Ok(lmlab_core::SequenceMode::Paragraph),
-            other => Err(Error::invalid(format!(
-                "config: sequences must be stream, line or paragraph, got {other:?}"
-            ))),
-        }
+    pub fn sequence_mode(&self) -> SequenceMode {
+        self.sequences
     }
 
     /// The name of the first field (dotted path) whose value differs between two configs.
@@ -417,6 +409,17 @@ min_lr = 1e-4
         assert!(err(GOOD.replace("batch_size = 2", "batch_size = 0")).contains("batch_size"));
         assert!(err(GOOD.replace("n_head = 2", "n_head = 2\nwidth = 3")).contains("width"));
         assert!(err(GOOD.replace("min_lr = 1e-4", "")).contains("min_lr"));
+        let bad_mode = err(format!("sequences = \"sentences\"\n{GOOD}"));
+        assert!(
+            bad_mode.contains("sentences") && bad_mode.contains("paragraph"),
+            "{bad_mode}"
+        );
+        let c = RunConfig::parse(&format!("sequences = \"paragraph\"\n{GOOD}")).unwrap();
+        assert_eq!(c.sequence_mode(), SequenceMode::Paragraph);
+        assert_eq!(
+            RunConfig::parse(GOOD).unwrap().sequence_mode(),
+            SequenceMode::Stream
+        );
     }
 
     #[test]

@@ -194,7 +194,7 @@ fn train_net<N: Net>(
     config.model.vocab_size = vocab;
     config.model.validate()?;
     config.train.validate()?;
-    let mode = config.sequence_mode()?;
+    let mode = config.sequence_mode();
     let tc = config.train.clone();
     let (b, t) = (tc.batch_size, config.model.block_size);
     let bos = tokenizer.specials().bos;

@@ -71,7 +71,7 @@ fn dropout_changes_training_but_not_evaluation_and_resume_stays_exact() {
     let ck = load(b.path());
     let (_, va) = text();
     let tok = load_run_tokenizer(b.path()).unwrap();
-    let mode = ck.config.sequence_mode().unwrap();
+    let mode = ck.config.sequence_mode();
     let valid = token_stream(tok.as_ref(), &va, mode);
     let bos = tok.specials().bos;
     let (bs, t) = (ck.config.train.batch_size, ck.config.model.block_size);
