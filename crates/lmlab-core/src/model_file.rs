@@ -135,13 +135,15 @@ where
 /// Writes a model file atomically whose payload `fill` produces once, in pieces (for payloads
 /// too large to produce twice or to hold): the payload goes straight to the temporary file while
 /// its length and CRC-32 are taken, then the prefix is completed. Same bytes as
-/// [`write_model_file_with`]; an error from `fill` leaves no file.
+/// [`write_model_file_with`]; an error from `fill` leaves no file. The header is serialized and
+/// freed before `fill` runs.
 pub fn write_model_file_once<R>(
     path: &Path,
-    header: &ModelHeader,
+    header: ModelHeader,
     fill: impl FnOnce(&mut dyn Write) -> Result<R>,
 ) -> Result<R> {
-    let json = header_json(header)?;
+    let json = header_json(&header)?;
+    drop(header);
     write_atomically_file(path, |file| {
         let io = |e: std::io::Error| Error::io(path, e);
         let mut w = std::io::BufWriter::with_capacity(1 << 20, &mut *file);

@@ -190,13 +190,8 @@ pub fn train_ngram_to_file(
     let provenance = provenance(corpus, run.sequences, options, None);
     corpus.release_pages();
     let tokens_seen = stream.tokens_seen();
-    let summary = lmlab_ngram::train_stream_to_file(
-        stream,
-        tokenizer.as_ref(),
-        &run.options,
-        output,
-        provenance,
-    )?;
+    let summary =
+        lmlab_ngram::train_stream_to_file(stream, tokenizer, &run.options, output, provenance)?;
     let compute = meter.finish(tokens_seen, summary.parameter_count());
     Ok(TrainedNgramFile { summary, compute })
 }

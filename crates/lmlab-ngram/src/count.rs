@@ -101,6 +101,11 @@ impl TokenStream {
         check_sequence(&self.tokens[start..], index, self.specials, self.vocab_size)
     }
 
+    /// Number of positions (`<s>` included).
+    pub(crate) fn positions(&self) -> usize {
+        self.tokens.len()
+    }
+
     /// Number of sequences.
     pub fn sequences(&self) -> usize {
         self.sequences
@@ -186,11 +191,12 @@ pub(crate) struct Counts {
 
 /// Counts every n-gram of orders 1..=`order`, with adjusted counts, lmplz's counts-of-counts and
 /// pruned flags (an n-gram of order n is pruned when its raw count is at most `thresholds[n-1]`).
+/// With `dir`, finished orders go to temporary files there.
 pub(crate) fn count_ngrams(
     stream: &TokenStream,
     order: usize,
     thresholds: &[u64],
-    spill: Option<&Spill>,
+    dir: Option<&SpillDir>,
 ) -> Result<Counts> {
     if stream.sequences == 0 {
         return Err(Error::invalid(
@@ -204,10 +210,6 @@ pub(crate) fn count_ngrams(
         unigrams[t as usize] += 1;
     }
     unigrams[specials.bos as usize] = 0;
-    let dir = match spill {
-        Some(s) if s.needed(tokens.len()) => Some(SpillDir::new(&s.dir)?),
-        _ => None,
-    };
     let window = last_window(stream, specials, vocab_size, order);
     let mut chain = WindowChain::start(window, specials.bos, &unigrams);
     let mut lower = Lower {
@@ -230,12 +232,7 @@ pub(crate) fn count_ngrams(
         if n == 2 && !top {
             node = vec![NONE; tokens.len()];
         }
-        let mut out = OrderWriter::new(
-            dir.as_ref(),
-            thresholds[n - 1],
-            specials.bos,
-            chain.target(n),
-        )?;
+        let mut out = OrderWriter::new(dir, thresholds[n - 1], specials.bos, chain.target(n))?;
         let walk = Walk {
             tokens,
             positions: &positions,
@@ -246,14 +243,14 @@ pub(crate) fn count_ngrams(
         walk.run(&mut lower.counts, &mut node, &mut out)?;
         drop(ends);
         let (next, found) = out.finish()?;
-        let (t, done) = std::mem::replace(&mut lower, next).finish(Some(&chain), dir.as_ref())?;
+        let (t, done) = std::mem::replace(&mut lower, next).finish(Some(&chain), dir)?;
         counts.keep(t, done);
         chain.advance(found);
         crate::phases::mark(&format!("count order {n}"));
     }
     drop(positions);
     drop(node);
-    let (t, done) = lower.finish(None, dir.as_ref())?;
+    let (t, done) = lower.finish(None, dir)?;
     counts.keep(t, done);
     Ok(counts)
 }
@@ -558,7 +555,7 @@ const COUNTING_BYTES_PER_TOKEN: u64 = 12;
 impl Spill {
     /// True when the finished orders must leave memory: the counting arrays alone take more than
     /// a quarter of the memory setting (the counts of all orders take about as much again).
-    fn needed(&self, positions: usize) -> bool {
+    pub fn needed(&self, positions: usize) -> bool {
         (positions as u64).saturating_mul(COUNTING_BYTES_PER_TOKEN) > self.memory / 4
     }
 }

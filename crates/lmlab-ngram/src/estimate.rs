@@ -8,6 +8,7 @@ use crate::interpolate::{interpolate, TableSink};
 use crate::model::NgramModel;
 use crate::options::NgramOptions;
 use crate::prune::thresholds;
+use crate::spill::SpillDir;
 use lmlab_core::model::TokenSequence;
 use lmlab_core::model_file::{write_model_file_once, ModelHeader, Provenance};
 use lmlab_core::{Error, Result, Specials, Tokenizer};
@@ -46,8 +47,9 @@ pub fn train_stream(
     tokenizer: Box<dyn Tokenizer>,
     options: &NgramOptions,
 ) -> Result<NgramModel> {
+    let (specials, vocab_size) = checked_specials(tokenizer.as_ref())?;
     let mut tables = Vec::new();
-    let summary = estimate(stream, tokenizer.as_ref(), options, &mut tables)?;
+    let summary = estimate(stream, specials, vocab_size, options, &mut tables)?;
     Ok(NgramModel::from_parts(
         tokenizer,
         tables,
@@ -59,18 +61,21 @@ pub fn train_stream(
 
 /// [`train_stream`] writing the model file `path` (atomically) as the orders are estimated, one
 /// order at a time, instead of returning the model: the same bytes as [`NgramModel::save`] of the
-/// trained model, without ever holding the whole model in memory.
+/// trained model, without ever holding the whole model in memory. The tokenizer is only needed
+/// for the file's header: it is serialized and freed before counting starts.
 pub fn train_stream_to_file(
     stream: TokenStream,
-    tokenizer: &dyn Tokenizer,
+    tokenizer: Box<dyn Tokenizer>,
     options: &NgramOptions,
     path: &Path,
     provenance: Provenance,
 ) -> Result<TrainSummary> {
-    let header = ModelHeader::new(KIND, KIND_VERSION, tokenizer, provenance);
-    write_model_file_once(path, &header, |w| {
+    let (specials, vocab_size) = checked_specials(tokenizer.as_ref())?;
+    let header = ModelHeader::new(KIND, KIND_VERSION, tokenizer.as_ref(), provenance);
+    drop(tokenizer);
+    write_model_file_once(path, header, |w| {
         let mut sink = PayloadSink::new(w, path);
-        let summary = estimate(stream, tokenizer, options, &mut sink)?;
+        let summary = estimate(stream, specials, vocab_size, options, &mut sink)?;
         sink.finish()?;
         Ok(summary)
     })
@@ -96,27 +101,27 @@ impl TrainSummary {
     }
 }
 
-/// Estimates the model from `stream`, handing its orders to `sink`.
+/// Estimates the model from `stream`, handing its orders to `sink`; `specials` and `vocab_size`
+/// are the tokenizer's.
 fn estimate(
     stream: TokenStream,
-    tokenizer: &dyn Tokenizer,
+    specials: Specials,
+    vocab_size: usize,
     options: &NgramOptions,
     sink: &mut dyn TableSink,
 ) -> Result<TrainSummary> {
     options.validate()?;
-    let (specials, vocab_size) = checked_specials(tokenizer)?;
     if stream.specials() != specials || stream.vocab_size() != vocab_size {
         return Err(Error::invalid(
             "the token stream was built for another tokenizer (specials or vocabulary size differ)",
         ));
     }
     let thresholds = thresholds(&options.prune, options.order)?;
-    let counts = count_ngrams(
-        &stream,
-        options.order,
-        &thresholds,
-        options.spill().as_ref(),
-    )?;
+    let dir = match options.spill() {
+        Some(spill) if spill.needed(stream.positions()) => Some(SpillDir::new(&spill.dir)?),
+        _ => None,
+    };
+    let counts = count_ngrams(&stream, options.order, &thresholds, dir.as_ref())?;
     drop(stream);
     crate::phases::mark("count");
     let (discounts, warnings) = order_discounts(&counts.stats, options.fallback())?;
@@ -127,7 +132,7 @@ fn estimate(
         training_tokens,
         discounts: &discounts,
     })?;
-    let ngram_counts = interpolate(counts, &discounts, specials.bos, sink)?;
+    let ngram_counts = interpolate(counts, &discounts, specials.bos, dir.as_ref(), sink)?;
     crate::phases::mark("interpolate + layout");
     Ok(TrainSummary {
         ngram_counts,

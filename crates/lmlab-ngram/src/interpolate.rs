@@ -6,12 +6,15 @@
 //! adjusted count joins γ(h)'s numerator instead, so the pruned model stays normalised.
 //!
 //! The pass goes up the orders and hands each finished order to a [`TableSink`] as soon as its
-//! backoffs are known (from the order above), so only two orders' values are held at once.
+//! backoffs are known (from the order above), so only two orders' values are held at once: the
+//! probabilities of order n are computed first (they need the order below's in double precision),
+//! then order n-1 is laid out from single-precision log10 values alone.
 
 use crate::binary::Prelude;
 use crate::count::{key_suffix, Counts, OrderCounts};
 use crate::discount::Discount;
 use crate::layout::{hash_order, unigram_table};
+use crate::spill::{Column, SpillDir, Stored};
 use crate::table::OrderTable;
 use lmlab_core::{Result, TokenId};
 
@@ -34,11 +37,13 @@ impl TableSink for Vec<OrderTable> {
 }
 
 /// Turns adjusted counts and discounts into the model's tables (log10 values), handed to `sink`
-/// order by order; returns the number of n-grams of each order.
+/// order by order; returns the number of n-grams of each order. With `spill`, each order's
+/// probabilities wait in a temporary file while the order below is laid out.
 pub(crate) fn interpolate(
     counts: Counts,
     discounts: &[Discount],
     bos: TokenId,
+    spill: Option<&SpillDir>,
     sink: &mut dyn TableSink,
 ) -> Result<Vec<usize>> {
     let mut sizes = Vec::with_capacity(discounts.len());
@@ -50,38 +55,51 @@ pub(crate) fn interpolate(
     for (i, oc) in counts.higher.into_iter().enumerate() {
         let d = &discounts[i + 1];
         let gammas = context_backoffs(&oc, d, lower.len())?;
+        let probs = probabilities(&oc, d, &gammas, &lower, spill)?;
+        // Laid out from log10 values (half the size), the order below needs nothing else.
+        let log_bows = log10_all(&gammas);
+        drop(gammas);
+        let log_probs = log10_all(&std::mem::take(&mut lower));
         let table = lay_out(
             lower_counts.as_ref(),
-            &lower,
-            Some(&gammas),
+            &log_probs,
+            Some(&log_bows),
             &mut lower_ids,
             bos,
         )?;
+        drop((log_probs, log_bows));
         sizes.push(table.len());
         sink.push(table)?;
-        lower = probabilities(&oc, d, &gammas, &lower)?;
+        lower = probs.read()?.into_owned();
         lower_counts = Some(oc);
         crate::phases::mark(&format!("interpolate order {}", i + 2));
     }
-    let table = lay_out(lower_counts.as_ref(), &lower, None, &mut lower_ids, bos)?;
+    let log_probs = log10_all(&lower);
+    drop(lower);
+    let table = lay_out(lower_counts.as_ref(), &log_probs, None, &mut lower_ids, bos)?;
     sizes.push(table.len());
     sink.push(table)?;
     Ok(sizes)
 }
 
-/// The stored table of one order from its probabilities and backoffs (`None` at the top order);
-/// `ids` holds the ids of the order below and is replaced by this order's.
+/// The stored log10 of each probability or backoff.
+fn log10_all(values: &[f64]) -> Vec<f32> {
+    values.iter().map(|&x| x.log10() as f32).collect()
+}
+
+/// The stored table of one order from its log10 probabilities and backoffs (`None` at the top
+/// order); `ids` holds the ids of the order below and is replaced by this order's.
 fn lay_out(
     counts: Option<&OrderCounts>,
-    probs: &[f64],
-    gammas: Option<&[f64]>,
+    log_probs: &[f32],
+    log_bows: Option<&[f32]>,
     ids: &mut Option<Vec<u32>>,
     bos: TokenId,
 ) -> Result<OrderTable> {
     match counts {
-        None => Ok(unigram_table(probs, gammas, bos)),
+        None => Ok(unigram_table(log_probs, log_bows, bos)),
         Some(oc) => {
-            let (table, next) = hash_order(oc, probs, gammas, ids.as_deref())?;
+            let (table, next) = hash_order(oc, log_probs, log_bows, ids.as_deref())?;
             *ids = Some(next);
             Ok(table)
         }
@@ -145,27 +163,32 @@ fn context_backoffs(oc: &OrderCounts, d: &Discount, contexts: usize) -> Result<V
 }
 
 /// p(w | h) of every n-gram of order `oc`, from the backoffs of its contexts and the
-/// probabilities of the order below.
+/// probabilities of the order below (in a file of `spill` if given).
 fn probabilities(
     oc: &OrderCounts,
     d: &Discount,
     gammas: &[f64],
     lower: &[f64],
-) -> Result<Vec<f64>> {
+    spill: Option<&SpillDir>,
+) -> Result<Stored<f64>> {
     let (context, adjusted) = (oc.context.read()?, oc.adjusted.read()?);
     let denominator = denominators(&context, &adjusted, gammas.len());
-    let mut probs = Vec::with_capacity(oc.len());
+    let mut probs = Column::new(spill)?;
+    let mut rank = 0;
+    let mut result = Ok(());
     oc.keys.for_each_chunk(|keys| {
         for &key in keys {
-            let rank = probs.len();
             let (c, count) = (context[rank] as usize, u64::from(adjusted[rank]));
-            probs.push(
-                (count as f64 - d.get(count)) / denominator[c] as f64
-                    + gammas[c] * lower[key_suffix(key) as usize],
-            );
+            let p = (count as f64 - d.get(count)) / denominator[c] as f64
+                + gammas[c] * lower[key_suffix(key) as usize];
+            if result.is_ok() {
+                result = probs.push(p);
+            }
+            rank += 1;
         }
     })?;
-    Ok(probs)
+    result?;
+    probs.finish()
 }
 
 /// D₁N₁ + D₂N₂ + D₃N₃₊ for the counts of one context by class (index = min(count, 3)).

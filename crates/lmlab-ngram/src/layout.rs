@@ -13,37 +13,33 @@ const PREFETCH_AHEAD: usize = 16;
 /// Marks a pruned n-gram, which has no id.
 const NO_ID: u32 = u32::MAX;
 
-/// The stored log10 of a probability or backoff.
-fn log10(x: f64) -> f32 {
-    x.log10() as f32
-}
-
-/// The unigram table from unigram probabilities and backoffs (`None`: all 0, a unigram model).
-pub(crate) fn unigram_table(probs: &[f64], gammas: Option<&[f64]>, bos: TokenId) -> OrderTable {
-    OrderTable::unigrams(probs.iter().enumerate().map(|(w, &p)| {
-        let prob = if w == bos as usize {
-            BOS_LOG10
-        } else {
-            log10(p)
-        };
-        (prob, gammas.map_or(0.0, |g| log10(g[w])))
+/// The unigram table from unigram log10 probabilities and backoffs (`None`: all 0, a unigram
+/// model); `<s>` gets [`BOS_LOG10`].
+pub(crate) fn unigram_table(
+    log_probs: &[f32],
+    log_bows: Option<&[f32]>,
+    bos: TokenId,
+) -> OrderTable {
+    OrderTable::unigrams(log_probs.iter().enumerate().map(|(w, &p)| {
+        let prob = if w == bos as usize { BOS_LOG10 } else { p };
+        (prob, log_bows.map_or(0.0, |b| b[w]))
     }))
 }
 
-/// The hash table of order `oc` from its probabilities and backoffs (`None` at the top order);
+/// The hash table of order `oc` from its log10 probabilities and backoffs (`None` at the top order);
 /// `lower_ids` maps the order below's ranks to ids (`None` below bigrams: unigram ids are token
 /// ids). Returns the table and this order's ids by rank.
 pub(crate) fn hash_order(
     oc: &OrderCounts,
-    probs: &[f64],
-    gammas: Option<&[f64]>,
+    log_probs: &[f32],
+    log_bows: Option<&[f32]>,
     lower_ids: Option<&[u32]>,
 ) -> Result<(OrderTable, Vec<u32>)> {
     let pruned = |rank: usize| oc.pruned.get(rank).copied().unwrap_or(false);
     let kept = oc.len() - oc.pruned.iter().filter(|&&p| p).count();
     let mut table = OrderTable::hashed(kept);
     // The top order's ids are never needed.
-    let mut ids = if gammas.is_some() {
+    let mut ids = if log_bows.is_some() {
         vec![NO_ID; oc.len()]
     } else {
         Vec::new()
@@ -62,9 +58,9 @@ pub(crate) fn hash_order(
                 table.prefetch(id_key(ahead));
             }
             if !pruned(rank) {
-                let bow = gammas.map_or(0.0, |g| log10(g[rank]));
+                let bow = log_bows.map_or(0.0, |b| b[rank]);
                 let id = table
-                    .insert(id_key(key), log10(probs[rank]), bow)
+                    .insert(id_key(key), log_probs[rank], bow)
                     .expect("rank-space keys are distinct");
                 if let Some(slot) = ids.get_mut(rank) {
                     *slot = id;

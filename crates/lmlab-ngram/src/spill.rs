@@ -15,6 +15,7 @@ pub(crate) trait Plain: Copy + Default + 'static {}
 impl Plain for u8 {}
 impl Plain for u32 {}
 impl Plain for u64 {}
+impl Plain for f64 {}
 
 /// The bytes of a slice of plain numbers.
 fn as_bytes<T: Plain>(values: &[T]) -> &[u8] {

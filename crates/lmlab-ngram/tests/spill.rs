@@ -109,7 +109,8 @@ fn training_into_the_file_writes_what_save_writes() {
         }
         let file = out.path().join("streamed.lmlab");
         let summary =
-            train_stream_to_file(stream, &tokenizer, &options, &file, provenance()).unwrap();
+            train_stream_to_file(stream, Box::new(tokenizer), &options, &file, provenance())
+                .unwrap();
         assert!(
             std::fs::read(&file).unwrap() == saved,
             "order {order}: files differ"
