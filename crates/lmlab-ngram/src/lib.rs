@@ -1,10 +1,13 @@
 //! lmlab-ngram: count-based n-gram language models. Interpolated modified Kneser-Ney computed
 //! exactly as KenLM's `lmplz` computes it (including its `--prune` and `--discount_fallback`),
-//! one file per stage: `count` (all orders, as sorted u64 keys) → `adjust` (continuation counts)
-//! → `stats` + [`discount`] (counts-of-counts as lmplz collects them, D1/D2/D3+) →
-//! `interpolate` (→ `prune`) → `layout` (hash tables). Plus ARPA import/export ([`arpa`]), the
-//! lmlab model file of kind `ngram` ([`binary`], used in place from the memory map) and
-//! KenLM-style stateful queries ([`query`]).
+//! one file per stage: `count` (order by order from suffix buckets over one [`TokenStream`], as
+//! sorted u64 keys) with `adjust` (continuation counts) and `stats` (counts-of-counts as lmplz
+//! collects them) in the same pass → [`discount`] (D1/D2/D3+) → `interpolate` → `layout` (hash
+//! tables, `prune`d n-grams left out), going up the orders and handing each finished table to
+//! the model in memory ([`train`]) or straight to the model file ([`train_stream_to_file`]); with
+//! a memory setting, finished orders wait in temporary files (`spill`). Plus ARPA import/export
+//! ([`arpa`]), the lmlab model file of kind `ngram` ([`binary`], used in place from the memory
+//! map) and KenLM-style stateful queries ([`query`]).
 //!
 //! ```no_run
 //! # fn main() -> lmlab_core::Result<()> {
