@@ -212,11 +212,11 @@ pub(crate) fn count_ngrams(
     unigrams[specials.bos as usize] = 0;
     let window = last_window(stream, specials, vocab_size, order);
     let mut chain = WindowChain::start(window, specials.bos, &unigrams);
-    let mut lower = Lower {
+    let mut lower = Some(Lower {
         counts: unigrams,
         bos_first: BitSet::with_bit(vocab_size, specials.bos as usize),
         pending: None,
-    };
+    });
     let mut counts = Counts {
         unigrams: Vec::new(),
         higher: Vec::with_capacity(order.saturating_sub(1)),
@@ -228,11 +228,15 @@ pub(crate) fn count_ngrams(
     let mut positions: Vec<u32> = Vec::new();
     for n in 2..=order {
         let top = n == order;
-        let ends = bucket_positions(tokens, specials.bos, &lower, &mut node, n, &mut positions);
+        let below = lower
+            .as_mut()
+            .expect("every order but the top one becomes the lower");
+        let ends = bucket_positions(tokens, specials.bos, below, &mut node, n, &mut positions);
         if n == 2 && !top {
             node = vec![NONE; tokens.len()];
         }
-        let mut out = OrderWriter::new(dir, thresholds[n - 1], specials.bos, chain.target(n))?;
+        let threshold = thresholds[n - 1];
+        let mut out = OrderWriter::new(dir, top, threshold, specials.bos, chain.target(n))?;
         let walk = Walk {
             tokens,
             positions: &positions,
@@ -240,18 +244,26 @@ pub(crate) fn count_ngrams(
             context_from_node: n > 2,
             write_ranks: !top,
         };
-        walk.run(&mut lower.counts, &mut node, &mut out)?;
+        walk.run(&mut below.counts, &mut node, &mut out)?;
         drop(ends);
-        let (next, found) = out.finish()?;
-        let (t, done) = std::mem::replace(&mut lower, next).finish(Some(&chain), dir)?;
+        let (emitted, found) = out.finish()?;
+        let below = lower.take().expect("taken above");
+        let (t, done) = below.finish(Some(&chain), dir)?;
         counts.keep(t, done);
+        match emitted {
+            Emitted::Lower(next) => lower = Some(next),
+            Emitted::Top(t, order) => counts.keep(t, Finished::Order(order)),
+        }
         chain.advance(found);
         crate::phases::mark(&format!("count order {n}"));
     }
     drop(positions);
     drop(node);
-    let (t, done) = lower.finish(None, dir)?;
-    counts.keep(t, done);
+    if let Some(unigrams) = lower {
+        // A unigram model: the unigrams are the top order.
+        let (t, done) = unigrams.finish(None, dir)?;
+        counts.keep(t, done);
+    }
     Ok(counts)
 }
 
@@ -365,9 +377,10 @@ fn bucket_positions(
     positions.clear();
     positions.resize(total as usize, 0);
     let len = tokens.len();
-    for p in 0..len {
+    // The bucket of the n-gram starting at p: the rank of the (n-1)-gram at p + 1, if any.
+    let suffix = |p: usize, node: &[u32]| {
         let q = p + 1;
-        let s = if q < len && tokens[q] != bos {
+        if q < len && tokens[q] != bos {
             if n == 2 {
                 tokens[q]
             } else {
@@ -375,7 +388,17 @@ fn bucket_positions(
             }
         } else {
             NONE
-        };
+        }
+    };
+    for p in 0..len {
+        // The cursors are read and written at random: fetch a later position's meanwhile.
+        if p + PREFETCH_AHEAD < len {
+            let ahead = suffix(p + PREFETCH_AHEAD, node);
+            if ahead != NONE {
+                prefetch(&cursor[ahead as usize]);
+            }
+        }
+        let s = suffix(p, node);
         if s == NONE {
             if n > 2 {
                 node[p] = NONE;
@@ -389,7 +412,7 @@ fn bucket_positions(
     cursor
 }
 
-/// How many positions ahead the walk prefetches what it will read and write.
+/// How many positions ahead counting prefetches what it will read and write.
 const PREFETCH_AHEAD: usize = 16;
 
 /// The walk over the buckets of one order: sorts each bucket by first word and emits its
@@ -472,7 +495,12 @@ impl Walk<'_> {
 struct OrderWriter {
     keys: Column<u64>,
     context: Column<u32>,
-    raw: Vec<u32>,
+    /// Raw counts: in memory below the top order (they become the next order's lower counts),
+    /// with the other columns at the top (they are its adjusted counts).
+    raw: Column<u32>,
+    /// At the top order, the counts-of-counts of the raw counts.
+    top: Option<CountsOfCounts>,
+    len: usize,
     bos_first: BitSet,
     pruned: Vec<bool>,
     threshold: u64,
@@ -482,9 +510,17 @@ struct OrderWriter {
     found: Option<(u32, u32)>,
 }
 
+/// A counted order: the lower order of the next, or the finished top order with its
+/// counts-of-counts.
+enum Emitted {
+    Lower(Lower),
+    Top(CountsOfCounts, OrderCounts),
+}
+
 impl OrderWriter {
     fn new(
         dir: Option<&SpillDir>,
+        top: bool,
         threshold: u64,
         bos: TokenId,
         target: Option<u64>,
@@ -492,7 +528,9 @@ impl OrderWriter {
         Ok(OrderWriter {
             keys: Column::new(dir)?,
             context: Column::new(dir)?,
-            raw: Vec::new(),
+            raw: Column::new(if top { dir } else { None })?,
+            top: top.then_some([0; 5]),
+            len: 0,
             bos_first: BitSet::new(),
             pruned: Vec::new(),
             threshold,
@@ -505,16 +543,21 @@ impl OrderWriter {
     /// Appends one n-gram; returns its rank.
     #[inline]
     fn emit(&mut self, key: u64, raw: u32, context: u32) -> Result<u32> {
-        let rank = self.raw.len();
-        if rank >= NONE as usize {
+        if self.len >= NONE as usize {
             return Err(Error::invalid(
                 "more than 2^32 distinct n-grams of one order: too many for one model",
             ));
         }
-        let rank = rank as u32;
+        let rank = self.len as u32;
+        self.len += 1;
         self.keys.push(key)?;
         self.context.push(context)?;
-        self.raw.push(raw);
+        self.raw.push(raw)?;
+        if let Some(t) = &mut self.top {
+            if (1..5).contains(&raw) {
+                t[raw as usize] += 1;
+            }
+        }
         if key_first(key) == self.bos {
             self.bos_first.set(rank as usize);
         }
@@ -527,14 +570,30 @@ impl OrderWriter {
         Ok(rank)
     }
 
-    /// The order, ready to be the lower order of the next, and the chain's link at this order.
-    fn finish(self) -> Result<(Lower, Option<(u32, u32)>)> {
-        let lower = Lower {
-            counts: self.raw,
-            bos_first: self.bos_first,
-            pending: Some((self.keys.finish()?, self.context.finish()?, self.pruned)),
+    /// The counted order, and the chain's link at this order.
+    fn finish(self) -> Result<(Emitted, Option<(u32, u32)>)> {
+        let (keys, context, raw) = (
+            self.keys.finish()?,
+            self.context.finish()?,
+            self.raw.finish()?,
+        );
+        let emitted = match self.top {
+            Some(t) => Emitted::Top(
+                t,
+                OrderCounts {
+                    keys,
+                    context,
+                    adjusted: raw,
+                    pruned: self.pruned,
+                },
+            ),
+            None => Emitted::Lower(Lower {
+                counts: raw.into_vec()?,
+                bos_first: self.bos_first,
+                pending: Some((keys, context, self.pruned)),
+            }),
         };
-        Ok((lower, self.found))
+        Ok((emitted, self.found))
     }
 }
 

@@ -108,6 +108,14 @@ impl<T: Plain> Stored<T> {
         }
     }
 
+    /// The array as a vector (read back when spilled).
+    pub fn into_vec(self) -> Result<Vec<T>> {
+        match self {
+            Stored::Memory(v) => Ok(v),
+            Stored::File { .. } => Ok(self.read()?.into_owned()),
+        }
+    }
+
     /// Calls `f` on consecutive pieces of the array, in order (the whole array when in memory).
     pub fn for_each_chunk(&self, mut f: impl FnMut(&[T])) -> Result<()> {
         match self {
