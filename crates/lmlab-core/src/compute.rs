@@ -25,6 +25,17 @@ pub fn process_cpu_seconds() -> f64 {
     seconds(usage.ru_utime) + seconds(usage.ru_stime)
 }
 
+/// Hands the allocator's free memory back to the system (glibc's `malloc_trim`; nothing
+/// elsewhere), so that memory freed in many small pieces, e.g. a large vocabulary, leaves the
+/// resident set before a memory-hungry phase. A hint: no effect on results.
+pub fn release_free_heap() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only returns unused heap pages to the kernel; it is thread-safe.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
 /// Peak resident set size of this process in bytes.
 pub fn peak_rss_bytes() -> u64 {
     // Linux reports ru_maxrss in KiB.

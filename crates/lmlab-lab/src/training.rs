@@ -201,6 +201,7 @@ fn ngram_stream(
     corpus: &Corpus,
     run: &NgramRun,
 ) -> Result<(Box<dyn Tokenizer>, lmlab_ngram::TokenStream)> {
+    lmlab_ngram::phases::mark("start");
     let tokenizer = run.tokenizer.build(corpus)?;
     lmlab_ngram::phases::mark("tokenizer");
     let stream = encode_stream(tokenizer.as_ref(), corpus.text(), run.sequences)?;

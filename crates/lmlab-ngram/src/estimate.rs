@@ -74,6 +74,8 @@ pub fn train_stream_to_file(
     let header = ModelHeader::new(KIND, KIND_VERSION, tokenizer.as_ref(), provenance);
     drop(tokenizer);
     write_model_file_once(path, header, |w| {
+        lmlab_core::compute::release_free_heap();
+        crate::phases::mark("header");
         let mut sink = PayloadSink::new(w, path);
         let summary = estimate(stream, specials, vocab_size, options, &mut sink)?;
         sink.finish()?;
