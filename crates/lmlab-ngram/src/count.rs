@@ -5,13 +5,15 @@
 //! sharing a suffix are contiguous (what continuation counts and queries need) and every order,
 //! whatever N, is sorted as plain integers.
 //!
-//! Order n is counted from the ranks of order n-1 by position: the positions where an n-gram
-//! starts are bucketed by the rank of the (n-1)-gram that follows them (a counting sort: the
-//! bucket sizes are the raw counts of order n-1), then each bucket is sorted by first word. So a
-//! bucket's distinct first words are its suffix's left extensions, whose number is the suffix's
-//! adjusted count. Memory: the token stream, the ranks by position (overwritten in place order by
-//! order) and the bucketed positions, 12 bytes per token; each finished order goes to a
-//! [`Stored`] array (a temporary file when memory is bounded).
+//! Order n is counted from the positions where n-grams start, in buckets by the rank of the
+//! (n-1)-gram that follows them; each bucket is sorted by first word. So a bucket's distinct first
+//! words are its suffix's left extensions, whose number is the suffix's adjusted count, and the
+//! sorted buckets hold the n-grams' occurrences rank after rank. Shifted back by one position,
+//! those runs are the buckets of order n+1 (a sequential pass); only the bigrams' buckets come
+//! from a counting sort by the next token. The context of an n-gram (its first n-1 words) is read
+//! from the ranks of order n-1 by position, overwritten in place order by order. Memory: the
+//! token stream, the ranks by position and the bucketed positions, 12 bytes per token; each
+//! finished order goes to a [`Stored`] array (a temporary file when memory is bounded).
 
 use crate::adjust::adjust_from_extensions;
 use crate::discount::{counts_of_counts, CountsOfCounts};
@@ -223,29 +225,32 @@ pub(crate) fn count_ngrams(
         tokens: stream.tokens_seen(),
         stats: Vec::with_capacity(order),
     };
-    // node[p]: rank of the n-gram of the last order counted that starts at p, or NONE.
+    // node[p]: rank of the n-gram of the last order counted that starts at p (only read where an
+    // n-gram of the order being counted starts, which has been written then).
     let mut node: Vec<u32> = Vec::new();
+    // The starts of order n's n-grams, in buckets by suffix rank, in the order of the buckets.
     let mut positions: Vec<u32> = Vec::new();
     for n in 2..=order {
         let top = n == order;
         let below = lower
             .as_mut()
             .expect("every order but the top one becomes the lower");
-        let ends = bucket_positions(tokens, specials.bos, below, &mut node, n, &mut positions);
-        if n == 2 && !top {
-            node = vec![NONE; tokens.len()];
+        if n == 2 {
+            bucket_by_next_token(tokens, specials.bos, below, &mut positions);
+            if !top {
+                node = vec![0; tokens.len()];
+            }
+        } else {
+            shift_runs(below, &mut positions);
         }
         let threshold = thresholds[n - 1];
         let mut out = OrderWriter::new(dir, top, threshold, specials.bos, chain.target(n))?;
         let walk = Walk {
             tokens,
-            positions: &positions,
-            ends: &ends,
             context_from_node: n > 2,
             write_ranks: !top,
         };
-        walk.run(&mut below.counts, &mut node, &mut out)?;
-        drop(ends);
+        walk.run(below, &mut positions, &mut node, &mut out)?;
         let (emitted, found) = out.finish()?;
         let below = lower.take().expect("taken above");
         let (t, done) = below.finish(Some(&chain), dir)?;
@@ -353,74 +358,63 @@ impl Lower {
     }
 }
 
-/// Buckets the positions where an n-gram starts by the rank of the (n-1)-gram after them (read
-/// from the token itself for n = 2, else from `node`), in position order within a bucket; returns
-/// the end of each bucket in `positions`. Positions where no n-gram starts get `NONE` in `node`
-/// (n > 2: `node` is overwritten in place by the ranks of order n later).
-fn bucket_positions(
+/// The bigram starts bucketed by the token after them (the bucket sizes are the raw unigram
+/// counts), in position order within a bucket.
+fn bucket_by_next_token(
     tokens: &[TokenId],
     bos: TokenId,
-    lower: &Lower,
-    node: &mut [u32],
-    n: usize,
+    unigrams: &Lower,
     positions: &mut Vec<u32>,
-) -> Vec<u32> {
-    // Every occurrence of an (n-1)-gram that does not start with `<s>` follows one n-gram start.
-    let mut cursor = Vec::with_capacity(lower.counts.len());
+) {
+    // Every token but `<s>` follows one bigram start.
+    let mut cursor = Vec::with_capacity(unigrams.counts.len());
     let mut total = 0u32;
-    for (s, &c) in lower.counts.iter().enumerate() {
+    for (w, &c) in unigrams.counts.iter().enumerate() {
         cursor.push(total);
-        if !lower.bos_first.get(s) {
+        if !unigrams.bos_first.get(w) {
             total += c;
         }
     }
     positions.clear();
     positions.resize(total as usize, 0);
-    let len = tokens.len();
-    // The bucket of the n-gram starting at p: the rank of the (n-1)-gram at p + 1, if any.
-    let suffix = |p: usize, node: &[u32]| {
-        let q = p + 1;
-        if q < len && tokens[q] != bos {
-            if n == 2 {
-                tokens[q]
-            } else {
-                node[q]
-            }
-        } else {
-            NONE
+    for (p, &next) in tokens.iter().enumerate().skip(1) {
+        if next != bos {
+            let at = &mut cursor[next as usize];
+            positions[*at as usize] = (p - 1) as u32;
+            *at += 1;
         }
-    };
-    for p in 0..len {
-        // The cursors are read and written at random: fetch a later position's meanwhile.
-        if p + PREFETCH_AHEAD < len {
-            let ahead = suffix(p + PREFETCH_AHEAD, node);
-            if ahead != NONE {
-                prefetch(&cursor[ahead as usize]);
-            }
-        }
-        let s = suffix(p, node);
-        if s == NONE {
-            if n > 2 {
-                node[p] = NONE;
-            }
-            continue;
-        }
-        let at = &mut cursor[s as usize];
-        positions[*at as usize] = p as u32;
-        *at += 1;
     }
-    cursor
+}
+
+/// Turns the occurrences of order n-1 (`positions` after counting it: the starts of each
+/// (n-1)-gram, rank after rank) into the buckets of order n: the n-gram starting one position
+/// earlier has that (n-1)-gram as suffix, so each rank's run, shifted back by one, is its bucket.
+/// The runs of (n-1)-grams that start with `<s>` (no word before them) are dropped. Sequential:
+/// no scatter.
+fn shift_runs(lower: &Lower, positions: &mut Vec<u32>) {
+    let (mut read, mut write) = (0usize, 0usize);
+    for (s, &c) in lower.counts.iter().enumerate() {
+        let c = c as usize;
+        if !lower.bos_first.get(s) {
+            for i in read..read + c {
+                positions[write] = positions[i] - 1;
+                write += 1;
+            }
+        }
+        read += c;
+    }
+    debug_assert_eq!(read, positions.len());
+    positions.truncate(write);
 }
 
 /// How many positions ahead counting prefetches what it will read and write.
 const PREFETCH_AHEAD: usize = 16;
 
-/// The walk over the buckets of one order: sorts each bucket by first word and emits its
-/// distinct n-grams.
+/// The walk over the buckets of one order: sorts each bucket by first word (leaving it sorted in
+/// `positions`, so that the runs of equal n-grams follow in rank order) and emits its distinct
+/// n-grams.
 struct Walk<'a> {
     tokens: &'a [TokenId],
-    positions: &'a [u32],
-    ends: &'a [u32],
     /// The context rank is `node[p]` (order n-1's rank at p); for bigrams it is the token.
     context_from_node: bool,
     /// Store each n-gram's rank at its positions in `node` (not needed at the top order).
@@ -428,34 +422,53 @@ struct Walk<'a> {
 }
 
 impl Walk<'_> {
-    /// Emits every n-gram in key order into `out`, turning `lower` counts into adjusted counts.
-    fn run(&self, lower: &mut [u32], node: &mut [u32], out: &mut OrderWriter) -> Result<()> {
+    /// Emits every n-gram in key order into `out`, turning the `lower` counts into adjusted
+    /// counts. Bucket s (suffix rank s) holds as many positions as the (n-1)-gram s occurs
+    /// without `<s>` first: its raw count, or none.
+    fn run(
+        &self,
+        lower: &mut Lower,
+        positions: &mut [u32],
+        node: &mut [u32],
+        out: &mut OrderWriter,
+    ) -> Result<()> {
         let mut bucket: Vec<u64> = Vec::new();
         let mut start = 0usize;
-        for (s, &end) in self.ends.iter().enumerate() {
-            let end = end as usize;
-            if end == start {
+        for s in 0..lower.counts.len() {
+            if lower.bos_first.get(s) || lower.counts[s] == 0 {
                 continue;
             }
-            self.gather(start, end, node, &mut bucket);
+            let end = start + lower.counts[s] as usize;
+            self.gather(start, end, positions, node, &mut bucket);
+            for (slot, &x) in positions[start..end].iter_mut().zip(&bucket) {
+                *slot = x as u32;
+            }
             let extensions = self.emit_bucket(s as u32, &bucket, node, out)?;
-            adjust_from_extensions(&mut lower[s], extensions);
+            adjust_from_extensions(&mut lower.counts[s], extensions);
             start = end;
         }
+        debug_assert_eq!(start, positions.len());
         Ok(())
     }
 
     /// The bucket's occurrences as `(first word << 32) | position`, sorted.
-    fn gather(&self, start: usize, end: usize, node: &[u32], bucket: &mut Vec<u64>) {
+    fn gather(
+        &self,
+        start: usize,
+        end: usize,
+        positions: &[u32],
+        node: &[u32],
+        bucket: &mut Vec<u64>,
+    ) {
         bucket.clear();
         for i in start..end {
-            if let Some(&ahead) = self.positions.get(i + PREFETCH_AHEAD) {
+            if let Some(&ahead) = positions.get(i + PREFETCH_AHEAD) {
                 prefetch(&self.tokens[ahead as usize]);
                 if self.context_from_node || self.write_ranks {
                     prefetch(&node[ahead as usize]);
                 }
             }
-            let p = self.positions[i];
+            let p = positions[i];
             bucket.push((u64::from(self.tokens[p as usize]) << 32) | u64::from(p));
         }
         if bucket.len() > 1 {

@@ -125,6 +125,7 @@ fn estimate(
     };
     let counts = count_ngrams(&stream, options.order, &thresholds, dir.as_ref())?;
     drop(stream);
+    lmlab_core::compute::release_free_heap();
     crate::phases::mark("count");
     let (discounts, warnings) = order_discounts(&counts.stats, options.fallback())?;
     let training_tokens = counts.tokens;

@@ -15,8 +15,13 @@ use crate::count::{key_suffix, Counts, OrderCounts};
 use crate::discount::Discount;
 use crate::layout::{hash_order, unigram_table};
 use crate::spill::{Column, SpillDir, Stored};
+use crate::table::prefetch;
 use crate::table::OrderTable;
 use lmlab_core::{Result, TokenId};
+
+/// How many n-grams ahead the per-context arrays are prefetched (they are read and written at
+/// random, by context rank).
+const PREFETCH_AHEAD: usize = 16;
 
 /// Where the finished model goes, order by order (unigrams first).
 pub(crate) trait TableSink {
@@ -70,6 +75,8 @@ pub(crate) fn interpolate(
         drop((log_probs, log_bows));
         sizes.push(table.len());
         sink.push(table)?;
+        // Hand back what the allocator keeps of this step before the next, larger one.
+        lmlab_core::compute::release_free_heap();
         lower = probs.read()?.into_owned();
         lower_counts = Some(oc);
         crate::phases::mark(&format!("interpolate order {}", i + 2));
@@ -126,7 +133,10 @@ fn unigram_probs(a1: &[u32], d1: &Discount) -> Vec<f64> {
 fn denominators(context: &[u32], adjusted: &[u32], contexts: usize) -> Vec<u32> {
     // A context's sum is at most the number of token positions, below 2^32.
     let mut denominator = vec![0u32; contexts];
-    for (&c, &count) in context.iter().zip(adjusted) {
+    for (rank, (&c, &count)) in context.iter().zip(adjusted).enumerate() {
+        if let Some(&ahead) = context.get(rank + PREFETCH_AHEAD) {
+            prefetch(&denominator[ahead as usize]);
+        }
         denominator[c as usize] += count;
     }
     denominator
@@ -140,6 +150,9 @@ fn context_backoffs(oc: &OrderCounts, d: &Discount, contexts: usize) -> Result<V
     let mut classes = vec![[0u32; 3]; contexts];
     let mut leftover = vec![0u32; if pruned.is_some() { contexts } else { 0 }];
     for (rank, (&c, &count)) in context.iter().zip(adjusted.iter()).enumerate() {
+        if let Some(&ahead) = context.get(rank + PREFETCH_AHEAD) {
+            prefetch(&classes[ahead as usize]);
+        }
         if pruned.is_some_and(|p| p[rank]) {
             leftover[c as usize] += count;
         } else {
@@ -178,6 +191,10 @@ fn probabilities(
     let mut result = Ok(());
     oc.keys.for_each_chunk(|keys| {
         for &key in keys {
+            if let Some(&ahead) = context.get(rank + PREFETCH_AHEAD) {
+                prefetch(&gammas[ahead as usize]);
+                prefetch(&denominator[ahead as usize]);
+            }
             let (c, count) = (context[rank] as usize, u64::from(adjusted[rank]));
             let p = (count as f64 - d.get(count)) / denominator[c] as f64
                 + gammas[c] * lower[key_suffix(key) as usize];
