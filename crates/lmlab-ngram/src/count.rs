@@ -405,6 +405,8 @@ fn shift_runs(lower: &Lower, positions: &mut Vec<u32>) {
     }
     debug_assert_eq!(read, positions.len());
     positions.truncate(write);
+    // Each order has fewer occurrences (one fewer per sequence): give the tail back.
+    positions.shrink_to_fit();
 }
 
 /// How many positions ahead counting prefetches what it will read and write.
