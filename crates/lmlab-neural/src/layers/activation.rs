@@ -30,7 +30,7 @@ simd_dispatch! {
     }
 }
 
-/// GELU backward: `dx += dy · gelu'(x)`.
+/// GELU backward: `dx = dy · gelu'(x)` (overwritten).
 pub fn gelu_backward<F: Float>(dx: &mut [F], dy: &[F], x: &[F]) {
     dx.par_chunks_mut(CHUNK)
         .zip(dy.par_chunks(CHUNK))
@@ -49,7 +49,7 @@ simd_dispatch! {
         for ((g, &d), &v) in dx.iter_mut().zip(dy).zip(x) {
             let t = (k * (v + c * v * v * v)).fast_tanh();
             let dt = (F::ONE - t * t) * k * (F::ONE + three_c * v * v);
-            *g += d * (half * (F::ONE + t) + half * v * dt);
+            *g = d * (half * (F::ONE + t) + half * v * dt);
         }
     }
 }
@@ -76,8 +76,8 @@ simd_dispatch! {
             for i in 0..f {
                 let s = F::ONE / (F::ONE + (-gate[i]).fast_exp());
                 let d = dy[r * f + i];
-                dup[i] += d * gate[i] * s;
-                dgate[i] += d * up[i] * s * (F::ONE + gate[i] * (F::ONE - s));
+                dup[i] = d * gate[i] * s;
+                dgate[i] = d * up[i] * s * (F::ONE + gate[i] * (F::ONE - s));
             }
         }
     }

@@ -4,7 +4,7 @@
 
 use crate::float::Float;
 use crate::gemm::{matmul_serial, matmul_serial_ld, Mat};
-use crate::layers::loss::softmax_in_place;
+use crate::layers::loss::scaled_softmax_in_place;
 use crate::simd::simd_dispatch;
 
 /// Query rows per block of the causal products (keys beyond a block's last row are never computed).
@@ -117,10 +117,7 @@ pub fn forward<F: Float>(y: &mut [F], probs: &mut [F], q: &[F], k: &[F], v: &[F]
             }
             for r in 0..t {
                 let row = &mut p[r * t..(r + 1) * t];
-                for x in row[..=r].iter_mut() {
-                    *x *= scale;
-                }
-                softmax_in_place(&mut row[..=r]);
+                scaled_softmax_in_place(&mut row[..=r], scale);
                 row[r + 1..].fill(F::ZERO);
             }
             for r0 in (0..t).step_by(ROWS) {

@@ -56,7 +56,8 @@ pub fn dot<F: Float>(a: &[F], b: &[F]) -> F {
     sum
 }
 
-/// Backward: `dx += dy @ w`, `dw += dyᵀ @ x`, `db += Σ_rows dy`.
+/// Backward: `dx = dy @ w` (overwritten: no need to zero it first), `dw += dyᵀ @ x`,
+/// `db += Σ_rows dy`.
 #[allow(clippy::too_many_arguments)]
 pub fn backward<F: Float>(
     dx: Option<&mut [F]>,
@@ -71,7 +72,7 @@ pub fn backward<F: Float>(
 ) {
     let dy_m = Mat::new(dy, n, d_out);
     if let Some(dx) = dx {
-        matmul(dy_m, Mat::new(w, d_out, d_in), dx, true);
+        matmul(dy_m, Mat::new(w, d_out, d_in), dx, false);
     }
     matmul(dy_m.t(), Mat::new(x, n, d_in), dw, true);
     if let Some(db) = db {

@@ -63,15 +63,30 @@ simd_dispatch! {
     /// loop and their sum another, summed left to right: the map vectorizes, the sum keeps its order,
     /// so every instruction set gives the same bits.
     pub fn softmax_in_place<F: Float>(row: &mut [F]) {
-        let max = row.iter().copied().fold(row[0], F::max);
+        softmax_body(row);
+    }
+
+    /// `row ← softmax(scale · row)` in place (attention scores), as [`softmax_in_place`] after
+    /// scaling each element, in one dispatched pass.
+    pub fn scaled_softmax_in_place<F: Float>(row: &mut [F], scale: F) {
         for x in row.iter_mut() {
-            *x = (*x - max).fast_exp();
+            *x *= scale;
         }
-        let sum = row.iter().fold(F::ZERO, |s, &x| s + x);
-        let inv = F::ONE / sum;
-        for x in row.iter_mut() {
-            *x *= inv;
-        }
+        softmax_body(row);
+    }
+}
+
+/// The softmax itself, inlined into each dispatched version.
+#[inline(always)]
+fn softmax_body<F: Float>(row: &mut [F]) {
+    let max = row.iter().copied().fold(row[0], F::max);
+    for x in row.iter_mut() {
+        *x = (*x - max).fast_exp();
+    }
+    let sum = row.iter().fold(F::ZERO, |s, &x| s + x);
+    let inv = F::ONE / sum;
+    for x in row.iter_mut() {
+        *x *= inv;
     }
 }
 

@@ -77,8 +77,8 @@ pub fn forward<F: Float>(
     }
 }
 
-/// Backward through time. `dh_out` (`[t·b, h]`) is the gradient of the outputs; adds into `dx`,
-/// `dw_ih`, `dw_hh`, `db`; `dgates` (`[t·b, 4h]`), `dh_next` and `dc_next` (`[b, h]`) are scratch.
+/// Backward through time. `dh_out` (`[t·b, h]`) is the gradient of the outputs; writes `dx` (the
+/// inputs' gradient, overwritten), adds into `dw_ih`, `dw_hh`, `db`; `dgates` (`[t·b, 4h]`), `dh_next` and `dc_next` (`[b, h]`) are scratch.
 #[allow(clippy::too_many_arguments)]
 pub fn backward<F: Float>(
     dx: &mut [F],

@@ -358,7 +358,6 @@ impl<F: Float> LstmNet<F> {
         let p = &self.params;
         let s = self.shape(b, t);
         loss::softmax_cross_entropy_backward(&mut ws.logits, &ws.targets, ignore, v, scale);
-        ws.dh.fill(F::ZERO);
         let top = head_input(
             &ws.drop,
             ws.dropped,
@@ -385,7 +384,6 @@ impl<F: Float> LstmNet<F> {
                 (_, Some(drop)) => &drop.inputs[l - 1],
                 _ => &ws.hs[l - 1][b * d..],
             };
-            ws.dx.fill(F::ZERO);
             // The layer's three tensors are adjacent: w_ih, w_hh, bias.
             let all = &mut grads[sp.w_ih.off..sp.bias.off + sp.bias.len];
             let (dw_ih, rest) = all.split_at_mut(sp.w_ih.len);

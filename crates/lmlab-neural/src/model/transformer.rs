@@ -270,7 +270,6 @@ impl<F: Float> Transformer<F> {
         let (p, lay) = (&self.params, &self.layout);
         let s = self.shape(b, t);
         loss::softmax_cross_entropy_backward(&mut ws.logits, targets, ignore, v, scale);
-        ws.dln.fill(F::ZERO);
         linear::backward(
             Some(&mut ws.dln),
             lay.head.of_mut(grads),
@@ -319,14 +318,12 @@ impl<F: Float> Transformer<F> {
                     *g = r * k;
                 }
             };
-            ws.dact.fill(F::ZERO);
             if ws.dropped {
                 branch_grad(&mut ws.dbranch, &ws.dresid, 2 + 2 * l);
                 lin_back(grads, &mut ws.dact, &ws.dbranch, &a.act, sp.fc2, ff, d);
             } else {
                 lin_back(grads, &mut ws.dact, &ws.dresid, &a.act, sp.fc2, ff, d);
             }
-            ws.dfc.fill(F::ZERO);
             match c.mlp {
                 Mlp::Gelu => activation::gelu_backward(
                     &mut ws.dfc[..n * ff],
@@ -335,7 +332,6 @@ impl<F: Float> Transformer<F> {
                 ),
                 Mlp::SwiGlu => activation::swiglu_backward(&mut ws.dfc, &ws.dact, &a.fc, n, ff),
             }
-            ws.dln.fill(F::ZERO);
             lin_back(grads, &mut ws.dln, &ws.dfc, &a.ln2, sp.fc, d, f_in);
             self.norm_backward(
                 grads,
@@ -348,7 +344,6 @@ impl<F: Float> Transformer<F> {
                 n,
             );
             // Attention branch.
-            ws.datty.fill(F::ZERO);
             if ws.dropped {
                 branch_grad(&mut ws.dbranch, &ws.dresid, 1 + 2 * l);
                 lin_back(grads, &mut ws.datty, &ws.dbranch, &a.atty, sp.proj, d, d);
@@ -376,7 +371,6 @@ impl<F: Float> Transformer<F> {
                 rope.apply(&mut ws.dk[..n * d], t, 0, true);
             }
             attention::split_heads_backward(&mut ws.dqkv, &ws.dq, &ws.dk, &ws.dv, s);
-            ws.dln.fill(F::ZERO);
             lin_back(grads, &mut ws.dln, &ws.dqkv, &a.ln1, sp.qkv, d, 3 * d);
             self.norm_backward(
                 grads,
