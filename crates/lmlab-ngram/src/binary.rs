@@ -221,6 +221,15 @@ impl<'a> Payload<'a> {
         let entries = table.entries();
         if table.is_hashed() {
             self.u64(entries.len() as u64 * 2)?;
+            if cfg!(target_endian = "little") {
+                // A slot in memory is its two payload words already (see `Entry`). Written in
+                // buffer-sized pieces: one huge write makes the writer flush the page cache itself.
+                self.flush()?;
+                for piece in entry_bytes(entries).chunks(PAYLOAD_BUFFER) {
+                    self.w.write_all(piece)?;
+                }
+                return Ok(());
+            }
             for e in entries {
                 self.u64(e.key)?;
                 self.u64(pack(e))?;
@@ -272,6 +281,18 @@ impl TableSink for PayloadSink<'_> {
 
     fn push(&mut self, table: OrderTable) -> Result<()> {
         self.out.table(&table).map_err(|e| Error::io(self.path, e))
+    }
+}
+
+/// The bytes of hash table slots as they lie in memory: on a little-endian host, each slot's key
+/// then [`pack`]'s word, the payload's layout.
+fn entry_bytes(entries: &[Entry]) -> &[u8] {
+    // SAFETY: `Entry` is `repr(C)` (u64, f32, f32): 16 bytes without padding, all initialised.
+    unsafe {
+        std::slice::from_raw_parts(
+            entries.as_ptr().cast::<u8>(),
+            std::mem::size_of_val(entries),
+        )
     }
 }
 
