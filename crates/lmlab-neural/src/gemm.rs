@@ -9,9 +9,11 @@
 //! Measured on this 2-core AMD EPYC (`cargo run --release -p lmlab-neural --example gemm_bench`, machine
 //! shared with other builds, load ≈ 7): single-threaded `sgemm` ran 85–185 GFLOP/s on 768×128 @ 128×384/512
 //! and 768×512 @ 512×128 — the engine's shapes are small and skinny, where per-call overhead and packing
-//! matter more than peak kernel speed. The `gemm` crate (sarah-ek) was not measured here: it pulls in a
-//! large dependency tree (minutes of build on two cores) for an advantage reported on large matrices;
-//! an OpenBLAS binding needs a system library and brings its own thread pool, which fights rayon's.
+//! matter more than peak kernel speed. The `gemm` crate (sarah-ek, 0.18) was measured against it on the
+//! engine's shapes (a scratch program outside the repository, one thread, the nanoGPT-shape products
+//! forward and backward and the per-head attention products): `matrixmultiply` took 0.49–0.87× its time
+//! on every shape but one (the 64×64 @ 64×32 attention product, 1.06×), so it stays. An OpenBLAS
+//! binding needs a system library and brings its own thread pool, which fights rayon's.
 //! The engine calls GEMM only through [`matmul`] / [`matmul_serial`], so swapping the kernel is one file.
 //!
 //! Splitting is by blocks of output rows; the kernel's summation order over `k` does not depend on the
