@@ -214,9 +214,10 @@ pub struct NgramArgs {
     /// n-grams whose adjusted count is at most their order's threshold are dropped. E.g. `0 0 1`.
     #[arg(long, num_args = 1..)]
     pub prune: Vec<u64>,
-    /// Memory setting, as KenLM's -S (e.g. 500M, 2G, 80%; no unit = KiB): when counting's 12
-    /// bytes per token exceed a quarter of it, finished orders wait in --temp instead of memory,
-    /// giving the same model. Default: no limit (everything in memory).
+    /// Memory setting, as KenLM's -S (e.g. 500M, 2G, 80%; no unit = KiB): when the counts could
+    /// outgrow it (12 bytes per token to count, up to 16 per token and order to keep), finished
+    /// orders wait in --temp instead of memory, giving the same model. Counting itself still
+    /// needs its 12 bytes per token. Default: no limit (everything in memory).
     #[arg(long, value_name = "SIZE", value_parser = parse_memory)]
     pub memory: Option<u64>,
     /// Directory for the temporary files of --memory (default: the system temp dir).

@@ -626,11 +626,17 @@ pub(crate) struct Spill {
 /// position.
 const COUNTING_BYTES_PER_TOKEN: u64 = 12;
 
+/// Bytes per n-gram of a finished order: key, context, adjusted count.
+const BYTES_PER_NGRAM: u64 = 16;
+
 impl Spill {
-    /// True when the finished orders must leave memory: the counting arrays alone take more than
-    /// a quarter of the memory setting (the counts of all orders take about as much again).
-    pub fn needed(&self, positions: usize) -> bool {
-        (positions as u64).saturating_mul(COUNTING_BYTES_PER_TOKEN) > self.memory / 4
+    /// True when the finished orders must leave memory: the counting arrays plus the counts of
+    /// every order ≥ 2 at their largest (one distinct n-gram per position and order) could exceed
+    /// the memory setting.
+    pub fn needed(&self, positions: usize, order: usize) -> bool {
+        let per_position = COUNTING_BYTES_PER_TOKEN
+            .saturating_add(BYTES_PER_NGRAM.saturating_mul(order.saturating_sub(1) as u64));
+        (positions as u64).saturating_mul(per_position) > self.memory
     }
 }
 

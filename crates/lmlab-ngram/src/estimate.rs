@@ -120,7 +120,9 @@ fn estimate(
     }
     let thresholds = thresholds(&options.prune, options.order)?;
     let dir = match options.spill() {
-        Some(spill) if spill.needed(stream.positions()) => Some(SpillDir::new(&spill.dir)?),
+        Some(spill) if spill.needed(stream.positions(), options.order) => {
+            Some(SpillDir::new(&spill.dir)?)
+        }
         _ => None,
     };
     let counts = count_ngrams(&stream, options.order, &thresholds, dir.as_ref())?;

@@ -24,9 +24,10 @@ pub struct NgramOptions {
     /// (which must be 0), the last value repeating for higher orders; an n-gram whose raw count is
     /// at most its order's threshold is dropped. Empty = no pruning.
     pub prune: Vec<u64>,
-    /// Bytes of memory (KenLM's `-S`): when counting's arrays (12 bytes per token) take more than
-    /// a quarter of it, each finished order waits in files under [`NgramOptions::temp_dir`]
-    /// instead of memory, with the same result. `None` = no limit (everything in memory). Not part
+    /// Bytes of memory (KenLM's `-S`): when counting's arrays (12 bytes per token) and the counts
+    /// of every order at their largest (16 bytes per token and order) could exceed it, each
+    /// finished order waits in files under [`NgramOptions::temp_dir`] instead of memory, with the
+    /// same result. `None` = no limit (everything in memory). Not part
     /// of the model's provenance: it never changes the model.
     #[serde(default, skip_serializing)]
     pub memory: Option<u64>,
