@@ -24,8 +24,9 @@ use lmlab_core::model::TokenSequence;
 use lmlab_core::{Error, Result, Specials, TokenId};
 use std::path::PathBuf;
 
-/// Marks a position where no n-gram of the current order starts.
-const NONE: u32 = u32::MAX;
+/// Positions and ranks are u32 below this bound (u32::MAX is kept free as a marker, e.g. for
+/// pruned n-grams' ids).
+const LIMIT: u32 = u32::MAX;
 
 /// Builds an n-gram key from the rank of its suffix and its first word.
 pub(crate) fn make_key(suffix_rank: u32, first: TokenId) -> u64 {
@@ -93,7 +94,7 @@ impl TokenStream {
         let start = self.tokens.len();
         fill(&mut self.tokens);
         self.sequences += 1;
-        if self.tokens.len() >= NONE as usize {
+        if self.tokens.len() >= LIMIT as usize {
             return Err(Error::invalid(format!(
                 "the corpus has more than {} tokens (with one <s> per sequence); in-memory \
                  counting holds fewer than 2^32",
@@ -558,7 +559,7 @@ impl OrderWriter {
     /// Appends one n-gram; returns its rank.
     #[inline]
     fn emit(&mut self, key: u64, raw: u32, context: u32) -> Result<u32> {
-        if self.len >= NONE as usize {
+        if self.len >= LIMIT as usize {
             return Err(Error::invalid(
                 "more than 2^32 distinct n-grams of one order: too many for one model",
             ));
