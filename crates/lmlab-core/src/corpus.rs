@@ -127,6 +127,7 @@ impl Corpus {
     /// pages stay in the page cache and come back on the next access). Nothing for text held in
     /// memory. For long runs that are done with the text.
     pub fn release_pages(&self) {
+        #[cfg(unix)]
         if let Storage::Mapped(map) = &self.storage {
             // SAFETY: the map is read-only and never written through; dropping its pages only
             // means they are read from the file again on the next access. Advice that fails
