@@ -218,6 +218,8 @@ fn demo_runs_every_model_and_reports() {
     }
     let report: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.join("leaderboard.json")).unwrap()).unwrap();
+    let svg = std::fs::read_to_string(out.join("leaderboard.svg")).unwrap();
+    assert!(svg.starts_with("<svg") && svg.contains("EM ensemble / words"));
     let rows = report["leaderboard"].as_array().unwrap();
     let bpb = |name: &str| {
         rows.iter().find(|r| r["name"] == name).unwrap()["bits_per_byte"]

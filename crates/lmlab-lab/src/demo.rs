@@ -2,6 +2,7 @@
 //! small transformer on the embedded TinyStories slice ([`crate::stories`]).
 
 use crate::ensembles::{ensemble, NamedProbs};
+use crate::plot::leaderboard_svg;
 use crate::stories::{run_stories, StoriesReport};
 use crate::training::{
     train_baseline, train_memory, train_ngram, BaselineRun, MemoryRun, NgramRun, TokenizerChoice,
@@ -436,6 +437,11 @@ pub fn run_demo(
     };
     let json = serde_json::to_vec_pretty(&report).expect("report serializes");
     lmlab_core::atomic::write_bytes_atomically(&out.join("leaderboard.json"), &json)?;
+    let svg = leaderboard_svg(
+        &report.leaderboard,
+        "lmlab demo: tiny-shakespeare test, bits per byte",
+    )?;
+    lmlab_core::atomic::write_bytes_atomically(&out.join("leaderboard.svg"), svg.as_bytes())?;
     Ok(report)
 }
 

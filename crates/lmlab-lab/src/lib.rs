@@ -3,6 +3,7 @@
 
 pub mod demo;
 pub mod ensembles;
+pub mod plot;
 pub mod registry;
 pub mod stories;
 pub mod tokenizer_stats;

@@ -65,7 +65,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
     }
     if let Some(dir) = &report.out_dir {
         println!(
-            "\nmodels, probability files and leaderboard.json are in {}",
+            "\nmodels, probability files, leaderboard.json and leaderboard.svg (a bar chart) are in {}",
             dir.display()
         );
     }
