@@ -301,3 +301,28 @@ fn a_run_killed_after_a_periodic_checkpoint_resumes_to_the_same_weights() {
     assert_eq!(a.params, b.params);
     assert_eq!((a.adam_m, a.adam_v, a.rng), (b.adam_m, b.adam_v, b.rng));
 }
+
+#[test]
+fn a_format_1_checkpoint_with_separate_metadata_entries_still_loads() {
+    use safetensors::SafeTensors;
+    use std::collections::HashMap;
+    let dir = tempfile::tempdir().unwrap();
+    let config = RunConfig::parse(CONFIG).unwrap();
+    run(&config, dir.path(), |_| {}).unwrap();
+    let path = dir.path().join(FILE_NAME);
+    let bytes = std::fs::read(&path).unwrap();
+    let current = Checkpoint::load(&path).unwrap();
+
+    // Rewrite it as format 1 wrote it: every field its own metadata entry, CPU seconds included.
+    let (_, header) = SafeTensors::read_metadata(&bytes).unwrap();
+    let meta = header.metadata().clone().unwrap();
+    let mut flat: HashMap<String, String> =
+        serde_json::from_str(&meta[lmlab_neural::checkpoint::METADATA_KEY]).unwrap();
+    flat.insert("version".into(), "1".into());
+    flat.insert("cpu_seconds".into(), "1.5".into());
+    let tensors = SafeTensors::deserialize(&bytes).unwrap();
+    let views: Vec<(String, safetensors::tensor::TensorView<'_>)> = tensors.tensors();
+    let old = safetensors::serialize(views, &Some(flat)).unwrap();
+    std::fs::write(&path, old).unwrap();
+    assert_eq!(Checkpoint::load(&path).unwrap(), current);
+}
