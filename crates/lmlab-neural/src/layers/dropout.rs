@@ -35,6 +35,27 @@ pub fn fill_mask<F: Float>(mask: &mut [F], p: f64, key: u64) {
     }
 }
 
+/// Fills one mask per dropout site, site `i` from [`site_key`]`(key, i)`.
+pub fn fill_site_masks<F: Float>(masks: &mut [Vec<F>], p: f64, key: u64) {
+    for (site, mask) in masks.iter_mut().enumerate() {
+        fill_mask(mask, p, site_key(key, site));
+    }
+}
+
+/// Drops in place: `x ⊙= mask` (also the backward of a dropped activation's gradient).
+pub fn apply_mask<F: Float>(x: &mut [F], mask: &[F]) {
+    for (v, &m) in x.iter_mut().zip(mask) {
+        *v *= m;
+    }
+}
+
+/// Drops into `out`: `out = x ⊙ mask`.
+pub fn masked<F: Float>(out: &mut [F], x: &[F], mask: &[F]) {
+    for ((o, &v), &m) in out.iter_mut().zip(x).zip(mask) {
+        *o = v * m;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

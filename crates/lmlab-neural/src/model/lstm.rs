@@ -154,20 +154,6 @@ fn head_input<'a, F>(drop: &'a Option<LstmDropout<F>>, dropped: bool, top: &'a [
     }
 }
 
-/// `out = x ⊙ mask`.
-fn masked<F: Float>(out: &mut [F], x: &[F], mask: &[F]) {
-    for ((o, &v), &m) in out.iter_mut().zip(x).zip(mask) {
-        *o = v * m;
-    }
-}
-
-/// `x ⊙= mask`.
-fn mask_in_place<F: Float>(x: &mut [F], mask: &[F]) {
-    for (v, &m) in x.iter_mut().zip(mask) {
-        *v *= m;
-    }
-}
-
 /// The recurrent state of one sequence: `h` and `c` of every layer.
 #[derive(Clone, Debug)]
 pub struct LstmState<F> {
@@ -245,10 +231,8 @@ impl<F: Float> LstmNet<F> {
             inputs: vec![vec![F::ZERO; n * d]; l - 1],
             top: vec![F::ZERO; n * d],
         });
-        for (site, mask) in drop.masks.iter_mut().enumerate() {
-            dropout::fill_mask(mask, self.config.dropout, dropout::site_key(key, site));
-        }
-        mask_in_place(&mut ws.x0[..n * d], &drop.masks[0]);
+        dropout::fill_site_masks(&mut drop.masks, self.config.dropout, key);
+        dropout::apply_mask(&mut ws.x0[..n * d], &drop.masks[0]);
     }
 
     fn shape(&self, b: usize, t: usize) -> LstmShape {
@@ -307,7 +291,7 @@ impl<F: Float> LstmNet<F> {
                 (0, _, _) => &ws.x0,
                 (_, true, Some(drop)) => {
                     let input = &mut drop.inputs[l - 1];
-                    masked(input, &prev[l - 1][b * d..], &drop.masks[l]);
+                    dropout::masked(input, &prev[l - 1][b * d..], &drop.masks[l]);
                     input
                 }
                 _ => &prev[l - 1][b * d..],
@@ -326,7 +310,7 @@ impl<F: Float> LstmNet<F> {
         }
         if let Some(drop) = ws.drop.as_mut().filter(|_| ws.dropped) {
             let top = &ws.hs[self.config.n_layer - 1][b * d..];
-            masked(&mut drop.top, top, &drop.masks[self.config.n_layer]);
+            dropout::masked(&mut drop.top, top, &drop.masks[self.config.n_layer]);
         }
         let top = head_input(
             &ws.drop,
@@ -376,7 +360,7 @@ impl<F: Float> LstmNet<F> {
         );
         let drop = ws.drop.as_ref().filter(|_| ws.dropped);
         if let Some(drop) = drop {
-            mask_in_place(&mut ws.dh, &drop.masks[self.config.n_layer]);
+            dropout::apply_mask(&mut ws.dh, &drop.masks[self.config.n_layer]);
         }
         for (l, sp) in self.layout.layers.iter().enumerate().rev() {
             let x: &[F] = match (l, drop) {
@@ -409,7 +393,7 @@ impl<F: Float> LstmNet<F> {
             std::mem::swap(&mut ws.dh, &mut ws.dx);
             // The gradient of what was dropped: the layer below's output, or the embeddings.
             if let Some(drop) = drop {
-                mask_in_place(&mut ws.dh, &drop.masks[l]);
+                dropout::apply_mask(&mut ws.dh, &drop.masks[l]);
             }
         }
         embedding::backward(

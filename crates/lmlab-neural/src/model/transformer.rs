@@ -95,9 +95,7 @@ impl<F: Float> Transformer<F> {
                 ws.drop_masks = vec![vec![F::ZERO; n * d]; sites];
                 ws.dbranch = vec![F::ZERO; n * d];
             }
-            for (site, mask) in ws.drop_masks.iter_mut().enumerate() {
-                dropout::fill_mask(&mut mask[..n * d], c.dropout, dropout::site_key(key, site));
-            }
+            dropout::fill_site_masks(&mut ws.drop_masks, c.dropout, key);
         }
         embedding::forward(
             &mut ws.x0,
@@ -109,9 +107,7 @@ impl<F: Float> Transformer<F> {
             d,
         );
         if ws.dropped {
-            for (x, &m) in ws.x0[..n * d].iter_mut().zip(&ws.drop_masks[0]) {
-                *x *= m;
-            }
+            dropout::apply_mask(&mut ws.x0[..n * d], &ws.drop_masks[0]);
         }
         let s = self.shape(b, t);
         for l in 0..c.n_layer {
@@ -314,9 +310,7 @@ impl<F: Float> Transformer<F> {
             // MLP branch.
             // A dropped branch sees the residual gradient through its mask.
             let branch_grad = |dbranch: &mut Vec<F>, dresid: &[F], site: usize| {
-                for ((g, &r), &k) in dbranch.iter_mut().zip(dresid).zip(&ws.drop_masks[site]) {
-                    *g = r * k;
-                }
+                dropout::masked(dbranch, dresid, &ws.drop_masks[site]);
             };
             if ws.dropped {
                 branch_grad(&mut ws.dbranch, &ws.dresid, 2 + 2 * l);
@@ -384,9 +378,7 @@ impl<F: Float> Transformer<F> {
             );
         }
         if ws.dropped {
-            for (g, &k) in ws.dresid[..n * d].iter_mut().zip(&ws.drop_masks[0]) {
-                *g *= k;
-            }
+            dropout::apply_mask(&mut ws.dresid[..n * d], &ws.drop_masks[0]);
         }
         let (dwte, dwpe) = pair_mut(grads, lay.wte, lay.wpe);
         embedding::backward(dwte, dwpe, &ws.dresid, tokens, t, d);
