@@ -4,8 +4,8 @@
 
 use lmlab_core::evaluate::evaluate;
 use lmlab_core::sampling::{generate, SamplingOptions};
-use lmlab_core::{Corpus, Result, SequenceMode, Tokenizer};
-use lmlab_tokenize::BpeTrainer;
+use lmlab_core::{Corpus, Result, SequenceMode};
+use lmlab_tokenize::{save_tokenizer_file, BpeTrainer};
 use serde::Serialize;
 use std::path::Path;
 
@@ -85,8 +85,7 @@ pub fn run_stories(out: &Path, seed: u64) -> Result<StoriesReport> {
     }
     .train(&[STORIES_TRAIN])?;
     let tokenizer_path = out.join("stories-bpe.json");
-    let json = serde_json::to_vec(&tokenizer.to_json()).expect("tokenizer serializes");
-    lmlab_core::atomic::write_bytes_atomically(&tokenizer_path, &json)?;
+    save_tokenizer_file(&tokenizer, &tokenizer_path)?;
     let tokenizer_seconds = meter.cpu_seconds();
 
     let mut config = lmlab_neural::RunConfig::parse(STORIES_TRANSFORMER)?;

@@ -12,7 +12,7 @@ use crate::optim::{clip_grad_norm, learning_rate, AdamW};
 use lmlab_core::atomic::write_bytes_atomically;
 use lmlab_core::compute::{peak_rss_bytes, Budget, ComputeMeter, ComputeRecord};
 use lmlab_core::{Error, Result, Tokenizer};
-use lmlab_tokenize::{load_tokenizer_file, BytesTokenizer, CharsTrainer};
+use lmlab_tokenize::{load_tokenizer_file, save_tokenizer_file, BytesTokenizer, CharsTrainer};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -242,8 +242,7 @@ fn train_net<N: Net>(
     } else {
         let config_json = serde_json::to_string_pretty(&config).expect("config serializes");
         write_bytes_atomically(&run_dir.join(files::CONFIG), config_json.as_bytes())?;
-        let tok_json = serde_json::to_string(&tokenizer.to_json()).expect("tokenizer serializes");
-        write_bytes_atomically(&run_dir.join(files::TOKENIZER), tok_json.as_bytes())?;
+        save_tokenizer_file(tokenizer.as_ref(), &run_dir.join(files::TOKENIZER))?;
     }
 
     let mut ws = model.workspace(b, t);

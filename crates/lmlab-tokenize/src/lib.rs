@@ -13,5 +13,5 @@ pub use bpe::{BpeTokenizer, BpeTrainer, PreTokenizerPattern};
 pub use bytes::BytesTokenizer;
 pub use chars::{CharsTokenizer, CharsTrainer};
 pub use lmlab_core::Tokenizer;
-pub use registry::{load_tokenizer_file, tokenizer_from_json};
+pub use registry::{load_tokenizer_file, save_tokenizer_file, tokenizer_from_json};
 pub use words::{WordsTokenizer, WordsTrainer};

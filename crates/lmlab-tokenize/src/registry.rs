@@ -49,6 +49,13 @@ pub fn load_tokenizer_file(path: &Path) -> Result<Box<dyn Tokenizer>> {
     tokenizer_from_json(&value).map_err(|e| Error::bad_file(path, e.to_string()))
 }
 
+/// Writes `tokenizer` as its (pretty-printed) JSON to `path`, atomically; [`load_tokenizer_file`]
+/// reads it back.
+pub fn save_tokenizer_file(tokenizer: &dyn Tokenizer, path: &Path) -> Result<()> {
+    let json = serde_json::to_vec_pretty(&tokenizer.to_json()).expect("tokenizer JSON serializes");
+    lmlab_core::atomic::write_bytes_atomically(path, &json)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

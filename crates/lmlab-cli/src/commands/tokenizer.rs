@@ -10,6 +10,7 @@ use lmlab_core::TokenId;
 use lmlab_lab::tokenizer_stats::tokenizer_stats;
 use lmlab_lab::training::load_tokenizer;
 use lmlab_tokenize::bpe::hf_export::export_hugging_face;
+use lmlab_tokenize::save_tokenizer_file;
 use lmlab_tokenize::PreTokenizerPattern;
 
 pub fn train(args: TokenizerTrainArgs) -> anyhow::Result<()> {
@@ -40,8 +41,7 @@ pub fn train(args: TokenizerTrainArgs) -> anyhow::Result<()> {
         progress.set_position(done as u64);
     })?;
     progress.finish_and_clear();
-    let json = serde_json::to_vec_pretty(&tokenizer.to_json())?;
-    write_bytes_atomically(&args.output, &json)?;
+    save_tokenizer_file(tokenizer.as_ref(), &args.output)?;
     println!(
         "wrote {}: {} tokenizer, {} tokens (specials included), fingerprint {}",
         args.output.display(),
