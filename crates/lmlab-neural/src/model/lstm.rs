@@ -1,7 +1,7 @@
 //! The LSTM language model: token embedding, `n_layer` LSTM layers of width `n_embd`, an output head
 //! (tied to the embedding or not). Trained on windows of `block_size` tokens from a zero state.
 
-use super::params::{init_params, Init, ParamSpec, Span};
+use super::params::{init_params, Init, ParamSpec, Span, SpecList};
 use crate::config::ModelConfig;
 use crate::float::Float;
 use crate::layers::lstm::{self, LstmShape};
@@ -37,38 +37,23 @@ impl LstmLayout {
     pub fn new(c: &ModelConfig) -> LstmLayout {
         let (d, v) = (c.n_embd, c.vocab_size);
         let a = 1.0 / (d as f64).sqrt();
-        let mut specs: Vec<ParamSpec> = Vec::new();
-        let mut add = |name: String, shape: Vec<usize>, decay: bool, init: Init| {
-            let off = specs.last().map_or(0, |s| s.span.off + s.span.len);
-            let span = Span {
-                off,
-                len: shape.iter().product(),
-            };
-            specs.push(ParamSpec {
-                name,
-                shape,
-                span,
-                decay,
-                init,
-            });
-            span
-        };
-        let wte = add("wte".into(), vec![v, d], true, Init::Normal(0.02));
+        let mut list = SpecList::default();
+        let wte = list.add("wte".into(), vec![v, d], true, Init::Normal(0.02));
         let layers = (0..c.n_layer)
             .map(|l| LstmLayerSpans {
-                w_ih: add(
+                w_ih: list.add(
                     format!("lstm.{l}.weight_ih"),
                     vec![4 * d, d],
                     true,
                     Init::Uniform(a),
                 ),
-                w_hh: add(
+                w_hh: list.add(
                     format!("lstm.{l}.weight_hh"),
                     vec![4 * d, d],
                     true,
                     Init::Uniform(a),
                 ),
-                bias: add(
+                bias: list.add(
                     format!("lstm.{l}.bias"),
                     vec![4 * d],
                     false,
@@ -79,7 +64,7 @@ impl LstmLayout {
         let head = if c.tied_head {
             wte
         } else {
-            add(
+            list.add(
                 "lm_head.weight".into(),
                 vec![v, d],
                 true,
@@ -87,7 +72,7 @@ impl LstmLayout {
             )
         };
         LstmLayout {
-            specs,
+            specs: list.into_specs(),
             wte,
             layers,
             head,

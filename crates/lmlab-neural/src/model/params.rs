@@ -115,6 +115,35 @@ pub struct BlockSpans {
     pub fc2: (Span, Option<Span>),
 }
 
+/// Lays tensors out one after the other in one flat buffer, in the order they are added.
+#[derive(Default)]
+pub struct SpecList {
+    specs: Vec<ParamSpec>,
+}
+
+impl SpecList {
+    /// Appends a tensor and returns where it lives.
+    pub fn add(&mut self, name: String, shape: Vec<usize>, decay: bool, init: Init) -> Span {
+        let span = Span {
+            off: total_len(&self.specs),
+            len: shape.iter().product(),
+        };
+        self.specs.push(ParamSpec {
+            name,
+            shape,
+            span,
+            decay,
+            init,
+        });
+        span
+    }
+
+    /// The tensors in buffer order.
+    pub fn into_specs(self) -> Vec<ParamSpec> {
+        self.specs
+    }
+}
+
 /// The whole layout.
 #[derive(Clone, Debug)]
 pub struct Layout {
@@ -141,34 +170,16 @@ impl Layout {
         let f_in = if c.mlp == Mlp::SwiGlu { 2 * ff } else { ff };
         let std = 0.02;
         let resid_std = 0.02 / (2.0 * c.n_layer as f64).sqrt();
-        let mut specs: Vec<ParamSpec> = Vec::new();
-        let mut add = |name: String, shape: Vec<usize>, decay: bool, init: Init| -> Span {
-            let off = specs.last().map_or(0, |s| s.span.off + s.span.len);
-            let span = Span {
-                off,
-                len: shape.iter().product(),
-            };
-            specs.push(ParamSpec {
-                name,
-                shape,
-                span,
-                decay,
-                init,
-            });
-            span
-        };
+        let mut list = SpecList::default();
         let norm_bias = c.bias && c.norm == Norm::LayerNorm;
-        let norm = |add: &mut dyn FnMut(String, Vec<usize>, bool, Init) -> Span, name: &str| {
-            let g = add(format!("{name}.weight"), vec![d], false, Init::Ones);
-            let b = norm_bias.then(|| add(format!("{name}.bias"), vec![d], false, Init::Zeros));
+        let norm = |list: &mut SpecList, name: &str| {
+            let g = list.add(format!("{name}.weight"), vec![d], false, Init::Ones);
+            let b =
+                norm_bias.then(|| list.add(format!("{name}.bias"), vec![d], false, Init::Zeros));
             (g, b)
         };
-        let linear = |add: &mut dyn FnMut(String, Vec<usize>, bool, Init) -> Span,
-                      name: &str,
-                      out: usize,
-                      inp: usize,
-                      std: f64| {
-            let w = add(
+        let linear = |list: &mut SpecList, name: &str, out: usize, inp: usize, std: f64| {
+            let w = list.add(
                 format!("{name}.weight"),
                 vec![out, inp],
                 true,
@@ -176,31 +187,32 @@ impl Layout {
             );
             let b = c
                 .bias
-                .then(|| add(format!("{name}.bias"), vec![out], false, Init::Zeros));
+                .then(|| list.add(format!("{name}.bias"), vec![out], false, Init::Zeros));
             (w, b)
         };
-        let wte = add("wte".into(), vec![v, d], true, Init::Normal(std));
+        let wte = list.add("wte".into(), vec![v, d], true, Init::Normal(std));
         let wpe = (c.positions == Positions::Learned)
-            .then(|| add("wpe".into(), vec![c.block_size, d], true, Init::Normal(std)));
+            .then(|| list.add("wpe".into(), vec![c.block_size, d], true, Init::Normal(std)));
         let mut blocks = Vec::new();
         for l in 0..c.n_layer {
             let p = format!("h.{l}");
             blocks.push(BlockSpans {
-                ln1: norm(&mut add, &format!("{p}.ln_1")),
-                qkv: linear(&mut add, &format!("{p}.attn.c_attn"), 3 * d, d, std),
-                proj: linear(&mut add, &format!("{p}.attn.c_proj"), d, d, resid_std),
-                ln2: norm(&mut add, &format!("{p}.ln_2")),
-                fc: linear(&mut add, &format!("{p}.mlp.c_fc"), f_in, d, std),
-                fc2: linear(&mut add, &format!("{p}.mlp.c_proj"), d, ff, resid_std),
+                ln1: norm(&mut list, &format!("{p}.ln_1")),
+                qkv: linear(&mut list, &format!("{p}.attn.c_attn"), 3 * d, d, std),
+                proj: linear(&mut list, &format!("{p}.attn.c_proj"), d, d, resid_std),
+                ln2: norm(&mut list, &format!("{p}.ln_2")),
+                fc: linear(&mut list, &format!("{p}.mlp.c_fc"), f_in, d, std),
+                fc2: linear(&mut list, &format!("{p}.mlp.c_proj"), d, ff, resid_std),
             });
         }
-        let ln_f = norm(&mut add, "ln_f");
+        let ln_f = norm(&mut list, "ln_f");
         let head = if c.tied_head {
             wte
         } else {
-            add("lm_head.weight".into(), vec![v, d], true, Init::Normal(std))
+            list.add("lm_head.weight".into(), vec![v, d], true, Init::Normal(std))
         };
-        let total = specs.last().map_or(0, |s| s.span.off + s.span.len);
+        let specs = list.into_specs();
+        let total = total_len(&specs);
         Layout {
             specs,
             wte,
