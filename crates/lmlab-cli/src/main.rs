@@ -8,6 +8,10 @@ use clap::Parser;
 
 fn main() {
     let cli = args::Cli::parse();
+    // Ctrl-C / SIGTERM: training stops at a checkpoint; other commands remove their temporary files.
+    if let Err(error) = lmlab_core::interrupt::install_handler() {
+        eprintln!("warning: {error}");
+    }
     if let Err(error) = commands::run(cli) {
         eprintln!("error: {error:#}");
         std::process::exit(1);

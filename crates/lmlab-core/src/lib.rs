@@ -9,6 +9,7 @@ pub mod ensemble;
 pub mod error;
 pub mod evaluate;
 pub mod hashing;
+pub mod interrupt;
 pub mod metrics;
 pub mod model;
 pub mod model_file;
