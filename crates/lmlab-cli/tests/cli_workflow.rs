@@ -34,9 +34,19 @@ fn train_eval_and_probability_files() {
     let expected_bpb = -file.log_prob_sum() / (std::f64::consts::LN_2 * 35.0);
     assert!((bpb - expected_bpb).abs() < 1e-12);
 
+    // The one OOV of 11 tokens is excluded from the second perplexity, exactly.
+    let known: Vec<_> = file.rows.iter().filter(|r| r.token != "<unk>").collect();
+    let excl = (-known.iter().map(|r| r.logp).sum::<f64>() / 10.0).exp();
+    let got = v["perplexity_excluding_oov"].as_f64().unwrap();
+    assert!((got - excl).abs() < 1e-9 * excl, "{got} vs {excl}");
+    assert_eq!(v["comparable_across_tokenizers"], false);
+    assert!(v["oov_warning"].as_str().unwrap().contains("9.1%"), "{v}");
+
     let text = ok(&["eval", s(&model), "--input", s(&test)]);
     assert!(
-        text.contains("OOVs             1") && text.contains("bits per byte"),
+        text.contains("OOVs             1 (9.09% of tokens)")
+            && text.contains("(excl. OOVs)")
+            && text.contains("not comparable across tokenizers"),
         "{text}"
     );
     let info = ok(&["info", s(&model)]);
@@ -44,6 +54,47 @@ fn train_eval_and_probability_files() {
         info.contains("baseline") && info.contains("witten-bell"),
         "{info}"
     );
+}
+
+/// A text of only unseen words scores a low perplexity (each is one cheap `<unk>`): the output
+/// says so, with a warning, the perplexity excluding OOVs and a literal `<unk>` not counted as one.
+#[test]
+fn unseen_words_are_reported_not_hidden() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, _, model) = trained(dir.path());
+    let unseen = dir.path().join("unseen.txt");
+    std::fs::write(&unseen, "zebra yak quokka\nwombat ibis <unk>\n").unwrap();
+    let out = common::lmlab()
+        .args(["eval", s(&model), "--input", s(&unseen), "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    // 8 tokens (6 words, 2 ends); the literal `<unk>` is the vocabulary's unknown word, not an OOV.
+    assert_eq!(v["tokens"], 8);
+    assert_eq!(v["oov"], 5);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("warning: 62.5% of the tokens"), "{stderr}");
+    assert!(v["oov_warning"].is_string());
+    let (incl, excl) = (
+        v["perplexity"].as_f64().unwrap(),
+        v["perplexity_excluding_oov"].as_f64().unwrap(),
+    );
+    assert!(excl.is_finite() && excl != incl, "{incl} {excl}");
+
+    // In-vocabulary text: no warning, comparable figures.
+    let clean = dir.path().join("clean.txt");
+    std::fs::write(&clean, "the cat sat on the mat\n").unwrap();
+    let out = common::lmlab()
+        .args(["eval", s(&model), "--input", s(&clean), "--json"])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["oov"], 0);
+    assert!(v["oov_warning"].is_null());
+    assert_eq!(v["comparable_across_tokenizers"], true);
+    assert_eq!(v["perplexity"], v["perplexity_excluding_oov"]);
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("warning"));
 }
 
 #[test]

@@ -24,6 +24,7 @@ type ScoredRows = (TokenSequence, Vec<f64>);
 struct SequenceTotals {
     tokens: u64,
     oov: u64,
+    oov_log_prob_sum: f64,
     bytes: u64,
     words: u64,
     log_prob_sum: f64,
@@ -63,6 +64,7 @@ pub fn evaluate(
             let totals = SequenceTotals {
                 tokens: encoded.ids.len() as u64,
                 oov: encoded.oov as u64,
+                oov_log_prob_sum: encoded.oov_at.iter().map(|&i| log_probs[i]).sum(),
                 bytes: encoded.bytes as u64,
                 words: encoded.words as u64,
                 log_prob_sum: log_probs.iter().sum(),
@@ -78,6 +80,7 @@ pub fn evaluate(
     for (seq_index, (sequence, kept)) in scored.iter().enumerate() {
         totals.tokens += sequence.tokens;
         totals.oov += sequence.oov;
+        totals.oov_log_prob_sum += sequence.oov_log_prob_sum;
         totals.bytes += sequence.bytes;
         totals.words += sequence.words;
         totals.log_prob_sum += sequence.log_prob_sum;

@@ -62,6 +62,8 @@ pub struct TokenSequence {
     pub ids: Vec<TokenId>,
     /// Ids the tokenizer could not represent (mapped to `<unk>`).
     pub oov: usize,
+    /// The positions in `ids` of those OOVs.
+    pub oov_at: Vec<usize>,
     /// UTF-8 bytes of the text, each line counting its newline.
     pub bytes: usize,
     /// Whitespace words plus one per line end.
@@ -76,10 +78,14 @@ pub fn encode_sequence(
     mode: SequenceMode,
 ) -> TokenSequence {
     let mut ids = Vec::new();
-    let oov = encode_sequence_into(tokenizer, sequence, mode, &mut ids);
+    let mut oov_at = Vec::new();
+    let oov = encode_lines(tokenizer, sequence, mode, &mut ids, |text, out| {
+        tokenizer.encode_into_marking_oov(text, out, &mut oov_at)
+    });
     TokenSequence {
         ids,
         oov,
+        oov_at,
         bytes: sequence.byte_count(),
         words: sequence.word_count(),
     }
@@ -94,17 +100,31 @@ pub fn encode_sequence_into(
     mode: SequenceMode,
     out: &mut Vec<TokenId>,
 ) -> usize {
+    encode_lines(tokenizer, sequence, mode, out, |text, out| {
+        tokenizer.encode_into(text, out)
+    })
+}
+
+/// Runs `encode` over the sequence's text as `mode` cuts it (each line, or the whole text), pushing
+/// the end token after each; returns the sum of the OOV counts `encode` returns.
+fn encode_lines(
+    tokenizer: &dyn Tokenizer,
+    sequence: &Sequence<'_>,
+    mode: SequenceMode,
+    out: &mut Vec<TokenId>,
+    mut encode: impl FnMut(&str, &mut Vec<TokenId>) -> usize,
+) -> usize {
     let eos = tokenizer.specials().eos;
     let mut oov = 0;
     match mode {
         SequenceMode::Stream => {
             for line in sequence.lines() {
-                oov += tokenizer.encode_into(line, out);
+                oov += encode(line, out);
                 out.push(eos);
             }
         }
         SequenceMode::Line | SequenceMode::Paragraph => {
-            oov += tokenizer.encode_into(sequence.text, out);
+            oov += encode(sequence.text, out);
             out.push(eos);
         }
     }

@@ -14,8 +14,12 @@ struct EvalOutput<'a> {
     #[serde(flatten)]
     totals: &'a lmlab_core::metrics::EvalTotals,
     perplexity: f64,
+    perplexity_excluding_oov: f64,
+    oov_rate: f64,
     bits_per_byte: f64,
     word_perplexity: f64,
+    comparable_across_tokenizers: bool,
+    oov_warning: Option<String>,
 }
 
 pub fn run(args: EvalArgs) -> anyhow::Result<()> {
@@ -47,9 +51,16 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         sequence_mode: mode.to_string(),
         totals: t,
         perplexity: t.perplexity(),
+        perplexity_excluding_oov: t.perplexity_excluding_oov(),
+        oov_rate: t.oov_rate(),
         bits_per_byte: t.bits_per_byte(),
         word_perplexity: t.word_perplexity(),
+        comparable_across_tokenizers: t.comparable_across_tokenizers(),
+        oov_warning: t.oov_warning(),
     };
+    if let Some(warning) = &output.oov_warning {
+        eprintln!("warning: {warning}");
+    }
     if args.json {
         return print_json(&output);
     }
@@ -59,12 +70,26 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         output.input, t.sequences
     );
     println!("tokens           {} (incl. end tokens)", t.tokens);
-    println!("OOVs             {}", t.oov);
-    println!("bytes            {}", t.bytes);
-    println!("perplexity       {:.4}", output.perplexity);
-    println!("bits per byte    {:.5}", output.bits_per_byte);
     println!(
-        "word perplexity  {:.4} ({} words incl. line ends)",
+        "OOVs             {} ({:.2}% of tokens)",
+        t.oov,
+        100.0 * output.oov_rate
+    );
+    println!("bytes            {}", t.bytes);
+    println!("perplexity       {:.4} (incl. OOVs)", output.perplexity);
+    println!(
+        "perplexity       {:.4} (excl. OOVs)",
+        output.perplexity_excluding_oov
+    );
+    // With OOVs, every unseen word is one cheap `<unk>`: the per-text figures are not comparable.
+    let caveat = if output.comparable_across_tokenizers {
+        ""
+    } else {
+        " (not comparable across tokenizers: OOVs scored as <unk>)"
+    };
+    println!("bits per byte    {:.5}{caveat}", output.bits_per_byte);
+    println!(
+        "word perplexity  {:.4} ({} words incl. line ends){caveat}",
         output.word_perplexity, t.words
     );
     if let Some(path) = &args.probs {

@@ -1,5 +1,6 @@
 use crate::bpe::hash::FastMap;
 use crate::bpe::split_specials;
+use lmlab_core::tokenizer::mark_unk;
 use lmlab_core::vocab::{BOS, EOS, UNK};
 use lmlab_core::{Error, Result, Specials, TokenId, Tokenizer, Vocab};
 use unicode_normalization::UnicodeNormalization;
@@ -129,8 +130,26 @@ impl Tokenizer for CharsTokenizer {
     }
 
     fn encode_into(&self, text: &str, out: &mut Vec<TokenId>) -> usize {
+        self.encode_into_marking_oov(text, out, &mut Vec::new())
+    }
+
+    /// Every `<unk>` of plain text is an OOV; a literal `<unk>` recognised as a special is not.
+    fn encode_into_marking_oov(
+        &self,
+        text: &str,
+        out: &mut Vec<TokenId>,
+        oov_at: &mut Vec<usize>,
+    ) -> usize {
+        let mut plain = |chunk: &str, out: &mut Vec<TokenId>| {
+            let start = out.len();
+            let oov = self.encode_plain(chunk, out);
+            if oov > 0 {
+                mark_unk(out, start, UNK_ID, oov_at);
+            }
+            oov
+        };
         if !self.allow_special {
-            return self.encode_plain(text, out);
+            return plain(text, out);
         }
         let names: Vec<&str> = self.vocab.tokens()[..self.n_specials]
             .iter()
@@ -139,7 +158,7 @@ impl Tokenizer for CharsTokenizer {
         let mut oov = 0;
         split_specials(text, &names, |chunk, which| match which {
             Some(k) => out.push(k as TokenId),
-            None => oov += self.encode_plain(chunk, out),
+            None => oov += plain(chunk, out),
         });
         oov
     }

@@ -48,12 +48,24 @@ impl Tokenizer for WordsTokenizer {
     }
 
     fn encode_into(&self, text: &str, out: &mut Vec<TokenId>) -> usize {
+        self.encode_into_marking_oov(text, out, &mut Vec::new())
+    }
+
+    /// A literal `<unk>` in the text is the closed vocabulary's unknown word, not an OOV: only words
+    /// outside the vocabulary are marked.
+    fn encode_into_marking_oov(
+        &self,
+        text: &str,
+        out: &mut Vec<TokenId>,
+        oov_at: &mut Vec<usize>,
+    ) -> usize {
         let mut oov = 0;
         for word in text.split_whitespace() {
             match self.vocab.id(word) {
                 // `<s>` and `</s>` inside text are not words: they are unknown.
                 Some(id) if id != BOS_ID && id != EOS_ID => out.push(id),
                 _ => {
+                    oov_at.push(out.len());
                     out.push(UNK_ID);
                     oov += 1;
                 }
