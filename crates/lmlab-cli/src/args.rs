@@ -75,9 +75,13 @@ pub struct NeuralArgs {
     /// The run directory: config, tokenizer, checkpoint, report.
     #[arg(short, long)]
     pub output: PathBuf,
-    /// Continue the run in the output directory from its checkpoint (the config must be unchanged).
-    #[arg(long)]
+    /// Continue the run in the output directory from its checkpoint (the config and the training
+    /// and validation texts must be unchanged).
+    #[arg(long, conflicts_with = "force")]
     pub resume: bool,
+    /// Start afresh in an output directory that holds a checkpoint, discarding it.
+    #[arg(long)]
+    pub force: bool,
     /// Override train.max_steps of the config.
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     pub max_steps: Option<u64>,

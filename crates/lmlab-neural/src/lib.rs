@@ -2,6 +2,7 @@
 //! forward and backward passes over preallocated buffers, a decoder-only transformer built from them,
 //! AdamW training with checkpoints, and the [`lmlab_core::LanguageModel`] face of a trained run.
 
+pub mod budget;
 pub mod checkpoint;
 pub mod config;
 pub mod data;
@@ -12,6 +13,7 @@ pub mod ledger;
 pub mod lm;
 pub mod model;
 pub mod optim;
+pub mod run_files;
 mod simd;
 pub mod train;
 

@@ -1,6 +1,7 @@
 //! The training loop: AdamW steps over random windows, periodic validation and checkpoints, budgets in
 //! CPU seconds, exact resumption, and a clear stop on a non-finite loss.
 
+use crate::budget::BudgetPlan;
 use crate::checkpoint::{self, Checkpoint};
 use crate::config::Arch;
 use crate::config::{RunConfig, TokenizerSpec};
@@ -9,8 +10,10 @@ use crate::layers::dropout;
 use crate::ledger::ComputeLedger;
 use crate::model::{LstmNet, Net, Transformer};
 use crate::optim::{clip_grad_norm, learning_rate, AdamW};
+use crate::run_files::{self, DataRecord, MetricsLine, MetricsLog};
 use lmlab_core::atomic::write_bytes_atomically;
 use lmlab_core::compute::{peak_rss_bytes, Budget, ComputeMeter, ComputeRecord};
+use lmlab_core::interrupt;
 use lmlab_core::{Error, Result, Tokenizer};
 use lmlab_tokenize::{load_tokenizer_file, save_tokenizer_file, BytesTokenizer, CharsTrainer};
 use serde::{Deserialize, Serialize};
@@ -32,14 +35,18 @@ pub mod files {
 pub struct TrainOptions {
     /// Where the config, tokenizer, checkpoint and report go.
     pub run_dir: PathBuf,
-    /// Continue from the run directory's checkpoint (the config must be unchanged).
+    /// Continue from the run directory's checkpoint (the config and the data must be unchanged).
     pub resume: bool,
+    /// Start afresh in a run directory that holds a checkpoint, discarding it (without this, and
+    /// without `resume`, such a directory is refused).
+    pub force: bool,
     /// Pause after this many completed steps (the schedule still follows `train.max_steps`); a
     /// checkpoint is written, and `--resume` continues.
     pub stop_after: Option<usize>,
     /// Stop when the run (all its sessions) has spent this many CPU seconds; must be positive.
     pub budget_cpu_seconds: Option<f64>,
-    /// Report a step event every this many steps (0 = every step).
+    /// Report a step event, and log it to `metrics.jsonl`, every this many steps (0 = every step);
+    /// at least twenty times a run however short (the interval shrinks to `max_steps / 20`).
     pub log_interval: usize,
 }
 
@@ -49,6 +56,7 @@ impl TrainOptions {
         TrainOptions {
             run_dir: run_dir.into(),
             resume: false,
+            force: false,
             stop_after: None,
             budget_cpu_seconds: None,
             log_interval: 1,
@@ -102,6 +110,9 @@ pub enum StopReason {
     Paused,
     /// The CPU-second budget is spent.
     Budget,
+    /// Interrupted (Ctrl-C, SIGTERM): the step finished, a checkpoint was written, `--resume`
+    /// continues.
+    Interrupted,
 }
 
 /// The outcome of a run.
@@ -115,8 +126,15 @@ pub struct TrainReport {
     pub train_loss: f64,
     /// Last validation loss (nats per token).
     pub val_loss: f64,
+    /// Validation batches behind `val_loss`: `train.eval_iters`, or fewer when a budget left room
+    /// for fewer (see [`crate::budget`]).
+    #[serde(default)]
+    pub val_batches: usize,
     /// Validation history `(step, loss)`.
     pub val_history: Vec<(usize, f64)>,
+    /// Training loss `(step, loss)` at every logged step, all sessions (from `metrics.jsonl`).
+    #[serde(default)]
+    pub train_history: Vec<(usize, f64)>,
     /// Training tokens per wall second over this session's steps (validation excluded).
     pub tokens_per_second: f64,
     /// Parameters.
@@ -177,6 +195,13 @@ fn train_net<N: Net>(
     let run_dir = &options.run_dir;
     std::fs::create_dir_all(run_dir).map_err(|e| Error::io(run_dir, e))?;
     let ckpt_path = run_dir.join(checkpoint::FILE_NAME);
+    if !options.resume {
+        clear_previous_run(run_dir, &ckpt_path, options.force)?;
+    }
+    let data = DataRecord::of(train_text, valid_text);
+    if options.resume {
+        data.check_resume(run_dir)?;
+    }
 
     let tokenizer = if options.resume {
         load_run_tokenizer(run_dir)?
@@ -243,9 +268,22 @@ fn train_net<N: Net>(
         let config_json = serde_json::to_string_pretty(&config).expect("config serializes");
         write_bytes_atomically(&run_dir.join(files::CONFIG), config_json.as_bytes())?;
         save_tokenizer_file(tokenizer.as_ref(), &run_dir.join(files::TOKENIZER))?;
+        data.save(run_dir)?;
     }
+    let mut metrics = MetricsLog::open(run_dir, options.resume.then_some(step))?;
+    let log_interval = options.log_interval.min((tc.max_steps / 20).max(1)).max(1);
+    // From here on the first Ctrl-C ends the step and writes a checkpoint instead of killing us.
+    let _cooperative = interrupt::Cooperative::enter();
 
     let mut ws = model.workspace(b, t);
+    let mut plan = budget.map(|bud| BudgetPlan::new(bud, tc.eval_iters, model.params().len()));
+    if let Some(plan) = plan.as_mut() {
+        // A validation batch, timed after one that warms up, tells what an estimate costs.
+        evaluate_batches(&model, &mut ws, &valid_ids, b, t, 1, bos);
+        let cpu0 = meter.cpu_seconds();
+        evaluate_batches(&model, &mut ws, &valid_ids, b, t, 1, bos);
+        plan.record_eval(meter.cpu_seconds() - cpu0, 1);
+    }
     let mut grads = vec![0f32; model.params().len()];
     let (mut x, mut y) = (vec![0u32; b * t], vec![0u32; b * t]);
     let fingerprint = tokenizer.fingerprint();
@@ -289,11 +327,24 @@ fn train_net<N: Net>(
             stop = StopReason::Paused;
             break;
         }
-        if budget.is_some_and(|bud| cpu_before + meter.cpu_seconds() >= bud) {
+        if interrupt::requested() {
+            stop = StopReason::Interrupted;
+            break;
+        }
+        let next = step + 1;
+        let then_eval = tc.eval_interval > 0 && next % tc.eval_interval == 0 && next < tc.max_steps;
+        let then_save =
+            tc.checkpoint_interval > 0 && next % tc.checkpoint_interval == 0 && next < tc.max_steps;
+        let spent = cpu_before + meter.cpu_seconds();
+        if plan
+            .as_ref()
+            .is_some_and(|p| !p.next_step_fits(spent, then_eval, then_save))
+        {
             stop = StopReason::Budget;
             break;
         }
         let t0 = Instant::now();
+        let cpu0 = meter.cpu_seconds();
         grads.fill(0.0);
         let mut loss_sum = 0.0;
         for micro in 0..tc.grad_accum {
@@ -330,14 +381,27 @@ fn train_net<N: Net>(
         tokens_seen += tokens_per_step;
         session_tokens += tokens_per_step;
         train_seconds += t0.elapsed().as_secs_f64();
+        let cpu1 = meter.cpu_seconds();
+        if let Some(plan) = plan.as_mut() {
+            plan.record_step(cpu1 - cpu0);
+        }
         train_loss = loss;
         let tps = session_tokens as f64 / train_seconds.max(1e-9);
-        if options.log_interval == 0
-            || step.is_multiple_of(options.log_interval)
-            || step == tc.max_steps
-        {
-            let remaining = (tc.max_steps - step) as f64 * train_seconds
-                / session_steps(session_tokens, tokens_per_step);
+        if step.is_multiple_of(log_interval) || step == tc.max_steps || step == 1 {
+            let mut steps_to_go = (tc.max_steps - step) as f64;
+            if let Some(left) = plan.as_ref().and_then(|p| p.steps_left(cpu_before + cpu1)) {
+                steps_to_go = steps_to_go.min(left.floor());
+            }
+            let remaining =
+                steps_to_go * train_seconds / session_steps(session_tokens, tokens_per_step);
+            metrics.append(&MetricsLine::Step {
+                step,
+                loss,
+                lr,
+                grad_norm,
+                tokens_per_second: tps,
+                cpu_seconds: cpu_before + cpu1,
+            })?;
             progress(&TrainEvent::Step {
                 step,
                 max_steps: tc.max_steps,
@@ -349,15 +413,24 @@ fn train_net<N: Net>(
             });
         }
         if tc.eval_interval > 0 && step.is_multiple_of(tc.eval_interval) && step < tc.max_steps {
+            let cpu0 = meter.cpu_seconds();
             let v = evaluate(&model, &mut ws, &valid_ids, b, t, &tc, bos);
+            if let Some(plan) = plan.as_mut() {
+                plan.record_eval(meter.cpu_seconds() - cpu0, tc.eval_iters);
+            }
             val_history.push((step, v));
+            metrics.append(&MetricsLine::Eval { step, val_loss: v })?;
             progress(&TrainEvent::Eval { step, val_loss: v });
         }
         if tc.checkpoint_interval > 0
             && step.is_multiple_of(tc.checkpoint_interval)
             && step < tc.max_steps
         {
+            let cpu0 = meter.cpu_seconds();
             save(&model, &opt, step, &batcher, tokens_seen, &val_history)?;
+            if let Some(plan) = plan.as_mut() {
+                plan.record_save(meter.cpu_seconds() - cpu0);
+            }
             last_good_step = Some(step);
             progress(&TrainEvent::Checkpoint {
                 step,
@@ -365,14 +438,25 @@ fn train_net<N: Net>(
             });
         }
     }
+    // A pause or an interrupt is not part of the run's schedule: its estimate stays out of the
+    // history, so a resumed run records exactly what an uninterrupted one does.
+    let mut val_batches = tc.eval_iters;
+    let off_schedule = matches!(stop, StopReason::Paused | StopReason::Interrupted);
+    if stop == StopReason::Interrupted {
+        // The checkpoint first: a second interrupt during the validation loses nothing.
+        save(&model, &opt, step, &batcher, tokens_seen, &val_history)?;
+    }
     let val_loss = match val_history.last() {
         Some(&(s, v)) if s == step => v,
         _ => {
-            let v = evaluate(&model, &mut ws, &valid_ids, b, t, &tc, bos);
-            // A pause is not part of the run's schedule: its estimate stays out of the history, so
-            // a resumed run records exactly what an uninterrupted one does.
-            if stop != StopReason::Paused {
+            let batches = plan.as_ref().map_or(tc.eval_iters, |p| {
+                p.final_eval_batches(cpu_before + meter.cpu_seconds())
+            });
+            val_batches = batches;
+            let v = evaluate_batches(&model, &mut ws, &valid_ids, b, t, batches, bos);
+            if !off_schedule {
                 val_history.push((step, v));
+                metrics.append(&MetricsLine::Eval { step, val_loss: v })?;
             }
             progress(&TrainEvent::Eval { step, val_loss: v });
             v
@@ -388,7 +472,9 @@ fn train_net<N: Net>(
         stop,
         train_loss,
         val_loss,
+        val_batches,
         val_history,
+        train_history: run_files::train_history(run_dir)?,
         tokens_per_second: session_tokens as f64 / train_seconds.max(1e-9),
         parameters: model.params().len() as u64,
         compute: ComputeRecord {
@@ -403,6 +489,39 @@ fn train_net<N: Net>(
     let json = serde_json::to_string_pretty(&report).expect("report serializes");
     write_bytes_atomically(&run_dir.join(files::REPORT), json.as_bytes())?;
     Ok(report)
+}
+
+/// Before a fresh run: a directory holding a checkpoint is refused unless `force`, which removes
+/// what the previous run left (checkpoint, compute ledger, report, learning curve, data record).
+fn clear_previous_run(run_dir: &Path, ckpt_path: &Path, force: bool) -> Result<()> {
+    if !ckpt_path.exists() {
+        return Ok(());
+    }
+    if !force {
+        let step =
+            ComputeLedger::load(run_dir).map_or(String::new(), |l| format!(" (step {})", l.step));
+        return Err(Error::Mismatch(format!(
+            "{} already holds a run's checkpoint{step}: continue it with --resume, or discard \
+             it and start afresh with --force",
+            run_dir.display()
+        )));
+    }
+    let previous = [
+        checkpoint::FILE_NAME,
+        crate::ledger::FILE_NAME,
+        files::REPORT,
+        run_files::METRICS,
+        run_files::DATA,
+    ];
+    for name in previous {
+        let path = run_dir.join(name);
+        if let Err(e) = std::fs::remove_file(&path) {
+            if e.kind() != std::io::ErrorKind::NotFound {
+                return Err(Error::io(&path, e));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn session_steps(tokens: u64, per_step: u64) -> f64 {
@@ -420,13 +539,26 @@ pub fn evaluate<N: Net>(
     tc: &crate::config::TrainConfig,
     bos: u32,
 ) -> f64 {
+    evaluate_batches(model, ws, valid, b, t, tc.eval_iters, bos)
+}
+
+/// The mean validation loss over the first `batches` of [`evaluate`]'s fixed batches.
+pub fn evaluate_batches<N: Net>(
+    model: &N,
+    ws: &mut N::Ws,
+    valid: &[u32],
+    b: usize,
+    t: usize,
+    batches: usize,
+    bos: u32,
+) -> f64 {
     let mut batcher = Batcher::new(0x05EE_D0F7_A11D);
     let (mut x, mut y) = (vec![0u32; b * t], vec![0u32; b * t]);
     let mut total = 0.0;
-    for _ in 0..tc.eval_iters {
+    for _ in 0..batches {
         batcher.fill(valid, b, t, &mut x, &mut y);
         let (sum, count) = model.forward_loss(ws, &x, &y, Some(bos));
         total += sum / count.max(1) as f64;
     }
-    total / tc.eval_iters as f64
+    total / batches.max(1) as f64
 }

@@ -4,6 +4,7 @@ use crate::progress::bar;
 use indicatif::ProgressStyle;
 use lmlab_core::corpus::read_text_file;
 use lmlab_neural::config::Arch;
+use lmlab_neural::train::StopReason;
 use lmlab_neural::{RunConfig, TrainEvent, TrainOptions};
 
 pub fn train(args: NeuralArgs, arch: Arch) -> anyhow::Result<()> {
@@ -27,6 +28,7 @@ pub fn train(args: NeuralArgs, arch: Arch) -> anyhow::Result<()> {
     let valid_text = read_text_file(&args.valid)?;
     let mut options = TrainOptions::new(&args.output);
     options.resume = args.resume;
+    options.force = args.force;
     options.budget_cpu_seconds = args.budget;
     options.stop_after = args.stop_after.map(|n| n as usize);
     options.log_interval = 10;
@@ -36,6 +38,8 @@ pub fn train(args: NeuralArgs, arch: Arch) -> anyhow::Result<()> {
             .expect("valid template")
             .progress_chars("=> "),
     );
+    // Without a terminal the bar is hidden: print the logged steps as lines (nanoGPT's log).
+    let lines = progress.is_hidden();
     let mut last_val = None;
     let report =
         lmlab_neural::train(
@@ -46,38 +50,54 @@ pub fn train(args: NeuralArgs, arch: Arch) -> anyhow::Result<()> {
             &mut |event| match event {
                 TrainEvent::Step {
                     step,
+                    max_steps,
                     loss,
                     tokens_per_second,
+                    eta_seconds,
                     ..
                 } => {
                     progress.set_position(*step as u64);
                     let val = last_val.map_or(String::new(), |v: f64| format!(" val {v:.4}"));
-                    progress.set_message(format!(
-                        "loss {loss:.4}{val} {:.0} tok/s",
-                        tokens_per_second
-                    ));
+                    let message = format!("loss {loss:.4}{val} {:.0} tok/s", tokens_per_second);
+                    if lines {
+                        eprintln!("step {step}/{max_steps}: {message}, ETA {eta_seconds:.0} s");
+                    }
+                    progress.set_message(message);
                 }
-                TrainEvent::Eval { val_loss, .. } => last_val = Some(*val_loss),
+                TrainEvent::Eval { step, val_loss } => {
+                    last_val = Some(*val_loss);
+                    if lines {
+                        eprintln!("step {step}: val loss {val_loss:.4}");
+                    }
+                }
                 TrainEvent::Checkpoint { .. } => {}
             },
         )?;
     progress.finish_and_clear();
     if args.json {
-        return print_json(&report);
+        print_json(&report)?;
+    } else {
+        println!(
+            "{:?} after {} steps: train loss {:.4}, val loss {:.4} ({:.4} bits/token), {:.0} tokens/s, \
+             {} parameters, {:.1} CPU-s, peak RSS {:.0} MiB",
+            report.stop,
+            report.steps,
+            report.train_loss,
+            report.val_loss,
+            report.val_loss / std::f64::consts::LN_2,
+            report.tokens_per_second,
+            report.parameters,
+            report.compute.cpu_seconds,
+            report.compute.peak_rss_bytes as f64 / (1 << 20) as f64
+        );
+        println!("run directory: {}", report.run_dir.display());
     }
-    println!(
-        "{:?} after {} steps: train loss {:.4}, val loss {:.4} ({:.4} bits/token), {:.0} tokens/s, \
-         {} parameters, {:.1} CPU-s, peak RSS {:.0} MiB",
-        report.stop,
-        report.steps,
-        report.train_loss,
-        report.val_loss,
-        report.val_loss / std::f64::consts::LN_2,
-        report.tokens_per_second,
-        report.parameters,
-        report.compute.cpu_seconds,
-        report.compute.peak_rss_bytes as f64 / (1 << 20) as f64
-    );
-    println!("run directory: {}", report.run_dir.display());
+    if report.stop == StopReason::Interrupted {
+        eprintln!(
+            "interrupted at step {}: checkpoint written; continue with the same command and --resume",
+            report.steps
+        );
+        std::process::exit(lmlab_core::interrupt::INTERRUPTED_EXIT_CODE);
+    }
     Ok(())
 }
