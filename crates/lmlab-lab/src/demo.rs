@@ -215,7 +215,7 @@ impl Recipe {
                 let run_dir = out.join(file_stem);
                 let bytes_config = DEMO_TRANSFORMER.replace("{tokenizer}", "bytes");
                 let config = lmlab_neural::RunConfig::parse(&bytes_config)?;
-                let options = lmlab_neural::TrainOptions::new(&run_dir);
+                let options = lmlab_neural::TrainOptions::replacing(&run_dir);
                 let report = lmlab_neural::train(
                     &config,
                     corpus.text(),

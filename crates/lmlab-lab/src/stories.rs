@@ -95,7 +95,7 @@ pub fn run_stories(out: &Path, seed: u64) -> Result<StoriesReport> {
         &config,
         STORIES_TRAIN,
         STORIES_VALID,
-        &lmlab_neural::TrainOptions::new(&run_dir),
+        &lmlab_neural::TrainOptions::replacing(&run_dir),
         &mut |_| {},
     )?;
     let model = lmlab_neural::load_model(&run_dir)?;

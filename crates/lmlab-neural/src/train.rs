@@ -62,6 +62,15 @@ impl TrainOptions {
             log_interval: 1,
         }
     }
+
+    /// Options for a job that remakes `run_dir` each time it runs (the demo): a previous run there
+    /// is discarded.
+    pub fn replacing(run_dir: impl Into<PathBuf>) -> TrainOptions {
+        TrainOptions {
+            force: true,
+            ..TrainOptions::new(run_dir)
+        }
+    }
 }
 
 /// What the training loop reports as it goes.
