@@ -2,50 +2,26 @@
 //! are not overwritten, not resumed on other data, and not lost to Ctrl-C; a learning curve.
 
 mod common;
-use common::{fails, lmlab, ok, s, texts};
+use common::{fails, lmlab, ok, s, texts, TinyNet};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 /// A small transformer over bytes whose validation (`eval_iters` batches) is dear next to a step,
 /// as in nanoGPT's recipes: a budget checked only before each step overshoots by the validation.
 fn config(dir: &Path, max_steps: usize, eval_iters: usize) -> PathBuf {
-    let path = dir.join(format!("t{max_steps}-{eval_iters}.toml"));
-    std::fs::write(
-        &path,
-        format!(
-            r#"tokenizer = "bytes"
-sequences = "line"
-[model]
-arch = "transformer"
-n_layer = 2
-n_head = 2
-n_embd = 64
-block_size = 32
-norm = "layernorm"
-mlp = "gelu"
-positions = "learned"
-tied_head = true
-bias = false
-[train]
-batch_size = 8
-max_steps = {max_steps}
-learning_rate = 3e-3
-min_lr = 3e-4
-warmup_steps = 2
-lr_decay_steps = {max_steps}
-beta1 = 0.9
-beta2 = 0.99
-weight_decay = 0.1
-grad_clip = 1.0
-seed = 5
-eval_interval = 0
-eval_iters = {eval_iters}
-checkpoint_interval = 0
-"#
-        ),
-    )
-    .unwrap();
-    path
+    TinyNet {
+        arch: "transformer",
+        n_layer: 2,
+        n_head: 2,
+        n_embd: 64,
+        block_size: 32,
+        batch_size: 8,
+        max_steps,
+        eval_interval: 0,
+        eval_iters,
+        checkpoint_interval: 0,
+    }
+    .write(dir.join(format!("t{max_steps}-{eval_iters}.toml")))
 }
 
 fn train_args<'a>(cfg: &'a Path, train: &'a Path, valid: &'a Path, out: &'a Path) -> Vec<&'a str> {
@@ -64,6 +40,8 @@ fn train_args<'a>(cfg: &'a Path, train: &'a Path, valid: &'a Path, out: &'a Path
 }
 
 /// Runs lmlab and returns (exit status, stdout, CPU seconds of that process: user + system).
+// The child is reaped by wait4, which also gives its resource usage.
+#[allow(clippy::zombie_processes)]
 fn run_measured(args: &[&str]) -> (std::process::ExitStatus, String, f64) {
     let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("lmlab"))
         .args(args)

@@ -63,3 +63,71 @@ pub fn trained(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
     ok(&["train", "baseline", "--input", s(&train), "-o", s(&model)]);
     (train, test, model)
 }
+
+/// A tiny neural run config (bytes tokenizer, line sequences, learned positions, LayerNorm, GELU).
+pub struct TinyNet {
+    pub arch: &'static str,
+    pub n_layer: usize,
+    pub n_head: usize,
+    pub n_embd: usize,
+    pub block_size: usize,
+    pub batch_size: usize,
+    pub max_steps: usize,
+    pub eval_interval: usize,
+    pub eval_iters: usize,
+    pub checkpoint_interval: usize,
+}
+
+impl TinyNet {
+    /// Writes the config as TOML to `path` and returns the path.
+    pub fn write(&self, path: PathBuf) -> PathBuf {
+        let TinyNet {
+            arch,
+            n_layer,
+            n_head,
+            n_embd,
+            block_size,
+            batch_size,
+            max_steps,
+            eval_interval,
+            eval_iters,
+            checkpoint_interval,
+        } = self;
+        std::fs::write(
+            &path,
+            format!(
+                r#"tokenizer = "bytes"
+sequences = "line"
+[model]
+arch = "{arch}"
+n_layer = {n_layer}
+n_head = {n_head}
+n_embd = {n_embd}
+block_size = {block_size}
+norm = "layernorm"
+mlp = "gelu"
+positions = "learned"
+tied_head = true
+bias = false
+[train]
+batch_size = {batch_size}
+max_steps = {max_steps}
+learning_rate = 3e-3
+min_lr = 3e-4
+warmup_steps = 2
+lr_decay_steps = {max_steps}
+beta1 = 0.9
+beta2 = 0.99
+weight_decay = 0.1
+grad_clip = 1.0
+seed = 5
+eval_interval = {eval_interval}
+eval_iters = {eval_iters}
+checkpoint_interval = {checkpoint_interval}
+"#
+            ),
+        )
+        .unwrap();
+        path
+    }
+}

@@ -340,10 +340,8 @@ fn train_net<N: Net>(
             stop = StopReason::Interrupted;
             break;
         }
-        let next = step + 1;
-        let then_eval = tc.eval_interval > 0 && next % tc.eval_interval == 0 && next < tc.max_steps;
-        let then_save =
-            tc.checkpoint_interval > 0 && next % tc.checkpoint_interval == 0 && next < tc.max_steps;
+        let then_eval = periodic(tc.eval_interval, step + 1, tc.max_steps);
+        let then_save = periodic(tc.checkpoint_interval, step + 1, tc.max_steps);
         let spent = cpu_before + meter.cpu_seconds();
         if plan
             .as_ref()
@@ -421,7 +419,7 @@ fn train_net<N: Net>(
                 eta_seconds: remaining,
             });
         }
-        if tc.eval_interval > 0 && step.is_multiple_of(tc.eval_interval) && step < tc.max_steps {
+        if periodic(tc.eval_interval, step, tc.max_steps) {
             let cpu0 = meter.cpu_seconds();
             let v = evaluate(&model, &mut ws, &valid_ids, b, t, &tc, bos);
             if let Some(plan) = plan.as_mut() {
@@ -431,10 +429,7 @@ fn train_net<N: Net>(
             metrics.append(&MetricsLine::Eval { step, val_loss: v })?;
             progress(&TrainEvent::Eval { step, val_loss: v });
         }
-        if tc.checkpoint_interval > 0
-            && step.is_multiple_of(tc.checkpoint_interval)
-            && step < tc.max_steps
-        {
+        if periodic(tc.checkpoint_interval, step, tc.max_steps) {
             let cpu0 = meter.cpu_seconds();
             save(&model, &opt, step, &batcher, tokens_seen, &val_history)?;
             if let Some(plan) = plan.as_mut() {
@@ -531,6 +526,12 @@ fn clear_previous_run(run_dir: &Path, ckpt_path: &Path, force: bool) -> Result<(
         }
     }
     Ok(())
+}
+
+/// Whether periodic work every `interval` steps (0 = never) falls after `step`; the end of the
+/// run has its own.
+fn periodic(interval: usize, step: usize, max_steps: usize) -> bool {
+    interval > 0 && step.is_multiple_of(interval) && step < max_steps
 }
 
 fn session_steps(tokens: u64, per_step: u64) -> f64 {
