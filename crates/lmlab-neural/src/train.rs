@@ -40,6 +40,10 @@ pub struct TrainOptions {
     /// Start afresh in a run directory that holds a checkpoint, discarding it (without this, and
     /// without `resume`, such a directory is refused).
     pub force: bool,
+    /// On an interrupt (Ctrl-C, SIGTERM, with `lmlab_core::interrupt`'s handler installed), finish
+    /// the step, write a checkpoint and return with [`StopReason::Interrupted`]; without it the
+    /// process exits at once.
+    pub checkpoint_on_interrupt: bool,
     /// Pause after this many completed steps (the schedule still follows `train.max_steps`); a
     /// checkpoint is written, and `--resume` continues.
     pub stop_after: Option<usize>,
@@ -57,6 +61,7 @@ impl TrainOptions {
             run_dir: run_dir.into(),
             resume: false,
             force: false,
+            checkpoint_on_interrupt: true,
             stop_after: None,
             budget_cpu_seconds: None,
             log_interval: 1,
@@ -64,10 +69,11 @@ impl TrainOptions {
     }
 
     /// Options for a job that remakes `run_dir` each time it runs (the demo): a previous run there
-    /// is discarded.
+    /// is discarded, and an interrupt stops the whole job at once (its checkpoint is worth nothing).
     pub fn replacing(run_dir: impl Into<PathBuf>) -> TrainOptions {
         TrainOptions {
             force: true,
+            checkpoint_on_interrupt: false,
             ..TrainOptions::new(run_dir)
         }
     }
@@ -282,7 +288,9 @@ fn train_net<N: Net>(
     let mut metrics = MetricsLog::open(run_dir, options.resume.then_some(step))?;
     let log_interval = options.log_interval.min((tc.max_steps / 20).max(1)).max(1);
     // From here on the first Ctrl-C ends the step and writes a checkpoint instead of killing us.
-    let _cooperative = interrupt::Cooperative::enter();
+    let _cooperative = options
+        .checkpoint_on_interrupt
+        .then(interrupt::Cooperative::enter);
 
     let mut ws = model.workspace(b, t);
     let mut plan = budget.map(|bud| BudgetPlan::new(bud, tc.eval_iters, model.params().len()));
