@@ -63,3 +63,20 @@ pub fn trained(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
     ok(&["train", "baseline", "--input", s(&train), "-o", s(&model)]);
     (train, test, model)
 }
+
+/// `../shared/REL` next to the workspace, or `None` (with a message: the test then skips) when
+/// the shared data are not here.
+pub fn shared(rel: &str) -> Option<PathBuf> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared")
+        .join(rel);
+    if path.exists() {
+        Some(path)
+    } else {
+        eprintln!(
+            "skipping: {} not found (the shared data are not here)",
+            path.display()
+        );
+        None
+    }
+}
