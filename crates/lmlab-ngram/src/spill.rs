@@ -50,11 +50,11 @@ pub(crate) struct SpillDir {
 impl SpillDir {
     /// Creates the directory under `parent` (first removing stale ones of dead processes).
     pub fn new(parent: &Path) -> Result<SpillDir> {
-        let dir = create_dir(parent, SPILL_PREFIX).map_err(|e| {
-            Error::invalid(format!(
-                "{e}; counting beyond --memory needs a writable directory with free space: \
-                 free some or choose another with --temp"
-            ))
+        let dir = create_dir(parent, SPILL_PREFIX).map_err(|e| match e {
+            Error::DirectoryNotWritable { reason, .. } => {
+                temp_error(parent, "cannot create a directory for counts", &reason)
+            }
+            other => other,
         })?;
         Ok(SpillDir { dir })
     }
@@ -218,7 +218,7 @@ impl<T: Plain> Column<T> {
 }
 
 /// An error about the temporary directory, with what to do about it.
-pub(crate) fn temp_error(dir: &Path, what: &str, e: &std::io::Error) -> Error {
+pub(crate) fn temp_error(dir: &Path, what: &str, e: &dyn std::fmt::Display) -> Error {
     Error::invalid(format!(
         "temporary directory {}: {what} ({e}); counting beyond --memory needs a writable \
          directory with free space: free some or choose another with --temp",
