@@ -383,6 +383,9 @@ pub struct EnsembleArgs {
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
+    /// Also print the dev log-likelihood of every EM iteration.
+    #[arg(long, short)]
+    pub verbose: bool,
 }
 
 /// Probability-file conversions.

@@ -243,3 +243,118 @@ fn options_out_of_range_are_refused_by_name() {
     let out = lmlab().args(["ensemble"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn model_files_given_as_probability_files_say_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, _, model) = trained(dir.path());
+    let out = dir.path().join("out.txt");
+    let words = dir.path().join("words.txt");
+    std::fs::write(&words, "a\n").unwrap();
+    let expected = format!(
+        "{} is an lmlab model file, not a probability file; score text with \
+         `lmlab eval MODEL --input TEXT --probs OUT.probs.tsv`",
+        model.display()
+    );
+    for args in [
+        vec!["probs", "export", s(&model), "-o", s(&out)],
+        vec!["ensemble", "--dev", s(&model)],
+        vec![
+            "probs",
+            "import",
+            "--words",
+            s(&words),
+            "--probs",
+            s(&model),
+            "-o",
+            s(&out),
+        ],
+    ] {
+        let msg = fails(&args);
+        assert!(
+            msg.contains(&expected) && !msg.contains("UTF-8"),
+            "{args:?}: {msg}"
+        );
+    }
+}
+
+#[test]
+fn arpa_names_with_unsupported_compression_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let (train, _) = common::texts(dir.path());
+    let model = dir.path().join("kn.lmlab");
+    ok(&[
+        "train",
+        "ngram",
+        "--order",
+        "3",
+        "--discount-fallback",
+        "--input",
+        s(&train),
+        "-o",
+        s(&model),
+    ]);
+    let supported = ".arpa, .arpa.gz (gzip) or .arpa.xz (xz)";
+    for name in ["kn.arpa.bz2", "kn.arpa.zst", "kn.bz2"] {
+        let arpa = dir.path().join(name);
+        let msg = fails(&["ngram", "export-arpa", s(&model), "-o", s(&arpa)]);
+        assert!(msg.contains(name) && msg.contains(supported), "{msg}");
+        assert!(!arpa.exists(), "{name} was written");
+    }
+    let plain = dir.path().join("kn.arpa");
+    ok(&["ngram", "export-arpa", s(&model), "-o", s(&plain)]);
+    let renamed = dir.path().join("kn.arpa.bz2");
+    std::fs::copy(&plain, &renamed).unwrap();
+    let out = dir.path().join("back.lmlab");
+    let msg = fails(&["ngram", "import-arpa", s(&renamed), "-o", s(&out)]);
+    assert!(
+        msg.contains("kn.arpa.bz2") && msg.contains(supported),
+        "{msg}"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn an_unwritable_output_directory_is_one_message_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (train, _) = common::texts(dir.path());
+    // A regular file used as a directory fails for every user, root included.
+    let plain = dir.path().join("plain");
+    std::fs::write(&plain, "x").unwrap();
+    let out = plain.join("m.lmlab");
+    let msg = fails(&["train", "baseline", "--input", s(&train), "-o", s(&out)]);
+    assert_eq!(
+        msg.trim(),
+        format!(
+            "error: cannot write into directory {}: Not a directory",
+            plain.display()
+        )
+    );
+    // A read-only directory refuses everyone but root.
+    let readonly = dir.path().join("readonly");
+    std::fs::create_dir(&readonly).unwrap();
+    std::fs::set_permissions(
+        &readonly,
+        std::os::unix::fs::PermissionsExt::from_mode(0o555),
+    )
+    .unwrap();
+    if unsafe { libc::geteuid() } == 0 {
+        eprintln!("skipping the read-only directory case: running as root, which may write anyway");
+        return;
+    }
+    let msg = fails(&[
+        "train",
+        "baseline",
+        "--input",
+        s(&train),
+        "-o",
+        s(&readonly.join("m.lmlab")),
+    ]);
+    assert_eq!(
+        msg.trim(),
+        format!(
+            "error: cannot write into directory {}: Permission denied",
+            readonly.display()
+        )
+    );
+}

@@ -2,7 +2,8 @@
 //! generation, info and the demo.
 
 mod common;
-use common::{ok, s, texts, trained};
+use common::{fails, ok, s, shared, texts, trained};
+use std::path::Path;
 
 #[test]
 fn train_eval_and_probability_files() {
@@ -199,11 +200,132 @@ fn ensembles_fit_weights_and_write_their_probabilities() {
     ]);
     let v: serde_json::Value = serde_json::from_str(&single).unwrap();
     assert_eq!(v["members"][0]["weight"].as_f64(), Some(1.0));
-    let text = ok(&["ensemble", "--dev", s(&files[0]), s(&files[2])]);
+    let text = ok(&["ensemble", "--dev", s(&files[0]), s(&files[2]), "--verbose"]);
     assert!(
         text.contains("ENSEMBLE") && text.contains("per iteration"),
         "{text}"
     );
+}
+
+/// Imports `probs` (one probability per line, aligned with `words`) as `out` under `model`.
+fn import(words: &Path, probs: &Path, model: &str, out: &Path) {
+    ok(&[
+        "probs",
+        "import",
+        "--words",
+        s(words),
+        "--probs",
+        s(probs),
+        "--model",
+        model,
+        "-o",
+        s(out),
+    ]);
+}
+
+#[test]
+fn ensemble_prints_a_summary_line_and_fits_long_model_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let words = dir.path().join("words.txt");
+    std::fs::write(&words, "it\nwas\n</s>\nso\n</s>\n").unwrap();
+    let long = "a model whose description goes on and on: order 5, words, KN, pruned 0 0 1";
+    let mut files = Vec::new();
+    for (name, values) in [
+        ("a", "0.1\n0.5\n0.2\n0.3\n0.9\n"),
+        ("b", "0.4\n0.1\n0.6\n0.2\n0.5\n"),
+    ] {
+        let probs = dir.path().join(format!("{name}.txt"));
+        std::fs::write(&probs, values).unwrap();
+        let out = dir.path().join(format!("{name}.probs.tsv"));
+        import(&words, &probs, if name == "a" { long } else { "b" }, &out);
+        files.push(out);
+    }
+    let text = ok(&["ensemble", "--dev", s(&files[0]), s(&files[1])]);
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(
+        lines[0].starts_with("EM converged after ") && lines[0].contains("dev perplexity"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("per iteration") && lines.len() == 6,
+        "{text}"
+    );
+    // The table: the long name cut to 40 characters ending in "…", so every row's dev column
+    // starts after 8 + 2 + 40 + 1 characters, as in the header.
+    let table = &lines[2..5];
+    assert!(table[1].contains(&format!("{}…", &long[..39])), "{text}");
+    for row in table {
+        let dev: String = row.chars().skip(51).take(3).collect();
+        assert!(dev == "dev" || dev == "ppl", "{text}");
+    }
+    let verbose = ok(&["ensemble", "--dev", s(&files[0]), s(&files[1]), "-v"]);
+    assert!(
+        verbose.contains("per iteration") && verbose.contains(&long[..39]),
+        "{verbose}"
+    );
+}
+
+#[test]
+fn ptb_stream_probabilities_ensemble_with_the_published_files() {
+    let (Some(ptb), Some(sota)) = (shared("data/ptb"), shared("fixtures/sota_lm/ptb")) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("kn5.lmlab");
+    ok(&[
+        "train",
+        "ngram",
+        "--order",
+        "5",
+        "--sequences",
+        "stream",
+        "--input",
+        s(&ptb.join("ptb.train.txt")),
+        "-o",
+        s(&model),
+    ]);
+    let mut dev = Vec::new();
+    let mut test = Vec::new();
+    for (split, files) in [("valid", &mut dev), ("test", &mut test)] {
+        let own = dir.path().join(format!("kn5.{split}.probs.tsv"));
+        let input = ptb.join(format!("ptb.{split}.txt"));
+        ok(&["eval", s(&model), "--input", s(&input), "--probs", s(&own)]);
+        let imported = dir.path().join(format!("qrnn.{split}.probs.tsv"));
+        import(
+            &sota.join(format!("words_{split}.txt")),
+            &sota.join(split).join("QRNN.txt"),
+            "QRNN",
+            &imported,
+        );
+        files.extend([own, imported]);
+    }
+    let json = ok(&[
+        "ensemble",
+        "--dev",
+        s(&dev[0]),
+        s(&dev[1]),
+        "--test",
+        s(&test[0]),
+        s(&test[1]),
+        "--json",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    // The published files do not score the first word: lmlab's first row is left out.
+    assert_eq!(v["test"]["tokens"], 82_429, "{json}");
+    let notes = v["notes"].to_string();
+    assert!(
+        notes.contains("first 1 row(s) of") && notes.contains("kn5.test"),
+        "{notes}"
+    );
+    let ppl = |m: &serde_json::Value| m["perplexity"].as_f64().unwrap();
+    let (kn5, qrnn) = (&v["members"][0]["test"], &v["members"][1]["test"]);
+    assert!((ppl(qrnn) - 58.43).abs() < 0.005, "{json}");
+    assert!(ppl(kn5) > 130.0 && ppl(kn5) < 160.0, "{json}");
+    assert!(ppl(&v["test"]) < ppl(qrnn), "{json}");
+
+    // Another text's file is refused, naming the first row that differs.
+    let msg = fails(&["ensemble", "--dev", s(&dev[0]), s(&test[1])]);
+    assert!(msg.contains("different texts"), "{msg}");
 }
 
 #[test]

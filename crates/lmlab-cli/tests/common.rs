@@ -131,3 +131,20 @@ checkpoint_interval = {checkpoint_interval}
         path
     }
 }
+
+/// `../shared/REL` next to the workspace, or `None` (with a message: the test then skips) when
+/// the shared data are not here.
+pub fn shared(rel: &str) -> Option<PathBuf> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared")
+        .join(rel);
+    if path.exists() {
+        Some(path)
+    } else {
+        eprintln!(
+            "skipping: {} not found (the shared data are not here)",
+            path.display()
+        );
+        None
+    }
+}

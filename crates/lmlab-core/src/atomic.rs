@@ -1,10 +1,16 @@
 //! Atomic file writes: a temp file in the target's directory, fsync, then rename over the target.
 //! A crash or error at any point leaves either the old file or the complete new one, never a torn file.
+//! The temp file is `.lmlab-tmp-<pid>-<n>` ([`crate::tempfiles`]): an error or an interrupt removes
+//! it, and a later write into the same directory removes those of processes that died.
 
 use crate::error::{Error, Result};
+use crate::tempfiles::create_file;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::Path;
+
+/// The name prefix of the temporary files (hidden, and named after the writing process).
+pub const TEMP_PREFIX: &str = ".lmlab-tmp-";
 
 /// Writes a file atomically through `fill`, which receives a buffered writer.
 pub fn write_atomically<F>(path: &Path, fill: F) -> Result<()>
@@ -32,15 +38,11 @@ pub fn write_atomically_file<R>(
     if path.is_dir() {
         return Err(Error::IsDirectory(path.to_path_buf()));
     }
-    let mut builder = tempfile::Builder::new();
-    builder.prefix(".lmlab-tmp-");
-    // Temp files are private (0600) by default; the result should be readable like any new file.
-    #[cfg(unix)]
-    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644));
-    let mut temp = builder.tempfile_in(dir).map_err(|e| Error::io(dir, e))?;
-    let value = fill(temp.as_file_mut())?;
-    temp.as_file().sync_all().map_err(|e| Error::io(path, e))?;
-    temp.persist(path).map_err(|e| Error::io(path, e.error))?;
+    let (mut file, temp) = create_file(dir, TEMP_PREFIX)?;
+    let value = fill(&mut file)?;
+    file.sync_all().map_err(|e| Error::io(path, e))?;
+    std::fs::rename(temp.path(), path).map_err(|e| Error::io(path, e))?;
+    temp.keep();
     Ok(value)
 }
 

@@ -19,6 +19,15 @@ pub enum Error {
     /// A directory was given where a file is expected.
     #[error("{0}: is a directory, expected a file")]
     IsDirectory(PathBuf),
+    /// A temporary file or folder could not be created in a directory (read-only, missing, not a
+    /// directory); the reason is the operating system's.
+    #[error("cannot write into directory {dir}: {reason}")]
+    DirectoryNotWritable {
+        /// The directory.
+        dir: PathBuf,
+        /// What the operating system said.
+        reason: String,
+    },
     /// The input file has no content.
     #[error("{0}: file is empty")]
     EmptyFile(PathBuf),
@@ -43,6 +52,18 @@ pub enum Error {
         path: PathBuf,
         /// Why it cannot be used.
         reason: String,
+    },
+    /// A file of another kind than the command reads (a model file given as a probability file, ...).
+    #[error("{path} is {found}, not {expected}; {hint}")]
+    WrongKindOfFile {
+        /// The file.
+        path: PathBuf,
+        /// What it is ("an lmlab model file").
+        found: String,
+        /// What was expected ("a probability file").
+        expected: String,
+        /// What to do instead.
+        hint: String,
     },
     /// Inputs that should agree do not (probability files of different token streams, ...).
     #[error("{0}")]

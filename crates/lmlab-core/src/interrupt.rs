@@ -70,6 +70,7 @@ impl Drop for Cooperative {
 
 /// A temporary file or folder that is removed when this guard drops (error paths, panics) or when
 /// the process is interrupted, unless [`TempPath::keep`] was called.
+#[derive(Debug)]
 pub struct TempPath {
     id: u64,
     path: PathBuf,

@@ -15,6 +15,7 @@ pub mod model;
 pub mod model_file;
 pub mod probs;
 pub mod sampling;
+pub mod tempfiles;
 pub mod tokenizer;
 pub mod vocab;
 

@@ -256,6 +256,15 @@ impl ModelFile {
     }
 }
 
+/// True when `path` starts with the model-file magic (false when it cannot be read: the caller's own
+/// reading then reports why).
+pub fn is_model_file(path: &Path) -> bool {
+    let mut head = [0u8; MAGIC.len()];
+    std::fs::File::open(path)
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut head))
+        .is_ok_and(|()| head == MAGIC)
+}
+
 fn read_u32(bytes: &[u8], at: usize) -> u32 {
     u32::from_le_bytes(bytes[at..at + 4].try_into().expect("4 bytes"))
 }

@@ -17,6 +17,7 @@ use crate::atomic::write_atomically;
 use crate::corpus::read_text_file;
 use crate::error::{Error, Result};
 use crate::hashing::sha256_hex;
+use crate::model_file::is_model_file;
 use std::path::Path;
 
 /// The probability-file format version this build writes and reads.
@@ -96,7 +97,7 @@ impl ProbsFile {
     /// Reads and checks a probability file: version, columns, and every log-probability finite and
     /// at most 0 (a probability in (0, 1]).
     pub fn read(path: &Path) -> Result<ProbsFile> {
-        let text = read_text_file(path)?;
+        let text = read_probability_text(path)?;
         let mut lines = text.lines().enumerate();
         let bad =
             |line: usize, why: String| Error::bad_file(path, format!("line {}: {why}", line + 1));
@@ -182,6 +183,19 @@ impl ProbsFile {
     }
 }
 
+/// Reads a probability (or token-list) text file, refusing a model file with what to do instead.
+fn read_probability_text(path: &Path) -> Result<String> {
+    if is_model_file(path) {
+        return Err(Error::WrongKindOfFile {
+            path: path.to_path_buf(),
+            found: "an lmlab model file".into(),
+            expected: "a probability file".into(),
+            hint: "score text with `lmlab eval MODEL --input TEXT --probs OUT.probs.tsv`".into(),
+        });
+    }
+    read_text_file(path)
+}
+
 /// A log-probability must be finite and at most 0 (probability in (0, 1], with rounding slack).
 fn check_log_prob(logp: f64) -> std::result::Result<(), String> {
     if logp.is_nan() {
@@ -195,54 +209,162 @@ fn check_log_prob(logp: f64) -> std::result::Result<(), String> {
     }
 }
 
-/// Checks that `others` score the same token stream as `first`: the same tokenizer, corpus, length and
-/// tokens row by row. The error names the file and line that differ.
-pub fn check_same_stream(files: &[(&Path, &ProbsFile)]) -> Result<()> {
-    let Some(((first_path, first), rest)) = files.split_first() else {
-        return Ok(());
-    };
-    for (path, other) in rest {
-        let (a, b) = (first_path.display(), path.display());
-        if other.header.tokenizer != first.header.tokenizer {
-            return Err(Error::Mismatch(format!(
-                "{b} was made with tokenizer {} but {a} with {}; ensembles need the same tokenizer",
-                other.header.tokenizer, first.header.tokenizer
-            )));
-        }
-        if other.header.corpus_sha256 != first.header.corpus_sha256 {
-            return Err(Error::Mismatch(format!(
-                "{b} scores a different text than {a} (corpus sha256 {} vs {})",
-                other.header.corpus_sha256, first.header.corpus_sha256
-            )));
-        }
-        let data_line = |i: usize, f: &ProbsFile| i + header_lines(f) + 1;
-        for (i, (x, y)) in first.rows.iter().zip(&other.rows).enumerate() {
-            if (x.seq, x.pos, &x.token) != (y.seq, y.pos, &y.token) {
-                return Err(Error::Mismatch(format!(
-                    "token streams differ at row {} ({a} line {}: seq {} pos {} '{}'; {b} line {}: \
-                     seq {} pos {} '{}')",
-                    i + 1,
-                    data_line(i, first),
-                    x.seq,
-                    x.pos,
-                    x.token,
-                    data_line(i, other),
-                    y.seq,
-                    y.pos,
-                    y.token
-                )));
-            }
-        }
-        if other.rows.len() != first.rows.len() {
-            return Err(Error::Mismatch(format!(
-                "{a} has {} rows but {b} has {}; they differ from row {}",
-                first.rows.len(),
-                other.rows.len(),
-                first.rows.len().min(other.rows.len()) + 1
-            )));
+/// The tokenizer recorded for files imported from one probability per line ([`import_one_per_line`]):
+/// nothing is known of how their tokens were made, so they are compared token by token.
+pub const EXTERNAL_TOKENIZER: &str = "external-words";
+
+/// Names of the end-of-sequence token that stand for the same token across files (lmlab and KenLM
+/// write `</s>`, PTB-style word lists often `<eos>`).
+const END_TOKEN_NAMES: [&str; 2] = ["</s>", "<eos>"];
+
+/// True when two (escaped) tokens are the same, an end token under any of its names included.
+fn same_token(a: &str, b: &str) -> bool {
+    a == b || (END_TOKEN_NAMES.contains(&a) && END_TOKEN_NAMES.contains(&b))
+}
+
+impl ProbsFile {
+    /// True for a file imported from elsewhere (its header knows no tokenizer or text).
+    pub fn is_external(&self) -> bool {
+        self.header.tokenizer == EXTERNAL_TOKENIZER
+    }
+}
+
+/// Checks that `files` score the same token stream, and says how they line up: for each file, the
+/// number of leading rows the ensemble leaves out.
+///
+/// lmlab's own files must agree exactly: the same tokenizer, text, length, and (seq, pos, token) row
+/// by row. An imported file records no tokenizer or text, so it is compared by its tokens, an end
+/// token under any of its names (`</s>`, `<eos>`); and since such files may leave out the first
+/// token of the text (Herel & Mikolov's do not score the first word), files are aligned at their
+/// ends: the longer ones' extra leading row is left out. The error names the first row that differs.
+pub fn check_same_stream(files: &[(&Path, &ProbsFile)]) -> Result<Vec<usize>> {
+    let own: Vec<_> = files.iter().filter(|(_, f)| !f.is_external()).collect();
+    if let Some((first, rest)) = own.split_first() {
+        for other in rest {
+            check_same_own_stream(**first, **other)?;
         }
     }
+    let shortest = files.iter().map(|(_, f)| f.rows.len()).min().unwrap_or(0);
+    let skips: Vec<usize> = files.iter().map(|(_, f)| f.rows.len() - shortest).collect();
+    if own.len() < files.len() {
+        for (other, &skip) in files.iter().zip(&skips).skip(1) {
+            check_lengths_align(files[0], *other)?;
+            check_same_tokens((files[0], skips[0]), (*other, skip))?;
+        }
+    }
+    Ok(skips)
+}
+
+/// At most this many leading tokens may be missing from a file (the first word, which Herel &
+/// Mikolov's files do not score).
+const MAX_UNSCORED_LEADING: usize = 1;
+
+/// Files whose lengths differ by more than [`MAX_UNSCORED_LEADING`] score different texts.
+fn check_lengths_align(
+    (a, first): (&Path, &ProbsFile),
+    (b, other): (&Path, &ProbsFile),
+) -> Result<()> {
+    if first.rows.len().abs_diff(other.rows.len()) <= MAX_UNSCORED_LEADING {
+        return Ok(());
+    }
+    Err(Error::Mismatch(format!(
+        "{} has {} rows but {} has {}: they score different texts (an imported file may lack \
+         only the first token, which Herel & Mikolov's files do not score)",
+        a.display(),
+        first.rows.len(),
+        b.display(),
+        other.rows.len()
+    )))
+}
+
+/// Two of lmlab's own files: same tokenizer, text, length and rows.
+fn check_same_own_stream(
+    (first_path, first): (&Path, &ProbsFile),
+    (path, other): (&Path, &ProbsFile),
+) -> Result<()> {
+    let (a, b) = (first_path.display(), path.display());
+    if other.header.tokenizer != first.header.tokenizer {
+        return Err(Error::Mismatch(format!(
+            "{b} was made with tokenizer {} but {a} with {}; ensembles need the same tokenizer",
+            other.header.tokenizer, first.header.tokenizer
+        )));
+    }
+    if other.header.corpus_sha256 != first.header.corpus_sha256 {
+        return Err(Error::Mismatch(format!(
+            "{b} scores a different text than {a} (corpus sha256 {} vs {})",
+            other.header.corpus_sha256, first.header.corpus_sha256
+        )));
+    }
+    let differs =
+        |(x, y): (&ProbRow, &ProbRow)| (x.seq, x.pos, &x.token) != (y.seq, y.pos, &y.token);
+    if let Some(i) = first.rows.iter().zip(&other.rows).position(differs) {
+        return Err(rows_differ((first_path, first, i), (path, other, i), ""));
+    }
+    if other.rows.len() != first.rows.len() {
+        return Err(Error::Mismatch(format!(
+            "{a} has {} rows but {b} has {}; they differ from row {}",
+            first.rows.len(),
+            other.rows.len(),
+            first.rows.len().min(other.rows.len()) + 1
+        )));
+    }
     Ok(())
+}
+
+/// Two files aligned after leaving out their first `skip` rows: the same tokens.
+fn check_same_tokens(
+    ((first_path, first), first_skip): ((&Path, &ProbsFile), usize),
+    ((path, other), skip): ((&Path, &ProbsFile), usize),
+) -> Result<()> {
+    let (x, y) = (&first.rows[first_skip..], &other.rows[skip..]);
+    let Some(i) = x
+        .iter()
+        .zip(y)
+        .position(|(x, y)| !same_token(&x.token, &y.token))
+    else {
+        return Ok(());
+    };
+    let aligned = match (first_skip, skip) {
+        (0, 0) => String::new(),
+        _ => format!(
+            " (aligned at their ends: {} leading rows of {} and {} of {} left out)",
+            first_skip,
+            first_path.display(),
+            skip,
+            path.display()
+        ),
+    };
+    Err(rows_differ(
+        (first_path, first, first_skip + i),
+        (path, other, skip + i),
+        &aligned,
+    ))
+}
+
+/// "token streams differ at row N (A line L: seq S pos P 'x'; B line ...)": rows are 1-based
+/// rows of the first file, lines the file's own lines as written by [`ProbsFile::write`].
+fn rows_differ(
+    (a, first, i): (&Path, &ProbsFile, usize),
+    (b, other, j): (&Path, &ProbsFile, usize),
+    note: &str,
+) -> Error {
+    let describe = |path: &Path, f: &ProbsFile, at: usize| {
+        let r = &f.rows[at];
+        format!(
+            "{} line {}: seq {} pos {} '{}'",
+            path.display(),
+            at + header_lines(f) + 1,
+            r.seq,
+            r.pos,
+            r.token
+        )
+    };
+    Error::Mismatch(format!(
+        "token streams differ at row {} ({}; {}){note}",
+        i + 1,
+        describe(a, first, i),
+        describe(b, other, j)
+    ))
 }
 
 /// Header lines (including the column line) as written by [`ProbsFile::write`].
@@ -253,8 +375,8 @@ fn header_lines(f: &ProbsFile) -> usize {
 /// Imports Herel & Mikolov's format: `words` has one token per line (the scored stream, `</s>` at
 /// sentence ends), `probs` one probability per line, aligned. Probabilities must lie in (0, 1].
 pub fn import_one_per_line(words: &Path, probs: &Path, model: &str) -> Result<ProbsFile> {
-    let words_text = read_text_file(words)?;
-    let probs_text = read_text_file(probs)?;
+    let words_text = read_probability_text(words)?;
+    let probs_text = read_probability_text(probs)?;
     let tokens: Vec<&str> = words_text.lines().collect();
     let values: Vec<&str> = probs_text.lines().collect();
     if tokens.len() != values.len() {
@@ -290,7 +412,7 @@ pub fn import_one_per_line(words: &Path, probs: &Path, model: &str) -> Result<Pr
     Ok(ProbsFile {
         header: ProbsHeader {
             model: model.to_string(),
-            tokenizer: "external-words".into(),
+            tokenizer: EXTERNAL_TOKENIZER.into(),
             corpus_sha256: sha256_hex(words_text.as_bytes()),
             bytes: None,
             words: Some(rows.len() as u64),
@@ -375,6 +497,49 @@ mod tests {
         assert!(msg.contains("tokenizer zz"), "{msg}");
     }
 
+    fn imported(tokens: &[&str]) -> ProbsFile {
+        let mut file = sample(tokens);
+        file.header.tokenizer = EXTERNAL_TOKENIZER.into();
+        file.header.corpus_sha256 = "words".into();
+        file.header.bytes = None;
+        file
+    }
+
+    #[test]
+    fn imported_files_align_by_tokens_with_end_names_mapped() {
+        let (a, b) = (Path::new("A"), Path::new("B"));
+        let own = sample(&["no", "it", "was", "</s>", "but"]);
+        let herel = imported(&["it", "was", "<eos>", "but"]);
+        assert_eq!(
+            check_same_stream(&[(a, &own), (b, &herel)]).unwrap(),
+            [1, 0]
+        );
+        assert_eq!(
+            check_same_stream(&[(b, &herel), (a, &own)]).unwrap(),
+            [0, 1]
+        );
+
+        let other = imported(&["it", "is", "<eos>", "and"]);
+        let msg = check_same_stream(&[(a, &own), (b, &other)])
+            .unwrap_err()
+            .to_string();
+        // The first differing row: A's row 3 (line 3 + 6 header lines), B's row 2 (line 2 + 5).
+        assert!(
+            msg.contains("differ at row 3")
+                && msg.contains("A line 9: seq 0 pos 2 'was'")
+                && msg.contains("B line 7: seq 0 pos 1 'is'"),
+            "{msg}"
+        );
+        let short = imported(&["<eos>", "but"]);
+        let msg = check_same_stream(&[(a, &own), (b, &short)])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.contains("A has 5 rows but B has 2: they score different texts"),
+            "{msg}"
+        );
+    }
+
     #[test]
     fn import_refuses_zero_and_above_one() {
         let dir = tempfile::tempdir().unwrap();
@@ -412,6 +577,15 @@ mod tests {
         std::fs::write(&path, "0.1\n0.2\n").unwrap();
         let msg = ProbsFile::read(&path).unwrap_err().to_string();
         assert!(msg.contains("not an lmlab probability file"), "{msg}");
+        let mut model = crate::model_file::MAGIC.to_vec();
+        model.extend_from_slice(&[0xff, 0xfe, 0, 0]);
+        std::fs::write(&path, &model).unwrap();
+        let msg = ProbsFile::read(&path).unwrap_err().to_string();
+        assert!(
+            msg.contains("is an lmlab model file, not a probability file")
+                && msg.contains("lmlab eval MODEL --input TEXT --probs OUT.probs.tsv"),
+            "{msg}"
+        );
         std::fs::write(&path, "# lmlab-probs 7\n").unwrap();
         let msg = ProbsFile::read(&path).unwrap_err().to_string();
         assert!(msg.contains("version 7 is newer"), "{msg}");

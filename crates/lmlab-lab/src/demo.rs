@@ -334,7 +334,8 @@ pub fn run_demo(
     options: &DemoOptions,
     progress: &dyn Fn(usize, usize, &str),
 ) -> Result<DemoReport> {
-    let temp = tempfile::tempdir().map_err(|e| lmlab_core::Error::io(Path::new("/tmp"), e))?;
+    // Without --out: a folder removed at the end, on an error, on an interrupt, or by a later demo.
+    let temp = lmlab_core::tempfiles::create_dir(&std::env::temp_dir(), "lmlab-demo-")?;
     let out = options
         .out_dir
         .clone()

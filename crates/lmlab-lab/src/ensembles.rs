@@ -70,22 +70,72 @@ pub struct EnsembleReport {
     pub dev: StreamScore,
     /// The ensemble on test.
     pub test: Option<StreamScore>,
+    /// What the alignment of the files left out, one line each (empty when nothing was).
+    pub notes: Vec<String>,
     /// The ensemble's own probability file on test (dev when no test files were given).
     #[serde(skip)]
     pub mixture: ProbsFile,
 }
 
-fn probabilities(file: &ProbsFile) -> Vec<f64> {
-    file.rows.iter().map(|r| r.logp.exp()).collect()
+/// One file of a set, lined up with the others: the rows the ensemble uses.
+struct Aligned<'a> {
+    named: &'a NamedProbs,
+    /// Leading rows left out (the others do not score them).
+    skipped: usize,
 }
 
-fn check_set(files: &[NamedProbs]) -> Result<()> {
+impl Aligned<'_> {
+    fn rows(&self) -> &[ProbRow] {
+        &self.named.file.rows[self.skipped..]
+    }
+
+    fn probabilities(&self) -> Vec<f64> {
+        self.rows().iter().map(|r| r.logp.exp()).collect()
+    }
+
+    /// The header, without byte and word counts when rows were left out (they count the whole text).
+    fn header(&self) -> ProbsHeader {
+        let header = self.named.file.header.clone();
+        match self.skipped {
+            0 => header,
+            _ => ProbsHeader {
+                bytes: None,
+                words: None,
+                ..header
+            },
+        }
+    }
+
+    fn score(&self) -> StreamScore {
+        StreamScore::of(self.rows().iter().map(|r| r.logp), &self.header())
+    }
+
+    /// What was left out, for the report.
+    fn note(&self, split: &str) -> Option<String> {
+        (self.skipped > 0).then(|| {
+            format!(
+                "{split}: left out the first {} row(s) of {}, which the other files do not score",
+                self.skipped,
+                self.named.path.display()
+            )
+        })
+    }
+}
+
+/// Checks that a set scores one token stream and lines its files up.
+fn align(files: &[NamedProbs]) -> Result<Vec<Aligned<'_>>> {
     let pairs: Vec<_> = files.iter().map(|n| (n.path.as_path(), &n.file)).collect();
-    check_same_stream(&pairs)
+    let skips = check_same_stream(&pairs)?;
+    Ok(files
+        .iter()
+        .zip(skips)
+        .map(|(named, skipped)| Aligned { named, skipped })
+        .collect())
 }
 
 /// Fits weights on `dev` and scores dev and (optionally) `test`, whose files must list the same models
-/// in the same order.
+/// in the same order. Files imported from elsewhere may lack the first token; the others' first row is
+/// then left out (see [`check_same_stream`]) and [`EnsembleReport::notes`] says so.
 pub fn ensemble(
     dev: &[NamedProbs],
     test: &[NamedProbs],
@@ -102,45 +152,40 @@ pub fn ensemble(
             test.len()
         )));
     }
-    check_set(dev)?;
-    check_set(test)?;
-    let dev_probs: Vec<Vec<f64>> = dev.iter().map(|n| probabilities(&n.file)).collect();
+    let (dev, test) = (align(dev)?, align(test)?);
+    let notes: Vec<String> = (dev.iter().filter_map(|a| a.note("dev")))
+        .chain(test.iter().filter_map(|a| a.note("test")))
+        .collect();
+    let dev_probs: Vec<Vec<f64>> = dev.iter().map(Aligned::probabilities).collect();
     let dev_refs: Vec<&[f64]> = dev_probs.iter().map(Vec::as_slice).collect();
     let started = std::time::Instant::now();
     let em = fit_weights(&dev_refs, max_iterations, tolerance)?;
     let fit_seconds = started.elapsed().as_secs_f64();
-    let dev_header = &dev[0].file.header;
     let dev_score = StreamScore::of(
         mixture_log_probs(&em.weights, &dev_refs).into_iter(),
-        dev_header,
+        &dev[0].header(),
     );
     let mut members: Vec<Member> = dev
         .iter()
         .zip(&em.weights)
-        .map(|(n, &weight)| Member {
-            model: n.file.header.model.clone(),
-            dev_file: n.path.clone(),
+        .map(|(a, &weight)| Member {
+            model: a.named.file.header.model.clone(),
+            dev_file: a.named.path.clone(),
             weight,
-            dev: StreamScore::of(n.file.rows.iter().map(|r| r.logp), &n.file.header),
+            dev: a.score(),
             test: None,
         })
         .collect();
-    let (scored, test_score) = if test.is_empty() {
-        (&dev[0].file, None)
-    } else {
-        for (member, n) in members.iter_mut().zip(test) {
-            member.test = Some(StreamScore::of(
-                n.file.rows.iter().map(|r| r.logp),
-                &n.file.header,
-            ));
-        }
-        (&test[0].file, Some(()))
-    };
-    let set = if test.is_empty() { dev } else { test };
-    let probs: Vec<Vec<f64>> = set.iter().map(|n| probabilities(&n.file)).collect();
+    for (member, a) in members.iter_mut().zip(&test) {
+        member.test = Some(a.score());
+    }
+    // The mixture file scores test, or dev when no test files were given.
+    let set = if test.is_empty() { &dev } else { &test };
+    let probs: Vec<Vec<f64>> = set.iter().map(Aligned::probabilities).collect();
     let refs: Vec<&[f64]> = probs.iter().map(Vec::as_slice).collect();
     let mixed = mixture_log_probs(&em.weights, &refs);
-    let test = test_score.map(|()| StreamScore::of(mixed.iter().copied(), &scored.header));
+    let header = set[0].header();
+    let test_score = (!test.is_empty()).then(|| StreamScore::of(mixed.iter().copied(), &header));
     let model = members
         .iter()
         .map(|m| format!("{:.4}*[{}]", m.weight, m.model))
@@ -149,10 +194,10 @@ pub fn ensemble(
     let mixture = ProbsFile {
         header: ProbsHeader {
             model: format!("ensemble: {model}"),
-            ..scored.header.clone()
+            ..header
         },
-        rows: scored
-            .rows
+        rows: set[0]
+            .rows()
             .iter()
             .zip(&mixed)
             .map(|(r, &logp)| ProbRow { logp, ..r.clone() })
@@ -163,7 +208,8 @@ pub fn ensemble(
         em,
         fit_seconds,
         dev: dev_score,
-        test,
+        test: test_score,
+        notes,
         mixture,
     })
 }

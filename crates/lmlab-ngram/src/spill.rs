@@ -3,6 +3,8 @@
 //! a private temporary directory and come back when a later stage needs them, so at most a few
 //! orders are in memory at once. Without one, the same types simply hold vectors.
 
+use lmlab_core::interrupt::TempPath;
+use lmlab_core::tempfiles::create_dir;
 use lmlab_core::{Error, Result};
 use std::borrow::Cow;
 use std::fs::File;
@@ -36,18 +38,24 @@ fn as_bytes_mut<T: Plain>(values: &mut [T]) -> &mut [u8] {
     }
 }
 
-/// A private temporary directory for spilled arrays (removed with it).
+/// The name prefix of spill directories: `lmlab-ngram-<pid>-<n>`.
+pub(crate) const SPILL_PREFIX: &str = "lmlab-ngram-";
+
+/// A private temporary directory for spilled arrays, removed with it, on an interrupt, and by a
+/// later build when its process died ([`lmlab_core::tempfiles`]).
 pub(crate) struct SpillDir {
-    dir: tempfile::TempDir,
+    dir: TempPath,
 }
 
 impl SpillDir {
-    /// Creates the directory under `parent`.
+    /// Creates the directory under `parent` (first removing stale ones of dead processes).
     pub fn new(parent: &Path) -> Result<SpillDir> {
-        let dir = tempfile::Builder::new()
-            .prefix("lmlab-ngram-")
-            .tempdir_in(parent)
-            .map_err(|e| temp_error(parent, "cannot create a directory for counts", &e))?;
+        let dir = create_dir(parent, SPILL_PREFIX).map_err(|e| match e {
+            Error::DirectoryNotWritable { reason, .. } => {
+                temp_error(parent, "cannot create a directory for counts", &reason)
+            }
+            other => other,
+        })?;
         Ok(SpillDir { dir })
     }
 
@@ -210,7 +218,7 @@ impl<T: Plain> Column<T> {
 }
 
 /// An error about the temporary directory, with what to do about it.
-pub(crate) fn temp_error(dir: &Path, what: &str, e: &std::io::Error) -> Error {
+pub(crate) fn temp_error(dir: &Path, what: &str, e: &dyn std::fmt::Display) -> Error {
     Error::invalid(format!(
         "temporary directory {}: {what} ({e}); counting beyond --memory needs a writable \
          directory with free space: free some or choose another with --temp",

@@ -1,7 +1,7 @@
 use super::print_json;
 use crate::args::EnsembleArgs;
 use lmlab_core::probs::ProbsFile;
-use lmlab_lab::ensembles::{ensemble, NamedProbs, StreamScore};
+use lmlab_lab::ensembles::{ensemble, EnsembleReport, NamedProbs, StreamScore};
 use std::path::PathBuf;
 
 fn read_all(paths: &[PathBuf]) -> anyhow::Result<Vec<NamedProbs>> {
@@ -23,6 +23,48 @@ fn show(score: &StreamScore) -> String {
     }
 }
 
+/// Width of the model column; longer names end in "…" (the full names are in `--json`).
+const MODEL_WIDTH: usize = 40;
+
+/// `text` cut to at most `width` characters, ending in "…" when cut.
+fn fit_width(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        return text.to_string();
+    }
+    let kept: String = text.chars().take(width - 1).collect();
+    format!("{kept}…")
+}
+
+/// One table row: weight, model (fitted to its column), dev and test scores.
+fn table_row(weight: &str, model: &str, dev: &str, test: &str) {
+    println!(
+        "{weight:>8}  {:<width$} {dev:<34} {test}",
+        fit_width(model, MODEL_WIDTH),
+        width = MODEL_WIDTH
+    );
+}
+
+/// The EM summary: iterations, how it stopped, final dev perplexity; every iteration with `verbose`.
+fn print_em(report: &EnsembleReport, verbose: bool) {
+    if verbose {
+        println!("EM dev log-likelihood (nats) per iteration:");
+        for (i, ll) in report.em.log_likelihood.iter().enumerate() {
+            println!("  {i:>4}  {ll:.6}");
+        }
+    }
+    let state = if report.em.converged {
+        "converged"
+    } else {
+        "stopped at --max-iterations"
+    };
+    println!(
+        "EM {state} after {} iterations ({:.1} ms): dev perplexity {:.4}\n",
+        report.em.log_likelihood.len() - 1,
+        report.fit_seconds * 1e3,
+        report.dev.perplexity
+    );
+}
+
 pub fn run(args: EnsembleArgs) -> anyhow::Result<()> {
     let dev = read_all(&args.dev)?;
     let test = read_all(&args.test)?;
@@ -33,37 +75,17 @@ pub fn run(args: EnsembleArgs) -> anyhow::Result<()> {
     if args.json {
         return print_json(&report);
     }
-    println!("EM dev log-likelihood (nats) per iteration:");
-    for (i, ll) in report.em.log_likelihood.iter().enumerate() {
-        println!("  {i:>4}  {ll:.6}");
+    for note in &report.notes {
+        println!("note: {note}");
     }
-    let state = if report.em.converged {
-        "converged"
-    } else {
-        "stopped at --max-iterations"
-    };
-    println!(
-        "{state} after {} iterations ({:.1} ms)\n",
-        report.em.log_likelihood.len() - 1,
-        report.fit_seconds * 1e3
-    );
-    println!("{:>8}  {:<40} {:<34} test", "weight", "model", "dev");
+    print_em(&report, args.verbose);
+    table_row("weight", "model", "dev", "test");
     for m in &report.members {
         let test = m.test.as_ref().map(show).unwrap_or_default();
-        println!(
-            "{:>8.5}  {:<40} {:<34} {test}",
-            m.weight,
-            m.model,
-            show(&m.dev)
-        );
+        table_row(&format!("{:.5}", m.weight), &m.model, &show(&m.dev), &test);
     }
     let test = report.test.as_ref().map(show).unwrap_or_default();
-    println!(
-        "{:>8}  {:<40} {:<34} {test}",
-        "",
-        "ENSEMBLE",
-        show(&report.dev)
-    );
+    table_row("", "ENSEMBLE", &show(&report.dev), &test);
     if let Some(path) = &args.write_probs {
         println!("\nwrote {}", path.display());
     }

@@ -13,19 +13,43 @@ pub(crate) enum Compression {
     Xz,
 }
 
+/// The ARPA file names lmlab reads and writes, for messages.
+const SUPPORTED_NAMES: &str = ".arpa, .arpa.gz (gzip) or .arpa.xz (xz)";
+
+/// Suffixes of compressions lmlab does not read or write: refused whatever precedes them.
+const UNSUPPORTED_COMPRESSIONS: [&str; 10] = [
+    "bz2", "zst", "zstd", "lz4", "lzma", "lz", "z", "br", "7z", "zip",
+];
+
 impl Compression {
-    /// The compression a file name asks for.
-    pub(crate) fn from_name(path: &Path) -> Compression {
-        match path.extension().and_then(|e| e.to_str()) {
-            Some("gz") => Compression::Gzip,
-            Some("xz") => Compression::Xz,
-            _ => Compression::None,
+    /// The compression a file name asks for: `.gz` gzip, `.xz` xz, otherwise none. Refused: a
+    /// compression suffix lmlab does not support (`.bz2`, `.zst`, ...) and anything but `.gz` or
+    /// `.xz` after `.arpa` (`x.arpa.bak`), so such a name never silently means plain text.
+    pub(crate) fn for_name(path: &Path) -> Result<Compression> {
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        let extension = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+        let after_arpa = name.rfind(".arpa").map(|at| &name[at + ".arpa".len()..]);
+        let unsupported = UNSUPPORTED_COMPRESSIONS
+            .contains(&extension.to_ascii_lowercase().as_str())
+            || !matches!(after_arpa, None | Some("" | ".gz" | ".xz"));
+        if unsupported {
+            return Err(Error::invalid(format!(
+                "{}: unsupported compression suffix '.{extension}'; ARPA files are {SUPPORTED_NAMES}",
+                path.display()
+            )));
         }
+        Ok(match extension {
+            "gz" => Compression::Gzip,
+            "xz" => Compression::Xz,
+            _ => Compression::None,
+        })
     }
 }
 
-/// Opens `path` for reading lines, decompressing gzip or xz when its first bytes say so.
+/// Opens `path` for reading lines, decompressing gzip or xz when its first bytes say so; a name
+/// with an unsupported compression suffix is refused ([`Compression::for_name`]).
 pub(crate) fn open_text(path: &Path) -> Result<Box<dyn BufRead>> {
+    Compression::for_name(path)?;
     let file = open_regular_file(path)?;
     let mut reader = BufReader::with_capacity(1 << 20, file);
     let head = reader.fill_buf().map_err(|e| Error::io(path, e))?;
@@ -156,5 +180,42 @@ impl<W: Write> FinishWrite for flate2::write::GzEncoder<W> {
 impl<W: Write> FinishWrite for xz2::write::XzEncoder<W> {
     fn finish_stream(self: Box<Self>) -> std::io::Result<()> {
         (*self).finish().map(|_| ())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_choose_the_compression_and_unknown_suffixes_are_refused() {
+        for (name, want) in [
+            ("kn.arpa", Compression::None),
+            ("kn5.lm", Compression::None),
+            ("kn.arpa.gz", Compression::Gzip),
+            ("kn.arpa.xz", Compression::Xz),
+            ("dir.arpa.d/kn.gz", Compression::Gzip),
+        ] {
+            assert_eq!(
+                Compression::for_name(Path::new(name)).unwrap(),
+                want,
+                "{name}"
+            );
+        }
+        for name in [
+            "kn.arpa.bz2",
+            "kn.arpa.zst",
+            "kn.bz2",
+            "kn.arpa.bak",
+            "kn.ZST",
+        ] {
+            let msg = Compression::for_name(Path::new(name))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                msg.contains(name) && msg.contains(".arpa.gz (gzip) or .arpa.xz (xz)"),
+                "{msg}"
+            );
+        }
     }
 }

@@ -9,9 +9,10 @@ use lmlab_core::Result;
 use std::io::Write;
 use std::path::Path;
 
-/// Writes `model` to `path` atomically, compressed when the name ends in `.gz` or `.xz`.
+/// Writes `model` to `path` atomically, compressed when the name ends in `.gz` or `.xz`; other
+/// compression suffixes (`.bz2`, `.zst`, ...) are refused before anything is written.
 pub fn write_arpa(model: &NgramModel, path: &Path) -> Result<()> {
-    let compression = Compression::from_name(path);
+    let compression = Compression::for_name(path)?;
     write_atomically(path, |out| {
         let mut enc = encoder(out, compression);
         write_arpa_to(model, &mut enc)?;
