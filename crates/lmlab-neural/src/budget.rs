@@ -10,8 +10,9 @@
 //!   warms up), then at every validation;
 //! - a checkpoint: estimated from the parameter count, then measured.
 //!
-//! The final validation gets at most [`FINAL_EVAL_SHARE`] of the budget: when its
-//! `eval_iters` batches cost more, it uses the batches that fit (at least one) and says so.
+//! The final validation is reserved at most [`FINAL_EVAL_SHARE`] of the budget: when its
+//! `eval_iters` batches cost more, it goes on batch by batch while one more fits (at least one
+//! batch), and the report says how many it used.
 
 /// The largest share of the budget the final validation estimate is given.
 pub const FINAL_EVAL_SHARE: f64 = 0.25;
@@ -100,14 +101,10 @@ impl BudgetPlan {
         Some(((self.budget - spent - self.final_reserve()) / step).max(0.0))
     }
 
-    /// Batches the final validation estimate may use at `spent`: all of them when they fit, else
-    /// as many as fit before the final checkpoint (at least one).
-    pub fn final_eval_batches(&self, spent: f64) -> usize {
-        let Some(per_batch) = self.eval_batch.filter(|&c| c > 0.0) else {
-            return self.eval_batches;
-        };
-        let fit = ((self.budget - spent - self.save) / per_batch).floor();
-        (fit.max(1.0) as usize).min(self.eval_batches).max(1)
+    /// Whether the final validation estimate may take one more batch at `spent`, leaving room
+    /// for the final checkpoint (the first batch is always taken).
+    pub fn another_final_batch_fits(&self, spent: f64) -> bool {
+        spent + self.eval_batch.unwrap_or(0.0) + self.save <= self.budget
     }
 }
 
@@ -132,7 +129,8 @@ mod tests {
         assert!(!plan.next_step_fits(8.45, false, false));
         assert!(plan.next_step_fits(8.35, false, false));
         assert_eq!(plan.steps_left(8.3).map(|s| s.round()), Some(2.0));
-        assert_eq!(plan.final_eval_batches(8.4), 20);
+        assert!(plan.another_final_batch_fits(9.45));
+        assert!(!plan.another_final_batch_fits(9.46));
     }
 
     #[test]
@@ -144,10 +142,9 @@ mod tests {
         // A quarter (1 s) is reserved: steps go on to 4 - 1 - 0.1.
         assert!(plan.next_step_fits(2.85, false, false));
         assert!(!plan.next_step_fits(2.95, false, false));
-        // At 2.9 s the final validation uses the 27 batches that fit in 1.1 s.
-        assert_eq!(plan.final_eval_batches(2.9), 27);
-        // Past the budget, one batch still gives an estimate.
-        assert_eq!(plan.final_eval_batches(4.5), 1);
+        // The final validation goes on batch by batch while one more fits.
+        assert!(plan.another_final_batch_fits(3.96));
+        assert!(!plan.another_final_batch_fits(3.97));
     }
 
     #[test]

@@ -296,9 +296,9 @@ fn train_net<N: Net>(
     let mut plan = budget.map(|bud| BudgetPlan::new(bud, tc.eval_iters, model.params().len()));
     if let Some(plan) = plan.as_mut() {
         // A validation batch, timed after one that warms up, tells what an estimate costs.
-        evaluate_batches(&model, &mut ws, &valid_ids, b, t, 1, bos);
+        evaluate_batches(&model, &mut ws, &valid_ids, b, t, 1, bos, &mut || true);
         let cpu0 = meter.cpu_seconds();
-        evaluate_batches(&model, &mut ws, &valid_ids, b, t, 1, bos);
+        evaluate_batches(&model, &mut ws, &valid_ids, b, t, 1, bos, &mut || true);
         plan.record_eval(meter.cpu_seconds() - cpu0, 1);
     }
     let mut grads = vec![0f32; model.params().len()];
@@ -461,11 +461,28 @@ fn train_net<N: Net>(
     let val_loss = match val_history.last() {
         Some(&(s, v)) if s == step => v,
         _ => {
-            let batches = plan.as_ref().map_or(tc.eval_iters, |p| {
-                p.final_eval_batches(cpu_before + meter.cpu_seconds())
-            });
+            // Under a budget, batch by batch while one more fits (each batch's cost measured).
+            let mut last = meter.cpu_seconds();
+            let mut go_on = || {
+                let Some(plan) = plan.as_mut() else {
+                    return true;
+                };
+                let now = meter.cpu_seconds();
+                plan.record_eval(now - last, 1);
+                last = now;
+                plan.another_final_batch_fits(cpu_before + now)
+            };
+            let (v, batches) = evaluate_batches(
+                &model,
+                &mut ws,
+                &valid_ids,
+                b,
+                t,
+                tc.eval_iters,
+                bos,
+                &mut go_on,
+            );
             val_batches = batches;
-            let v = evaluate_batches(&model, &mut ws, &valid_ids, b, t, batches, bos);
             if !off_schedule {
                 val_history.push((step, v));
                 metrics.append(&MetricsLine::Eval { step, val_loss: v })?;
@@ -557,10 +574,12 @@ pub fn evaluate<N: Net>(
     tc: &crate::config::TrainConfig,
     bos: u32,
 ) -> f64 {
-    evaluate_batches(model, ws, valid, b, t, tc.eval_iters, bos)
+    evaluate_batches(model, ws, valid, b, t, tc.eval_iters, bos, &mut || true).0
 }
 
-/// The mean validation loss over the first `batches` of [`evaluate`]'s fixed batches.
+/// The mean validation loss over the first of [`evaluate`]'s fixed batches: up to `batches`, and
+/// after the first only while `go_on()` says so; returns the loss and the batches used.
+#[allow(clippy::too_many_arguments)]
 pub fn evaluate_batches<N: Net>(
     model: &N,
     ws: &mut N::Ws,
@@ -569,14 +588,17 @@ pub fn evaluate_batches<N: Net>(
     t: usize,
     batches: usize,
     bos: u32,
-) -> f64 {
+    go_on: &mut dyn FnMut() -> bool,
+) -> (f64, usize) {
     let mut batcher = Batcher::new(0x05EE_D0F7_A11D);
     let (mut x, mut y) = (vec![0u32; b * t], vec![0u32; b * t]);
     let mut total = 0.0;
-    for _ in 0..batches {
+    let mut used = 0;
+    while used < batches && (used == 0 || go_on()) {
         batcher.fill(valid, b, t, &mut x, &mut y);
         let (sum, count) = model.forward_loss(ws, &x, &y, Some(bos));
         total += sum / count.max(1) as f64;
+        used += 1;
     }
-    total / batches.max(1) as f64
+    (total / used.max(1) as f64, used)
 }
