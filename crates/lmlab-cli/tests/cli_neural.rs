@@ -2,48 +2,8 @@
 //! resumed, evaluated and sampled, and the bad inputs of the issue.
 
 mod common;
-use common::{fails, ok, s, texts};
+use common::{fails, neural_config as config, ok, s, texts};
 use std::path::Path;
-
-fn config(dir: &Path, arch: &str, heads: usize) -> std::path::PathBuf {
-    let path = dir.join(format!("{arch}.toml"));
-    std::fs::write(
-        &path,
-        format!(
-            r#"tokenizer = "bytes"
-sequences = "line"
-[model]
-arch = "{arch}"
-n_layer = 1
-n_head = {heads}
-n_embd = 16
-block_size = 16
-norm = "layernorm"
-mlp = "gelu"
-positions = "learned"
-tied_head = true
-bias = false
-[train]
-batch_size = 4
-max_steps = 12
-learning_rate = 3e-3
-min_lr = 3e-4
-warmup_steps = 2
-lr_decay_steps = 12
-beta1 = 0.9
-beta2 = 0.99
-weight_decay = 0.1
-grad_clip = 1.0
-seed = 5
-eval_interval = 6
-eval_iters = 2
-checkpoint_interval = 6
-"#
-        ),
-    )
-    .unwrap();
-    path
-}
 
 #[test]
 fn train_resume_eval_and_generate() {
