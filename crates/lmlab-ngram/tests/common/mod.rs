@@ -13,7 +13,10 @@ pub fn shared() -> Option<PathBuf> {
     if dir.is_dir() {
         Some(dir)
     } else {
-        eprintln!("skipping: {} is missing", dir.display());
+        report_skip(&format!(
+            "{} is missing (the shared corpora and fixtures)",
+            dir.display()
+        ));
         None
     }
 }
@@ -102,4 +105,14 @@ pub fn synthetic_corpus(lines: usize, words: usize, seed: u64) -> String {
         text.push('\n');
     }
     text
+}
+
+/// Tells the person running the tests that the current test is skipped, and why: one line on the
+/// terminal even under libtest's output capture (which holds back `eprintln!` of passing tests but
+/// not writes to the stderr handle), so a skip never reads as a silent pass.
+pub fn report_skip(reason: &str) {
+    use std::io::Write;
+    let thread = std::thread::current();
+    let test = thread.name().unwrap_or("a test");
+    let _ = writeln!(std::io::stderr(), "SKIPPED {test}: {reason}");
 }
