@@ -68,21 +68,21 @@ impl SamplingOptions {
 }
 
 /// The most likely token of `probs` (ties to the lower id); 0 when none has probability.
-fn argmax(probs: &[f64]) -> TokenId {
-    let mut best: Option<(usize, f64)> = None;
-    for (i, &p) in probs.iter().enumerate() {
-        if p > 0.0 && best.map_or(true, |(_, b)| p > b) {
-            best = Some((i, p));
+pub fn most_likely(probs: &[f64]) -> TokenId {
+    let mut best = 0;
+    for (id, &p) in probs.iter().enumerate() {
+        if p > probs[best] {
+            best = id;
         }
     }
-    best.map_or(0, |(i, _)| i as TokenId)
+    best as TokenId
 }
 
 /// Draws one token from `probs` after temperature, top-k and top-p (ties broken by lower id);
 /// temperature 0 takes the most likely token.
 pub fn sample_from(probs: &[f64], options: &SamplingOptions, rng: &mut impl Rng) -> TokenId {
     if options.is_greedy() {
-        return argmax(probs);
+        return most_likely(probs);
     }
     let mut candidates: Vec<(TokenId, f64)> = probs
         .iter()

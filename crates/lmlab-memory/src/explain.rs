@@ -5,6 +5,7 @@ use crate::model::{MemoryModel, MemoryScorer};
 use crate::options::Algorithm;
 use crate::smoothing;
 use crate::tribl2;
+use lmlab_core::sampling::most_likely;
 use lmlab_core::TokenId;
 use serde::{Deserialize, Serialize};
 
@@ -81,17 +82,6 @@ pub struct Explanation {
 pub fn feature_order_text(order: &[usize]) -> String {
     let positions: Vec<String> = order.iter().map(|k| format!("-{k}")).collect();
     format!("{} (-k = k tokens back)", positions.join(" "))
-}
-
-/// The id with the highest probability (ties to the lower id).
-fn most_likely(probs: &[f64]) -> TokenId {
-    let mut best = 0;
-    for (id, &p) in probs.iter().enumerate() {
-        if p > probs[best] {
-            best = id;
-        }
-    }
-    best as TokenId
 }
 
 impl MemoryModel {
