@@ -2,11 +2,22 @@
 
 use crate::demo::LeaderboardRow;
 use lmlab_core::{Error, Result};
+use plotters::coord::Shift;
 use plotters::element::DashedPathElement;
 use plotters::prelude::*;
 
 /// Pixels per leaderboard row.
 const ROW_HEIGHT: u32 = 26;
+
+/// Width of the chart, and of the legend column to its right, in pixels.
+const CHART_WIDTH: u32 = 960;
+const LEGEND_WIDTH: u32 = 320;
+
+/// How a legend entry is marked: a filled swatch (a tokenizer's bars) or a line (a reference).
+enum Mark {
+    Swatch(RGBColor),
+    Line(RGBColor),
+}
 
 /// One colour per tokenizer kind, so models over the same token stream read together.
 fn tokenizer_colour(kind: &str) -> RGBColor {
@@ -31,9 +42,10 @@ fn tokenizer_kinds<'a>(rows: &[&'a LeaderboardRow]) -> Vec<&'a str> {
 }
 
 /// The leaderboard as a horizontal bar chart of test bits per byte (lower is better), best at the
-/// top, each bar coloured by its tokenizer (with a legend) and labelled with its value. Reference
-/// rows (the uniform floors) are not bars: each is a dashed vertical line when it falls inside the
-/// axis, and a legend entry with its value otherwise, so that the axis spans the real models only.
+/// top, each bar coloured by its tokenizer and labelled with its value; the legend stands in a
+/// column to the right, clear of the bars. Reference rows (the uniform floors) are not bars: each is
+/// a dashed vertical line when it falls inside the axis and a legend entry with its value either
+/// way, so that the axis spans the real models only.
 pub fn leaderboard_svg(rows: &[LeaderboardRow], title: &str) -> Result<String> {
     let mut svg = String::new();
     draw_leaderboard(&mut svg, rows, title)
@@ -56,16 +68,18 @@ fn draw_leaderboard(
     let x_max = max * 1.15;
     let n = bars.len();
     let height = 110 + ROW_HEIGHT * n as u32;
-    let root = SVGBackend::with_string(svg, (960, height)).into_drawing_area();
+    let root =
+        SVGBackend::with_string(svg, (CHART_WIDTH + LEGEND_WIDTH, height)).into_drawing_area();
     root.fill(&WHITE)?;
-    let mut chart = ChartBuilder::on(&root)
+    let (plot_area, legend_area) = root.split_horizontally(CHART_WIDTH);
+    let mut legend = Vec::new();
+    let mut chart = ChartBuilder::on(&plot_area)
         .caption(title, ("sans-serif", 18))
         .margin(12)
         .x_label_area_size(36)
         .y_label_area_size(300)
         .build_cartesian_2d(0.0..x_max, (0..n).into_segmented())?;
-    // Row 0 (the best) at the top: segment i holds bar n - 1 - i. The legend goes top right, where
-    // the best (shortest) bars leave room.
+    // Row 0 (the best) at the top: segment i holds bar n - 1 - i.
     let bar_at = |segment: usize| bars.get(n.checked_sub(segment + 1)?).copied();
     chart
         .configure_mesh()
@@ -79,19 +93,17 @@ fn draw_leaderboard(
         .draw()?;
     for kind in tokenizer_kinds(&bars) {
         let colour = tokenizer_colour(kind);
-        chart
-            .draw_series((0..n).filter_map(|i| {
-                let row = bar_at(i).filter(|r| r.tokenizer == kind)?;
-                Some(Rectangle::new(
-                    [
-                        (0.0, SegmentValue::Exact(i)),
-                        (finite(row.bits_per_byte), SegmentValue::Exact(i + 1)),
-                    ],
-                    colour.mix(0.75).filled(),
-                ))
-            }))?
-            .label(kind)
-            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], colour.filled()));
+        chart.draw_series((0..n).filter_map(|i| {
+            let row = bar_at(i).filter(|r| r.tokenizer == kind)?;
+            Some(Rectangle::new(
+                [
+                    (0.0, SegmentValue::Exact(i)),
+                    (finite(row.bits_per_byte), SegmentValue::Exact(i + 1)),
+                ],
+                colour.mix(0.75).filled(),
+            ))
+        }))?;
+        legend.push((kind.to_string(), Mark::Swatch(colour)));
     }
     chart.draw_series((0..n).filter_map(|i| {
         let row = bar_at(i)?;
@@ -125,19 +137,31 @@ fn draw_leaderboard(
         } else {
             format!("{}: {value:.3} (reference, off the axis)", reference.name)
         };
-        chart
-            .draw_series(line)?
-            .label(label)
-            .legend(move |(x, y)| PathElement::new([(x, y), (x + 12, y)], style));
+        chart.draw_series(line)?;
+        legend.push((label, Mark::Line(colour)));
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .background_style(WHITE.mix(0.9))
-        .border_style(BLACK.mix(0.3))
-        .label_font(("sans-serif", 12))
-        .draw()?;
+    draw_legend(&legend_area, &legend)?;
     root.present()?;
+    Ok(())
+}
+
+/// The legend, one entry per line from the top of `area`: its mark, then its label.
+fn draw_legend(
+    area: &DrawingArea<SVGBackend<'_>, Shift>,
+    entries: &[(String, Mark)],
+) -> std::result::Result<(), Box<dyn std::error::Error>> {
+    for (i, (label, mark)) in entries.iter().enumerate() {
+        let y = 50 + 20 * i as i32;
+        match mark {
+            Mark::Swatch(colour) => {
+                area.draw(&Rectangle::new([(0, y - 5), (12, y + 5)], colour.filled()))?
+            }
+            Mark::Line(colour) => {
+                area.draw(&PathElement::new([(0, y), (12, y)], colour.stroke_width(2)))?
+            }
+        }
+        area.draw(&Text::new(label.as_str(), (18, y - 6), ("sans-serif", 12)))?;
+    }
     Ok(())
 }
 

@@ -1,6 +1,6 @@
 use super::print_json;
 use crate::args::DemoArgs;
-use crate::progress::bar;
+use crate::progress::{bar, stage_bar};
 use indicatif::{MultiProgress, ProgressBar};
 use lmlab_lab::demo::{run_demo, DemoOptions, DemoProgress};
 use std::cell::RefCell;
@@ -16,7 +16,7 @@ struct DemoBars {
 impl DemoBars {
     fn new() -> DemoBars {
         let multi = MultiProgress::new();
-        let stages = multi.add(bar(1, "demo"));
+        let stages = multi.add(stage_bar(1, "demo"));
         DemoBars {
             multi,
             stages,
