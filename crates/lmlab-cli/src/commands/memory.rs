@@ -24,7 +24,7 @@ pub fn explain(args: ExplainArgs) -> anyhow::Result<()> {
     );
     println!("feature order: {}", feature_order_text(&e.feature_order));
     println!(
-        "matched depth {} of {}; {} instances back the prediction",
+        "matched depth {} of {}; {} instances back the classifier's answer",
         e.matched_depth, e.context_size, e.instances
     );
     for d in &e.path {
