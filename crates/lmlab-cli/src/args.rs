@@ -5,8 +5,13 @@ use lmlab_core::SequenceMode;
 use std::path::PathBuf;
 
 /// lmlab: a laboratory for small language models on one CPU.
+///
+/// Train tokenizers and language models (bigram baselines, Kneser-Ney n-grams as KenLM, memory-based
+/// IGTree/TRIBL2, transformers and LSTMs), evaluate them the same way (perplexity, bits per byte,
+/// per-token probability files), ensemble them, sample text from them and compare them. Start with
+/// `lmlab demo`.
 #[derive(Parser, Debug)]
-#[command(name = "lmlab", version, about, propagate_version = true)]
+#[command(name = "lmlab", version, propagate_version = true)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
@@ -28,7 +33,8 @@ pub enum Command {
     Probs(ProbsCommand),
     /// Sample text from any model.
     Generate(GenerateArgs),
-    /// Print a model file's header: kind, versions, tokenizer, provenance.
+    /// What a model is: kind, shape, parameters, tokenizer, provenance; for a neural run directory
+    /// also its architecture, steps, validation loss and compute.
     Info(InfoArgs),
     /// The most likely next tokens after a context, for any model (its full next-token distribution).
     Predict(PredictArgs),
@@ -438,12 +444,29 @@ pub struct GenerateArgs {
     /// Random seed: same seed, model and prompt give the same text.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Most tokens to generate (stops earlier at the end token).
+    /// Most tokens to generate (stops earlier at the end token, unless --ignore-eos).
     #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     pub max_tokens: u64,
-    /// Softmax temperature (> 0).
-    #[arg(long, default_value_t = 1.0, value_parser = parse_positive, allow_negative_numbers = true)]
+    /// Softmax temperature (0: greedy, the most likely token every time).
+    #[arg(long, default_value_t = 1.0, value_parser = parse_non_negative, allow_negative_numbers = true)]
     pub temperature: f64,
+    /// Greedy decoding: always the most likely token (the same as --temperature 0).
+    #[arg(long, conflicts_with = "temperature")]
+    pub greedy: bool,
+    /// How many samples to draw: sample i uses seed SEED + i, so each can be redrawn alone.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    pub num_samples: u64,
+    /// Go on past the end token `</s>` until --max-tokens (it is printed as a newline). Models
+    /// trained with `--sequences stream` always do.
+    #[arg(long)]
+    pub ignore_eos: bool,
+    /// Byte-level tokenizers: allow control characters and bytes that are not valid UTF-8 (by
+    /// default such tokens are never sampled).
+    #[arg(long)]
+    pub raw_bytes: bool,
+    /// Print JSON (the samples with their seeds, ids and text) instead of text.
+    #[arg(long)]
+    pub json: bool,
     /// Sample only among the k most likely tokens (0: all).
     #[arg(long, default_value_t = 0)]
     pub top_k: usize,
@@ -455,8 +478,11 @@ pub struct GenerateArgs {
 /// `lmlab info`.
 #[derive(Args, Debug)]
 pub struct InfoArgs {
-    /// The model file.
+    /// The model file or neural run directory.
     pub model: PathBuf,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `lmlab demo`.
@@ -557,6 +583,9 @@ pub struct TokenizerTrainArgs {
     /// chars: NFC-normalize text.
     #[arg(long)]
     pub nfc: bool,
+    /// Print JSON (path, kind, vocabulary size, fingerprint) instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Pre-tokenization regexes.
@@ -582,6 +611,9 @@ pub struct EncodeArgs {
     /// Encode literal special-token strings as the special tokens (default: as ordinary text).
     #[arg(long)]
     pub allow_special: bool,
+    /// Print JSON: one object per input line with its ids and tokens.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `lmlab tokenizer decode`.

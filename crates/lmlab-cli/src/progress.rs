@@ -2,11 +2,20 @@
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-/// A bar over `total` items with a message.
+/// A bar over `total` items with a message and the time left.
 pub fn bar(total: u64, message: &str) -> ProgressBar {
+    styled(total, message, "{msg} [{bar:30}] {pos}/{len} ({eta})")
+}
+
+/// A bar over `total` stages of unequal length: the time spent, since no time left can be told.
+pub fn stage_bar(total: u64, message: &str) -> ProgressBar {
+    styled(total, message, "{msg} [{bar:30}] {pos}/{len} ({elapsed})")
+}
+
+fn styled(total: u64, message: &str, template: &str) -> ProgressBar {
     let bar = ProgressBar::new(total);
     bar.set_style(
-        ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} ({eta})")
+        ProgressStyle::with_template(template)
             .expect("valid template")
             .progress_chars("=> "),
     );

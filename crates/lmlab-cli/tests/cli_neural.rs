@@ -2,24 +2,8 @@
 //! resumed, evaluated and sampled, and the bad inputs of the issue.
 
 mod common;
-use common::{fails, ok, s, texts, TinyNet};
+use common::{fails, neural_config as config, ok, s, texts};
 use std::path::Path;
-
-fn config(dir: &Path, arch: &'static str, heads: usize) -> std::path::PathBuf {
-    TinyNet {
-        arch,
-        n_layer: 1,
-        n_head: heads,
-        n_embd: 16,
-        block_size: 16,
-        batch_size: 4,
-        max_steps: 12,
-        eval_interval: 6,
-        eval_iters: 2,
-        checkpoint_interval: 6,
-    }
-    .write(dir.join(format!("{arch}.toml")))
-}
 
 #[test]
 fn train_resume_eval_and_generate() {

@@ -400,6 +400,38 @@ fn demo_runs_every_model_and_reports() {
             .unwrap()
     };
     assert!((bpb("uniform / bytes") - 8.0).abs() < 1e-9);
+    // Every row names its files in the output folder, and they are there: model files by name,
+    // valid and test probability files for every model, the test file for every ensemble.
+    for row in rows {
+        for key in ["model_file", "valid_probs", "test_probs"] {
+            if let Some(name) = row[key].as_str() {
+                assert!(out.join(name).exists(), "{key} {name} of {row}");
+            }
+        }
+        assert!(row["test_probs"].is_string(), "{row}");
+        let ensemble = row["name"].as_str().unwrap().starts_with("EM ensemble");
+        let uniform = row["reference"] == true;
+        assert_eq!(row["valid_probs"].is_string(), !ensemble, "{row}");
+        assert_eq!(
+            row["model_file"].is_string(),
+            !ensemble && !uniform,
+            "{row}"
+        );
+    }
+    let file_of =
+        |name: &str| rows.iter().find(|r| r["name"] == name).unwrap()["model_file"].clone();
+    assert_eq!(file_of("KN 3-gram / words"), "kn3-words.lmlab");
+    assert_eq!(file_of("transformer 2x64 / bytes"), "transformer-bytes");
+    // The chart leaves the uniform floor off the bars, in its legend.
+    assert!(svg.contains("uniform / bytes: 8.000 (reference, off the axis)"));
+    // Samples are printable text: no control characters but newline and tab, no broken UTF-8.
+    let printable = |t: &str| {
+        t.chars()
+            .all(|c| c != '\u{fffd}' && (!c.is_control() || c == '\n' || c == '\t'))
+    };
+    for sample in report["samples"].as_array().unwrap() {
+        assert!(printable(sample["text"].as_str().unwrap()), "{sample}");
+    }
     assert!(bpb("bigram witten-bell / words") < bpb("uniform / words"));
     assert!(bpb("EM ensemble / words") <= bpb("bigram witten-bell / words") + 0.01);
     // The TinyStories transformer learned something (uniform over bytes is 8 bits per byte) and
@@ -411,5 +443,5 @@ fn demo_runs_every_model_and_reports() {
     assert_eq!(samples.len(), 3);
     assert!(samples
         .iter()
-        .all(|s| !s.as_str().unwrap().trim().is_empty()));
+        .all(|s| !s.as_str().unwrap().trim().is_empty() && printable(s.as_str().unwrap())));
 }

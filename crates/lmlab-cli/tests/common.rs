@@ -141,10 +141,28 @@ pub fn shared(rel: &str) -> Option<PathBuf> {
     if path.exists() {
         Some(path)
     } else {
-        eprintln!(
-            "skipping: {} not found (the shared data are not here)",
+        lmlab_core::test_support::report_skip(&format!(
+            "{} not found (the shared data are not here)",
             path.display()
-        );
+        ));
         None
     }
+}
+
+/// A tiny byte-level run config for `lmlab train ARCH` (12 steps, a validation and a checkpoint
+/// every 6) written in `dir` as `ARCH.toml`.
+pub fn neural_config(dir: &Path, arch: &'static str, heads: usize) -> PathBuf {
+    TinyNet {
+        arch,
+        n_layer: 1,
+        n_head: heads,
+        n_embd: 16,
+        block_size: 16,
+        batch_size: 4,
+        max_steps: 12,
+        eval_interval: 6,
+        eval_iters: 2,
+        checkpoint_interval: 6,
+    }
+    .write(dir.join(format!("{arch}.toml")))
 }

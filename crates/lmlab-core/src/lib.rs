@@ -16,6 +16,7 @@ pub mod model_file;
 pub mod probs;
 pub mod sampling;
 pub mod tempfiles;
+pub mod test_support;
 pub mod tokenizer;
 pub mod vocab;
 

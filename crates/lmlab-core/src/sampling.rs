@@ -13,15 +13,20 @@ pub struct SamplingOptions {
     pub seed: u64,
     /// Most tokens to generate (generation also stops at the end token).
     pub max_tokens: usize,
-    /// Softmax temperature, > 0.
+    /// Softmax temperature, >= 0; 0 is greedy decoding (always the most likely token, ties to the
+    /// lower id; the seed then plays no part).
     pub temperature: f64,
     /// Keep only the k most likely tokens (0 = all).
     pub top_k: usize,
     /// Keep the smallest set of most likely tokens whose probability reaches p (1 = all).
     pub top_p: f64,
     /// Stop at the end token. Models trained on a stream (where `</s>` ends a line, not the text)
-    /// leave this off and generate across lines.
+    /// leave this off and generate across lines; so does "ignore the end token".
     pub stop_at_eos: bool,
+    /// Let byte-level tokenizers (bytes, byte-level BPE) emit any bytes. Off (the default), tokens
+    /// whose bytes would make the text invalid UTF-8 or add a control character other than newline
+    /// and tab get probability 0 before sampling (see [`TextGuard`]).
+    pub raw_bytes: bool,
 }
 
 impl Default for SamplingOptions {
@@ -33,6 +38,7 @@ impl Default for SamplingOptions {
             top_k: 0,
             top_p: 1.0,
             stop_at_eos: true,
+            raw_bytes: false,
         }
     }
 }
@@ -40,9 +46,9 @@ impl Default for SamplingOptions {
 impl SamplingOptions {
     /// Checks the ranges.
     pub fn validate(&self) -> Result<()> {
-        if !(self.temperature.is_finite() && self.temperature > 0.0) {
+        if !(self.temperature.is_finite() && self.temperature >= 0.0) {
             return Err(Error::invalid(format!(
-                "temperature must be a positive number, got {}",
+                "temperature must be 0 (greedy) or a positive number, got {}",
                 self.temperature
             )));
         }
@@ -54,10 +60,30 @@ impl SamplingOptions {
         }
         Ok(())
     }
+
+    /// True when sampling is greedy decoding (temperature 0).
+    pub fn is_greedy(&self) -> bool {
+        self.temperature == 0.0
+    }
 }
 
-/// Draws one token from `probs` after temperature, top-k and top-p (ties broken by lower id).
+/// The most likely token of `probs` (ties to the lower id); 0 when none has probability.
+pub fn most_likely(probs: &[f64]) -> TokenId {
+    let mut best = 0;
+    for (id, &p) in probs.iter().enumerate() {
+        if p > probs[best] {
+            best = id;
+        }
+    }
+    best as TokenId
+}
+
+/// Draws one token from `probs` after temperature, top-k and top-p (ties broken by lower id);
+/// temperature 0 takes the most likely token.
 pub fn sample_from(probs: &[f64], options: &SamplingOptions, rng: &mut impl Rng) -> TokenId {
+    if options.is_greedy() {
+        return most_likely(probs);
+    }
     let mut candidates: Vec<(TokenId, f64)> = probs
         .iter()
         .enumerate()
@@ -95,9 +121,97 @@ pub fn sample_from(probs: &[f64], options: &SamplingOptions, rng: &mut impl Rng)
     candidates[weights.len() - 1].0
 }
 
+/// How `bytes` read as text: `Some(n)` when they are valid UTF-8 but for an incomplete character in
+/// their last `n` bytes, and hold no control character other than newline and tab; `None` otherwise
+/// (an invalid sequence, or a control character such as 0x17 or a C1 control).
+pub fn printable_utf8_tail(bytes: &[u8]) -> Option<usize> {
+    let (text, tail) = match std::str::from_utf8(bytes) {
+        Ok(text) => (text, 0),
+        Err(e) if e.error_len().is_none() => (
+            std::str::from_utf8(&bytes[..e.valid_up_to()]).expect("valid up to here"),
+            bytes.len() - e.valid_up_to(),
+        ),
+        Err(_) => return None,
+    };
+    let printable = text
+        .chars()
+        .all(|c| !c.is_control() || c == '\n' || c == '\t');
+    printable.then_some(tail)
+}
+
+/// Keeps sampled text printable UTF-8: which tokens may come next after the bytes so far. Tokens are
+/// read through [`Tokenizer::decode_bytes`](crate::Tokenizer::decode_bytes), so a byte-level model's
+/// single bytes and partial characters are judged together with the incomplete character before them.
+pub struct TextGuard {
+    /// The bytes of every token.
+    token_bytes: Vec<Vec<u8>>,
+    /// Whether each token is allowed when no character is pending.
+    allowed_at_boundary: Vec<bool>,
+    /// The bytes of an incomplete character at the end of the text so far.
+    pending: Vec<u8>,
+}
+
+impl TextGuard {
+    /// A guard for the tokens of `tokenizer`, at a character boundary.
+    pub fn new(tokenizer: &dyn crate::Tokenizer) -> TextGuard {
+        let token_bytes: Vec<Vec<u8>> = (0..tokenizer.vocab().len() as TokenId)
+            .map(|id| tokenizer.decode_bytes(&[id]))
+            .collect();
+        let allowed_at_boundary = token_bytes
+            .iter()
+            .map(|b| printable_utf8_tail(b).is_some())
+            .collect();
+        TextGuard {
+            token_bytes,
+            allowed_at_boundary,
+            pending: Vec::new(),
+        }
+    }
+
+    /// True when the text so far ends on a whole character.
+    pub fn at_boundary(&self) -> bool {
+        self.pending.is_empty()
+    }
+
+    /// True when `id` may come next.
+    pub fn allows(&self, id: TokenId) -> bool {
+        let Some(bytes) = self.token_bytes.get(id as usize) else {
+            return false;
+        };
+        if self.pending.is_empty() {
+            return self.allowed_at_boundary[id as usize];
+        }
+        let mut joined = self.pending.clone();
+        joined.extend_from_slice(bytes);
+        printable_utf8_tail(&joined).is_some()
+    }
+
+    /// Sets the probability of every token that may not come next to 0.
+    pub fn mask(&self, probs: &mut [f64]) {
+        for (id, p) in probs.iter_mut().enumerate() {
+            if *p > 0.0 && !self.allows(id as TokenId) {
+                *p = 0.0;
+            }
+        }
+    }
+
+    /// Appends `id`'s bytes to the text so far.
+    pub fn push(&mut self, id: TokenId) {
+        if let Some(bytes) = self.token_bytes.get(id as usize) {
+            self.pending.extend_from_slice(bytes);
+        }
+        let tail = printable_utf8_tail(&self.pending).unwrap_or(0);
+        self.pending.drain(..self.pending.len() - tail);
+    }
+}
+
 /// Continues `prompt` (ids after `<s>`) for up to `max_tokens` tokens (stopping at the end token
 /// when asked); returns the new ids without a final end token. Uses the model's stepper when it
 /// has one, so the cost per token does not grow with the context.
+///
+/// Unless `options.raw_bytes`, tokens that would break the text (see [`TextGuard`]) are masked out
+/// before sampling, generation stops early when the model gives no allowed token any probability,
+/// and trailing tokens that leave a character incomplete at the end are dropped.
 pub fn generate(
     model: &dyn LanguageModel,
     prompt: &[TokenId],
@@ -106,17 +220,29 @@ pub fn generate(
     options.validate()?;
     let eos = model.tokenizer().specials().eos;
     let mut rng = ChaCha8Rng::seed_from_u64(options.seed);
+    let mut guard = (!options.raw_bytes).then(|| TextGuard::new(model.tokenizer()));
     let mut stepper = model.next_token_stepper();
     let mut context = prompt.to_vec();
     if let Some(stepper) = stepper.as_mut() {
         prompt.iter().for_each(|&t| stepper.push(t));
     }
+    if let Some(guard) = guard.as_mut() {
+        prompt.iter().for_each(|&t| guard.push(t));
+    }
     let mut generated = Vec::new();
+    // How many generated tokens end on a whole character.
+    let mut whole = 0;
     for _ in 0..options.max_tokens {
-        let distribution = match stepper.as_mut() {
+        let mut distribution = match stepper.as_mut() {
             Some(stepper) => stepper.distribution(),
             None => model.next_distribution(&context),
         };
+        if let Some(guard) = guard.as_ref() {
+            guard.mask(&mut distribution);
+            if distribution.iter().all(|&p| p <= 0.0) {
+                break;
+            }
+        }
         let next = sample_from(&distribution, options, &mut rng);
         if next == eos && options.stop_at_eos {
             break;
@@ -126,8 +252,36 @@ pub fn generate(
             None => context.push(next),
         }
         generated.push(next);
+        if let Some(guard) = guard.as_mut() {
+            guard.push(next);
+            if guard.at_boundary() {
+                whole = generated.len();
+            }
+        }
+    }
+    if guard.is_some() {
+        generated.truncate(whole);
     }
     Ok(generated)
+}
+
+/// `count` samples continuing `prompt`: sample `i` is [`generate`] with seed `options.seed + i`
+/// (wrapping), so the first is the single sample of the same seed and each can be redrawn alone.
+pub fn generate_samples(
+    model: &dyn LanguageModel,
+    prompt: &[TokenId],
+    options: &SamplingOptions,
+    count: usize,
+) -> Result<Vec<Vec<TokenId>>> {
+    (0..count as u64)
+        .map(|i| {
+            let one = SamplingOptions {
+                seed: options.seed.wrapping_add(i),
+                ..*options
+            };
+            generate(model, prompt, &one)
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -150,14 +304,179 @@ mod tests {
         }
         let freq = counts[1] as f64 / 20_000.0;
         assert!((freq - 0.6).abs() < 0.02, "{counts:?}");
-        let zero = SamplingOptions {
-            temperature: 0.0,
+        let negative = SamplingOptions {
+            temperature: -1.0,
             ..opts
         };
-        assert!(zero
+        assert!(negative
             .validate()
             .unwrap_err()
             .to_string()
             .contains("temperature"));
+    }
+
+    /// 256 byte tokens, then `<s>` and `</s>`, as lmlab's bytes tokenizer.
+    struct ByteTokens(crate::Vocab);
+
+    impl ByteTokens {
+        fn new() -> ByteTokens {
+            let mut tokens: Vec<String> = (0..256).map(|b| format!("<0x{b:02X}>")).collect();
+            tokens.extend(["<s>".to_string(), "</s>".to_string()]);
+            ByteTokens(crate::Vocab::new(tokens))
+        }
+    }
+
+    impl crate::Tokenizer for ByteTokens {
+        fn kind(&self) -> &str {
+            "bytes"
+        }
+        fn vocab(&self) -> &crate::Vocab {
+            &self.0
+        }
+        fn specials(&self) -> crate::Specials {
+            crate::Specials {
+                bos: 256,
+                eos: 257,
+                unk: None,
+            }
+        }
+        fn encode_into(&self, text: &str, out: &mut Vec<TokenId>) -> usize {
+            out.extend(text.bytes().map(TokenId::from));
+            0
+        }
+        fn decode(&self, ids: &[TokenId]) -> String {
+            String::from_utf8_lossy(&self.decode_bytes(ids)).into_owned()
+        }
+        fn decode_bytes(&self, ids: &[TokenId]) -> Vec<u8> {
+            ids.iter()
+                .filter_map(|&id| match id {
+                    257 => Some(b'\n'),
+                    id => u8::try_from(id).ok(),
+                })
+                .collect()
+        }
+        fn to_json(&self) -> serde_json::Value {
+            serde_json::json!({"kind": "bytes"})
+        }
+    }
+
+    /// A byte model that gives every byte and `</s>` the same probability, whatever the context.
+    struct UniformBytes(ByteTokens);
+
+    impl LanguageModel for UniformBytes {
+        fn kind(&self) -> &str {
+            "uniform"
+        }
+        fn describe(&self) -> String {
+            "uniform bytes".into()
+        }
+        fn tokenizer(&self) -> &dyn crate::Tokenizer {
+            &self.0
+        }
+        fn log_probs(&self, tokens: &[TokenId]) -> Vec<f64> {
+            vec![-(257f64).ln(); tokens.len()]
+        }
+        fn next_distribution(&self, _context: &[TokenId]) -> Vec<f64> {
+            let mut probs = vec![1.0 / 257.0; 258];
+            probs[256] = 0.0;
+            probs
+        }
+        fn parameter_count(&self) -> u64 {
+            0
+        }
+    }
+
+    #[test]
+    fn printable_utf8_tail_tells_incomplete_from_invalid_and_controls() {
+        assert_eq!(printable_utf8_tail(b"plain\ttext\n"), Some(0));
+        assert_eq!(printable_utf8_tail("h\u{e9}".as_bytes()), Some(0));
+        assert_eq!(printable_utf8_tail(&[b'h', 0xC3]), Some(1));
+        assert_eq!(printable_utf8_tail(&[0xE2, 0x82]), Some(2));
+        assert_eq!(printable_utf8_tail(&[0x17]), None, "ETB is a control");
+        assert_eq!(printable_utf8_tail(b"\r"), None);
+        assert_eq!(printable_utf8_tail(&[0xC2, 0x85]), None, "C1 control");
+        assert_eq!(printable_utf8_tail(&[0x80]), None, "lone continuation");
+        assert_eq!(printable_utf8_tail(&[0xC3, b'a']), None);
+        assert_eq!(printable_utf8_tail(&[0xFF]), None);
+    }
+
+    #[test]
+    fn byte_models_sample_printable_utf8_unless_raw_bytes_is_asked() {
+        let model = UniformBytes(ByteTokens::new());
+        let tokenizer = model.tokenizer();
+        for seed in 0..20 {
+            let options = SamplingOptions {
+                seed,
+                max_tokens: 200,
+                stop_at_eos: false,
+                ..SamplingOptions::default()
+            };
+            let ids = generate(&model, &[], &options).unwrap();
+            let bytes = tokenizer.decode_bytes(&ids);
+            let text = std::str::from_utf8(&bytes).expect("valid UTF-8");
+            assert!(
+                text.chars()
+                    .all(|c| !c.is_control() || c == '\n' || c == '\t'),
+                "{text:?}"
+            );
+            assert!(!ids.is_empty());
+        }
+        // Uniform over all bytes, the raw stream is almost surely broken.
+        let raw = SamplingOptions {
+            max_tokens: 200,
+            stop_at_eos: false,
+            raw_bytes: true,
+            ..SamplingOptions::default()
+        };
+        let bytes = tokenizer.decode_bytes(&generate(&model, &[], &raw).unwrap());
+        assert!(printable_utf8_tail(&bytes).is_none());
+    }
+
+    #[test]
+    fn guard_follows_a_pending_character() {
+        let tokens = ByteTokens::new();
+        let mut guard = TextGuard::new(&tokens);
+        assert!(guard.allows(b'a' as TokenId) && guard.allows(257) && !guard.allows(0x17));
+        assert!(!guard.allows(0x80) && guard.allows(0xE2));
+        guard.push(0xE2);
+        assert!(!guard.at_boundary());
+        assert!(!guard.allows(b'a' as TokenId) && !guard.allows(257) && guard.allows(0x82));
+        guard.push(0x82);
+        guard.push(0xAC);
+        assert!(guard.at_boundary() && guard.allows(b'a' as TokenId));
+    }
+
+    #[test]
+    fn greedy_takes_the_most_likely_token_and_samples_follow_their_seeds() {
+        let probs = [0.2, 0.4, 0.4, 0.0];
+        let greedy = SamplingOptions {
+            temperature: 0.0,
+            ..SamplingOptions::default()
+        };
+        greedy.validate().unwrap();
+        for seed in 0..5 {
+            let mut rng = ChaCha8Rng::seed_from_u64(seed);
+            assert_eq!(
+                sample_from(&probs, &greedy, &mut rng),
+                1,
+                "ties to the lower id"
+            );
+        }
+        let model = UniformBytes(ByteTokens::new());
+        let options = SamplingOptions {
+            seed: 9,
+            max_tokens: 30,
+            stop_at_eos: false,
+            ..SamplingOptions::default()
+        };
+        let many = generate_samples(&model, &[], &options, 3).unwrap();
+        assert_eq!(many.len(), 3);
+        assert_eq!(many[0], generate(&model, &[], &options).unwrap());
+        let third = SamplingOptions {
+            seed: 11,
+            ..options
+        };
+        assert_eq!(many[2], generate(&model, &[], &third).unwrap());
+        assert_ne!(many[0], many[1]);
     }
 }

@@ -49,6 +49,13 @@ pub trait Tokenizer: Send + Sync {
     /// Text of `ids` (special tokens other than `<unk>` are left out; `</s>` becomes a newline).
     fn decode(&self, ids: &[TokenId]) -> String;
 
+    /// The raw bytes of `ids`, as [`Tokenizer::decode`] but before any UTF-8 repair: byte-level
+    /// tokenizers (bytes, byte-level BPE) override it, so that a single byte or a token holding part
+    /// of a character is seen as it is. The default is the bytes of `decode`.
+    fn decode_bytes(&self, ids: &[TokenId]) -> Vec<u8> {
+        self.decode(ids).into_bytes()
+    }
+
     /// The serialized form (versioned JSON, with a `kind` field) from which the registry rebuilds it.
     fn to_json(&self) -> serde_json::Value;
 

@@ -3,7 +3,7 @@
 
 use crate::ensembles::{ensemble, NamedProbs};
 use crate::plot::leaderboard_svg;
-use crate::stories::{run_stories, StoriesReport};
+use crate::stories::{run_stories, StoriesReport, STORIES_STAGES};
 use crate::training::{
     train_baseline, train_memory, train_ngram, BaselineRun, MemoryRun, NgramRun, TokenizerChoice,
 };
@@ -89,6 +89,15 @@ pub struct LeaderboardRow {
     pub model_bytes: u64,
     /// Parameters or stored entries.
     pub parameters: u64,
+    /// A reference floor (the uniform models), not a model to compare: the chart draws it as a line.
+    pub reference: bool,
+    /// The model in the output folder: a model file, or a neural run directory (`None`: uniform
+    /// models and ensembles, which have no file).
+    pub model_file: Option<String>,
+    /// Its per-token probability file on valid, in the output folder (`None` for ensembles).
+    pub valid_probs: Option<String>,
+    /// Its per-token probability file on test, in the output folder.
+    pub test_probs: Option<String>,
 }
 
 /// A sample from a model.
@@ -157,6 +166,18 @@ enum Recipe {
 }
 
 impl Recipe {
+    /// The name of the model's files in the output folder, e.g. `kn3-words`, `bigram-wb-bytes`.
+    fn file_stem(&self, tokenizer: &str) -> String {
+        match self {
+            Recipe::Ngram(order) => format!("kn{order}-{tokenizer}"),
+            Recipe::Bigram(Smoothing::WittenBell) => format!("bigram-wb-{tokenizer}"),
+            Recipe::Bigram(Smoothing::AddK { .. }) => format!("bigram-addk-{tokenizer}"),
+            Recipe::Memory(context) => format!("igtree{context}-{tokenizer}"),
+            Recipe::Transformer => format!("transformer-{tokenizer}"),
+            Recipe::Uniform => format!("uniform-{tokenizer}"),
+        }
+    }
+
     fn name(&self, tokenizer: &str) -> String {
         match self {
             Recipe::Ngram(order) => format!("KN {order}-gram / {tokenizer}"),
@@ -167,7 +188,9 @@ impl Recipe {
         }
     }
 
-    /// Trains the model, saves it under `out`; returns it with its CPU seconds and file size.
+    /// Trains the model and saves it under `out` as `file_stem.lmlab` (a transformer: the run
+    /// directory `file_stem`), telling `stages` of each transformer step; returns it with its CPU
+    /// seconds, its file size and its file's name (`None` for the uniform model, which has no file).
     fn train(
         &self,
         corpus: &Corpus,
@@ -175,8 +198,10 @@ impl Recipe {
         tokenizer: &TokenizerChoice,
         out: &Path,
         file_stem: &str,
-    ) -> Result<(Box<dyn LanguageModel>, f64, u64)> {
-        let path = out.join(format!("{file_stem}.lmlab"));
+        stages: &Stages,
+    ) -> Result<Trained> {
+        let file_name = format!("{file_stem}.lmlab");
+        let path = out.join(&file_name);
         let (model, cpu): (Box<dyn LanguageModel>, f64) = match *self {
             Recipe::Ngram(order) => {
                 let run = NgramRun {
@@ -221,53 +246,146 @@ impl Recipe {
                     corpus.text(),
                     valid.text(),
                     &options,
-                    &mut |_| {},
+                    &mut |event| stages.train_event(event),
                 )?;
                 let model = lmlab_neural::load_model(&run_dir)?;
                 let checkpoint = run_dir.join(lmlab_neural::checkpoint::FILE_NAME);
-                let bytes = std::fs::metadata(&checkpoint)
-                    .map_err(|e| lmlab_core::Error::io(&checkpoint, e))?
-                    .len();
-                return Ok((model, report.compute.cpu_seconds, bytes));
+                return Ok(Trained {
+                    model,
+                    cpu: report.compute.cpu_seconds,
+                    bytes: file_size(&checkpoint)?,
+                    file: Some(file_stem.to_string()),
+                });
             }
             Recipe::Uniform => {
                 let meter = ComputeMeter::start();
                 let model = UniformModel::new(tokenizer.build(corpus)?);
-                return Ok((Box::new(model), meter.cpu_seconds(), 0));
+                return Ok(Trained {
+                    model: Box::new(model),
+                    cpu: meter.cpu_seconds(),
+                    bytes: 0,
+                    file: None,
+                });
             }
         };
-        let bytes = std::fs::metadata(&path)
-            .map_err(|e| lmlab_core::Error::io(&path, e))?
-            .len();
-        Ok((model, cpu, bytes))
+        Ok(Trained {
+            model,
+            cpu,
+            bytes: file_size(&path)?,
+            file: Some(file_name),
+        })
     }
 }
 
+/// A trained demo model.
+struct Trained {
+    model: Box<dyn LanguageModel>,
+    /// CPU seconds of training.
+    cpu: f64,
+    /// Size of its file (a transformer: its checkpoint) in bytes.
+    bytes: u64,
+    /// Its file or run directory in the output folder.
+    file: Option<String>,
+}
+
+/// The size of the file at `path`.
+fn file_size(path: &Path) -> Result<u64> {
+    Ok(std::fs::metadata(path)
+        .map_err(|e| lmlab_core::Error::io(path, e))?
+        .len())
+}
+
+/// What the demo is doing, for a progress display.
+#[derive(Clone, Copy, Debug)]
+pub enum DemoProgress<'a> {
+    /// Stage `step` of `total` begins (training, evaluating, ensembling or sampling a model).
+    Stage {
+        /// 1-based.
+        step: usize,
+        /// Stages in all.
+        total: usize,
+        /// What it does, e.g. `training KN 3-gram / words`.
+        what: &'a str,
+    },
+    /// A neural model finished `done` of its `total` training steps.
+    TrainingStep {
+        /// Steps done.
+        done: usize,
+        /// Steps the run takes.
+        total: usize,
+    },
+}
+
+/// Counts the demo's stages and passes them, and neural training steps, to the caller's progress
+/// callback.
+pub struct Stages<'a> {
+    step: usize,
+    total: usize,
+    report: &'a dyn Fn(DemoProgress),
+}
+
+impl Stages<'_> {
+    /// Begins the next stage.
+    pub fn begin(&mut self, what: &str) {
+        self.step += 1;
+        (self.report)(DemoProgress::Stage {
+            step: self.step,
+            total: self.total,
+            what,
+        });
+    }
+
+    /// Passes on a neural training run's step events.
+    pub fn train_event(&self, event: &lmlab_neural::TrainEvent) {
+        if let lmlab_neural::TrainEvent::Step {
+            step, max_steps, ..
+        } = *event
+        {
+            (self.report)(DemoProgress::TrainingStep {
+                done: step,
+                total: max_steps,
+            });
+        }
+    }
+}
+
+/// Evaluates `trained` on valid and test, writing both probability files as
+/// `file_stem.{valid,test}.probs.tsv` under `out`.
 fn score(
     name: &str,
-    model: Box<dyn LanguageModel>,
-    cpu: f64,
-    model_bytes: u64,
-    valid: &Corpus,
-    test: &Corpus,
-) -> Entry {
+    recipe: Recipe,
+    trained: Trained,
+    [valid, test]: [&Corpus; 2],
+    out: &Path,
+    file_stem: &str,
+) -> Result<Entry> {
+    let model = trained.model;
     let v = evaluate(model.as_ref(), valid, SequenceMode::Line, true, &|_, _| {});
     let t = evaluate(model.as_ref(), test, SequenceMode::Line, true, &|_, _| {});
-    Entry {
+    let [valid_probs, test_probs] =
+        ["valid", "test"].map(|part| format!("{file_stem}.{part}.probs.tsv"));
+    let entry = Entry {
         row: LeaderboardRow {
             name: name.to_string(),
             tokenizer: model.tokenizer().kind().to_string(),
             bits_per_byte: t.totals.bits_per_byte(),
             perplexity: t.totals.perplexity(),
             word_perplexity: t.totals.word_perplexity(),
-            train_cpu_seconds: cpu,
-            model_bytes,
+            train_cpu_seconds: trained.cpu,
+            model_bytes: trained.bytes,
             parameters: model.parameter_count(),
+            reference: matches!(recipe, Recipe::Uniform),
+            model_file: trained.file,
+            valid_probs: Some(valid_probs.clone()),
+            test_probs: Some(test_probs.clone()),
         },
         model,
         valid: v.probs.expect("rows kept"),
         test: t.probs.expect("rows kept"),
-    }
+    };
+    entry.valid.write(&out.join(valid_probs))?;
+    entry.test.write(&out.join(test_probs))?;
+    Ok(entry)
 }
 
 /// Member names with their ensemble weights.
@@ -304,6 +422,10 @@ fn ensemble_row(
         train_cpu_seconds: entries.iter().map(|e| e.row.train_cpu_seconds).sum(),
         model_bytes: entries.iter().map(|e| e.row.model_bytes).sum(),
         parameters: entries.iter().map(|e| e.row.parameters).sum(),
+        reference: false,
+        model_file: None,
+        valid_probs: None,
+        test_probs: Some(format!("ensemble-{tokenizer}.test.probs.tsv")),
     };
     let weights = entries
         .iter()
@@ -329,11 +451,9 @@ fn sample_lines(model: &dyn LanguageModel, max_tokens: usize, seed: u64) -> Resu
     Ok(text)
 }
 
-/// Runs the demo; `progress` receives (step, total steps, what is happening).
-pub fn run_demo(
-    options: &DemoOptions,
-    progress: &dyn Fn(usize, usize, &str),
-) -> Result<DemoReport> {
+/// Runs the demo; `progress` hears of every stage (which model is training, being evaluated, ...)
+/// and of every step of the neural models' training.
+pub fn run_demo(options: &DemoOptions, progress: &dyn Fn(DemoProgress)) -> Result<DemoReport> {
     // Without --out: a folder removed at the end, on an error, on an interrupt, or by a later demo.
     let temp = lmlab_core::tempfiles::create_dir(&std::env::temp_dir(), "lmlab-demo-")?;
     let out = options
@@ -383,25 +503,34 @@ pub fn run_demo(
         ("bpe", bpe(false), vec![Recipe::Ngram(4)], 30),
         ("scaffold-bpe", bpe(true), vec![Recipe::Ngram(4)], 30),
     ];
-    let total: usize = plans.iter().map(|p| p.2.len() + 2).sum::<usize>() + 1;
-    let mut step = 0;
-    let mut tick = |what: &str| {
-        step += 1;
-        progress(step, total, what);
+    // Per model: training and evaluation; per tokenizer: the ensemble and the samples.
+    let total = plans.iter().map(|p| 2 * p.2.len() + 2).sum::<usize>() + STORIES_STAGES;
+    let mut stages = Stages {
+        step: 0,
+        total,
+        report: progress,
     };
     let mut leaderboard = Vec::new();
     let mut ensemble_weights = Vec::new();
     let mut samples = Vec::new();
     for (tok_name, choice, recipes, sample_tokens) in &plans {
         let mut entries = Vec::new();
-        for (i, recipe) in recipes.iter().enumerate() {
+        for recipe in recipes {
             let name = recipe.name(tok_name);
-            tick(&format!("training {name}"));
-            let (model, cpu, bytes) =
-                recipe.train(&train, &valid, choice, &out, &format!("{tok_name}-{i}"))?;
-            entries.push(score(&name, model, cpu, bytes, &valid, &test));
+            let stem = recipe.file_stem(tok_name);
+            stages.begin(&format!("training {name}"));
+            let trained = recipe.train(&train, &valid, choice, &out, &stem, &stages)?;
+            stages.begin(&format!("evaluating {name} on valid and test"));
+            entries.push(score(
+                &name,
+                *recipe,
+                trained,
+                [&valid, &test],
+                &out,
+                &stem,
+            )?);
         }
-        tick(&format!("ensemble of the {tok_name} models"));
+        stages.begin(&format!("fitting the ensemble of the {tok_name} models"));
         // Ensembles need one token stream: models over the same tokenizer only.
         let ensemble = if entries.len() > 1 {
             let (row, weights, mixture) = ensemble_row(tok_name, &entries)?;
@@ -412,7 +541,7 @@ pub fn run_demo(
             None
         };
 
-        tick(&format!("sampling from the best {tok_name} model"));
+        stages.begin(&format!("sampling from the best {tok_name} model"));
         if let Some(best) = entries
             .iter()
             .min_by(|a, b| a.row.bits_per_byte.total_cmp(&b.row.bits_per_byte))
@@ -426,8 +555,7 @@ pub fn run_demo(
         leaderboard.extend(ensemble);
     }
     leaderboard.sort_by(|a, b| a.bits_per_byte.total_cmp(&b.bits_per_byte));
-    tick("training a transformer on TinyStories");
-    let stories = run_stories(&out, options.seed)?;
+    let stories = run_stories(&out, options.seed, &mut stages)?;
     let report = DemoReport {
         split_lines,
         leaderboard,

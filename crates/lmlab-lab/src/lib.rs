@@ -3,6 +3,7 @@
 
 pub mod demo;
 pub mod ensembles;
+pub mod info;
 pub mod plot;
 pub mod registry;
 pub mod stories;

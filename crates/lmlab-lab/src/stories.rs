@@ -2,6 +2,7 @@
 //! embedded TinyStories slice for a fixed number of steps, scored in bits per byte on the embedded
 //! validation stories, and sampled from the start of a paragraph.
 
+use crate::demo::Stages;
 use lmlab_core::evaluate::evaluate;
 use lmlab_core::sampling::{generate, SamplingOptions};
 use lmlab_core::{Corpus, Result, SequenceMode};
@@ -75,9 +76,13 @@ pub struct StoriesReport {
     pub samples: Vec<String>,
 }
 
+/// The stages [`run_stories`] reports: the tokenizer, the transformer, scoring and sampling.
+pub const STORIES_STAGES: usize = 3;
+
 /// Trains, scores and samples the TinyStories model, keeping its tokenizer and run directory under
-/// `out`.
-pub fn run_stories(out: &Path, seed: u64) -> Result<StoriesReport> {
+/// `out`; tells `stages` of its [`STORIES_STAGES`] stages and of each transformer step.
+pub fn run_stories(out: &Path, seed: u64, stages: &mut Stages) -> Result<StoriesReport> {
+    stages.begin("TinyStories: training a byte-level BPE tokenizer");
     let meter = lmlab_core::compute::ComputeMeter::start();
     let tokenizer = BpeTrainer {
         vocab_size: STORIES_BPE_VOCAB,
@@ -91,13 +96,15 @@ pub fn run_stories(out: &Path, seed: u64) -> Result<StoriesReport> {
     let mut config = lmlab_neural::RunConfig::parse(STORIES_TRANSFORMER)?;
     config.tokenizer = lmlab_neural::config::TokenizerSpec::File(tokenizer_path);
     let run_dir = out.join("stories-transformer");
+    stages.begin("TinyStories: training a transformer");
     let report = lmlab_neural::train(
         &config,
         STORIES_TRAIN,
         STORIES_VALID,
         &lmlab_neural::TrainOptions::replacing(&run_dir),
-        &mut |_| {},
+        &mut |event| stages.train_event(event),
     )?;
+    stages.begin("TinyStories: scoring the valid stories and sampling");
     let model = lmlab_neural::load_model(&run_dir)?;
     let valid = Corpus::from_text("tinystories:valid", STORIES_VALID.to_string());
     let scored = evaluate(

@@ -2,6 +2,9 @@
 //! IGTree) still improves the Kneser-Ney 5-gram when the two are interpolated with EM weights fitted on
 //! valid.
 
+mod common;
+
+use common::report_skip;
 use lmlab_core::evaluate::evaluate;
 use lmlab_core::{Corpus, LanguageModel, SequenceMode};
 use lmlab_lab::ensembles::{ensemble, NamedProbs};
@@ -16,10 +19,10 @@ fn ptb() -> Option<PathBuf> {
     if dir.is_dir() {
         Some(dir)
     } else {
-        eprintln!(
-            "skipping: {} not found (the shared corpora are not here)",
+        report_skip(&format!(
+            "{} not found (the shared corpora are not here)",
             dir.display()
-        );
+        ));
         None
     }
 }

@@ -2,6 +2,9 @@
 //! single-model perplexities, EM weights fitted on valid, and the ensemble's test perplexity checked
 //! against a direct computation from the raw files.
 
+mod common;
+
+use common::report_skip;
 use lmlab_core::probs::import_one_per_line;
 use lmlab_lab::ensembles::{ensemble, NamedProbs};
 use std::path::{Path, PathBuf};
@@ -13,10 +16,10 @@ fn fixtures() -> Option<PathBuf> {
     if dir.is_dir() {
         Some(dir)
     } else {
-        eprintln!(
-            "skipping: {} not found (the shared fixtures are not here)",
+        report_skip(&format!(
+            "{} not found (the shared fixtures are not here)",
             dir.display()
-        );
+        ));
         None
     }
 }

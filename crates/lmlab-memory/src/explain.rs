@@ -5,6 +5,7 @@ use crate::model::{MemoryModel, MemoryScorer};
 use crate::options::Algorithm;
 use crate::smoothing;
 use crate::tribl2;
+use lmlab_core::sampling::most_likely;
 use lmlab_core::TokenId;
 use serde::{Deserialize, Serialize};
 
@@ -13,7 +14,8 @@ use serde::{Deserialize, Serialize};
 pub struct ExplainedDepth {
     /// 0 for the root (no feature matched), then 1, 2, ...
     pub depth: usize,
-    /// Which previous token this depth tested (1 = the nearest); `None` for the root.
+    /// Which previous token this depth tested: `k` = `k` tokens back (1 = the nearest, shown as
+    /// `-1`); `None` for the root.
     pub position: Option<usize>,
     /// The token matched at this depth; `None` for the root.
     pub token: Option<String>,
@@ -51,7 +53,7 @@ pub struct Explanation {
     pub context: Vec<String>,
     /// Remarks, e.g. that a longer context was cut to its last `K` tokens.
     pub notes: Vec<String>,
-    /// Token positions in the order the trie tests them (1 = nearest).
+    /// Token positions in the order the trie tests them: `k` = `k` tokens back (1 = the nearest).
     pub feature_order: Vec<usize>,
     /// How many features matched exactly (0..=K).
     pub matched_depth: usize,
@@ -63,10 +65,23 @@ pub struct Explanation {
     /// TRIBL2 only: the weighted overlap distance of the nearest neighbours and how many distinct
     /// stored contexts were pooled.
     pub neighbours: Option<(f64, usize)>,
-    /// The top-1 prediction.
+    /// The prediction: the most likely next token of the smoothed distribution (the model's
+    /// [`LanguageModel::next_distribution`](lmlab_core::LanguageModel::next_distribution), ties to
+    /// the lower id), the token `predict` and greedy generation give.
     pub prediction: String,
+    /// The classifier's answer (TiMBL's): the most frequent next token among the backing instances,
+    /// before smoothing. It can differ from `prediction` when backing off to shorter contexts moves
+    /// mass to a token that is frequent there (often `</s>`).
+    pub classifier_prediction: String,
     /// The top candidates, by count (ties as the classifier breaks them).
     pub top: Vec<ExplainedCandidate>,
+}
+
+/// Feature positions as lmlab prints them everywhere: `-k` is the token `k` positions back (so `-1`
+/// is the nearest), in the order the trie tests them, e.g. `-1 -3 -2 (-k = k tokens back)`.
+pub fn feature_order_text(order: &[usize]) -> String {
+    let positions: Vec<String> = order.iter().map(|k| format!("-{k}")).collect();
+    format!("{} (-k = k tokens back)", positions.join(" "))
 }
 
 impl MemoryModel {
@@ -137,7 +152,9 @@ impl MemoryModel {
             }
         };
         let instances: u64 = counts.iter().map(|&c| c as u64).sum();
-        let prediction = name(predicted);
+        let smoothed =
+            smoothing::distribution(&self.tree, &path_nodes, &self.predictable, &self.discounts);
+        let prediction = name(most_likely(&smoothed));
         let mut ranked: Vec<(u32, u32)> = classes.into_iter().zip(counts).collect();
         let rank_of = |c: u32| self.rank.get(c as usize).copied().unwrap_or(u32::MAX);
         ranked.sort_by(|a, b| b.1.cmp(&a.1).then(rank_of(a.0).cmp(&rank_of(b.0))));
@@ -170,6 +187,7 @@ impl MemoryModel {
             instances,
             neighbours,
             prediction,
+            classifier_prediction: name(predicted),
             top,
         }
     }
@@ -187,7 +205,11 @@ impl std::fmt::Display for Explanation {
             self.context_size,
             self.context.join(" ")
         )?;
-        writeln!(f, "feature order (1 = nearest): {:?}", self.feature_order)?;
+        writeln!(
+            f,
+            "feature order: {}",
+            feature_order_text(&self.feature_order)
+        )?;
         for d in &self.path {
             match (&d.position, &d.token) {
                 (Some(p), Some(t)) => writeln!(
@@ -204,13 +226,18 @@ impl std::fmt::Display for Explanation {
         }
         write!(
             f,
-            "matched depth {} of {}; prediction {:?} backed by {} instances",
-            self.matched_depth, self.context_size, self.prediction, self.instances
+            "matched depth {} of {}; {} instances back the classifier's answer {:?}",
+            self.matched_depth, self.context_size, self.instances, self.classifier_prediction
         )?;
         if let Some((distance, n)) = self.neighbours {
             write!(f, " ({n} nearest contexts at distance {distance:.4})")?;
         }
         writeln!(f)?;
+        writeln!(
+            f,
+            "prediction (most likely after smoothing): {:?}",
+            self.prediction
+        )?;
         for c in &self.top {
             writeln!(
                 f,

@@ -33,7 +33,7 @@ pub mod tree;
 mod tribl2;
 pub mod weights;
 
-pub use explain::{ExplainedCandidate, ExplainedDepth, Explanation};
+pub use explain::{feature_order_text, ExplainedCandidate, ExplainedDepth, Explanation};
 pub use model::MemoryModel;
 pub use options::{Algorithm, MemoryOptions};
 pub use trainer::train;

@@ -109,8 +109,11 @@ fn igtree_falls_back_to_the_deepest_match_and_tribl2_to_the_nearest_neighbour() 
     assert!(p == id("x") || p == id("y"));
     let e = ig.explain(&ids("q b c"), 2);
     assert!(e.matched_depth < 3);
-    assert_eq!(e.prediction, e.path[e.matched_depth].default);
-    assert_eq!(tok.vocab().token(ig.predict(&ids("q b c"))), e.prediction);
+    assert_eq!(e.classifier_prediction, e.path[e.matched_depth].default);
+    assert_eq!(
+        tok.vocab().token(ig.predict(&ids("q b c"))),
+        e.classifier_prediction
+    );
 }
 
 #[test]
@@ -199,4 +202,41 @@ fn explain_reports_depth_support_and_counts() {
     assert_eq!(e.prediction, "the");
     assert!(e.neighbours.is_some());
     assert_eq!(tr.options().algorithm, Algorithm::Tribl2);
+}
+
+/// The most likely token of a distribution, ties to the lower id.
+fn argmax(probs: &[f64]) -> usize {
+    (0..probs.len()).fold(0, |best, i| if probs[i] > probs[best] { i } else { best })
+}
+
+#[test]
+fn explain_predicts_the_smoothed_argmax_and_names_the_classifier_answer_apart() {
+    // After "x" the instances say a (twice) and seven other words once; every line ends with
+    // `</s>`, which backing off to the root makes the most likely token after smoothing.
+    let mut text = String::new();
+    for line in [
+        "x a", "x a", "x b", "x c", "x d", "x e", "x f", "x g", "x h",
+    ] {
+        text.push_str(line);
+        text.push('\n');
+    }
+    text.push_str(&"z\n".repeat(40));
+    let mut differ = 0;
+    for options in [MemoryOptions::igtree(1), MemoryOptions::tribl2(1)] {
+        let model = train_text(&text, options).unwrap();
+        let tok = model.tokenizer();
+        for context in ["x", "z", "", "a"] {
+            let ids = tok.encode(context);
+            let e = model.explain(&ids, 3);
+            let best = argmax(&model.next_distribution(&ids));
+            assert_eq!(e.prediction, tok.vocab().token(best as u32), "{context:?}");
+            differ += usize::from(e.prediction != e.classifier_prediction);
+        }
+        let e = model.explain(&tok.encode("x"), 3);
+        assert_eq!(
+            (e.classifier_prediction.as_str(), e.prediction.as_str()),
+            ("a", "</s>")
+        );
+    }
+    assert!(differ > 0);
 }

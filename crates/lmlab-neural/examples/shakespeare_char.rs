@@ -86,6 +86,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             top_k: 200,
             top_p: 1.0,
             stop_at_eos: false,
+            raw_bytes: false,
         },
     )?;
     println!("--- sample ---\n{}", model.tokenizer().decode(&ids));

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{shared, synthetic_corpus, train_text};
+use common::{report_skip, shared, synthetic_corpus, train_text};
 use lmlab_core::LanguageModel;
 use lmlab_ngram::{NgramOptions, DEFAULT_FALLBACK};
 use std::process::Command;
@@ -30,15 +30,23 @@ fn python_with_kenlm() -> Option<String> {
         return Some(python);
     }
     let why = match probe {
-        Ok(out) => String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        // The last line of Python's traceback says what failed.
+        Ok(out) => String::from_utf8_lossy(&out.stderr)
+            .trim()
+            .lines()
+            .last()
+            .unwrap_or_default()
+            .to_string(),
         Err(e) => e.to_string(),
     };
     if set.is_some() {
         panic!("LMLAB_PYTHON={python} cannot import kenlm ({why}); `pip install kenlm` in it");
     }
-    eprintln!(
-        "skipping: {python} cannot import kenlm ({why}); set LMLAB_PYTHON to a python with kenlm"
-    );
+    report_skip(&format!(
+        "{python} cannot import kenlm ({why}); install it with `pip install kenlm` (or \
+         `pip install https://github.com/kpu/kenlm/archive/master.zip`), or set LMLAB_PYTHON to a \
+         python that has it"
+    ));
     None
 }
 

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{compare, shared, synthetic_corpus, train_text};
+use common::{compare, report_skip, shared, synthetic_corpus, train_text};
 use lmlab_ngram::arpa::read_arpa;
 use lmlab_ngram::{NgramOptions, DEFAULT_FALLBACK};
 use std::path::Path;
@@ -14,7 +14,10 @@ fn lmplz() -> Option<String> {
     match std::env::var("LMPLZ") {
         Ok(path) if !path.is_empty() => Some(path),
         _ => {
-            eprintln!("skipping: set LMPLZ to a KenLM lmplz binary to run the live cross-check");
+            report_skip(
+                "set LMPLZ to a KenLM lmplz binary (build https://github.com/kpu/kenlm) to run the \
+                 live cross-check",
+            );
             None
         }
     }
@@ -122,7 +125,7 @@ fn lmplz_agrees_on_many_orders_and_corpora() {
 #[test]
 fn kenlm_query_reads_lmlab_arpa() {
     let Ok(query) = std::env::var("KENLM_QUERY") else {
-        eprintln!("skipping: set KENLM_QUERY to a KenLM query binary");
+        report_skip("set KENLM_QUERY to a KenLM query binary (build https://github.com/kpu/kenlm)");
         return;
     };
     let text = synthetic_corpus(2000, 2000, 4) + "a\\/b c\\d e\n";

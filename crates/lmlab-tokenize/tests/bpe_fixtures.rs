@@ -1,5 +1,8 @@
 //! Exactness against the shared fixtures: Hugging Face's BPE merges and the Scaffold-BPE oracle.
 
+mod common;
+
+use common::report_skip;
 use lmlab_tokenize::bpe::{BpeTokenizer, BpeTrainer};
 use lmlab_tokenize::Tokenizer;
 use std::path::PathBuf;
@@ -10,7 +13,7 @@ fn shared() -> Option<PathBuf> {
     if dir.join("fixtures/tokenizers").is_dir() {
         Some(dir)
     } else {
-        eprintln!("shared/ not found next to the repository: fixture test skipped");
+        report_skip("shared/fixtures/tokenizers not found next to the repository");
         None
     }
 }

@@ -3,6 +3,9 @@
 //! PyPI; the test fails if that interpreter cannot import it), else `python3` (the test is skipped
 //! with a message when `python3` lacks the package).
 
+mod common;
+
+use common::report_skip;
 use lmlab_tokenize::bpe::hf_export::export_hugging_face;
 use lmlab_tokenize::bpe::{BpeTrainer, PreTokenizerPattern};
 use lmlab_tokenize::{BytesTokenizer, Tokenizer};
@@ -76,9 +79,9 @@ fn texts() -> Vec<String> {
 #[test]
 fn exported_tokenizers_give_the_same_ids_in_hugging_face() {
     let Some(python) = hf_python() else {
-        eprintln!(
-            "LMLAB_PYTHON unset and python3 cannot import `tokenizers`: Hugging Face export test \
-             skipped"
+        report_skip(
+            "LMLAB_PYTHON is unset and python3 cannot import Hugging Face `tokenizers`: install it \
+             with `pip install tokenizers`, or set LMLAB_PYTHON to a python that has it",
         );
         return;
     };

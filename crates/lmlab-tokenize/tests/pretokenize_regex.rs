@@ -1,6 +1,9 @@
 //! The hand-written pre-tokenizers give exactly the matches of their regular expressions (as
 //! `fancy-regex` finds them) on the test files and on random text mixing every character class.
 
+mod common;
+
+use common::report_skip;
 use lmlab_tokenize::bpe::PreTokenizerPattern;
 use std::path::PathBuf;
 use std::sync::OnceLock;
@@ -66,7 +69,7 @@ fn hand_written_scanners_equal_the_regexes_on_random_text() {
 fn hand_written_scanners_equal_the_regexes_on_the_test_files() {
     let dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data"));
     if !dir.is_dir() {
-        eprintln!("shared/data not found: test skipped");
+        report_skip("shared/data not found next to the repository");
         return;
     }
     for file in [

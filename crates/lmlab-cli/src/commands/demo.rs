@@ -1,20 +1,66 @@
 use super::print_json;
 use crate::args::DemoArgs;
-use crate::progress::bar;
-use lmlab_lab::demo::{run_demo, DemoOptions};
+use crate::progress::{bar, stage_bar};
+use indicatif::{MultiProgress, ProgressBar};
+use lmlab_lab::demo::{run_demo, DemoOptions, DemoProgress};
+use std::cell::RefCell;
+
+/// Two bars on stderr: the demo's stages, and below it the training steps of a neural model while
+/// one trains.
+struct DemoBars {
+    multi: MultiProgress,
+    stages: ProgressBar,
+    steps: RefCell<Option<ProgressBar>>,
+}
+
+impl DemoBars {
+    fn new() -> DemoBars {
+        let multi = MultiProgress::new();
+        let stages = multi.add(stage_bar(1, "demo"));
+        DemoBars {
+            multi,
+            stages,
+            steps: RefCell::new(None),
+        }
+    }
+
+    fn show(&self, event: DemoProgress) {
+        match event {
+            DemoProgress::Stage { step, total, what } => {
+                if let Some(steps) = self.steps.borrow_mut().take() {
+                    steps.finish_and_clear();
+                }
+                self.stages.set_length(total as u64);
+                self.stages.set_position(step as u64 - 1);
+                self.stages.set_message(what.to_string());
+            }
+            DemoProgress::TrainingStep { done, total } => {
+                let mut steps = self.steps.borrow_mut();
+                let steps = steps.get_or_insert_with(|| {
+                    self.multi.add(bar(total as u64, "  transformer steps"))
+                });
+                steps.set_position(done as u64);
+            }
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(steps) = self.steps.borrow_mut().take() {
+            steps.finish_and_clear();
+        }
+        self.stages.finish_and_clear();
+    }
+}
 
 pub fn run(args: DemoArgs) -> anyhow::Result<()> {
-    let progress = bar(1, "demo");
+    let bars = DemoBars::new();
     let options = DemoOptions {
         out_dir: args.out.clone(),
         seed: args.seed,
     };
-    let report = run_demo(&options, &|step, total, what| {
-        progress.set_length(total as u64);
-        progress.set_position(step as u64);
-        progress.set_message(what.to_string());
-    })?;
-    progress.finish_and_clear();
+    let report = run_demo(&options, &|event| bars.show(event));
+    bars.finish();
+    let report = report?;
     if args.json {
         return print_json(&report);
     }
@@ -65,7 +111,8 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
     }
     if let Some(dir) = &report.out_dir {
         println!(
-            "\nmodels, probability files, leaderboard.json and leaderboard.svg (a bar chart) are in {}",
+            "\nmodels (kn3-words.lmlab, ...), valid and test probability files, leaderboard.json \
+             (which file is which model) and leaderboard.svg (a bar chart) are in {}",
             dir.display()
         );
     }

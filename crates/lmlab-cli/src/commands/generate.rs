@@ -1,5 +1,6 @@
+use super::print_json;
 use crate::args::GenerateArgs;
-use lmlab_core::sampling::{generate, SamplingOptions};
+use lmlab_core::sampling::{generate_samples, SamplingOptions};
 use lmlab_core::SequenceMode;
 use lmlab_lab::registry::load;
 
@@ -11,15 +12,48 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<()> {
     let options = SamplingOptions {
         seed: args.seed,
         max_tokens: args.max_tokens as usize,
-        temperature: args.temperature,
+        temperature: if args.greedy { 0.0 } else { args.temperature },
         top_k: args.top_k,
         top_p: args.top_p,
         // A model trained on a stream ends lines, not texts, with `</s>`: keep going across lines.
-        stop_at_eos: loaded.sequences != SequenceMode::Stream,
+        stop_at_eos: !args.ignore_eos && loaded.sequences != SequenceMode::Stream,
+        raw_bytes: args.raw_bytes,
     };
-    let generated = generate(model.as_ref(), &prompt, &options)?;
-    let mut all = prompt;
-    all.extend(generated);
-    println!("{}", tokenizer.decode(&all));
+    let samples = generate_samples(model.as_ref(), &prompt, &options, args.num_samples as usize)?;
+    let texts: Vec<String> = samples
+        .iter()
+        .map(|ids| tokenizer.decode(&[prompt.as_slice(), ids].concat()))
+        .collect();
+    if args.json {
+        let samples: Vec<serde_json::Value> = samples
+            .iter()
+            .zip(&texts)
+            .zip(0u64..)
+            .map(|((ids, text), i)| {
+                serde_json::json!({
+                    "seed": options.seed.wrapping_add(i),
+                    "text": text,
+                    "ids": ids,
+                })
+            })
+            .collect();
+        return print_json(&serde_json::json!({
+            "model": args.model,
+            "prompt": args.prompt,
+            "prompt_ids": prompt,
+            "greedy": options.is_greedy(),
+            "temperature": options.temperature,
+            "top_k": options.top_k,
+            "top_p": options.top_p,
+            "stop_at_eos": options.stop_at_eos,
+            "samples": samples,
+        }));
+    }
+    for (i, text) in texts.iter().enumerate() {
+        if i > 0 {
+            println!("---------------");
+        }
+        println!("{text}");
+    }
     Ok(())
 }

@@ -4,7 +4,7 @@ use crate::args::{AddArgs, ExplainArgs};
 use lmlab_core::model_file::ModelFile;
 use lmlab_core::{Corpus, LanguageModel};
 use lmlab_lab::training::add_to_memory;
-use lmlab_memory::MemoryModel;
+use lmlab_memory::{feature_order_text, MemoryModel};
 
 pub fn explain(args: ExplainArgs) -> anyhow::Result<()> {
     let model = MemoryModel::load(&args.model)?;
@@ -22,9 +22,9 @@ pub fn explain(args: ExplainArgs) -> anyhow::Result<()> {
         e.context_size,
         e.context.join(" ")
     );
-    println!("feature order (1 = nearest): {:?}", e.feature_order);
+    println!("feature order: {}", feature_order_text(&e.feature_order));
     println!(
-        "matched depth {} of {}; {} instances back the prediction",
+        "matched depth {} of {}; {} instances back the classifier's answer",
         e.matched_depth, e.context_size, e.instances
     );
     for d in &e.path {
@@ -40,7 +40,11 @@ pub fn explain(args: ExplainArgs) -> anyhow::Result<()> {
     if let Some((distance, pooled)) = e.neighbours {
         println!("nearest neighbours: distance {distance:.4}, {pooled} stored contexts pooled");
     }
-    println!("prediction: {}", e.prediction);
+    println!(
+        "classifier's answer (most frequent among the backing instances): {}",
+        e.classifier_prediction
+    );
+    println!("prediction (most likely after smoothing): {}", e.prediction);
     println!("{:>9} {:>8} {:>11}  token", "count", "share", "smoothed p");
     for c in &e.top {
         println!(

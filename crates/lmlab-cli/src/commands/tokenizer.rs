@@ -42,6 +42,14 @@ pub fn train(args: TokenizerTrainArgs) -> anyhow::Result<()> {
     })?;
     progress.finish_and_clear();
     save_tokenizer_file(tokenizer.as_ref(), &args.output)?;
+    if args.json {
+        return print_json(&serde_json::json!({
+            "path": args.output,
+            "kind": tokenizer.kind(),
+            "vocab_size": tokenizer.vocab().len(),
+            "fingerprint": tokenizer.fingerprint(),
+        }));
+    }
     println!(
         "wrote {}: {} tokenizer, {} tokens (specials included), fingerprint {}",
         args.output.display(),
@@ -59,6 +67,16 @@ pub fn encode(args: EncodeArgs) -> anyhow::Result<()> {
         (None, Some(path)) => read_text_file(path)?,
         (None, None) => unreachable!("clap requires --text or --input"),
     };
+    if args.json {
+        let lines: Vec<serde_json::Value> = lines_of(&text)
+            .map(|line| {
+                let ids = tokenizer.encode(line);
+                let tokens: Vec<&str> = ids.iter().map(|&id| tokenizer.vocab().token(id)).collect();
+                serde_json::json!({"text": line, "ids": ids, "tokens": tokens})
+            })
+            .collect();
+        return print_json(&lines);
+    }
     for line in lines_of(&text) {
         let ids: Vec<String> = tokenizer.encode(line).iter().map(u32::to_string).collect();
         println!("{}", ids.join(" "));

@@ -10,7 +10,7 @@ use lmlab_lab::training::{
     train_baseline, train_memory, train_ngram_to_file, BaselineRun, MemoryRun, NgramRun,
     TokenizerChoice,
 };
-use lmlab_memory::{Algorithm, MemoryOptions};
+use lmlab_memory::{feature_order_text, Algorithm, MemoryOptions};
 use lmlab_ngram::{NgramOptions, DEFAULT_FALLBACK};
 use lmlab_tokenize::{BpeTrainer, CharsTrainer, PreTokenizerPattern, WordsTrainer};
 use std::path::Path;
@@ -90,13 +90,8 @@ pub fn memory(args: MemoryArgs) -> anyhow::Result<()> {
     spin.finish_and_clear();
     if !args.json {
         println!(
-            "feature order (1 = nearest token): {:?}",
-            trained
-                .model
-                .feature_order()
-                .iter()
-                .map(|f| f + 1)
-                .collect::<Vec<_>>()
+            "feature order: {}",
+            feature_order_text(&trained.model.feature_order())
         );
     }
     report(&args.output, &trained.compute, args.json)

@@ -14,7 +14,10 @@ pub fn shared() -> Option<PathBuf> {
     if dir.is_dir() {
         Some(dir)
     } else {
-        eprintln!("skipping: {} is missing", dir.display());
+        report_skip(&format!(
+            "{} is missing (the shared corpora and fixtures)",
+            dir.display()
+        ));
         None
     }
 }
@@ -51,3 +54,5 @@ the cat ran to the dog\n\
 a cat sat on a mat\n\
 the dog ran to the cat\n\
 a dog sat on the mat\n";
+
+pub use lmlab_core::test_support::report_skip;

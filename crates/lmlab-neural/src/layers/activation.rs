@@ -68,7 +68,7 @@ simd_dispatch! {
 }
 
 simd_dispatch! {
-    /// SwiGLU backward: adds into `dx` (rows `[dgate | dup]`).
+    /// SwiGLU backward: writes `dx` (rows `[dgate | dup]`, overwritten).
     pub fn swiglu_backward<F: Float>(dx: &mut [F], dy: &[F], x: &[F], n: usize, f: usize) {
         for r in 0..n {
             let (gate, up) = x[r * 2 * f..(r + 1) * 2 * f].split_at(f);

@@ -1,5 +1,6 @@
-//! The decoder-only transformer: parameter layout, activation workspace, forward and backward passes,
-//! and the one-token KV-cache step used for scoring and generation.
+//! The networks: the decoder-only transformer (`transformer`, its activation `workspace`, and the
+//! one-token KV-cache step of `kv` used for scoring and generation) and the LSTM (`lstm`), the
+//! parameter layout they share (`params`), and the `Net` trait the training loop drives both through.
 
 pub mod kv;
 pub mod lstm;

@@ -13,7 +13,10 @@ pub fn shared() -> Option<PathBuf> {
     if dir.is_dir() {
         Some(dir)
     } else {
-        eprintln!("skipping: {} is missing", dir.display());
+        report_skip(&format!(
+            "{} is missing (the shared corpora and fixtures)",
+            dir.display()
+        ));
         None
     }
 }
@@ -103,3 +106,5 @@ pub fn synthetic_corpus(lines: usize, words: usize, seed: u64) -> String {
     }
     text
 }
+
+pub use lmlab_core::test_support::report_skip;

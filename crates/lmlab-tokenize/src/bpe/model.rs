@@ -479,6 +479,12 @@ impl Tokenizer for BpeTokenizer {
     }
 
     fn decode(&self, ids: &[TokenId]) -> String {
+        let bytes = self.decode_bytes(ids);
+        String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into())
+    }
+
+    /// The bytes of the learned tokens of `ids`; `</s>` is a newline, other specials nothing.
+    fn decode_bytes(&self, ids: &[TokenId]) -> Vec<u8> {
         let mut bytes = Vec::new();
         for &id in ids {
             if id < self.n_learned {
@@ -489,7 +495,7 @@ impl Tokenizer for BpeTokenizer {
             }
             // `<s>` and the user-given special tokens are left out, as the trait asks.
         }
-        String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into())
+        bytes
     }
 
     fn to_json(&self) -> serde_json::Value {

@@ -71,15 +71,18 @@ impl Tokenizer for BytesTokenizer {
     }
 
     fn decode(&self, ids: &[TokenId]) -> String {
-        let bytes: Vec<u8> = ids
-            .iter()
+        String::from_utf8_lossy(&self.decode_bytes(ids)).into_owned()
+    }
+
+    /// The bytes of `ids`: `</s>` is a newline, `<s>` nothing.
+    fn decode_bytes(&self, ids: &[TokenId]) -> Vec<u8> {
+        ids.iter()
             .filter_map(|&id| match id {
                 EOS_ID => Some(b'\n'),
                 BOS_ID => None,
                 b => u8::try_from(b).ok(),
             })
-            .collect();
-        String::from_utf8_lossy(&bytes).into_owned()
+            .collect()
     }
 
     fn to_json(&self) -> serde_json::Value {
