@@ -432,6 +432,12 @@ fn demo_runs_every_model_and_reports() {
     for sample in report["samples"].as_array().unwrap() {
         assert!(printable(sample["text"].as_str().unwrap()), "{sample}");
     }
+    // Closed-vocabulary rows scored with OOVs say so (and the table marks them); open ones have none.
+    let oov = |name: &str| rows.iter().find(|r| r["name"] == name).unwrap()["test_oov"].clone();
+    assert!(oov("KN 3-gram / words").as_u64().unwrap() > 0);
+    assert_eq!(oov("EM ensemble / words"), oov("KN 3-gram / words"));
+    assert_eq!(oov("bigram witten-bell / bytes"), 0);
+    assert!(text.contains("* scored with OOVs"), "{text}");
     assert!(bpb("bigram witten-bell / words") < bpb("uniform / words"));
     assert!(bpb("EM ensemble / words") <= bpb("bigram witten-bell / words") + 0.01);
     // The TinyStories transformer learned something (uniform over bytes is 8 bits per byte) and

@@ -77,12 +77,15 @@ pub struct LeaderboardRow {
     pub name: String,
     /// Tokenizer kind.
     pub tokenizer: String,
-    /// Test bits per byte (comparable across tokenizers).
+    /// Test bits per byte (comparable across tokenizers when `test_oov` is 0).
     pub bits_per_byte: f64,
     /// Test perplexity per token.
     pub perplexity: f64,
-    /// Test perplexity per whitespace word (comparable across tokenizers).
+    /// Test perplexity per whitespace word (comparable across tokenizers when `test_oov` is 0).
     pub word_perplexity: f64,
+    /// OOV tokens in the test text: each is one cheap `<unk>`, so with any the row's bits per byte
+    /// and word perplexity flatter it next to open-vocabulary tokenizers.
+    pub test_oov: u64,
     /// CPU seconds spent training (tokenizer included; an ensemble sums its members).
     pub train_cpu_seconds: f64,
     /// Size of the model file in bytes (an ensemble sums its members).
@@ -371,6 +374,7 @@ fn score(
             bits_per_byte: t.totals.bits_per_byte(),
             perplexity: t.totals.perplexity(),
             word_perplexity: t.totals.word_perplexity(),
+            test_oov: t.totals.oov,
             train_cpu_seconds: trained.cpu,
             model_bytes: trained.bytes,
             parameters: model.parameter_count(),
@@ -419,6 +423,8 @@ fn ensemble_row(
         bits_per_byte: test_score.bits_per_byte.unwrap_or(f64::NAN),
         perplexity: test_score.perplexity,
         word_perplexity: (-report.mixture.log_prob_sum() / words).exp(),
+        // The members share the tokenizer, so their OOVs are the same tokens.
+        test_oov: entries.iter().map(|e| e.row.test_oov).max().unwrap_or(0),
         train_cpu_seconds: entries.iter().map(|e| e.row.train_cpu_seconds).sum(),
         model_bytes: entries.iter().map(|e| e.row.model_bytes).sum(),
         parameters: entries.iter().map(|e| e.row.parameters).sum(),

@@ -176,6 +176,7 @@ mod tests {
             bits_per_byte,
             perplexity: 1.0,
             word_perplexity: 1.0,
+            test_oov: 0,
             train_cpu_seconds: 0.0,
             model_bytes: 0,
             parameters: 0,

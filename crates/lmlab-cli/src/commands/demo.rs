@@ -67,12 +67,14 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
     let [train, valid, test] = report.split_lines;
     println!("tiny-shakespeare (embedded): {train} train / {valid} valid / {test} test lines\n");
     println!(
-        "{:<32} {:>8} {:>12} {:>11} {:>9} {:>12} {:>12}",
+        "{:<32} {:>8}  {:>12} {:>11} {:>9} {:>12} {:>12}",
         "model", "bits/B", "ppl/token", "ppl/word", "train-s", "file bytes", "parameters"
     );
     for r in &report.leaderboard {
+        // A row scored with OOVs is marked: its per-byte and per-word figures flatter it.
+        let mark = if r.test_oov > 0 { "*" } else { " " };
         println!(
-            "{:<32} {:>8.4} {:>12.3} {:>11.2} {:>9.3} {:>12} {:>12}",
+            "{:<32} {:>8.4}{mark} {:>12.3} {:>11.2} {:>9.3} {:>12} {:>12}",
             r.name,
             r.bits_per_byte,
             r.perplexity,
@@ -80,6 +82,13 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
             r.train_cpu_seconds,
             r.model_bytes,
             r.parameters
+        );
+    }
+    if let Some(r) = report.leaderboard.iter().find(|r| r.test_oov > 0) {
+        println!(
+            "* scored with OOVs ({} in the test text for {}): each is one cheap <unk>, so bits/byte \
+             and ppl/word are not comparable with the other tokenizers' rows",
+            r.test_oov, r.tokenizer
         );
     }
     println!("\nensemble weights (EM on valid):");
