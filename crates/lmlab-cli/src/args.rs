@@ -418,6 +418,9 @@ pub struct ImportArgs {
     /// Output `*.probs.tsv`.
     #[arg(short, long)]
     pub output: PathBuf,
+    /// Print what was written as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `lmlab probs export`.

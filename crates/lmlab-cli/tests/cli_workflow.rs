@@ -347,6 +347,22 @@ fn probability_files_import_and_export_one_per_line() {
         s(&out),
     ]);
     assert!(msg.contains("3 tokens"), "{msg}");
+    let json: serde_json::Value = serde_json::from_str(&ok(&[
+        "probs",
+        "import",
+        "--words",
+        s(&words),
+        "--probs",
+        s(&probs),
+        "-o",
+        s(&out),
+        "--json",
+    ]))
+    .unwrap();
+    assert_eq!(json["tokens"], 3);
+    assert_eq!(json["model"], "KN");
+    let ppl = (-(0.01f64.ln() + 0.5f64.ln() + 0.25f64.ln()) / 3.0).exp();
+    assert!((json["perplexity"].as_f64().unwrap() - ppl).abs() < 1e-9 * ppl);
     let back = dir.path().join("back.txt");
     let back_words = dir.path().join("back_words.txt");
     ok(&[

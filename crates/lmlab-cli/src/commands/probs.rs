@@ -9,6 +9,15 @@ pub fn import(args: ImportArgs) -> anyhow::Result<()> {
     });
     let file = import_one_per_line(&args.words, &args.probs, &model)?;
     file.write(&args.output)?;
+    if args.json {
+        return super::print_json(&serde_json::json!({
+            "output": args.output.display().to_string(),
+            "model": file.header.model,
+            "tokens": file.rows.len(),
+            "log_prob_sum": file.log_prob_sum(),
+            "perplexity": file.perplexity(),
+        }));
+    }
     println!(
         "wrote {}: {} tokens, perplexity {:.4}",
         args.output.display(),
