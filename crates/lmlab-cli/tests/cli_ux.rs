@@ -69,6 +69,21 @@ fn info_reads_a_neural_run_directory() {
     assert_eq!(v["kind"], "baseline");
     assert_eq!(v["provenance"]["sequences"], "line");
     assert!(v["run"].is_null());
+
+    // A directory that is not a run: said so, for every command that loads a model.
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    for args in [
+        vec!["info", s(&empty)],
+        vec!["eval", s(&empty), "--input", s(&test)],
+        vec!["generate", s(&empty)],
+    ] {
+        let msg = common::fails(&args);
+        assert!(
+            msg.contains("not a neural run directory"),
+            "{args:?}: {msg}"
+        );
+    }
 }
 
 #[test]

@@ -20,6 +20,16 @@ pub struct TransformerModel {
 /// Reads a run's checkpoint and tokenizer and checks that they belong together.
 fn load_parts(run_dir: &Path) -> Result<(Checkpoint, Box<dyn Tokenizer>)> {
     let path = run_dir.join(checkpoint::FILE_NAME);
+    if run_dir.is_dir() && !path.exists() {
+        return Err(Error::bad_file(
+            run_dir,
+            format!(
+                "a directory without {}: not a neural run directory (give a model file, or a \
+                 directory made by `lmlab train transformer|lstm`)",
+                checkpoint::FILE_NAME
+            ),
+        ));
+    }
     let ck = Checkpoint::load(&path)?;
     let tokenizer = load_run_tokenizer(run_dir)?;
     if tokenizer.vocab().len() != ck.config.model.vocab_size {

@@ -33,7 +33,7 @@ pub fn run(args: InfoArgs) -> anyhow::Result<()> {
 fn print_run(kind: &str, run: &RunInfo) {
     let m = &run.architecture;
     println!(
-        "architecture {kind}: {} layers, width {}, {} heads, context {} tokens, vocabulary {}",
+        "arch        {kind}: {} layers, width {}, {} heads, context {} tokens, vocabulary {}",
         m.n_layer, m.n_embd, m.n_head, m.block_size, m.vocab_size
     );
     let Some(p) = &run.progress else {
