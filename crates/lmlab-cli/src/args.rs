@@ -9,6 +9,19 @@ use std::path::PathBuf;
 /// Train tokenizers and language models (bigram baselines, Kneser-Ney n-grams as KenLM, memory-based
 /// IGTree/TRIBL2, transformers and LSTMs), evaluate them the same way (perplexity, bits per byte,
 /// per-token probability files), ensemble them, sample text from them and compare them. Start with
+/// `lmlab export`.
+#[derive(Args, Debug)]
+pub struct ExportRunArgs {
+    /// The neural run directory.
+    pub run: PathBuf,
+    /// The model file to write (`*.lmlab`).
+    #[arg(short, long)]
+    pub output: PathBuf,
+    /// Print what was written as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
 /// `lmlab demo`.
 #[derive(Parser, Debug)]
 #[command(name = "lmlab", version, propagate_version = true)]
@@ -36,6 +49,9 @@ pub enum Command {
     /// What a model is: kind, shape, parameters, tokenizer, provenance; for a neural run directory
     /// also its architecture, steps, validation loss and compute.
     Info(InfoArgs),
+    /// Write a neural run directory's weights, config and tokenizer as one model file (no optimizer
+    /// state) that every command loads.
+    Export(ExportRunArgs),
     /// The most likely next tokens after a context, for any model (its full next-token distribution).
     Predict(PredictArgs),
     /// Tokenizers: train, encode, decode, statistics, Hugging Face export.

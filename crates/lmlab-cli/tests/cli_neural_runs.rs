@@ -209,3 +209,49 @@ fn ctrl_c_finishes_the_step_writes_a_checkpoint_and_says_how_to_resume() {
     assert_eq!(report["steps"].as_u64().unwrap(), step + 2);
     assert_eq!(report["stop"], "paused");
 }
+
+#[test]
+fn an_exported_run_is_a_model_file_every_command_loads() {
+    let dir = tempfile::tempdir().unwrap();
+    let (train, valid) = texts(dir.path());
+    let cfg = config(dir.path(), 6, 2);
+    let out = dir.path().join("run");
+    ok(&train_args(&cfg, &train, &valid, &out));
+    let file = dir.path().join("run.lmlab");
+    let exported: serde_json::Value =
+        serde_json::from_str(&ok(&["export", s(&out), "-o", s(&file), "--json"])).unwrap();
+    assert_eq!(exported["step"], 6);
+    // Without the optimizer's two moments the file is about a third of the checkpoint.
+    let (model_bytes, ckpt_bytes) = (
+        exported["model_bytes"].as_u64().unwrap(),
+        exported["checkpoint_bytes"].as_u64().unwrap(),
+    );
+    assert!(model_bytes * 2 < ckpt_bytes, "{exported}");
+    // The same model: the same scores to the bit, the same samples.
+    let eval = |m: &Path| {
+        let v: serde_json::Value =
+            serde_json::from_str(&ok(&["eval", s(m), "--input", s(&valid), "--json"])).unwrap();
+        v["log_prob_sum"].clone()
+    };
+    assert_eq!(eval(&out), eval(&file));
+    let gen = |m: &Path| ok(&["generate", s(m), "--seed", "4", "--max-tokens", "20"]);
+    assert_eq!(gen(&out), gen(&file));
+    let info = ok(&["info", s(&file)]);
+    assert!(
+        info.contains("transformer") && info.contains("step 6"),
+        "{info}"
+    );
+    ok(&["predict", s(&file), "--context", "the"]);
+    // Same run, same bytes.
+    let again = dir.path().join("again.lmlab");
+    ok(&["export", s(&out), "-o", s(&again)]);
+    assert_eq!(
+        std::fs::read(&file).unwrap(),
+        std::fs::read(&again).unwrap()
+    );
+    // A model file or a plain directory is not a run.
+    let msg = fails(&["export", s(&file), "-o", s(&again)]);
+    assert!(msg.contains("not a neural run directory"), "{msg}");
+    let msg = fails(&["export", s(dir.path()), "-o", s(&again)]);
+    assert!(msg.contains("not a neural run directory"), "{msg}");
+}

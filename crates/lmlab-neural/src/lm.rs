@@ -63,13 +63,21 @@ pub trait NeuralLm: LanguageModel {
 /// Loads the model of a run directory, transformer or LSTM.
 pub fn load_model(run_dir: &Path) -> Result<Box<dyn NeuralLm>> {
     let (ck, tokenizer) = load_parts(run_dir)?;
-    Ok(match ck.config.model.arch {
+    model_from_parts(ck.config, ck.params, tokenizer, ck.step)
+}
+
+/// The model its config's architecture names, from flat parameters and a tokenizer.
+pub fn model_from_parts(
+    config: RunConfig,
+    params: Vec<f32>,
+    tokenizer: Box<dyn Tokenizer>,
+    step: usize,
+) -> Result<Box<dyn NeuralLm>> {
+    Ok(match config.model.arch {
         Arch::Transformer => Box::new(TransformerModel::from_parts(
-            ck.config, ck.params, tokenizer, ck.step,
+            config, params, tokenizer, step,
         )?),
-        Arch::Lstm => Box::new(LstmModel::from_parts(
-            ck.config, ck.params, tokenizer, ck.step,
-        )?),
+        Arch::Lstm => Box::new(LstmModel::from_parts(config, params, tokenizer, step)?),
     })
 }
 

@@ -3,6 +3,7 @@
 mod demo;
 mod ensemble;
 mod eval;
+mod export;
 mod generate;
 mod info;
 mod memory;
@@ -42,6 +43,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Probs(ProbsCommand::Export(args)) => probs::export(args),
         Command::Generate(args) => generate::run(args),
         Command::Info(args) => info::run(args),
+        Command::Export(args) => export::run(args),
         Command::Demo(args) => demo::run(args),
     }
 }
