@@ -61,30 +61,31 @@ impl DataRecord {
         let Some(recorded) = DataRecord::load(run_dir)? else {
             return Ok(());
         };
-        let differs = |what: &str, was: &str, was_bytes: u64, now: &str, now_bytes: u64| {
-            Error::Mismatch(format!(
-                "--resume refused: the {what} text differs from the run's: the run was trained on \
-                 sha256 {was} ({was_bytes} bytes), this one is sha256 {now} ({now_bytes} bytes); \
-                 give the same file, or start a new run"
-            ))
-        };
-        if recorded.train_sha256 != self.train_sha256 {
-            return Err(differs(
+        let texts = [
+            (
                 "training",
                 &recorded.train_sha256,
                 recorded.train_bytes,
                 &self.train_sha256,
                 self.train_bytes,
-            ));
-        }
-        if recorded.valid_sha256 != self.valid_sha256 {
-            return Err(differs(
+            ),
+            (
                 "validation",
                 &recorded.valid_sha256,
                 recorded.valid_bytes,
                 &self.valid_sha256,
                 self.valid_bytes,
-            ));
+            ),
+        ];
+        for (what, was, was_bytes, now, now_bytes) in texts {
+            if was != now {
+                return Err(Error::Mismatch(format!(
+                    "--resume refused: the {what} text differs from the run's: the run recorded \
+                     sha256 {was} ({was_bytes} bytes), this one is sha256 {now} ({now_bytes} bytes); \
+                     give the same file, or start a new run"
+
+                )));
+            }
         }
         Ok(())
     }
