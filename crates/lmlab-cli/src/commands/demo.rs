@@ -74,11 +74,11 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
         // A row scored with OOVs is marked: its per-byte and per-word figures flatter it.
         let mark = if r.test_oov > 0 { "*" } else { " " };
         println!(
-            "{:<32} {:>8.4}{mark} {:>12.3} {:>11.2} {:>9.3} {:>12} {:>12}",
+            "{:<32} {:>8.4}{mark} {:>12.3} {:>11} {:>9.3} {:>12} {:>12}",
             r.name,
             r.bits_per_byte,
             r.perplexity,
-            r.word_perplexity,
+            fixed_width(r.word_perplexity),
             r.train_cpu_seconds,
             r.model_bytes,
             r.parameters
@@ -126,4 +126,14 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// Two decimals, or scientific notation when that would not fit the 11-character column (the
+/// uniform byte model's word perplexity is about 8e10).
+fn fixed_width(value: f64) -> String {
+    if value.abs() < 1e7 {
+        format!("{value:.2}")
+    } else {
+        format!("{value:.3e}")
+    }
 }
