@@ -9,19 +9,6 @@ use std::path::PathBuf;
 /// Train tokenizers and language models (bigram baselines, Kneser-Ney n-grams as KenLM, memory-based
 /// IGTree/TRIBL2, transformers and LSTMs), evaluate them the same way (perplexity, bits per byte,
 /// per-token probability files), ensemble them, sample text from them and compare them. Start with
-/// `lmlab export`.
-#[derive(Args, Debug)]
-pub struct ExportRunArgs {
-    /// The neural run directory.
-    pub run: PathBuf,
-    /// The model file to write (`*.lmlab`).
-    #[arg(short, long)]
-    pub output: PathBuf,
-    /// Print what was written as JSON.
-    #[arg(long)]
-    pub json: bool,
-}
-
 /// `lmlab demo`.
 #[derive(Parser, Debug)]
 #[command(name = "lmlab", version, propagate_version = true)]
@@ -500,6 +487,19 @@ pub struct InfoArgs {
     /// The model file or neural run directory.
     pub model: PathBuf,
     /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `lmlab export`.
+#[derive(Args, Debug)]
+pub struct ExportRunArgs {
+    /// The neural run directory.
+    pub run: PathBuf,
+    /// The model file to write (`*.lmlab`).
+    #[arg(short, long)]
+    pub output: PathBuf,
+    /// Print what was written as JSON.
     #[arg(long)]
     pub json: bool,
 }
