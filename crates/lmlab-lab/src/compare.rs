@@ -166,6 +166,7 @@ pub fn compare(
     let spans = sequence_spans(a_rows);
     let units = unit_sums(a_rows, &gains, &spans);
     let bytes = byte_count(a, b, &skips);
+    let known_bytes = bytes.as_ref().ok().copied();
     let resampled = bootstrap(&units, options);
     let tokens = a_rows.len();
     // 0 − x, not −x: no difference prints as 0, not -0.
@@ -173,16 +174,13 @@ pub fn compare(
         |delta_ll: f64, bytes: u64| (0.0 - delta_ll) * tokens as f64 / (LN_2 * bytes as f64);
     let ll_delta = delta(per_token_delta(&units.total()), &resampled.ll);
     Ok(CompareReport {
-        a: side(a_path, a, a_rows, bytes.as_ref().ok().copied()),
-        b: side(b_path, b, b_rows, bytes.as_ref().ok().copied()),
+        a: side(a_path, a, a_rows, known_bytes),
+        b: side(b_path, b, b_rows, known_bytes),
         tokens,
         sequences: spans.len(),
         resamples: options.resamples,
         seed: options.seed,
-        bits_per_byte: bytes
-            .as_ref()
-            .ok()
-            .map(|&n| map_delta(&ll_delta, |d| to_bpb(d, n))),
+        bits_per_byte: known_bytes.map(|n| map_delta(&ll_delta, |d| to_bpb(d, n))),
         bits_per_byte_unavailable: bytes.err(),
         perplexity: delta(perplexity_delta(&units.total()), &resampled.ppl),
         log_likelihood_per_token: ll_delta,
@@ -620,5 +618,28 @@ mod tests {
         let mut a = file(5, 3, base);
         a.rows.iter_mut().for_each(|r| r.seq = 0);
         assert_eq!(sequence_spans(&a.rows).len(), 5);
+    }
+
+    #[test]
+    fn compare_own_file_with_imported_one_lacking_the_first_token() {
+        let own = file(10, 4, base);
+        // As imported from Herel & Mikolov: one sequence, `<eos>` ends, the first token unscored.
+        let mut imported = own.clone();
+        imported.rows.remove(0);
+        for (i, row) in imported.rows.iter_mut().enumerate() {
+            (row.seq, row.pos, row.logp) = (0, i as u32, row.logp - 0.2);
+            if row.token == "</s>" {
+                row.token = "<eos>".into();
+            }
+        }
+        imported.header.tokenizer = lmlab_core::probs::EXTERNAL_TOKENIZER.into();
+        imported.header.bytes = None;
+        let r = run(&own, &imported, &quick());
+        assert_eq!((r.tokens, r.sequences), (39, 10));
+        assert!((r.log_likelihood_per_token.value + 0.2).abs() < 1e-12);
+        assert!(r.notes[0].contains("first 1 row(s) of A"), "{:?}", r.notes);
+        assert!(r.bits_per_byte.is_none());
+        let why = r.bits_per_byte_unavailable.unwrap();
+        assert!(why.contains("rows were left out"), "{why}");
     }
 }

@@ -49,6 +49,10 @@ fn print_text(r: &CompareReport) {
     }
     print_delta("log-lik/token (nats)", &r.log_likelihood_per_token);
     print_delta("perplexity", &r.perplexity);
+    println!(
+        "(p: two-sided, from the resamples; the smallest it can be is 2/(resamples+1) = {:.2e})",
+        2.0 / (r.resamples as f64 + 1.0)
+    );
     let what = "gain = B's log-prob - A's (nats)";
     print_contributions(
         &format!("tokens where B gains most ({what})"),
