@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{fails, ok, s, shared};
+use common::{fails, ok, s, shared, texts};
 use std::path::{Path, PathBuf};
 
 /// Writes a probability file of 30 sequences of 4 tokens, log-probabilities from `logp(row)`.
@@ -110,6 +110,45 @@ fn cli_compare_refuses_other_streams_and_bad_options() {
     assert!(msg.contains("resamples"), "{msg}");
     let msg = fails(&["compare", s(&a), s(&dir.path().join("missing.tsv"))]);
     assert!(msg.contains("missing.tsv"), "{msg}");
+}
+
+#[test]
+fn cli_compare_two_trained_models_gives_the_difference_of_their_bits_per_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    let (train, _) = texts(dir.path());
+    let score = |name: &str, smoothing: &str| {
+        let model = dir.path().join(format!("{name}.lmlab"));
+        let args = [
+            "train",
+            "baseline",
+            "--input",
+            s(&train),
+            "--smoothing",
+            smoothing,
+        ];
+        ok(&[&args[..], &["-o", s(&model)]].concat());
+        let probs = dir.path().join(format!("{name}.probs.tsv"));
+        let eval = json(&[
+            "eval",
+            s(&model),
+            "--input",
+            s(&train),
+            "--probs",
+            s(&probs),
+            "--json",
+        ]);
+        (probs, eval["bits_per_byte"].as_f64().unwrap())
+    };
+    let ((wb, wb_bpb), (addk, addk_bpb)) = (score("wb", "witten-bell"), score("addk", "add-k"));
+    let v = json(&["compare", s(&wb), s(&addk), "--resamples", "300", "--json"]);
+    let d = &v["bits_per_byte"];
+    let value = d["value"].as_f64().unwrap();
+    assert!(
+        (value - (addk_bpb - wb_bpb)).abs() < 1e-9,
+        "{d} vs {wb_bpb} {addk_bpb}"
+    );
+    assert!(d["ci_low"].as_f64().unwrap() <= value && value <= d["ci_high"].as_f64().unwrap());
+    assert_eq!(v["sequences"], 400, "{v}");
 }
 
 #[test]
