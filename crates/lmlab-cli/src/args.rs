@@ -28,6 +28,9 @@ pub enum Command {
     Eval(EvalArgs),
     /// Fit linear-interpolation weights by EM on dev probability files and report dev/test perplexity.
     Ensemble(EnsembleArgs),
+    /// Compare two models' probability files of the same text: Δ bits/byte, log-likelihood per token
+    /// and perplexity (B − A) with bootstrap intervals and p-values, and where the difference comes from.
+    Compare(CompareArgs),
     /// Convert probability files from and to one-probability-per-line (Herel & Mikolov).
     #[command(subcommand)]
     Probs(ProbsCommand),
@@ -395,6 +398,30 @@ pub struct EnsembleArgs {
     /// Also print the dev log-likelihood of every EM iteration.
     #[arg(long, short)]
     pub verbose: bool,
+}
+
+/// `lmlab compare`.
+#[derive(Args, Debug)]
+pub struct CompareArgs {
+    /// Probability file of model A (`*.probs.tsv`).
+    pub a: PathBuf,
+    /// Probability file of model B, over the same text: differences are B − A.
+    pub b: PathBuf,
+    /// Bootstrap resamples of the sequences.
+    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+    pub resamples: u64,
+    /// Seed of the bootstrap: the same seed gives the same numbers.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Tokens (and contexts) to list each way.
+    #[arg(long, default_value_t = 10)]
+    pub top: usize,
+    /// Also list the contexts of N preceding tokens with the largest gains.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=100))]
+    pub context: Option<u64>,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Probability-file conversions.

@@ -217,9 +217,14 @@ pub const EXTERNAL_TOKENIZER: &str = "external-words";
 /// write `</s>`, PTB-style word lists often `<eos>`).
 const END_TOKEN_NAMES: [&str; 2] = ["</s>", "<eos>"];
 
+/// True for the end-of-sequence token under any of its names (`</s>`, `<eos>`).
+pub fn is_end_token(token: &str) -> bool {
+    END_TOKEN_NAMES.contains(&token)
+}
+
 /// True when two (escaped) tokens are the same, an end token under any of its names included.
 fn same_token(a: &str, b: &str) -> bool {
-    a == b || (END_TOKEN_NAMES.contains(&a) && END_TOKEN_NAMES.contains(&b))
+    a == b || (is_end_token(a) && is_end_token(b))
 }
 
 impl ProbsFile {

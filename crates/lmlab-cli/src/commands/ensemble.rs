@@ -1,4 +1,4 @@
-use super::print_json;
+use super::{fit_width, print_json};
 use crate::args::EnsembleArgs;
 use lmlab_core::probs::ProbsFile;
 use lmlab_lab::ensembles::{ensemble, EnsembleReport, NamedProbs, StreamScore};
@@ -25,15 +25,6 @@ fn show(score: &StreamScore) -> String {
 
 /// Width of the model column; longer names end in "…" (the full names are in `--json`).
 const MODEL_WIDTH: usize = 40;
-
-/// `text` cut to at most `width` characters, ending in "…" when cut.
-fn fit_width(text: &str, width: usize) -> String {
-    if text.chars().count() <= width {
-        return text.to_string();
-    }
-    let kept: String = text.chars().take(width - 1).collect();
-    format!("{kept}…")
-}
 
 /// One table row: weight, model (fitted to its column), dev and test scores.
 fn table_row(weight: &str, model: &str, dev: &str, test: &str) {

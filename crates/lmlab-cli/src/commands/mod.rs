@@ -1,5 +1,6 @@
 //! One module per subcommand: each reads its arguments, calls the library and prints.
 
+mod compare;
 mod demo;
 mod ensemble;
 mod eval;
@@ -39,6 +40,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Tokenizer(TokenizerCommand::ExportHf(args)) => tokenizer::export_hf(args),
         Command::Eval(args) => eval::run(args),
         Command::Ensemble(args) => ensemble::run(args),
+        Command::Compare(args) => compare::run(args),
         Command::Probs(ProbsCommand::Import(args)) => probs::import(args),
         Command::Probs(ProbsCommand::Export(args)) => probs::export(args),
         Command::Generate(args) => generate::run(args),
@@ -52,4 +54,13 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
 fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
     println!("{}", serde_json::to_string_pretty(value)?);
     Ok(())
+}
+
+/// `text` cut to at most `width` characters, ending in "…" when cut.
+fn fit_width(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        return text.to_string();
+    }
+    let kept: String = text.chars().take(width - 1).collect();
+    format!("{kept}…")
 }
