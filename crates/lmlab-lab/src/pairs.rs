@@ -173,8 +173,64 @@ pub fn score_sentence(
     if !options.end_token {
         encoded.ids.pop();
     }
-    let total = score_sequence(model, &encoded.ids).iter().sum();
-    (total, encoded.oov)
+    (exact_sum(&score_sequence(model, &encoded.ids)), encoded.oov)
+}
+
+/// The correctly rounded sum of `values` (Shewchuk's algorithm, as Python's `math.fsum`): it does
+/// not depend on their order, so two sentences whose tokens score the same multiset of
+/// log-probabilities (a reordering backed off to the same n-grams) tie exactly, as they should,
+/// instead of differing in the last bit by summation order.
+pub fn exact_sum(values: &[f64]) -> f64 {
+    // Non-overlapping partial sums, increasing in magnitude, whose exact sum is the total so far.
+    let mut partials: Vec<f64> = Vec::new();
+    for &value in values {
+        let mut x = value;
+        let mut kept = 0;
+        for j in 0..partials.len() {
+            let mut y = partials[j];
+            if x.abs() < y.abs() {
+                std::mem::swap(&mut x, &mut y);
+            }
+            let hi = x + y;
+            let lo = y - (hi - x);
+            if lo != 0.0 {
+                partials[kept] = lo;
+                kept += 1;
+            }
+            x = hi;
+        }
+        partials.truncate(kept);
+        partials.push(x);
+    }
+    round_partials(&partials)
+}
+
+/// Adds Shewchuk partials from the largest down, rounding half-even once at the end (CPython's
+/// `math.fsum` final step).
+fn round_partials(partials: &[f64]) -> f64 {
+    let Some((&top, rest)) = partials.split_last() else {
+        return 0.0;
+    };
+    let (mut hi, mut lo) = (top, 0.0);
+    let mut n = rest.len();
+    while n > 0 {
+        n -= 1;
+        let (x, y) = (hi, partials[n]);
+        hi = x + y;
+        lo = y - (hi - x);
+        if lo != 0.0 {
+            break;
+        }
+    }
+    // A half-way case: the next partial decides which way to round.
+    if n > 0 && ((lo < 0.0 && partials[n - 1] < 0.0) || (lo > 0.0 && partials[n - 1] > 0.0)) {
+        let y = lo * 2.0;
+        let x = hi + y;
+        if y == x - hi {
+            hi = x;
+        }
+    }
+    hi
 }
 
 /// Scores every pair, in parallel; the scores are in the order of `pairs` and the same on every run.
@@ -465,6 +521,19 @@ mod tests {
 
     fn score(good: f64, bad: f64, oov: usize) -> PairScore {
         PairScore { good, bad, oov }
+    }
+
+    #[test]
+    fn exact_sum_is_correctly_rounded_in_any_order() {
+        let values = [1e16, 1.0, -1e16, 0.1, 0.2, 0.3];
+        let mut reversed = values;
+        reversed.reverse();
+        assert_eq!(exact_sum(&values), 1.6);
+        assert_eq!(exact_sum(&reversed), 1.6);
+        assert_eq!(exact_sum(&[]), 0.0);
+        let logs = [-2.302585092994046, -7.1, -0.000123, -13.000000000001];
+        let rotated = [logs[2], logs[3], logs[0], logs[1]];
+        assert_eq!(exact_sum(&logs), exact_sum(&rotated));
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! Minimal-pair decisions of an lmlab Kneser-Ney model equal those of KenLM's Python module
-//! (`full_scores` summed, `bos=True, eos=True`) on lmlab's ARPA export of the same model, pair by pair.
+//! (`full_scores` summed by `math.fsum`, correctly rounded as lmlab's totals, `bos=True, eos=True`) on lmlab's ARPA export of the same model, pair by pair.
 //!
 //! Needs `../shared` (PTB for training, BLiMP for the pairs) and a python that imports `kenlm`
 //! (`LMLAB_PYTHON`, else `python3`); skips, saying so, otherwise.
@@ -19,12 +19,12 @@ use std::process::Command;
 /// Prints 1 when the good sentence (odd lines) scores strictly higher than the bad one (even
 /// lines), else 0, one pair a line.
 const DECIDE: &str = r#"
-import sys, kenlm
+import math, sys, kenlm
 model = kenlm.Model(sys.argv[1])
 with open(sys.argv[2], encoding="utf-8") as f:
     lines = [l.rstrip("\n") for l in f]
 def total(s):
-    return sum(p for p, _, _ in model.full_scores(s, bos=True, eos=True))
+    return math.fsum(p for p, _, _ in model.full_scores(s, bos=True, eos=True))
 for good, bad in zip(lines[0::2], lines[1::2]):
     print(1 if total(good) > total(bad) else 0)
 "#;
