@@ -32,8 +32,17 @@ fn pairs_are_scored_per_paradigm_with_ties_wrong_and_oovs_counted() {
     assert!(v["published_source"].is_null());
 
     // The same pairs from a directory, the text table, and without the end token.
-    let text = ok(&["eval-pairs", s(&model), "--input", s(dir.path()), "--no-eos"]);
-    assert!(text.contains("no end token") && text.contains("per paradigm"), "{text}");
+    let text = ok(&[
+        "eval-pairs",
+        s(&model),
+        "--input",
+        s(dir.path()),
+        "--no-eos",
+    ]);
+    assert!(
+        text.contains("no end token") && text.contains("per paradigm"),
+        "{text}"
+    );
     assert_eq!(
         json,
         ok(&["eval-pairs", s(&model), "--input", s(&pairs), "--json"]),
@@ -51,14 +60,20 @@ fn bad_pairs_files_name_the_file_and_line() {
         path
     };
     let good = r#"{"sentence_good": "a", "sentence_bad": "b"}"#;
-    let missing = write("missing.jsonl", &format!("{good}\n{{\"sentence_good\": \"a\"}}\n"));
+    let missing = write(
+        "missing.jsonl",
+        &format!("{good}\n{{\"sentence_good\": \"a\"}}\n"),
+    );
     let msg = fails(&["eval-pairs", s(&model), "--input", s(&missing)]);
     assert!(
         msg.contains("missing.jsonl: line 2: missing field `sentence_bad`"),
         "{msg}"
     );
 
-    let invalid = write("invalid.jsonl", &format!("{good}\n{good}\n{{\"sentence_good\": \n"));
+    let invalid = write(
+        "invalid.jsonl",
+        &format!("{good}\n{good}\n{{\"sentence_good\": \n"),
+    );
     let msg = fails(&["eval-pairs", s(&model), "--input", s(&invalid)]);
     assert!(msg.contains("invalid.jsonl: line 3: invalid JSON"), "{msg}");
 
@@ -88,7 +103,10 @@ fn blimp_paradigms_come_with_the_published_accuracies() {
     let json = ok(&["eval-pairs", s(&model), "--input", s(&file), "--json"]);
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(v["overall"]["pairs"], 1000);
-    assert!(v["published_source"].as_str().unwrap().ends_with("published"));
+    assert!(v["published_source"]
+        .as_str()
+        .unwrap()
+        .ends_with("published"));
     let published = &v["paradigms"][0]["published"];
     assert_eq!(published["ngram"], 0.439, "{json}");
     assert_eq!(published["gpt2"], 0.994);

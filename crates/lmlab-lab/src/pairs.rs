@@ -95,8 +95,9 @@ fn read_pair_file(path: &Path) -> Result<Vec<MinimalPair>> {
         if line.trim().is_empty() {
             continue;
         }
-        let parsed: PairLine = serde_json::from_str(line)
-            .map_err(|e| Error::bad_file(path, format!("line {}: {}", index + 1, json_reason(&e))))?;
+        let parsed: PairLine = serde_json::from_str(line).map_err(|e| {
+            Error::bad_file(path, format!("line {}: {}", index + 1, json_reason(&e)))
+        })?;
         pairs.push(MinimalPair {
             good: parsed.sentence_good,
             bad: parsed.sentence_bad,
@@ -531,7 +532,7 @@ mod tests {
         assert_eq!(exact_sum(&values), 1.6);
         assert_eq!(exact_sum(&reversed), 1.6);
         assert_eq!(exact_sum(&[]), 0.0);
-        let logs = [-2.302585092994046, -7.1, -0.000123, -13.000000000001];
+        let logs = [-std::f64::consts::LN_10, -7.1, -0.000123, -13.000000000001];
         let rotated = [logs[2], logs[3], logs[0], logs[1]];
         assert_eq!(exact_sum(&logs), exact_sum(&rotated));
     }
@@ -539,7 +540,11 @@ mod tests {
     #[test]
     fn ties_count_wrong_and_groups_are_sorted() {
         let pairs = [pair("p2", "t"), pair("p1", "t"), pair("p1", "t")];
-        let scores = [score(-1.0, -2.0, 0), score(-3.0, -3.0, 2), score(-5.0, -4.0, 0)];
+        let scores = [
+            score(-1.0, -2.0, 0),
+            score(-3.0, -3.0, 2),
+            score(-5.0, -4.0, 0),
+        ];
         let report = report(&pairs, &scores, PairOptions::default(), None);
         assert_eq!(report.overall.tally.correct, 1);
         assert_eq!(report.overall.tally.ties, 1);

@@ -1,8 +1,7 @@
 use super::print_json;
 use crate::args::EvalPairsArgs;
 use lmlab_lab::pairs::{
-    pair_files, read_pairs, report, score_pairs, GroupRow, PairOptions, PairsReport,
-    PublishedTable,
+    pair_files, read_pairs, report, score_pairs, GroupRow, PairOptions, PairsReport, PublishedTable,
 };
 use lmlab_lab::registry::load;
 use serde::Serialize;
