@@ -26,6 +26,9 @@ pub enum Command {
     Train(TrainCommand),
     /// Evaluate any model on a text file: tokens, OOVs, perplexity, bits per byte, word perplexity.
     Eval(EvalArgs),
+    /// Minimal-pair accuracy (BLiMP or any jsonl of sentence_good / sentence_bad): overall, per
+    /// linguistics_term and per paradigm, beside the BLiMP paper's published accuracies.
+    EvalPairs(EvalPairsArgs),
     /// Fit linear-interpolation weights by EM on dev probability files and report dev/test perplexity.
     Ensemble(EnsembleArgs),
     /// Compare two models' probability files of the same text: Δ bits/byte, log-likelihood per token
@@ -372,6 +375,28 @@ pub struct EvalArgs {
     /// Sequence mode (default: the one the model was trained with).
     #[command(flatten)]
     pub sequences: SequencesArg,
+}
+
+/// `lmlab eval-pairs` (a command of its own: `eval` takes the model as its first argument, so an
+/// `eval pairs` subcommand would clash with a model file named `pairs`).
+#[derive(Args, Debug)]
+pub struct EvalPairsArgs {
+    /// The model file or run directory (any kind).
+    pub model: PathBuf,
+    /// jsonl files of pairs (`sentence_good`, `sentence_bad`; `UID`, `linguistics_term` when
+    /// present), or directories of them (their `*.jsonl`, sorted by name).
+    #[arg(long, num_args = 1.., required = true)]
+    pub input: Vec<PathBuf>,
+    /// Do not score the end token `</s>` after each sentence (the paper scores it).
+    #[arg(long)]
+    pub no_eos: bool,
+    /// The folder of the paper's accuracies (models_summary.jsonl, human_validation_summary.csv);
+    /// default: `published/` beside the inputs, when there.
+    #[arg(long)]
+    pub published: Option<PathBuf>,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `lmlab ensemble`.

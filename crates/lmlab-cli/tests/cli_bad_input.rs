@@ -8,6 +8,7 @@ const SUBCOMMANDS: &[&[&str]] = &[
     &["train"],
     &["train", "baseline"],
     &["eval"],
+    &["eval-pairs"],
     &["ensemble"],
     &["probs"],
     &["probs", "import"],

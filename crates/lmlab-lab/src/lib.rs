@@ -5,6 +5,7 @@ pub mod compare;
 pub mod demo;
 pub mod ensembles;
 pub mod info;
+pub mod pairs;
 pub mod plot;
 pub mod registry;
 pub mod stories;

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{report_skip, shared, synthetic_corpus, train_text};
+use common::{shared, synthetic_corpus, train_text};
 use lmlab_core::LanguageModel;
 use lmlab_ngram::{NgramOptions, DEFAULT_FALLBACK};
 use std::process::Command;
@@ -22,32 +22,11 @@ with open(sys.argv[2], encoding="utf-8") as f:
 
 /// The interpreter to use, or `None` (after a message) when the test should skip.
 fn python_with_kenlm() -> Option<String> {
-    let set = std::env::var("LMLAB_PYTHON").ok().filter(|p| !p.is_empty());
-    let python = set.clone().unwrap_or_else(|| "python3".to_string());
-    let probe = Command::new(&python).args(["-c", "import kenlm"]).output();
-    let ok = matches!(&probe, Ok(out) if out.status.success());
-    if ok {
-        return Some(python);
-    }
-    let why = match probe {
-        // The last line of Python's traceback says what failed.
-        Ok(out) => String::from_utf8_lossy(&out.stderr)
-            .trim()
-            .lines()
-            .last()
-            .unwrap_or_default()
-            .to_string(),
-        Err(e) => e.to_string(),
-    };
-    if set.is_some() {
-        panic!("LMLAB_PYTHON={python} cannot import kenlm ({why}); `pip install kenlm` in it");
-    }
-    report_skip(&format!(
-        "{python} cannot import kenlm ({why}); install it with `pip install kenlm` (or \
-         `pip install https://github.com/kpu/kenlm/archive/master.zip`), or set LMLAB_PYTHON to a \
-         python that has it"
-    ));
-    None
+    lmlab_core::test_support::python_with(
+        "kenlm",
+        "install it with `pip install kenlm` (or \
+         `pip install https://github.com/kpu/kenlm/archive/master.zip`)",
+    )
 }
 
 #[test]

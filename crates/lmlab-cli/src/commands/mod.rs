@@ -4,6 +4,7 @@ mod compare;
 mod demo;
 mod ensemble;
 mod eval;
+mod eval_pairs;
 mod export;
 mod generate;
 mod info;
@@ -39,6 +40,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Tokenizer(TokenizerCommand::Stats(args)) => tokenizer::stats(args),
         Command::Tokenizer(TokenizerCommand::ExportHf(args)) => tokenizer::export_hf(args),
         Command::Eval(args) => eval::run(args),
+        Command::EvalPairs(args) => eval_pairs::run(args),
         Command::Ensemble(args) => ensemble::run(args),
         Command::Compare(args) => compare::run(args),
         Command::Probs(ProbsCommand::Import(args)) => probs::import(args),
