@@ -116,10 +116,21 @@ fn unregister(id: u64) {
 }
 
 fn remove_path(path: &Path) {
-    if path.is_dir() {
-        let _ = std::fs::remove_dir_all(path);
-    } else {
-        let _ = std::fs::remove_file(path);
+    // On an interrupt the work goes on in other threads while this runs: a file written into a
+    // folder between emptying it and removing it fails the removal ("directory not empty"). Once
+    // the folder is gone nothing can be written into it, so a few tries suffice.
+    for _ in 0..100 {
+        let removed = if path.is_dir() {
+            std::fs::remove_dir_all(path)
+        } else {
+            std::fs::remove_file(path)
+        };
+        match removed {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound && path.exists() => {
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+            _ => return,
+        }
     }
 }
 
