@@ -41,7 +41,17 @@ fn on_signal() {
         );
         return;
     }
-    remove_registered();
+    // The list stays locked until the exit: no thread registers (and so creates) another path. A
+    // path registered just before may be created just after its first removal: remove twice.
+    let paths = lock_paths();
+    for pass in 0..2 {
+        if pass > 0 {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        for (_, path) in paths.iter() {
+            remove_path(path);
+        }
+    }
     eprintln!("\ninterrupted; temporary files removed");
     std::process::exit(INTERRUPTED_EXIT_CODE);
 }
@@ -131,12 +141,6 @@ fn remove_path(path: &Path) {
             }
             _ => return,
         }
-    }
-}
-
-fn remove_registered() {
-    for (_, path) in lock_paths().drain(..) {
-        remove_path(&path);
     }
 }
 
