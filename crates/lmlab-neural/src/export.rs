@@ -6,11 +6,10 @@
 //! `options`; the corpus hash is the training text's from the run's `data.json` (empty for runs
 //! made before lmlab recorded it).
 
-use crate::checkpoint::{self, Checkpoint};
+use crate::checkpoint;
 use crate::config::RunConfig;
-use crate::lm::{model_from_parts, NeuralLm};
+use crate::lm::{load_parts, model_from_parts, NeuralLm};
 use crate::run_files::DataRecord;
-use crate::train::load_run_tokenizer;
 use lmlab_core::model_file::{
     write_model_file, ModelFile, ModelHeader, PayloadReader, PayloadWriter, Provenance,
 };
@@ -44,13 +43,12 @@ pub fn export_run(run_dir: &Path, out: &Path) -> Result<Exported> {
              wrote (a model file is already one)",
         ));
     }
-    // Loading the model checks that checkpoint and tokenizer belong together.
-    let model = crate::lm::load_model(run_dir)?;
+    // The checkpoint is read once: its load checks the weights against the config's layout, and
+    // `load_parts` that the run's tokenizer is the one it was trained with.
+    let (ck, tokenizer) = load_parts(run_dir)?;
     let ckpt_path = run_dir.join(checkpoint::FILE_NAME);
-    let ck = Checkpoint::load(&ckpt_path)?;
-    let tokenizer = load_run_tokenizer(run_dir)?;
     let data = DataRecord::load(run_dir)?;
-    let config = model.run_config();
+    let config = &ck.config;
     let provenance = Provenance {
         corpus_sha256: data.map_or(String::new(), |d| d.train_sha256),
         corpus_name: run_dir.display().to_string(),

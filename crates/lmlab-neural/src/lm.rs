@@ -18,7 +18,7 @@ pub struct TransformerModel {
 }
 
 /// Reads a run's checkpoint and tokenizer and checks that they belong together.
-fn load_parts(run_dir: &Path) -> Result<(Checkpoint, Box<dyn Tokenizer>)> {
+pub(crate) fn load_parts(run_dir: &Path) -> Result<(Checkpoint, Box<dyn Tokenizer>)> {
     let path = run_dir.join(checkpoint::FILE_NAME);
     if run_dir.is_dir() && !path.exists() {
         return Err(Error::bad_file(
