@@ -175,21 +175,29 @@ impl TextGuard {
 
     /// True when `id` may come next.
     pub fn allows(&self, id: TokenId) -> bool {
+        self.allows_with(id, &mut Vec::new())
+    }
+
+    /// [`TextGuard::allows`], joining the pending bytes and the token's in `scratch` (reused
+    /// across tokens, so masking a vocabulary allocates once).
+    fn allows_with(&self, id: TokenId, scratch: &mut Vec<u8>) -> bool {
         let Some(bytes) = self.token_bytes.get(id as usize) else {
             return false;
         };
         if self.pending.is_empty() {
             return self.allowed_at_boundary[id as usize];
         }
-        let mut joined = self.pending.clone();
-        joined.extend_from_slice(bytes);
-        printable_utf8_tail(&joined).is_some()
+        scratch.clear();
+        scratch.extend_from_slice(&self.pending);
+        scratch.extend_from_slice(bytes);
+        printable_utf8_tail(scratch).is_some()
     }
 
     /// Sets the probability of every token that may not come next to 0.
     pub fn mask(&self, probs: &mut [f64]) {
+        let mut scratch = Vec::new();
         for (id, p) in probs.iter_mut().enumerate() {
-            if *p > 0.0 && !self.allows(id as TokenId) {
+            if *p > 0.0 && !self.allows_with(id as TokenId, &mut scratch) {
                 *p = 0.0;
             }
         }
