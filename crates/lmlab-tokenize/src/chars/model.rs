@@ -91,6 +91,37 @@ impl CharsTokenizer {
         self.allow_special = allow;
     }
 
+    /// Appends the ids of `text` (specials recognised when allowed); returns the OOV count and,
+    /// given `oov_at`, pushes their positions in `out`.
+    fn encode_chars(
+        &self,
+        text: &str,
+        out: &mut Vec<TokenId>,
+        mut oov_at: Option<&mut Vec<usize>>,
+    ) -> usize {
+        let mut plain = |chunk: &str, out: &mut Vec<TokenId>| {
+            let start = out.len();
+            let oov = self.encode_plain(chunk, out);
+            if let Some(at) = oov_at.as_deref_mut().filter(|_| oov > 0) {
+                mark_unk(out, start, UNK_ID, at);
+            }
+            oov
+        };
+        if !self.allow_special {
+            return plain(text, out);
+        }
+        let names: Vec<&str> = self.vocab.tokens()[..self.n_specials]
+            .iter()
+            .map(String::as_str)
+            .collect();
+        let mut oov = 0;
+        split_specials(text, &names, |chunk, which| match which {
+            Some(k) => out.push(k as TokenId),
+            None => oov += plain(chunk, out),
+        });
+        oov
+    }
+
     fn encode_plain(&self, text: &str, out: &mut Vec<TokenId>) -> usize {
         let mut oov = 0;
         let mut push = |c: char| {
@@ -130,7 +161,7 @@ impl Tokenizer for CharsTokenizer {
     }
 
     fn encode_into(&self, text: &str, out: &mut Vec<TokenId>) -> usize {
-        self.encode_into_marking_oov(text, out, &mut Vec::new())
+        self.encode_chars(text, out, None)
     }
 
     /// Every `<unk>` of plain text is an OOV; a literal `<unk>` recognised as a special is not.
@@ -140,27 +171,7 @@ impl Tokenizer for CharsTokenizer {
         out: &mut Vec<TokenId>,
         oov_at: &mut Vec<usize>,
     ) -> usize {
-        let mut plain = |chunk: &str, out: &mut Vec<TokenId>| {
-            let start = out.len();
-            let oov = self.encode_plain(chunk, out);
-            if oov > 0 {
-                mark_unk(out, start, UNK_ID, oov_at);
-            }
-            oov
-        };
-        if !self.allow_special {
-            return plain(text, out);
-        }
-        let names: Vec<&str> = self.vocab.tokens()[..self.n_specials]
-            .iter()
-            .map(String::as_str)
-            .collect();
-        let mut oov = 0;
-        split_specials(text, &names, |chunk, which| match which {
-            Some(k) => out.push(k as TokenId),
-            None => oov += plain(chunk, out),
-        });
-        oov
+        self.encode_chars(text, out, Some(oov_at))
     }
 
     fn decode(&self, ids: &[TokenId]) -> String {

@@ -30,6 +30,33 @@ impl WordsTokenizer {
     }
 }
 
+impl WordsTokenizer {
+    /// Appends the ids of `text`'s words; returns the OOV count and, given `oov_at`, pushes their
+    /// positions in `out`.
+    fn encode_words(
+        &self,
+        text: &str,
+        out: &mut Vec<TokenId>,
+        mut oov_at: Option<&mut Vec<usize>>,
+    ) -> usize {
+        let mut oov = 0;
+        for word in text.split_whitespace() {
+            match self.vocab.id(word) {
+                // `<s>` and `</s>` inside text are not words: they are unknown.
+                Some(id) if id != BOS_ID && id != EOS_ID => out.push(id),
+                _ => {
+                    if let Some(at) = oov_at.as_deref_mut() {
+                        at.push(out.len());
+                    }
+                    out.push(UNK_ID);
+                    oov += 1;
+                }
+            }
+        }
+        oov
+    }
+}
+
 impl Tokenizer for WordsTokenizer {
     fn kind(&self) -> &str {
         "words"
@@ -48,7 +75,7 @@ impl Tokenizer for WordsTokenizer {
     }
 
     fn encode_into(&self, text: &str, out: &mut Vec<TokenId>) -> usize {
-        self.encode_into_marking_oov(text, out, &mut Vec::new())
+        self.encode_words(text, out, None)
     }
 
     /// A literal `<unk>` in the text is the closed vocabulary's unknown word, not an OOV: only words
@@ -59,19 +86,7 @@ impl Tokenizer for WordsTokenizer {
         out: &mut Vec<TokenId>,
         oov_at: &mut Vec<usize>,
     ) -> usize {
-        let mut oov = 0;
-        for word in text.split_whitespace() {
-            match self.vocab.id(word) {
-                // `<s>` and `</s>` inside text are not words: they are unknown.
-                Some(id) if id != BOS_ID && id != EOS_ID => out.push(id),
-                _ => {
-                    oov_at.push(out.len());
-                    out.push(UNK_ID);
-                    oov += 1;
-                }
-            }
-        }
-        oov
+        self.encode_words(text, out, Some(oov_at))
     }
 
     fn decode(&self, ids: &[TokenId]) -> String {
