@@ -14,3 +14,7 @@ pub use uniform::UniformModel;
 pub const KIND: &str = "baseline";
 /// The payload format version this build writes and reads.
 pub const KIND_VERSION: u32 = 1;
+/// The model-file kind of [`UniformModel`] (the tokenizer is the whole model).
+pub const UNIFORM_KIND: &str = "uniform";
+/// The payload format version of [`UNIFORM_KIND`].
+pub const UNIFORM_KIND_VERSION: u32 = 1;

@@ -3,7 +3,7 @@ use crate::{KIND, KIND_VERSION};
 use lmlab_core::model_file::{
     write_model_file, ModelFile, ModelHeader, PayloadReader, PayloadWriter, Provenance,
 };
-use lmlab_core::{Error, Result};
+use lmlab_core::{Error, LanguageModel, Result};
 use std::path::Path;
 
 const WITTEN_BELL: u64 = 0;
@@ -81,6 +81,30 @@ impl BaselineModel {
             successors,
             bigram_counts,
         ))
+    }
+}
+
+impl crate::UniformModel {
+    /// Writes the model file atomically: the header (with the tokenizer) and an empty payload.
+    pub fn save(&self, path: &Path, provenance: Provenance) -> Result<()> {
+        let header = ModelHeader::new(
+            crate::UNIFORM_KIND,
+            crate::UNIFORM_KIND_VERSION,
+            self.tokenizer(),
+            provenance,
+        );
+        write_model_file(path, &header, &PayloadWriter::new().finish())
+    }
+
+    /// Rebuilds the model from an opened model file.
+    pub fn from_file(file: &ModelFile) -> Result<crate::UniformModel> {
+        let path = file.path();
+        file.header()
+            .require_kind(path, crate::UNIFORM_KIND, crate::UNIFORM_KIND_VERSION)?;
+        let tokenizer = lmlab_tokenize::tokenizer_from_json(&file.header().tokenizer)
+            .map_err(|e| Error::bad_file(path, e.to_string()))?;
+        PayloadReader::new(path, file.payload()).finish()?;
+        Ok(crate::UniformModel::new(tokenizer))
     }
 }
 

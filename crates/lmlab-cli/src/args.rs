@@ -21,9 +21,8 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Train a model.
-    #[command(subcommand)]
-    Train(TrainCommand),
+    /// Train a model: a family's subcommand, or any family from a recipe file (--recipe).
+    Train(Box<TrainArgs>),
     /// Evaluate any model on a text file: tokens, OOVs, perplexity, bits per byte, word perplexity.
     Eval(EvalArgs),
     /// Minimal-pair accuracy (BLiMP or any jsonl of sentence_good / sentence_bad): overall, per
@@ -58,6 +57,48 @@ pub enum Command {
     Ngram(NgramCommand),
     /// Train every model kind on the embedded corpus, evaluate, ensemble and sample.
     Demo(DemoArgs),
+    /// Run an experiment file: every arm × budget × seed, skipping runs already finished.
+    #[command(subcommand)]
+    Experiment(ExperimentCommand),
+}
+
+/// `lmlab train`: a family's subcommand, or `--recipe`.
+#[derive(Args, Debug)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+pub struct TrainArgs {
+    #[command(subcommand)]
+    pub command: Option<TrainCommand>,
+    #[command(flatten)]
+    pub recipe: Option<RecipeArgs>,
+}
+
+/// `lmlab train --recipe R.toml --train F -o OUT`.
+#[derive(Args, Debug)]
+pub struct RecipeArgs {
+    /// A recipe file (TOML or JSON): family and options, tokenizer, sequences, budget, seed.
+    #[arg(long, required = true)]
+    pub recipe: PathBuf,
+    /// Training text (UTF-8).
+    #[arg(long, required = true)]
+    pub train: PathBuf,
+    /// Validation text: neural families validate on it; every family is evaluated on it.
+    #[arg(long)]
+    pub valid: Option<PathBuf>,
+    /// Test text, evaluated after training.
+    #[arg(long)]
+    pub test: Option<PathBuf>,
+    /// Where the model goes: a model file, or a run directory for neural families.
+    #[arg(short, long, required = true)]
+    pub output: PathBuf,
+    /// Neural: continue the run in the output directory from its checkpoint.
+    #[arg(long, conflicts_with = "force")]
+    pub resume: bool,
+    /// Neural: start afresh in an output directory that holds a checkpoint.
+    #[arg(long)]
+    pub force: bool,
+    /// Print the run record as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Model families to train.
@@ -200,15 +241,16 @@ pub struct TokenizerArgs {
     /// Use a tokenizer file instead (from `lmlab tokenizer train`).
     #[arg(long)]
     pub tokenizer_file: Option<PathBuf>,
-    /// words: keep at most this many words (most frequent first).
-    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    /// words: keep at most this many words (the same as --vocab-size).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..), conflicts_with = "vocab_size")]
     pub max_words: Option<u64>,
     /// words: keep words seen at least this often.
     #[arg(long, default_value_t = 1)]
     pub min_count: u64,
-    /// bpe, scaffold-bpe: learned vocabulary size (256 bytes + merges; specials not counted).
-    #[arg(long, default_value_t = 4096, value_parser = clap::value_parser!(u64).range(1..))]
-    pub vocab_size: u64,
+    /// Learned vocabulary size, specials not counted: bpe, scaffold-bpe: 256 bytes + merges
+    /// (default 4096); words, chars: keep at most this many, most frequent first (default: all).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub vocab_size: Option<u64>,
 }
 
 /// `lmlab train ngram`.
@@ -554,6 +596,47 @@ pub struct ExportRunArgs {
     /// Print what was written as JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+/// `lmlab experiment ...`.
+#[derive(Subcommand, Debug)]
+pub enum ExperimentCommand {
+    /// Run (or finish) an experiment: its runs go to DIR/runs, its results to DIR/results.sqlite.
+    Run(ExperimentRunArgs),
+    /// Run one run of an experiment folder (what `run` starts in a child process per run).
+    #[command(hide = true)]
+    RunOne(RunOneArgs),
+}
+
+/// `lmlab experiment run`.
+#[derive(Args, Debug)]
+pub struct ExperimentRunArgs {
+    /// The experiment file (TOML).
+    pub experiment: PathBuf,
+    /// The experiment folder (created if needed; re-running it skips finished runs).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Print the runs and the CPU seconds they will take, run nothing.
+    #[arg(long)]
+    pub plan: bool,
+    /// Runs at a time, each in its own process.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
+    pub jobs: u64,
+    /// Threads per run (a run's budget counts the CPU seconds of all its threads).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
+    pub threads_per_run: u64,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `lmlab experiment run-one`.
+#[derive(Args, Debug)]
+pub struct RunOneArgs {
+    /// The experiment folder.
+    pub dir: PathBuf,
+    /// The run's id.
+    pub id: String,
 }
 
 /// `lmlab demo`.

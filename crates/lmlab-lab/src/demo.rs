@@ -3,12 +3,11 @@
 
 use crate::ensembles::{ensemble, NamedProbs};
 use crate::plot::leaderboard_svg;
+use crate::recipe::{BaselineChoice, ModelChoice, Recipe, TokenizerChoice};
+use crate::registry::load_model;
+use crate::run::{train, Data, RunEvent, RunOptions, RunRecord};
 use crate::stories::{run_stories, StoriesReport, STORIES_STAGES};
-use crate::training::{
-    train_baseline, train_memory, train_ngram, BaselineRun, MemoryRun, NgramRun, TokenizerChoice,
-};
-use lmlab_baseline::{Smoothing, UniformModel};
-use lmlab_core::compute::ComputeMeter;
+use lmlab_baseline::Smoothing;
 use lmlab_core::corpus::lines_of;
 use lmlab_core::evaluate::evaluate;
 use lmlab_core::probs::ProbsFile;
@@ -16,7 +15,6 @@ use lmlab_core::sampling::{generate, SamplingOptions};
 use lmlab_core::{Corpus, LanguageModel, Result, SequenceMode};
 use lmlab_memory::MemoryOptions;
 use lmlab_ngram::{NgramOptions, DEFAULT_FALLBACK};
-use lmlab_tokenize::{BpeTrainer, WordsTrainer};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 
@@ -26,9 +24,12 @@ pub const DEMO_CORPUS: &str = include_str!("../../../data/tiny-shakespeare.txt")
 /// The demo's transformer: byte-level, one sequence per line (so it joins the bytes ensemble), a
 /// fixed number of steps so the result does not depend on the machine's speed.
 const DEMO_TRANSFORMER: &str = r#"
-tokenizer = "{tokenizer}"
 sequences = "line"
+seed = 1
+[tokenizer]
+kind = "bytes"
 [model]
+family = "transformer"
 n_layer = 2
 n_head = 4
 n_embd = 64
@@ -49,7 +50,6 @@ beta1 = 0.9
 beta2 = 0.99
 weight_decay = 0.1
 grad_clip = 1.0
-seed = 1
 eval_interval = 1200
 eval_iters = 1
 checkpoint_interval = 1200
@@ -153,149 +153,42 @@ struct Entry {
     test: ProbsFile,
 }
 
-/// A model the demo trains.
-#[derive(Clone, Copy, Debug)]
-enum Recipe {
-    /// Interpolated modified Kneser-Ney of this order, with KenLM's fallback discounts when needed.
-    Ngram(usize),
-    /// The baseline bigram.
-    Bigram(Smoothing),
-    /// A smoothed IGTree over this many previous tokens.
-    Memory(usize),
-    /// A small transformer trained for a fixed number of steps ([`DEMO_TRANSFORMER`]).
-    Transformer,
-    /// The uniform floor.
-    Uniform,
+/// A count-based or memory-based demo recipe over `tokenizer`, one sequence per line.
+fn line_recipe(model: ModelChoice, tokenizer: &TokenizerChoice) -> Recipe {
+    Recipe {
+        tokenizer: tokenizer.clone(),
+        sequences: SequenceMode::Line,
+        ..Recipe::new(model)
+    }
 }
 
-impl Recipe {
-    /// The name of the model's files in the output folder, e.g. `kn3-words`, `bigram-wb-bytes`.
-    fn file_stem(&self, tokenizer: &str) -> String {
-        match self {
-            Recipe::Ngram(order) => format!("kn{order}-{tokenizer}"),
-            Recipe::Bigram(Smoothing::WittenBell) => format!("bigram-wb-{tokenizer}"),
-            Recipe::Bigram(Smoothing::AddK { .. }) => format!("bigram-addk-{tokenizer}"),
-            Recipe::Memory(context) => format!("igtree{context}-{tokenizer}"),
-            Recipe::Transformer => format!("transformer-{tokenizer}"),
-            Recipe::Uniform => format!("uniform-{tokenizer}"),
+/// Trains `recipe` on the demo's data and saves the model under `out` as `file_stem.lmlab` (a
+/// neural family: the run directory `file_stem`), telling `stages` of each training step.
+fn train_recipe(
+    recipe: &Recipe,
+    data: &Data,
+    out: &Path,
+    file_stem: &str,
+    stages: &Stages,
+) -> Result<(RunRecord, String)> {
+    let file = if recipe.model.is_neural() {
+        file_stem.to_string()
+    } else {
+        format!("{file_stem}.lmlab")
+    };
+    // The demo remakes its outputs each time: a previous run is replaced, and an interrupt stops
+    // the whole demo at once (a checkpoint of it is worth nothing).
+    let options = RunOptions {
+        force: true,
+        checkpoint_on_interrupt: false,
+        ..RunOptions::default()
+    };
+    let record = train(recipe, data, &out.join(&file), &options, &mut |event| {
+        if let RunEvent::Neural(e) = event {
+            stages.train_event(e)
         }
-    }
-
-    fn name(&self, tokenizer: &str) -> String {
-        match self {
-            Recipe::Ngram(order) => format!("KN {order}-gram / {tokenizer}"),
-            Recipe::Bigram(smoothing) => format!("bigram {smoothing} / {tokenizer}"),
-            Recipe::Memory(context) => format!("IGTree K={context} / {tokenizer}"),
-            Recipe::Transformer => format!("transformer 2x64 / {tokenizer}"),
-            Recipe::Uniform => format!("uniform / {tokenizer}"),
-        }
-    }
-
-    /// Trains the model and saves it under `out` as `file_stem.lmlab` (a transformer: the run
-    /// directory `file_stem`), telling `stages` of each transformer step; returns it with its CPU
-    /// seconds, its file size and its file's name (`None` for the uniform model, which has no file).
-    fn train(
-        &self,
-        corpus: &Corpus,
-        valid: &Corpus,
-        tokenizer: &TokenizerChoice,
-        out: &Path,
-        file_stem: &str,
-        stages: &Stages,
-    ) -> Result<Trained> {
-        let file_name = format!("{file_stem}.lmlab");
-        let path = out.join(&file_name);
-        let (model, cpu): (Box<dyn LanguageModel>, f64) = match *self {
-            Recipe::Ngram(order) => {
-                let run = NgramRun {
-                    tokenizer: tokenizer.clone(),
-                    options: NgramOptions {
-                        discount_fallback: Some(DEFAULT_FALLBACK),
-                        ..NgramOptions::with_order(order)
-                    },
-                    sequences: SequenceMode::Line,
-                };
-                let trained = train_ngram(corpus, &run)?;
-                trained.model.save(&path, trained.provenance)?;
-                (Box::new(trained.model), trained.compute.cpu_seconds)
-            }
-            Recipe::Bigram(smoothing) => {
-                let run = BaselineRun {
-                    tokenizer: tokenizer.clone(),
-                    smoothing,
-                    sequences: SequenceMode::Line,
-                };
-                let trained = train_baseline(corpus, &run)?;
-                trained.model.save(&path, trained.provenance)?;
-                (Box::new(trained.model), trained.compute.cpu_seconds)
-            }
-            Recipe::Memory(context) => {
-                let run = MemoryRun {
-                    tokenizer: tokenizer.clone(),
-                    options: MemoryOptions::igtree(context),
-                    sequences: SequenceMode::Line,
-                };
-                let trained = train_memory(corpus, &run)?;
-                trained.model.save(&path, trained.provenance)?;
-                (Box::new(trained.model), trained.compute.cpu_seconds)
-            }
-            Recipe::Transformer => {
-                let run_dir = out.join(file_stem);
-                let bytes_config = DEMO_TRANSFORMER.replace("{tokenizer}", "bytes");
-                let config = lmlab_neural::RunConfig::parse(&bytes_config)?;
-                let options = lmlab_neural::TrainOptions::replacing(&run_dir);
-                let report = lmlab_neural::train(
-                    &config,
-                    corpus.text(),
-                    valid.text(),
-                    &options,
-                    &mut |event| stages.train_event(event),
-                )?;
-                let model = lmlab_neural::load_model(&run_dir)?;
-                let checkpoint = run_dir.join(lmlab_neural::checkpoint::FILE_NAME);
-                return Ok(Trained {
-                    model,
-                    cpu: report.compute.cpu_seconds,
-                    bytes: file_size(&checkpoint)?,
-                    file: Some(file_stem.to_string()),
-                });
-            }
-            Recipe::Uniform => {
-                let meter = ComputeMeter::start();
-                let model = UniformModel::new(tokenizer.build(corpus)?);
-                return Ok(Trained {
-                    model: Box::new(model),
-                    cpu: meter.cpu_seconds(),
-                    bytes: 0,
-                    file: None,
-                });
-            }
-        };
-        Ok(Trained {
-            model,
-            cpu,
-            bytes: file_size(&path)?,
-            file: Some(file_name),
-        })
-    }
-}
-
-/// A trained demo model.
-struct Trained {
-    model: Box<dyn LanguageModel>,
-    /// CPU seconds of training.
-    cpu: f64,
-    /// Size of its file (a transformer: its checkpoint) in bytes.
-    bytes: u64,
-    /// Its file or run directory in the output folder.
-    file: Option<String>,
-}
-
-/// The size of the file at `path`.
-fn file_size(path: &Path) -> Result<u64> {
-    Ok(std::fs::metadata(path)
-        .map_err(|e| lmlab_core::Error::io(path, e))?
-        .len())
+    })?;
+    Ok((record, file))
 }
 
 /// What the demo is doing, for a progress display.
@@ -356,13 +249,12 @@ impl Stages<'_> {
 /// `file_stem.{valid,test}.probs.tsv` under `out`.
 fn score(
     name: &str,
-    recipe: Recipe,
-    trained: Trained,
+    (record, file): (RunRecord, String),
     [valid, test]: [&Corpus; 2],
     out: &Path,
     file_stem: &str,
 ) -> Result<Entry> {
-    let model = trained.model;
+    let model = load_model(&record.model_path)?;
     let v = evaluate(model.as_ref(), valid, SequenceMode::Line, true, &|_, _| {});
     let t = evaluate(model.as_ref(), test, SequenceMode::Line, true, &|_, _| {});
     let [valid_probs, test_probs] =
@@ -375,11 +267,11 @@ fn score(
             perplexity: t.totals.perplexity(),
             word_perplexity: t.totals.word_perplexity(),
             test_oov: t.totals.oov,
-            train_cpu_seconds: trained.cpu,
-            model_bytes: trained.bytes,
+            train_cpu_seconds: record.compute.cpu_seconds,
+            model_bytes: record.model_bytes,
             parameters: model.parameter_count(),
-            reference: matches!(recipe, Recipe::Uniform),
-            model_file: trained.file,
+            reference: matches!(record.recipe.model, ModelChoice::Uniform),
+            model_file: Some(file),
             valid_probs: Some(valid_probs.clone()),
             test_probs: Some(test_probs.clone()),
         },
@@ -469,48 +361,71 @@ pub fn run_demo(options: &DemoOptions, progress: &dyn Fn(DemoProgress)) -> Resul
     std::fs::create_dir_all(&out).map_err(|e| lmlab_core::Error::io(&out, e))?;
     let [train, valid, test] = split_corpus(DEMO_CORPUS);
     let split_lines = [&train, &valid, &test].map(|t| lines_of(t).count());
-    let train = Corpus::from_text("tiny-shakespeare:train", train);
+    let data = Data {
+        train: out.join("train.txt"),
+        valid: Some(out.join("valid.txt")),
+        test: Some(out.join("test.txt")),
+    };
+    for (path, text) in data.splits().iter().zip([&train, &valid, &test]) {
+        lmlab_core::atomic::write_bytes_atomically(path.1, text.as_bytes())?;
+    }
     let valid = Corpus::from_text("tiny-shakespeare:valid", valid);
     let test = Corpus::from_text("tiny-shakespeare:test", test);
 
-    let bpe = |scaffold| {
-        TokenizerChoice::Bpe(BpeTrainer {
-            vocab_size: DEMO_BPE_VOCAB,
-            scaffold,
-            ..BpeTrainer::default()
-        })
+    let bpe = TokenizerChoice::for_kind("bpe", Some(DEMO_BPE_VOCAB), 0)?;
+    let scaffold = TokenizerChoice::for_kind("scaffold-bpe", Some(DEMO_BPE_VOCAB), 0)?;
+    let kn = |order, tokenizer: &TokenizerChoice| {
+        line_recipe(
+            ModelChoice::Ngram(NgramOptions {
+                discount_fallback: Some(DEFAULT_FALLBACK),
+                ..NgramOptions::with_order(order)
+            }),
+            tokenizer,
+        )
     };
+    let memory = |context, tokenizer: &TokenizerChoice| {
+        line_recipe(
+            ModelChoice::Memory(MemoryOptions::igtree(context)),
+            tokenizer,
+        )
+    };
+    let bigram = |smoothing, tokenizer: &TokenizerChoice| {
+        line_recipe(
+            ModelChoice::Baseline(BaselineChoice { smoothing }),
+            tokenizer,
+        )
+    };
+    let uniform = |tokenizer: &TokenizerChoice| line_recipe(ModelChoice::Uniform, tokenizer);
+    let (words, bytes) = (TokenizerChoice::default(), TokenizerChoice::Bytes);
     // Equal vocabularies and the same model, so bits per byte compare BPE with Scaffold-BPE.
-    let plans: [(&str, TokenizerChoice, Vec<Recipe>, usize); 4] = [
+    let plans: [(&str, Vec<Recipe>, usize); 4] = [
         (
             "words",
-            TokenizerChoice::Words(WordsTrainer::default()),
             vec![
-                Recipe::Ngram(3),
-                Recipe::Memory(3),
-                Recipe::Bigram(Smoothing::WittenBell),
-                Recipe::Bigram(Smoothing::AddK { k: 0.01 }),
-                Recipe::Uniform,
+                kn(3, &words),
+                memory(3, &words),
+                bigram(Smoothing::WittenBell, &words),
+                bigram(Smoothing::AddK { k: 0.01 }, &words),
+                uniform(&words),
             ],
             20,
         ),
         (
             "bytes",
-            TokenizerChoice::Bytes,
             vec![
-                Recipe::Ngram(7),
-                Recipe::Transformer,
-                Recipe::Memory(7),
-                Recipe::Bigram(Smoothing::WittenBell),
-                Recipe::Uniform,
+                kn(7, &bytes),
+                Recipe::parse(DEMO_TRANSFORMER)?,
+                memory(7, &bytes),
+                bigram(Smoothing::WittenBell, &bytes),
+                uniform(&bytes),
             ],
             80,
         ),
-        ("bpe", bpe(false), vec![Recipe::Ngram(4)], 30),
-        ("scaffold-bpe", bpe(true), vec![Recipe::Ngram(4)], 30),
+        ("bpe", vec![kn(4, &bpe)], 30),
+        ("scaffold-bpe", vec![kn(4, &scaffold)], 30),
     ];
     // Per model: training and evaluation; per tokenizer: the ensemble and the samples.
-    let total = plans.iter().map(|p| 2 * p.2.len() + 2).sum::<usize>() + STORIES_STAGES;
+    let total = plans.iter().map(|p| 2 * p.1.len() + 2).sum::<usize>() + STORIES_STAGES;
     let mut stages = Stages {
         step: 0,
         total,
@@ -519,22 +434,15 @@ pub fn run_demo(options: &DemoOptions, progress: &dyn Fn(DemoProgress)) -> Resul
     let mut leaderboard = Vec::new();
     let mut ensemble_weights = Vec::new();
     let mut samples = Vec::new();
-    for (tok_name, choice, recipes, sample_tokens) in &plans {
+    for (tok_name, recipes, sample_tokens) in &plans {
         let mut entries = Vec::new();
         for recipe in recipes {
-            let name = recipe.name(tok_name);
-            let stem = recipe.file_stem(tok_name);
+            let name = format!("{} / {tok_name}", recipe.model.describe());
+            let stem = format!("{}-{tok_name}", recipe.model.slug());
             stages.begin(&format!("training {name}"));
-            let trained = recipe.train(&train, &valid, choice, &out, &stem, &stages)?;
+            let trained = train_recipe(recipe, &data, &out, &stem, &stages)?;
             stages.begin(&format!("evaluating {name} on valid and test"));
-            entries.push(score(
-                &name,
-                *recipe,
-                trained,
-                [&valid, &test],
-                &out,
-                &stem,
-            )?);
+            entries.push(score(&name, trained, [&valid, &test], &out, &stem)?);
         }
         stages.begin(&format!("fitting the ensemble of the {tok_name} models"));
         // Ensembles need one token stream: models over the same tokenizer only.

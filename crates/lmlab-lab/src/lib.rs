@@ -1,13 +1,16 @@
-//! lmlab-lab: what runs experiments over the model crates — loading any model kind from its file,
-//! training runs with compute accounting and provenance, ensembles and comparisons of probability files, and the demo.
+//! lmlab-lab: what runs experiments over the model crates — one recipe for every family, training
+//! runs with compute accounting and provenance, loading any model kind from its file, ensembles and comparisons of probability files, and the demo.
 
 pub mod compare;
 pub mod demo;
 pub mod ensembles;
+pub mod experiment;
 pub mod info;
 pub mod pairs;
 pub mod plot;
+pub mod recipe;
 pub mod registry;
+pub mod run;
 pub mod stories;
 pub mod tokenizer_stats;
 pub mod training;

@@ -1,6 +1,6 @@
 //! Loads a model of any kind by reading its file header.
 
-use lmlab_baseline::BaselineModel;
+use lmlab_baseline::{BaselineModel, UniformModel};
 use lmlab_core::model_file::ModelFile;
 use lmlab_core::{Error, LanguageModel, Result, SequenceMode};
 use lmlab_memory::MemoryModel;
@@ -10,6 +10,7 @@ use std::path::Path;
 /// The model kinds this build can load.
 pub const MODEL_KINDS: &[&str] = &[
     lmlab_baseline::KIND,
+    lmlab_baseline::UNIFORM_KIND,
     lmlab_ngram::binary::KIND,
     lmlab_memory::KIND,
     lmlab_neural::export::KIND,
@@ -45,6 +46,7 @@ pub fn load(path: &Path) -> Result<LoadedModel> {
 fn model_from_file(path: &Path, file: &ModelFile) -> Result<Box<dyn LanguageModel>> {
     match file.header().kind.as_str() {
         lmlab_baseline::KIND => Ok(Box::new(BaselineModel::from_file(file)?)),
+        lmlab_baseline::UNIFORM_KIND => Ok(Box::new(UniformModel::from_file(file)?)),
         lmlab_ngram::binary::KIND => Ok(Box::new(NgramModel::load(path)?)),
         lmlab_memory::KIND => Ok(Box::new(MemoryModel::from_file(file)?)),
         lmlab_neural::export::KIND => Ok(lmlab_neural::export::load_exported(file)?),

@@ -8,10 +8,11 @@ use common::report_skip;
 use lmlab_core::evaluate::evaluate;
 use lmlab_core::{Corpus, LanguageModel, SequenceMode};
 use lmlab_lab::ensembles::{ensemble, NamedProbs};
-use lmlab_lab::training::{train_memory, train_ngram, MemoryRun, NgramRun, TokenizerChoice};
+use lmlab_lab::recipe::{ModelChoice, Recipe};
+use lmlab_lab::registry::load_model;
+use lmlab_lab::run::{train, Data, RunOptions};
 use lmlab_memory::MemoryOptions;
 use lmlab_ngram::NgramOptions;
-use lmlab_tokenize::WordsTrainer;
 use std::path::{Path, PathBuf};
 
 fn ptb() -> Option<PathBuf> {
@@ -38,32 +39,38 @@ fn probs(model: &dyn LanguageModel, corpus: &Corpus, name: &str) -> NamedProbs {
 #[test]
 fn igtree_improves_the_kneser_ney_five_gram_on_ptb() {
     let Some(dir) = ptb() else { return };
-    let train = Corpus::open(&dir.join("ptb.train.txt")).unwrap();
     let valid = Corpus::open(&dir.join("ptb.valid.txt")).unwrap();
     let test = Corpus::open(&dir.join("ptb.test.txt")).unwrap();
-    let tokenizer = TokenizerChoice::Words(WordsTrainer::default());
-    let kn = train_ngram(
-        &train,
-        &NgramRun {
-            tokenizer: tokenizer.clone(),
-            options: NgramOptions::with_order(5),
-            sequences: SequenceMode::Line,
-        },
-    )
-    .unwrap()
-    .model;
-    let igtree = train_memory(
-        &train,
-        &MemoryRun {
-            tokenizer,
-            options: MemoryOptions::igtree(4),
-            sequences: SequenceMode::Line,
-        },
-    )
-    .unwrap()
-    .model;
-    let dev = [probs(&kn, &valid, "kn5"), probs(&igtree, &valid, "igtree")];
-    let tst = [probs(&kn, &test, "kn5"), probs(&igtree, &test, "igtree")];
+    let data = Data {
+        train: dir.join("ptb.train.txt"),
+        ..Data::default()
+    };
+    let out = tempfile::tempdir().unwrap();
+    let trained = |model: ModelChoice, name: &str| {
+        let path = out.path().join(name);
+        train(
+            &Recipe::new(model),
+            &data,
+            &path,
+            &RunOptions::default(),
+            &mut |_| {},
+        )
+        .unwrap();
+        load_model(&path).unwrap()
+    };
+    let kn = trained(ModelChoice::Ngram(NgramOptions::with_order(5)), "kn5.lmlab");
+    let igtree = trained(
+        ModelChoice::Memory(MemoryOptions::igtree(4)),
+        "igtree4.lmlab",
+    );
+    let dev = [
+        probs(kn.as_ref(), &valid, "kn5"),
+        probs(igtree.as_ref(), &valid, "igtree"),
+    ];
+    let tst = [
+        probs(kn.as_ref(), &test, "kn5"),
+        probs(igtree.as_ref(), &test, "igtree"),
+    ];
     let report = ensemble(&dev, &tst, 1000, 1e-10).unwrap();
     let kn_test = report.members[0].test.as_ref().unwrap().perplexity;
     let ig_test = report.members[1].test.as_ref().unwrap().perplexity;

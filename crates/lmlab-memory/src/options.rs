@@ -43,17 +43,25 @@ impl std::str::FromStr for Algorithm {
     }
 }
 
-/// Options of [`crate::train`].
+/// Options of [`crate::train`]. In a file `algorithm` defaults to IGTree and `prune` to false; an
+/// unknown field is an error.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct MemoryOptions {
     /// The top-1 classifier.
+    #[serde(default = "igtree")]
     pub algorithm: Algorithm,
     /// How many previous tokens form an instance (`K`, at least 1).
     pub context: usize,
     /// Drop the subtrees below nodes whose instances all share one class (IGTree only). Top-1
     /// predictions are unchanged; the model file shrinks; the smoothed distribution stops at the
     /// unambiguous node; and the model can no longer take incremental training.
+    #[serde(default)]
     pub prune: bool,
+}
+
+fn igtree() -> Algorithm {
+    Algorithm::IgTree
 }
 
 impl MemoryOptions {

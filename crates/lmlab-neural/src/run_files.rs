@@ -116,6 +116,13 @@ pub enum MetricsLine {
         step: usize,
         /// Mean validation loss (nats per token).
         val_loss: f64,
+        /// CPU seconds the run had spent when the estimate was done (all sessions; 0 in files
+        /// written before lmlab recorded it).
+        #[serde(default)]
+        cpu_seconds: f64,
+        /// Training tokens seen by then.
+        #[serde(default)]
+        tokens_seen: u64,
     },
 }
 
@@ -197,6 +204,40 @@ pub fn train_history(run_dir: &Path) -> Result<Vec<(usize, f64)>> {
         .collect())
 }
 
+/// A point of the validation learning curve.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CurvePoint {
+    /// Steps completed.
+    pub step: usize,
+    /// CPU seconds the run had spent (all sessions).
+    pub cpu_seconds: f64,
+    /// Training tokens seen.
+    pub tokens_seen: u64,
+    /// Mean validation loss, nats per token.
+    pub val_loss: f64,
+}
+
+/// The validation estimates of a run, in order, from `metrics.jsonl`.
+pub fn learning_curve(run_dir: &Path) -> Result<Vec<CurvePoint>> {
+    Ok(read_lines(&run_dir.join(METRICS))?
+        .into_iter()
+        .filter_map(|line| match line {
+            MetricsLine::Eval {
+                step,
+                val_loss,
+                cpu_seconds,
+                tokens_seen,
+            } => Some(CurvePoint {
+                step,
+                cpu_seconds,
+                tokens_seen,
+                val_loss,
+            }),
+            MetricsLine::Step { .. } => None,
+        })
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -219,6 +260,8 @@ mod tests {
         log.append(&MetricsLine::Eval {
             step: 4,
             val_loss: 2.0,
+            cpu_seconds: 1.0,
+            tokens_seen: 64,
         })
         .unwrap();
         drop(log);

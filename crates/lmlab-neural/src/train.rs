@@ -52,6 +52,10 @@ pub struct TrainOptions {
     /// Report a step event, and log it to `metrics.jsonl`, every this many steps (0 = every step);
     /// at least twenty times a run however short (the interval shrinks to `max_steps / 20`).
     pub log_interval: usize,
+    /// With a budget: also validate (and log the estimate to `metrics.jsonl`) as soon as each of
+    /// these fractions of the budget is spent, so runs of different budgets have learning curves
+    /// at comparable compute.
+    pub eval_at_fractions: Vec<f64>,
 }
 
 impl TrainOptions {
@@ -65,6 +69,7 @@ impl TrainOptions {
             stop_after: None,
             budget_cpu_seconds: None,
             log_interval: 1,
+            eval_at_fractions: Vec::new(),
         }
     }
 
@@ -434,7 +439,12 @@ fn train_net<N: Net>(
                 plan.record_eval(meter.cpu_seconds() - cpu0, tc.eval_iters);
             }
             val_history.push((step, v));
-            metrics.append(&MetricsLine::Eval { step, val_loss: v })?;
+            metrics.append(&MetricsLine::Eval {
+                step,
+                val_loss: v,
+                cpu_seconds: cpu_before + meter.cpu_seconds(),
+                tokens_seen,
+            })?;
             progress(&TrainEvent::Eval { step, val_loss: v });
         }
         if periodic(tc.checkpoint_interval, step, tc.max_steps) {
@@ -485,7 +495,12 @@ fn train_net<N: Net>(
             val_batches = batches;
             if !off_schedule {
                 val_history.push((step, v));
-                metrics.append(&MetricsLine::Eval { step, val_loss: v })?;
+                metrics.append(&MetricsLine::Eval {
+                    step,
+                    val_loss: v,
+                    cpu_seconds: cpu_before + meter.cpu_seconds(),
+                    tokens_seen,
+                })?;
             }
             progress(&TrainEvent::Eval { step, val_loss: v });
             v

@@ -12,8 +12,10 @@ pub const MAX_ORDER: usize = 64;
 /// KenLM's fallback discounts (D1, D2, D3+), used with `--discount-fallback` and no explicit values.
 pub const DEFAULT_FALLBACK: [f64; 3] = [0.5, 1.0, 1.5];
 
-/// Options of [`crate::train`].
+/// Options of [`crate::train`]. In a file every field may be left out (its [`Default`]); an
+/// unknown field is an error.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct NgramOptions {
     /// The model order N (1 = unigrams only).
     pub order: usize,

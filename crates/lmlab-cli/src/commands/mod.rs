@@ -5,6 +5,7 @@ mod demo;
 mod ensemble;
 mod eval;
 mod eval_pairs;
+mod experiment;
 mod export;
 mod generate;
 mod info;
@@ -17,18 +18,32 @@ mod tokenizer;
 mod train;
 
 use crate::args::{
-    Cli, Command, MemoryCommand, NgramCommand, ProbsCommand, TokenizerCommand, TrainCommand,
+    Cli, Command, ExperimentCommand, MemoryCommand, NgramCommand, ProbsCommand, TokenizerCommand,
+    TrainArgs, TrainCommand,
 };
 use lmlab_neural::config::Arch;
 
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Train(TrainCommand::Baseline(args)) => train::baseline(args),
-        Command::Train(TrainCommand::Ngram(args)) => train::ngram(args),
-        Command::Train(TrainCommand::Memory(args)) => train::memory(args),
-        Command::Train(TrainCommand::Transformer(args)) => neural::train(args, Arch::Transformer),
-        Command::Train(TrainCommand::Lstm(args)) => neural::train(args, Arch::Lstm),
+        Command::Train(args) => match *args {
+            TrainArgs {
+                command: Some(command),
+                ..
+            } => match command {
+                TrainCommand::Baseline(args) => train::baseline(args),
+                TrainCommand::Ngram(args) => train::ngram(args),
+                TrainCommand::Memory(args) => train::memory(args),
+                TrainCommand::Transformer(args) => neural::train(args, Arch::Transformer),
+                TrainCommand::Lstm(args) => neural::train(args, Arch::Lstm),
+            },
+            TrainArgs {
+                recipe: Some(args), ..
+            } => train::recipe(args),
+            TrainArgs { .. } => anyhow::bail!(
+                "lmlab train needs a family (lmlab train ngram ...) or --recipe FILE; see lmlab train --help"
+            ),
+        },
         Command::Memory(MemoryCommand::Explain(args)) => memory::explain(args),
         Command::Memory(MemoryCommand::Add(args)) => memory::add(args),
         Command::Ngram(NgramCommand::ExportArpa(args)) => ngram::export_arpa(args),
@@ -49,6 +64,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Info(args) => info::run(args),
         Command::Export(args) => export::run(args),
         Command::Demo(args) => demo::run(args),
+        Command::Experiment(ExperimentCommand::Run(args)) => experiment::run(args),
+        Command::Experiment(ExperimentCommand::RunOne(args)) => experiment::run_one(args),
     }
 }
 

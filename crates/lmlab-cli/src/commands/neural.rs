@@ -2,10 +2,11 @@ use super::print_json;
 use crate::args::NeuralArgs;
 use crate::progress::bar;
 use indicatif::ProgressStyle;
-use lmlab_core::corpus::read_text_file;
+use lmlab_lab::recipe::Recipe;
+use lmlab_lab::run::{self, neural_report, Data, RunEvent, RunOptions};
 use lmlab_neural::config::Arch;
 use lmlab_neural::train::StopReason;
-use lmlab_neural::{RunConfig, TrainEvent, TrainOptions};
+use lmlab_neural::{RunConfig, TrainEvent};
 
 pub fn train(args: NeuralArgs, arch: Arch) -> anyhow::Result<()> {
     let mut config = RunConfig::load(&args.config)?;
@@ -24,14 +25,23 @@ pub fn train(args: NeuralArgs, arch: Arch) -> anyhow::Result<()> {
     if let Some(steps) = args.max_steps {
         config.train.max_steps = steps as usize;
     }
-    let train_text = read_text_file(&args.train)?;
-    let valid_text = read_text_file(&args.valid)?;
-    let mut options = TrainOptions::new(&args.output);
-    options.resume = args.resume;
-    options.force = args.force;
-    options.budget_cpu_seconds = args.budget;
-    options.stop_after = args.stop_after.map(|n| n as usize);
-    options.log_interval = 10;
+    let recipe = Recipe {
+        budget_cpu_seconds: args.budget,
+        ..Recipe::from_run_config(&config)
+    };
+    let data = Data {
+        train: args.train.clone(),
+        valid: Some(args.valid.clone()),
+        test: None,
+    };
+    let options = RunOptions {
+        resume: args.resume,
+        force: args.force,
+        stop_after: args.stop_after.map(|n| n as usize),
+        checkpoint_on_interrupt: true,
+        log_interval: 10,
+        ..RunOptions::default()
+    };
     let progress = bar(config.train.max_steps as u64, "training");
     progress.set_style(
         ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} steps ({eta})")
@@ -41,13 +51,9 @@ pub fn train(args: NeuralArgs, arch: Arch) -> anyhow::Result<()> {
     // Without a terminal the bar is hidden: print the logged steps as lines (nanoGPT's log).
     let lines = progress.is_hidden();
     let mut last_val = None;
-    let report =
-        lmlab_neural::train(
-            &config,
-            &train_text,
-            &valid_text,
-            &options,
-            &mut |event| match event {
+    let record = run::train(&recipe, &data, &args.output, &options, &mut |event| {
+        if let RunEvent::Neural(event) = event {
+            match event {
                 TrainEvent::Step {
                     step,
                     max_steps,
@@ -71,9 +77,11 @@ pub fn train(args: NeuralArgs, arch: Arch) -> anyhow::Result<()> {
                     }
                 }
                 TrainEvent::Checkpoint { .. } => {}
-            },
-        )?;
+            }
+        }
+    })?;
     progress.finish_and_clear();
+    let report = neural_report(&record.model_path)?;
     if args.json {
         print_json(&report)?;
     } else {

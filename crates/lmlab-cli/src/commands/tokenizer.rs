@@ -1,12 +1,14 @@
 use super::print_json;
-use super::train::{choice_for_kind, TokenizerOptions};
 use crate::args::{
-    DecodeArgs, EncodeArgs, ExportHfArgs, PatternKind, StatsArgs, TokenizerKind, TokenizerTrainArgs,
+    DecodeArgs, EncodeArgs, ExportHfArgs, PatternKind, StatsArgs, TokenizerTrainArgs,
 };
 use crate::progress::bar;
+use clap::ValueEnum;
 use lmlab_core::atomic::write_bytes_atomically;
 use lmlab_core::corpus::{lines_of, read_text_file, Corpus};
 use lmlab_core::TokenId;
+use lmlab_lab::recipe::TokenizerChoice;
+use lmlab_lab::run::{build_tokenizer, RunEvent};
 use lmlab_lab::tokenizer_stats::tokenizer_stats;
 use lmlab_lab::training::load_tokenizer;
 use lmlab_tokenize::bpe::hf_export::export_hugging_face;
@@ -20,25 +22,26 @@ pub fn train(args: TokenizerTrainArgs) -> anyhow::Result<()> {
         .map(|p| Corpus::open(p))
         .collect::<Result<Vec<_>, _>>()?;
     let texts: Vec<&str> = corpora.iter().map(Corpus::text).collect();
-    let bpe = matches!(args.kind, TokenizerKind::Bpe | TokenizerKind::ScaffoldBpe);
-    let options = TokenizerOptions {
-        pattern: Some(match args.pattern {
+    let kind = args.kind.to_possible_value().expect("no skipped kinds");
+    let choice = TokenizerChoice::for_kind(
+        kind.get_name(),
+        args.vocab_size.map(|n| n as usize),
+        args.min_frequency,
+    )?
+    .with_extras(
+        match args.pattern {
             PatternKind::Gpt2 => PreTokenizerPattern::Gpt2,
             PatternKind::Cl100k => PreTokenizerPattern::Cl100k,
-        }),
-        specials: args.specials.clone(),
-        nfc: args.nfc,
-    };
-    let (vocab_size, limit) = if bpe {
-        (args.vocab_size, None)
-    } else {
-        (None, args.vocab_size)
-    };
-    let choice = choice_for_kind(args.kind, vocab_size, limit, args.min_frequency, options);
+        },
+        &args.specials,
+        args.nfc,
+    );
     let progress = bar(1, "learning merges");
-    let tokenizer = choice.train_on(&texts, &|done, total| {
-        progress.set_length(total as u64);
-        progress.set_position(done as u64);
+    let tokenizer = build_tokenizer(&choice, &texts, &mut |event| {
+        if let RunEvent::Tokenizer { done, total } = event {
+            progress.set_length(total as u64);
+            progress.set_position(done as u64);
+        }
     })?;
     progress.finish_and_clear();
     save_tokenizer_file(tokenizer.as_ref(), &args.output)?;

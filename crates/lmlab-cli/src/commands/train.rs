@@ -1,41 +1,32 @@
 use super::print_json;
 use crate::args::{
-    AlgorithmKind, BaselineArgs, MemoryArgs, NgramArgs, SmoothingKind, TokenizerArgs, TokenizerKind,
+    AlgorithmKind, BaselineArgs, MemoryArgs, NgramArgs, RecipeArgs, SmoothingKind, TokenizerArgs,
 };
 use crate::progress::spinner;
+use clap::ValueEnum;
 use lmlab_baseline::Smoothing;
 use lmlab_core::compute::ComputeRecord;
-use lmlab_core::Corpus;
-use lmlab_lab::training::{
-    train_baseline, train_memory, train_ngram_to_file, BaselineRun, MemoryRun, NgramRun,
-    TokenizerChoice,
-};
-use lmlab_memory::{feature_order_text, Algorithm, MemoryOptions};
+use lmlab_lab::recipe::{BaselineChoice, ModelChoice, Recipe, TokenizerChoice};
+use lmlab_lab::run::{evaluate_run, train, Data, RunOptions, RunRecord};
+use lmlab_memory::{feature_order_text, Algorithm, MemoryModel, MemoryOptions};
 use lmlab_ngram::{NgramOptions, DEFAULT_FALLBACK};
-use lmlab_tokenize::{BpeTrainer, CharsTrainer, PreTokenizerPattern, WordsTrainer};
 use std::path::Path;
 
 pub fn baseline(args: BaselineArgs) -> anyhow::Result<()> {
-    let corpus = Corpus::open(&args.input)?;
-    let run = BaselineRun {
-        tokenizer: tokenizer_choice(&args.tokenizer),
-        smoothing: match args.smoothing {
-            SmoothingKind::WittenBell => Smoothing::WittenBell,
-            SmoothingKind::AddK => Smoothing::AddK { k: args.k },
-        },
-        sequences: args.sequences.sequences.unwrap_or_default(),
+    let smoothing = match args.smoothing {
+        SmoothingKind::WittenBell => Smoothing::WittenBell,
+        SmoothingKind::AddK => Smoothing::AddK { k: args.k },
     };
-    let spin = spinner("training baseline");
-    let trained = train_baseline(&corpus, &run)?;
-    trained
-        .model
-        .save(&args.output, trained.provenance.clone())?;
-    spin.finish_and_clear();
-    report(&args.output, &trained.compute, args.json)
+    let recipe = Recipe {
+        tokenizer: tokenizer_choice(&args.tokenizer)?,
+        sequences: args.sequences.sequences.unwrap_or_default(),
+        ..Recipe::new(ModelChoice::Baseline(BaselineChoice { smoothing }))
+    };
+    let record = train_file(&recipe, &args.input, &args.output, "training baseline")?;
+    report(&args.output, &record.compute, args.json)
 }
 
 pub fn ngram(args: NgramArgs) -> anyhow::Result<()> {
-    let corpus = Corpus::open(&args.input)?;
     let discount_fallback = match args.discount_fallback.as_deref() {
         None => None,
         Some([]) => Some(DEFAULT_FALLBACK),
@@ -45,109 +36,123 @@ pub fn ngram(args: NgramArgs) -> anyhow::Result<()> {
             other.len()
         ),
     };
-    let run = NgramRun {
-        tokenizer: tokenizer_choice(&args.tokenizer),
-        options: NgramOptions {
+    let recipe = Recipe {
+        tokenizer: tokenizer_choice(&args.tokenizer)?,
+        sequences: args.sequences.sequences.unwrap_or_default(),
+        ..Recipe::new(ModelChoice::Ngram(NgramOptions {
             order: args.order as usize,
             discount_fallback,
             prune: args.prune.clone(),
             memory: args.memory,
             temp_dir: args.temp.clone(),
-        },
-        sequences: args.sequences.sequences.unwrap_or_default(),
+        }))
     };
-    let spin = spinner(&format!("training {}-gram model", args.order));
-    let trained = train_ngram_to_file(&corpus, &run, &args.output)?;
-    spin.finish_and_clear();
-    for warning in &trained.summary.warnings {
+    let what = format!("training {}-gram model", args.order);
+    let record = train_file(&recipe, &args.input, &args.output, &what)?;
+    for warning in &record.warnings {
         eprintln!("warning: {warning}");
     }
-    report(&args.output, &trained.compute, args.json)
+    report(&args.output, &record.compute, args.json)
 }
 
 pub fn memory(args: MemoryArgs) -> anyhow::Result<()> {
-    let corpus = Corpus::open(&args.input)?;
-    let run = MemoryRun {
-        tokenizer: tokenizer_choice(&args.tokenizer),
-        options: MemoryOptions {
-            algorithm: match args.algorithm {
-                AlgorithmKind::Igtree => Algorithm::IgTree,
-                AlgorithmKind::Tribl2 => Algorithm::Tribl2,
-            },
-            context: args.context as usize,
-            prune: args.prune,
+    let options = MemoryOptions {
+        algorithm: match args.algorithm {
+            AlgorithmKind::Igtree => Algorithm::IgTree,
+            AlgorithmKind::Tribl2 => Algorithm::Tribl2,
         },
-        sequences: args.sequences.sequences.unwrap_or_default(),
+        context: args.context as usize,
+        prune: args.prune,
     };
-    let spin = spinner(&format!(
-        "training {} (K = {})",
-        run.options.algorithm, args.context
-    ));
-    let trained = train_memory(&corpus, &run)?;
-    trained
-        .model
-        .save(&args.output, trained.provenance.clone())?;
-    spin.finish_and_clear();
+    let what = format!("training {} (K = {})", options.algorithm, args.context);
+    let recipe = Recipe {
+        tokenizer: tokenizer_choice(&args.tokenizer)?,
+        sequences: args.sequences.sequences.unwrap_or_default(),
+        ..Recipe::new(ModelChoice::Memory(options))
+    };
+    let record = train_file(&recipe, &args.input, &args.output, &what)?;
     if !args.json {
+        let model = MemoryModel::load(&args.output)?;
         println!(
             "feature order: {}",
-            feature_order_text(&trained.model.feature_order())
+            feature_order_text(&model.feature_order())
         );
     }
-    report(&args.output, &trained.compute, args.json)
+    report(&args.output, &record.compute, args.json)
 }
 
-fn tokenizer_choice(args: &TokenizerArgs) -> TokenizerChoice {
-    match &args.tokenizer_file {
-        Some(path) => TokenizerChoice::File(path.clone()),
-        None => choice_for_kind(
-            args.tokenizer,
-            Some(args.vocab_size),
-            args.max_words,
-            args.min_count,
-            TokenizerOptions::default(),
-        ),
+/// `lmlab train --recipe`: any family from a recipe file; evaluated on the valid and test texts
+/// given.
+pub fn recipe(args: RecipeArgs) -> anyhow::Result<()> {
+    let recipe = Recipe::load(&args.recipe)?;
+    let data = Data {
+        train: args.train.clone(),
+        valid: args.valid.clone(),
+        test: args.test.clone(),
+    };
+    let options = RunOptions {
+        resume: args.resume,
+        force: args.force,
+        checkpoint_on_interrupt: true,
+        log_interval: 10,
+        ..RunOptions::default()
+    };
+    let spin = spinner(&format!("training {}", recipe.describe()));
+    let mut record = train(&recipe, &data, &args.output, &options, &mut |_| {})?;
+    spin.finish_and_clear();
+    if data.valid.is_some() || data.test.is_some() {
+        let spin = spinner("evaluating");
+        evaluate_run(&mut record, &data, None)?;
+        spin.finish_and_clear();
     }
-}
-
-/// Options only some tokenizer kinds take.
-#[derive(Default)]
-pub struct TokenizerOptions {
-    pub pattern: Option<PreTokenizerPattern>,
-    pub specials: Vec<String>,
-    pub nfc: bool,
-}
-
-/// The tokenizer to learn for `kind`: `vocab_size` is the BPE size, `limit` the most entries a
-/// words or chars vocabulary keeps, `min_count` the smallest count kept.
-pub fn choice_for_kind(
-    kind: TokenizerKind,
-    vocab_size: Option<u64>,
-    limit: Option<u64>,
-    min_count: u64,
-    options: TokenizerOptions,
-) -> TokenizerChoice {
-    let limit = limit.map(|n| n as usize);
-    match kind {
-        TokenizerKind::Bytes => TokenizerChoice::Bytes,
-        TokenizerKind::Words => TokenizerChoice::Words(WordsTrainer {
-            max_words: limit,
-            min_count,
-        }),
-        TokenizerKind::Chars => TokenizerChoice::Chars(CharsTrainer {
-            max_chars: limit,
-            min_count,
-            nfc: options.nfc,
-            specials: options.specials,
-        }),
-        TokenizerKind::Bpe | TokenizerKind::ScaffoldBpe => TokenizerChoice::Bpe(BpeTrainer {
-            vocab_size: vocab_size.unwrap_or(4096) as usize,
-            min_frequency: min_count,
-            pattern: options.pattern.unwrap_or(PreTokenizerPattern::Gpt2),
-            specials: options.specials,
-            scaffold: kind == TokenizerKind::ScaffoldBpe,
-        }),
+    for warning in &record.warnings {
+        eprintln!("warning: {warning}");
     }
+    if args.json {
+        return print_json(&record);
+    }
+    report(&args.output, &record.compute, false)?;
+    for (split, e) in &record.eval {
+        println!(
+            "{split}: {} tokens, perplexity {:.3}, {:.4} bits/byte, word perplexity {:.3}",
+            e.tokens, e.perplexity, e.bits_per_byte, e.word_perplexity
+        );
+    }
+    Ok(())
+}
+
+/// Trains a recipe of a file-based family on one text file.
+fn train_file(
+    recipe: &Recipe,
+    input: &Path,
+    output: &Path,
+    what: &str,
+) -> anyhow::Result<RunRecord> {
+    let data = Data {
+        train: input.to_path_buf(),
+        ..Data::default()
+    };
+    let spin = spinner(what);
+    let record = train(recipe, &data, output, &RunOptions::default(), &mut |_| {})?;
+    spin.finish_and_clear();
+    Ok(record)
+}
+
+/// The tokenizer the arguments choose.
+pub fn tokenizer_choice(args: &TokenizerArgs) -> anyhow::Result<TokenizerChoice> {
+    if let Some(path) = &args.tokenizer_file {
+        return Ok(TokenizerChoice::File { path: path.clone() });
+    }
+    let kind = args
+        .tokenizer
+        .to_possible_value()
+        .expect("no skipped kinds");
+    let vocab_size = args.vocab_size.or(args.max_words).map(|n| n as usize);
+    Ok(TokenizerChoice::for_kind(
+        kind.get_name(),
+        vocab_size,
+        args.min_count,
+    )?)
 }
 
 pub fn report(output: &Path, c: &ComputeRecord, json: bool) -> anyhow::Result<()> {

@@ -10,10 +10,12 @@
 //! `\p{L}`, `\p{N}` and `\s` (Unicode White_Space) come from `regex-syntax`'s Unicode tables.
 
 use lmlab_core::{Error, Result};
+use serde::{Deserialize, Serialize};
 use std::sync::OnceLock;
 
-/// Which pre-tokenization regex BPE uses.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+/// Which pre-tokenization regex BPE uses (`gpt2` or `cl100k` in files).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum PreTokenizerPattern {
     /// GPT-2's pattern (the Hugging Face ByteLevel default). The default.
     #[default]

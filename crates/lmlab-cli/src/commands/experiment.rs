@@ -1,0 +1,141 @@
+use super::print_json;
+use crate::args::{ExperimentRunArgs, RunOneArgs};
+use crate::progress::bar;
+use lmlab_lab::experiment::runner::{
+    plan, run_experiment, run_one as run_one_run, state_for, Executor, RunnerEvent,
+};
+use lmlab_lab::experiment::spec::ExperimentSpec;
+use std::sync::Mutex;
+
+pub fn run(args: ExperimentRunArgs) -> anyhow::Result<()> {
+    let spec = ExperimentSpec::load(&args.experiment)?;
+    if args.plan {
+        return print_plan(&spec, &args);
+    }
+    let executor = Executor::Subprocess {
+        exe: std::env::current_exe()?,
+        threads_per_run: args.threads_per_run as usize,
+    };
+    let progress = bar(0, "runs");
+    let lines = progress.is_hidden();
+    let counts = Mutex::new((0usize, 0usize, 0usize, 0.0f64)); // done, running, failed, budget left
+    let show = |counts: &(usize, usize, usize, f64)| {
+        let jobs = args.jobs as f64;
+        let message = format!(
+            "runs: {} done, {} running, {} failed; ~{:.0} CPU-s of budgets left (~{:.0} s at {} at a time)",
+            counts.0, counts.1, counts.2, counts.3, counts.3 / jobs, args.jobs
+        );
+        if lines {
+            eprintln!("{message}");
+        }
+        progress.set_message(message);
+    };
+    let events = |event: RunnerEvent| {
+        let mut c = counts.lock().expect("counts");
+        match event {
+            RunnerEvent::Planned {
+                total,
+                finished,
+                pending_budget,
+            } => {
+                progress.set_length(total as u64);
+                progress.set_position(finished as u64);
+                *c = (finished, 0, 0, pending_budget);
+                if finished > 0 {
+                    eprintln!("{finished} of {total} runs already finished: skipped");
+                }
+            }
+            RunnerEvent::Started(run) => {
+                c.1 += 1;
+                if lines {
+                    eprintln!("started {} {} ({})", run.id, run.arm, run.recipe.describe());
+                }
+            }
+            RunnerEvent::Finished(run, _) | RunnerEvent::Failed(run, _) => {
+                c.1 -= 1;
+                c.3 -= run.budget().unwrap_or(0.0);
+                if let RunnerEvent::Failed(_, error) = event {
+                    c.2 += 1;
+                    progress.suspend(|| eprintln!("run {} ({}) failed: {error}", run.id, run.arm));
+                } else {
+                    c.0 += 1;
+                }
+                progress.inc(1);
+            }
+        }
+        show(&c);
+    };
+    let summary = run_experiment(
+        &spec,
+        &args.out,
+        args.jobs as usize,
+        &executor,
+        &events,
+        &|_| Ok(()),
+    )?;
+    progress.finish_and_clear();
+    if args.json {
+        print_json(&summary)?;
+    } else {
+        println!(
+            "{}: {} runs, {} finished now, {} already finished, {} failed",
+            spec.name,
+            summary.total,
+            summary.finished,
+            summary.skipped,
+            summary.failed.len()
+        );
+        for (id, arm, error) in &summary.failed {
+            println!("  failed {id} ({arm}): {error}");
+        }
+    }
+    if lmlab_core::interrupt::requested() {
+        std::process::exit(lmlab_core::interrupt::INTERRUPTED_EXIT_CODE);
+    }
+    if !summary.failed.is_empty() {
+        // The exit status says how many runs failed (at most 100).
+        std::process::exit(summary.failed.len().min(100) as i32);
+    }
+    Ok(())
+}
+
+fn print_plan(spec: &ExperimentSpec, args: &ExperimentRunArgs) -> anyhow::Result<()> {
+    let state = state_for(spec, &args.out)?;
+    let rows = plan(&state, &args.out)?;
+    if args.json {
+        return print_json(&rows);
+    }
+    println!(
+        "{:<16}  {:<9}  {:<8}  {:>6}  {:<28}  recipe",
+        "run", "status", "budget", "seed", "arm"
+    );
+    for row in &rows {
+        let budget = row.run.budget().map_or("-".to_string(), |b| format!("{b}"));
+        println!(
+            "{:<16}  {:<9}  {:<8}  {:>6}  {:<28}  {}",
+            row.run.id,
+            row.status,
+            budget,
+            row.run.recipe.seed,
+            super::fit_width(&row.run.arm, 28),
+            row.run.recipe.describe()
+        );
+    }
+    let pending: Vec<_> = rows.iter().filter(|r| r.status != "finished").collect();
+    let budget: f64 = pending.iter().filter_map(|r| r.run.budget()).sum();
+    let unbudgeted = pending.iter().filter(|r| r.run.budget().is_none()).count();
+    println!(
+        "{} runs, {} to run: {budget:.0} CPU-s of neural budgets (~{:.0} s at {} at a time), \
+         plus {unbudgeted} count-based or memory-based runs, which take what they take",
+        rows.len(),
+        pending.len(),
+        budget / args.jobs as f64,
+        args.jobs
+    );
+    Ok(())
+}
+
+pub fn run_one(args: RunOneArgs) -> anyhow::Result<()> {
+    run_one_run(&args.dir, &args.id)?;
+    Ok(())
+}

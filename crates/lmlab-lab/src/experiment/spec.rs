@@ -1,0 +1,402 @@
+//! The experiment file: a question, its data, its arms (recipes, with sweeps), budgets, seeds and
+//! evaluation points; expanded into the runs it takes ([`ExperimentSpec::plan`]).
+//!
+//! ```toml
+//! name = "tokenizers"
+//! hypothesis = "Scaffold-BPE predicts TinyStories better than BPE at equal vocabulary"
+//! claim = "arm:scaffold < arm:bpe on test.bits_per_byte at every budget"
+//! budgets = [15, 60]          # CPU-seconds; neural arms train until each, others run once
+//! seeds = [1, 2]              # neural arms run once per seed, others once
+//! eval_points = [0.25, 0.5, 0.75, 1.0]   # validation at these fractions of a neural budget
+//! [data]                      # paths relative to this file
+//! train = "train.txt"
+//! valid = "valid.txt"
+//! test = "test.txt"
+//! [[arm]]
+//! name = "bpe"
+//! recipe = { model = { family = "ngram", order = 4 }, tokenizer = { kind = "bpe", vocab_size = 2000 } }
+//! sweep = { "model.order" = [3, 4, 5] }   # optional: one arm per value (a grid over several keys)
+//! ```
+
+use crate::recipe::Recipe;
+use crate::run::Data;
+use lmlab_core::{Error, Result, LMLAB_VERSION};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+/// An experiment file.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExperimentSpec {
+    /// The experiment's name.
+    pub name: String,
+    /// The hypothesis, in words.
+    #[serde(default)]
+    pub hypothesis: String,
+    /// The hypothesis as a checkable claim (see [`crate::experiment::claim`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claim: Option<String>,
+    /// The data (paths relative to the experiment file; absolute after [`ExperimentSpec::load`]).
+    pub data: Data,
+    /// The arms.
+    #[serde(rename = "arm")]
+    pub arms: Vec<ArmSpec>,
+    /// CPU-second budgets (compute classes). Empty: each arm's own recipe budget.
+    #[serde(default)]
+    pub budgets: Vec<f64>,
+    /// Seeds of the neural arms (default: the recipe's seed).
+    #[serde(default)]
+    pub seeds: Vec<u64>,
+    /// Fractions of a neural run's budget at which it is validated (learning curves).
+    #[serde(default)]
+    pub eval_points: Vec<f64>,
+}
+
+/// One arm: a recipe, possibly swept over a grid of values.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ArmSpec {
+    /// The arm's name (unique in the experiment).
+    pub name: String,
+    /// The recipe, as in a recipe file.
+    pub recipe: toml::Value,
+    /// Dotted recipe keys and the values each takes: one arm per point of the grid, named
+    /// `name[key=value,...]`.
+    #[serde(default)]
+    pub sweep: BTreeMap<String, Vec<toml::Value>>,
+}
+
+/// An arm after sweeps are expanded: a name and a valid recipe.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Arm {
+    /// `name` or `name[key=value,...]`.
+    pub name: String,
+    /// The arm's name in the file (the sweep's base name).
+    pub base: String,
+    /// The recipe (budget and seed not yet set).
+    pub recipe: Recipe,
+}
+
+/// One run of the plan.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PlannedRun {
+    /// Hash of recipe + data + budget + seed + lmlab version (16 hex digits).
+    pub id: String,
+    /// The arm's name.
+    pub arm: String,
+    /// The recipe with its budget and seed set.
+    pub recipe: Recipe,
+}
+
+impl PlannedRun {
+    /// The run's compute class: its budget (`None`: a count-based run, which records its cost).
+    pub fn budget(&self) -> Option<f64> {
+        self.recipe.budget_cpu_seconds
+    }
+}
+
+impl ExperimentSpec {
+    /// Parses an experiment file and validates it, data files included: the paths of `data` are
+    /// made relative to the file's folder.
+    pub fn load(path: &Path) -> Result<ExperimentSpec> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        Self::parse(&text, base).map_err(|e| Error::bad_file(path, e.to_string()))
+    }
+
+    /// Parses experiment TOML whose data paths are relative to `base`, and validates it.
+    pub fn parse(text: &str, base: &Path) -> Result<ExperimentSpec> {
+        let mut spec: ExperimentSpec =
+            toml::from_str(text).map_err(|e| Error::invalid(format!("experiment: {e}")))?;
+        let resolve = |p: &mut PathBuf| {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        };
+        resolve(&mut spec.data.train);
+        spec.data.valid.as_mut().map(resolve);
+        spec.data.test.as_mut().map(resolve);
+        spec.validate()?;
+        Ok(spec)
+    }
+
+    /// Checks everything before any run starts: names, budgets, seeds, evaluation points, every
+    /// arm's recipe, that the data files exist, and the claim's form.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |m: String| Err(Error::invalid(m));
+        if self.name.trim().is_empty() {
+            return bad("experiment: name must not be empty".into());
+        }
+        for (split, path) in self.data.splits() {
+            if !path.is_file() {
+                return bad(format!("data.{split}: {} is not a file", path.display()));
+            }
+        }
+        if self.arms.is_empty() {
+            return bad("experiment: no [[arm]]: nothing to run".into());
+        }
+        for b in &self.budgets {
+            if !(b.is_finite() && *b > 0.0) {
+                return bad(format!(
+                    "budgets: every budget must be a positive number of CPU seconds, got {b}"
+                ));
+            }
+        }
+        for p in &self.eval_points {
+            if !(*p > 0.0 && *p <= 1.0) {
+                return bad(format!(
+                    "eval_points: fractions of the budget in (0, 1], got {p}"
+                ));
+            }
+        }
+        if self.seeds.iter().collect::<BTreeSet<_>>().len() != self.seeds.len() {
+            return bad(format!("seeds: {:?} repeats a seed", self.seeds));
+        }
+        let arms = self.arms()?;
+        if let Some(claim) = &self.claim {
+            let names: Vec<&str> = arms.iter().map(|a| a.name.as_str()).collect();
+            crate::experiment::claim::Claim::parse(claim, &names)?;
+        }
+        let neural = arms.iter().any(|a| a.recipe.model.is_neural());
+        if neural && self.data.valid.is_none() {
+            return bad("data.valid: neural arms validate on it, and it is missing".into());
+        }
+        Ok(())
+    }
+
+    /// The arms with their sweeps expanded, each recipe validated; names must be unique.
+    pub fn arms(&self) -> Result<Vec<Arm>> {
+        let mut arms = Vec::new();
+        let mut seen = BTreeSet::new();
+        for arm in &self.arms {
+            if !seen.insert(arm.name.clone()) {
+                return Err(Error::invalid(format!(
+                    "arm '{}' is named twice: arm names must be unique",
+                    arm.name
+                )));
+            }
+            for (name, value) in expand(arm)? {
+                let context = |e: Error| Error::invalid(format!("arm '{name}': {e}"));
+                let recipe: Recipe = value.try_into().map_err(|e: toml::de::Error| {
+                    context(Error::invalid(format!("recipe: {e}")))
+                })?;
+                recipe.validate().map_err(context)?;
+                arms.push(Arm {
+                    name,
+                    base: arm.name.clone(),
+                    recipe,
+                });
+            }
+        }
+        Ok(arms)
+    }
+
+    /// Every run the experiment takes, in order: arm by arm, budget by budget, seed by seed.
+    /// Neural arms run once per budget and seed; the others (whose training does not depend on
+    /// either) once, at no budget, seed 0. `data_sha256` are the data files' digests by split.
+    pub fn plan(&self, data_sha256: &BTreeMap<String, String>) -> Result<Vec<PlannedRun>> {
+        let mut runs = Vec::new();
+        for arm in self.arms()? {
+            let neural = arm.recipe.model.is_neural();
+            let budgets: Vec<Option<f64>> = match (neural, self.budgets.is_empty()) {
+                (true, false) => self.budgets.iter().map(|&b| Some(b)).collect(),
+                (true, true) => vec![arm.recipe.budget_cpu_seconds],
+                (false, _) => vec![None],
+            };
+            let seeds: Vec<u64> = match (neural, self.seeds.is_empty()) {
+                (true, false) => self.seeds.clone(),
+                (true, true) => vec![arm.recipe.seed],
+                (false, _) => vec![0],
+            };
+            for &budget in &budgets {
+                for &seed in &seeds {
+                    let recipe = Recipe {
+                        budget_cpu_seconds: budget,
+                        seed,
+                        ..arm.recipe.clone()
+                    };
+                    runs.push(PlannedRun {
+                        id: run_id(&recipe, data_sha256),
+                        arm: arm.name.clone(),
+                        recipe,
+                    });
+                }
+            }
+        }
+        Ok(runs)
+    }
+}
+
+/// A run's id: the first 16 hex digits of the sha256 of its recipe, data digests and lmlab's
+/// version. The same run in another experiment has the same id.
+pub fn run_id(recipe: &Recipe, data_sha256: &BTreeMap<String, String>) -> String {
+    let key = serde_json::json!({
+        "recipe": recipe,
+        "data": data_sha256,
+        "lmlab_version": LMLAB_VERSION,
+    });
+    let text = serde_json::to_string(&key).expect("serializes");
+    lmlab_core::hashing::sha256_hex(text.as_bytes())[..16].to_string()
+}
+
+/// The arm's recipes: one per point of its sweep grid, with names.
+fn expand(arm: &ArmSpec) -> Result<Vec<(String, toml::Value)>> {
+    let mut points: Vec<(Vec<String>, toml::Value)> = vec![(Vec::new(), arm.recipe.clone())];
+    for (key, values) in &arm.sweep {
+        if values.is_empty() {
+            return Err(Error::invalid(format!(
+                "arm '{}': sweep key '{key}' has no values",
+                arm.name
+            )));
+        }
+        let mut next = Vec::new();
+        for (labels, recipe) in &points {
+            for value in values {
+                let mut recipe = recipe.clone();
+                set_dotted(&mut recipe, key, value.clone()).map_err(|m| {
+                    Error::invalid(format!("arm '{}': sweep key '{key}': {m}", arm.name))
+                })?;
+                let leaf = key.rsplit('.').next().unwrap_or(key);
+                let mut labels = labels.clone();
+                labels.push(format!("{leaf}={}", value_label(value)));
+                next.push((labels, recipe));
+            }
+        }
+        points = next;
+    }
+    Ok(points
+        .into_iter()
+        .map(|(labels, recipe)| {
+            let name = if labels.is_empty() {
+                arm.name.clone()
+            } else {
+                format!("{}[{}]", arm.name, labels.join(","))
+            };
+            (name, recipe)
+        })
+        .collect())
+}
+
+fn value_label(value: &toml::Value) -> String {
+    match value {
+        toml::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Sets `a.b.c` in a TOML table, creating tables on the way.
+fn set_dotted(
+    root: &mut toml::Value,
+    key: &str,
+    value: toml::Value,
+) -> std::result::Result<(), String> {
+    let parts: Vec<&str> = key.split('.').collect();
+    if parts.iter().any(|p| p.is_empty()) {
+        return Err("not a dotted key".into());
+    }
+    let mut node = root;
+    for part in &parts[..parts.len() - 1] {
+        let table = node
+            .as_table_mut()
+            .ok_or_else(|| format!("'{part}' is inside a value that is not a table"))?;
+        node = table
+            .entry(part.to_string())
+            .or_insert_with(|| toml::Value::Table(Default::default()));
+    }
+    let table = node
+        .as_table_mut()
+        .ok_or_else(|| "its parent is not a table".to_string())?;
+    table.insert(parts[parts.len() - 1].to_string(), value);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dir_with_data() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        for f in ["train.txt", "valid.txt", "test.txt"] {
+            std::fs::write(dir.path().join(f), "a b c\n").unwrap();
+        }
+        dir
+    }
+
+    const DATA: &str =
+        "[data]\ntrain = \"train.txt\"\nvalid = \"valid.txt\"\ntest = \"test.txt\"\n";
+
+    /// `rest` (top-level keys first, then arms) with a name and the data table.
+    fn parse(dir: &Path, rest: &str) -> Result<ExperimentSpec> {
+        ExperimentSpec::parse(&format!("name = \"x\"\n{rest}\n{DATA}"), dir)
+    }
+
+    #[test]
+    fn sweeps_expand_to_named_arms_and_count_based_arms_run_once() {
+        let dir = dir_with_data();
+        let spec = parse(
+            dir.path(),
+            "budgets = [10, 20]\nseeds = [1, 2]\n[[arm]]\nname = \"kn\"\n\
+             recipe = { model = { family = \"ngram\" } }\nsweep = { \"model.order\" = [3, 4] }\n",
+        )
+        .unwrap();
+        let arms = spec.arms().unwrap();
+        let names: Vec<&str> = arms.iter().map(|a| a.name.as_str()).collect();
+        assert_eq!(names, ["kn[order=3]", "kn[order=4]"]);
+        let plan = spec.plan(&BTreeMap::new()).unwrap();
+        assert_eq!(
+            plan.len(),
+            2,
+            "count-based arms run once, whatever the budgets and seeds"
+        );
+        assert!(plan.iter().all(|r| r.budget().is_none()));
+        assert_ne!(plan[0].id, plan[1].id);
+        // Ids are stable.
+        assert_eq!(plan, spec.plan(&BTreeMap::new()).unwrap());
+    }
+
+    #[test]
+    fn neural_arms_run_per_budget_and_seed() {
+        let dir = dir_with_data();
+        let spec = parse(
+            dir.path(),
+            "budgets = [10, 20]\nseeds = [1, 2, 3]\n[[arm]]\nname = \"t\"\n[arm.recipe.model]\n\
+             family = \"transformer\"\nn_layer = 1\nn_head = 1\nn_embd = 8\nblock_size = 8\n\
+             [arm.recipe.train]\nbatch_size = 2\nmax_steps = 10\nlearning_rate = 1e-3\nmin_lr = 1e-4\n",
+        )
+        .unwrap();
+        let plan = spec.plan(&BTreeMap::new()).unwrap();
+        assert_eq!(plan.len(), 6);
+        let ids: BTreeSet<_> = plan.iter().map(|r| &r.id).collect();
+        assert_eq!(ids.len(), 6);
+        assert_eq!(plan[5].recipe.seed, 3);
+        assert_eq!(plan[5].budget(), Some(20.0));
+    }
+
+    #[test]
+    fn bad_experiments_are_refused_before_any_run() {
+        let dir = dir_with_data();
+        let uni = "[[arm]]\nname = \"u\"\nrecipe = { model = { family = \"uniform\" } }\n";
+        let err = |rest: &str| parse(dir.path(), rest).unwrap_err().to_string();
+        assert!(err(&format!("colour = 1\n{uni}")).contains("colour"));
+        assert!(err(&format!("budgets = [0]\n{uni}")).contains("positive"));
+        assert!(err(&format!("budgets = [-5]\n{uni}")).contains("positive"));
+        assert!(err(&format!("{uni}{uni}")).contains("named twice"));
+        assert!(err("").contains("arm"));
+        let m =
+            err("[[arm]]\nname = \"k\"\nrecipe = { model = { family = \"ngram\", order = 0 } }\n");
+        assert!(m.contains("arm 'k'") && m.contains("order"), "{m}");
+        let m =
+            err("[[arm]]\nname = \"k\"\nrecipe = { model = { family = \"ngram\", colour = 0 } }\n");
+        assert!(m.contains("colour"), "{m}");
+        let m = ExperimentSpec::parse(
+            &format!("name = \"x\"\n{uni}[data]\ntrain = \"missing.txt\"\n"),
+            dir.path(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(m.contains("missing.txt"), "{m}");
+        let m = err(&format!("eval_points = [1.5]\n{uni}"));
+        assert!(m.contains("eval_points"), "{m}");
+    }
+}
