@@ -411,6 +411,15 @@ pub struct EvalArgs {
     /// Also write the per-token probability file (`*.probs.tsv`).
     #[arg(long)]
     pub probs: Option<PathBuf>,
+    /// Also top-1 / top-5 next-token accuracy (a memory model's top-1 is its classifier's answer,
+    /// TiMBL's accuracy), expected calibration error and the reliability table. Computes the whole
+    /// next-token distribution at every token: slower than perplexity alone.
+    #[arg(long)]
+    pub accuracy: bool,
+    /// Write lm-evaluation-harness-shaped output to this folder: results.json and
+    /// samples_<input>.jsonl (one line per sequence).
+    #[arg(long)]
+    pub output_path: Option<PathBuf>,
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
