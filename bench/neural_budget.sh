@@ -22,9 +22,9 @@ lmlab=$target/lmlab
 
 text=data/tiny-shakespeare.txt
 lines=$(wc -l < "$text")
-head -n $((lines * 90 / 100)) "$text" > "$work/train.txt"
-tail -n +$((lines * 90 / 100 + 1)) "$text" | head -n $((lines * 5 / 100)) > "$work/valid.txt"
-tail -n +$((lines * 95 / 100 + 1)) "$text" > "$work/test.txt"
+sed -n "1,$((lines * 90 / 100))p" "$text" > "$work/train.txt"
+sed -n "$((lines * 90 / 100 + 1)),$((lines * 95 / 100))p" "$text" > "$work/valid.txt"
+sed -n "$((lines * 95 / 100 + 1)),\$p" "$text" > "$work/test.txt"
 
 # The network, in the recipe form and in the neural crate's config form (same fields).
 model='n_layer = 2
