@@ -7,12 +7,17 @@
 # network trained with the learning-rate schedule fitted to the budget and with the schedule on
 # train.max_steps (examples/budget_schedule.rs), each scored on the whole validation text.
 # Data: data/tiny-shakespeare.txt split 90/5/5 by lines.
-# Usage: bench/neural_budget.sh ["BUDGETS"] ["SEEDS"] [FIT_BUDGET]   (defaults "5 15 45" "1 2" 15)
+# Usage: bench/neural_budget.sh ["BUDGETS"] ["SEEDS"] [FIT_BUDGET] [PEAK_LR] [FIT_SEED]
+#        (defaults "5 15 45" "1 2" 15 3e-3 1; min_lr is a tenth of the peak; BUDGETS "" skips the
+#        budget runs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-budgets=${1:-5 15 45}
-seeds=${2:-1 2}
+budgets=${1-5 15 45}
+seeds=${2-1 2}
 fit_budget=${3:-15}
+lr=${4:-3e-3}
+fit_seed=${5:-1}
+min_lr=$(python3 -c "import sys; print(float(sys.argv[1]) / 10)" "$lr")
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cargo build --release -q -p lmlab-cli
@@ -31,12 +36,12 @@ model='n_layer = 2
 n_head = 4
 n_embd = 64
 block_size = 64'
-train='batch_size = 16
+train="batch_size = 16
 max_steps = 100000
-learning_rate = 3e-3
-min_lr = 3e-4
+learning_rate = $lr
+min_lr = $min_lr
 warmup_steps = 20
-eval_iters = 10'
+eval_iters = 10"
 
 echo "budget_cpu_s seed steps cpu_s ratio within_5pct"
 fails=0
@@ -79,8 +84,8 @@ sequences = "stream"
 $model
 [train]
 $train
-seed = 1
+seed = $fit_seed
 TOML
-echo "schedule at $fit_budget CPU-s, seed 1 (valid bits/byte on the whole validation text):"
+echo "schedule at $fit_budget CPU-s, peak lr $lr, seed $fit_seed (valid bits/byte on the whole validation text):"
 "$target/examples/budget_schedule" "$work/config.toml" "$work/train.txt" "$work/valid.txt" \
   "$fit_budget" "$work/schedule"
