@@ -116,7 +116,7 @@ fn a_fitted_schedule_decays_by_the_end_of_the_budget_and_an_unfitted_one_does_no
     // The horizon is the steps the run took, give or take the noise of CPU time.
     let steps = report.steps as f64;
     assert!(
-        (fitted.horizon as f64 - steps).abs() <= 0.25 * steps,
+        (fitted.horizon as f64 - steps).abs() <= 0.3 * steps,
         "horizon {} for {steps} steps",
         fitted.horizon
     );
