@@ -12,6 +12,14 @@ use common::{run, CONFIG};
 
 const BUDGET: f64 = 2.0;
 
+/// A budget counts the CPU time of the whole process, so the tests of this file (threads of one
+/// process) run one at a time: another test's work would count against the budget being tested.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn alone() -> std::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// The tiny model with a step bound far beyond what the budget allows and no periodic work.
 fn config() -> RunConfig {
     let mut config = RunConfig::parse(CONFIG).unwrap();
@@ -54,6 +62,7 @@ fn rates(lines: &[MetricsLine]) -> Vec<(usize, f64)> {
 
 #[test]
 fn validations_at_budget_fractions_come_once_each_and_the_run_stays_inside_its_budget() {
+    let _alone = alone();
     let dir = tempfile::tempdir().unwrap();
     let fractions = [0.25, 0.5, 0.75, 1.0];
     let report = run(&config(), dir.path(), |o| {
@@ -79,6 +88,7 @@ fn validations_at_budget_fractions_come_once_each_and_the_run_stays_inside_its_b
 
 #[test]
 fn without_a_budget_fractions_are_ignored_and_bad_ones_are_refused_with_one() {
+    let _alone = alone();
     let dir = tempfile::tempdir().unwrap();
     let mut short = config();
     short.train.max_steps = 5;
@@ -98,6 +108,7 @@ fn without_a_budget_fractions_are_ignored_and_bad_ones_are_refused_with_one() {
 
 #[test]
 fn a_fitted_schedule_decays_by_the_end_of_the_budget_and_an_unfitted_one_does_not() {
+    let _alone = alone();
     let config = config();
     let (peak, min_lr) = (config.train.learning_rate, config.train.min_lr);
 
@@ -113,16 +124,17 @@ fn a_fitted_schedule_decays_by_the_end_of_the_budget_and_an_unfitted_one_does_no
         FittedSchedule::load(fitted_dir.path()).unwrap(),
         Some(fitted)
     );
-    // The horizon is the steps the run took, give or take the noise of CPU time.
+    // The horizon is the steps the run took, give or take the noise of CPU time (5-7% seen at
+    // load 10 on two cores).
     let steps = report.steps as f64;
     assert!(
-        (fitted.horizon as f64 - steps).abs() <= 0.3 * steps,
+        (fitted.horizon as f64 - steps).abs() <= 0.2 * steps,
         "horizon {} for {steps} steps",
         fitted.horizon
     );
     let last_lr = rates(&metrics(fitted_dir.path())).last().unwrap().1;
     assert!(
-        last_lr < min_lr + 0.15 * (peak - min_lr),
+        last_lr < min_lr + 0.3 * (peak - min_lr),
         "ended at lr {last_lr}"
     );
 
@@ -138,6 +150,7 @@ fn a_fitted_schedule_decays_by_the_end_of_the_budget_and_an_unfitted_one_does_no
 
 #[test]
 fn a_resumed_run_continues_its_fitted_schedule() {
+    let _alone = alone();
     let config = config();
     let dir = tempfile::tempdir().unwrap();
     let first = run(&config, dir.path(), |o| {
