@@ -7,10 +7,67 @@ use lmlab_core::{Error, Result};
 use plotters::element::DashedPathElement;
 use plotters::prelude::*;
 
-/// Plot size in pixels.
-const SIZE: (u32, u32) = (900, 520);
+/// Plot size in pixels, and the width of the legend column at its right.
+const SIZE: (u32, u32) = (1000, 520);
+const LEGEND_WIDTH: u32 = 290;
 
 type DrawResult = std::result::Result<(), Box<dyn std::error::Error>>;
+type Area<'a> = DrawingArea<SVGBackend<'a>, plotters::coord::Shift>;
+
+/// How a legend entry is marked.
+enum Mark {
+    /// A line of this width.
+    Line(u32),
+    /// A dashed line.
+    Dashed,
+}
+
+/// The legend, one entry per line down the column `area`: its mark, then its label.
+fn draw_legend(area: &Area<'_>, entries: &[(String, RGBColor, Mark)]) -> DrawResult {
+    for (i, (label, colour, mark)) in entries.iter().enumerate() {
+        let y = 50 + 18 * i as i32;
+        match mark {
+            Mark::Line(width) => area.draw(&PathElement::new(
+                [(0, y), (22, y)],
+                colour.stroke_width(*width),
+            ))?,
+            Mark::Dashed => area.draw(&DashedPathElement::new(
+                [(0, y), (22, y)],
+                5,
+                3,
+                colour.stroke_width(2),
+            ))?,
+        }
+        area.draw(&Text::new(label.as_str(), (28, y - 6), ("sans-serif", 12)))?;
+    }
+    Ok(())
+}
+
+/// Log axes are drawn as linear axes over log10 values, labelled with the values themselves
+/// (plotters' own log axis leaves narrow ranges without labels).
+fn lg((x, y): (f64, f64)) -> (f64, f64) {
+    (x.log10(), y.log10())
+}
+
+/// The label of log10 value `v`: 10^v to three significant digits.
+fn tick(v: &f64) -> String {
+    let x = 10f64.powf(*v);
+    match x {
+        x if x >= 100.0 => format!("{x:.0}"),
+        x if x >= 10.0 => format!("{x:.1}"),
+        x if x >= 1.0 => format!("{x:.2}"),
+        x => format!("{x:.3}"),
+    }
+}
+
+/// The plot and legend areas of a fresh white canvas.
+fn canvas(
+    svg: &mut String,
+) -> std::result::Result<(Area<'_>, Area<'_>), Box<dyn std::error::Error>> {
+    let root = SVGBackend::with_string(svg, SIZE).into_drawing_area();
+    root.fill(&WHITE)?;
+    Ok(root.split_horizontally(SIZE.0 - LEGEND_WIDTH))
+}
 
 /// Arm `i`'s colour (a ten-colour qualitative palette, repeated).
 pub fn arm_colour(i: usize) -> RGBColor {
@@ -65,7 +122,7 @@ fn svg_of(draw: impl FnOnce(&mut String) -> DrawResult, what: &str) -> Result<St
     Ok(svg)
 }
 
-/// A log axis range covering `values` (positive ones), widened a little.
+/// A log axis range (in log10) covering `values` (positive ones), widened a little.
 fn log_range(values: impl Iterator<Item = f64>) -> std::ops::Range<f64> {
     let (lo, hi) = values
         .filter(|v| v.is_finite() && *v > 0.0)
@@ -73,14 +130,14 @@ fn log_range(values: impl Iterator<Item = f64>) -> std::ops::Range<f64> {
             (lo.min(v), hi.max(v))
         });
     if !lo.is_finite() {
-        return 0.1..10.0;
+        return -1.0..1.0;
     }
     let (lo, hi) = if hi / lo < 1.05 {
         (lo / 1.5, hi * 1.5)
     } else {
         (lo, hi)
     };
-    lo / 1.15..hi * 1.15
+    (lo / 1.1).log10()..(hi * 1.1).log10()
 }
 
 /// The lower envelope of `points`: the runs that no cheaper run beats, in increasing CPU-s.
@@ -110,9 +167,8 @@ pub fn compute_plot(arms: &[ArmSeries], metric: &str) -> Result<String> {
 
 fn draw_compute(svg: &mut String, arms: &[ArmSeries], metric: &str) -> DrawResult {
     let all: Vec<(f64, f64)> = arms.iter().flat_map(|a| a.runs.iter().copied()).collect();
-    let root = SVGBackend::with_string(svg, SIZE).into_drawing_area();
-    root.fill(&WHITE)?;
-    let mut chart = ChartBuilder::on(&root)
+    let (plot_area, legend_area) = canvas(svg)?;
+    let mut chart = ChartBuilder::on(&plot_area)
         .caption(
             format!("{metric} against training compute"),
             ("sans-serif", 18),
@@ -121,45 +177,42 @@ fn draw_compute(svg: &mut String, arms: &[ArmSeries], metric: &str) -> DrawResul
         .x_label_area_size(40)
         .y_label_area_size(60)
         .build_cartesian_2d(
-            log_range(all.iter().map(|p| p.0)).log_scale(),
-            log_range(all.iter().map(|p| p.1)).log_scale(),
+            log_range(all.iter().map(|p| p.0)),
+            log_range(all.iter().map(|p| p.1)),
         )?;
     chart
         .configure_mesh()
-        .x_desc("training CPU-seconds (log)")
-        .y_desc(format!("{metric} (log)"))
+        .x_label_formatter(&tick)
+        .y_label_formatter(&tick)
+        .x_desc("training CPU-seconds (log scale)")
+        .y_desc(format!("{metric} (log scale)"))
         .draw()?;
+    let mut legend = Vec::new();
+    let grey = RGBColor(140, 140, 140);
+    chart.draw_series(LineSeries::new(
+        frontier(&all).into_iter().map(lg),
+        grey.stroke_width(6),
+    ))?;
+    legend.push((
+        "compute frontier (best run so far)".to_string(),
+        grey,
+        Mark::Line(6),
+    ));
     for (i, arm) in arms.iter().enumerate() {
         let colour = arm_colour(i);
-        chart
-            .draw_series(LineSeries::new(
-                arm.means.iter().copied(),
-                colour.stroke_width(2),
-            ))?
-            .label(arm.arm.as_str())
-            .legend(move |(x, y)| PathElement::new([(x, y), (x + 18, y)], colour.stroke_width(2)));
+        chart.draw_series(LineSeries::new(
+            arm.means.iter().copied().map(lg),
+            colour.stroke_width(2),
+        ))?;
         chart.draw_series(
             arm.runs
                 .iter()
-                .map(|&p| Circle::new(p, 3, colour.mix(0.8).filled())),
+                .map(|&p| Circle::new(lg(p), 3, colour.mix(0.8).filled())),
         )?;
+        legend.push((arm.arm.clone(), colour, Mark::Line(2)));
     }
-    let edge = frontier(&all);
-    let black = RGBColor(0, 0, 0);
-    chart
-        .draw_series(LineSeries::new(edge, black.mix(0.45).stroke_width(5)))?
-        .label("compute frontier (best run at or below each CPU-s)")
-        .legend(move |(x, y)| {
-            PathElement::new([(x, y), (x + 18, y)], black.mix(0.45).stroke_width(5))
-        });
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .background_style(WHITE.mix(0.85))
-        .border_style(black)
-        .label_font(("sans-serif", 12))
-        .draw()?;
-    root.present()?;
+    draw_legend(&legend_area, &legend)?;
+    plot_area.present()?;
     Ok(())
 }
 
@@ -173,51 +226,40 @@ pub fn curves_plot(curves: &[Curve], arm_names: &[String]) -> Result<String> {
 
 fn draw_curves(svg: &mut String, curves: &[Curve], arm_names: &[String]) -> DrawResult {
     let all = || curves.iter().flat_map(|c| c.points.iter().copied());
-    let root = SVGBackend::with_string(svg, SIZE).into_drawing_area();
-    root.fill(&WHITE)?;
-    let mut chart = ChartBuilder::on(&root)
+    let (plot_area, legend_area) = canvas(svg)?;
+    let mut chart = ChartBuilder::on(&plot_area)
         .caption("learning curves", ("sans-serif", 18))
         .margin(12)
         .x_label_area_size(40)
         .y_label_area_size(60)
-        .build_cartesian_2d(
-            log_range(all().map(|p| p.0)).log_scale(),
-            log_range(all().map(|p| p.1)).log_scale(),
-        )?;
+        .build_cartesian_2d(log_range(all().map(|p| p.0)), log_range(all().map(|p| p.1)))?;
     chart
         .configure_mesh()
-        .x_desc("training CPU-seconds (log)")
-        .y_desc("validation bits per byte (log)")
+        .x_label_formatter(&tick)
+        .y_label_formatter(&tick)
+        .x_desc("training CPU-seconds (log scale)")
+        .y_desc("validation bits per byte (log scale)")
         .draw()?;
+    let mut legend = Vec::new();
     let mut labelled = vec![false; arm_names.len()];
     for curve in curves {
         let colour = arm_colour(curve.arm);
-        let series = chart.draw_series(LineSeries::new(
-            curve.points.iter().copied(),
+        chart.draw_series(LineSeries::new(
+            curve.points.iter().copied().map(lg),
             colour.stroke_width(2),
         ))?;
-        if !std::mem::replace(&mut labelled[curve.arm], true) {
-            series
-                .label(arm_names[curve.arm].as_str())
-                .legend(move |(x, y)| {
-                    PathElement::new([(x, y), (x + 18, y)], colour.stroke_width(2))
-                });
-        }
         chart.draw_series(
             curve
                 .points
                 .iter()
-                .map(|&p| Circle::new(p, 2, colour.filled())),
+                .map(|&p| Circle::new(lg(p), 3, colour.filled())),
         )?;
+        if !std::mem::replace(&mut labelled[curve.arm], true) {
+            legend.push((arm_names[curve.arm].clone(), colour, Mark::Line(2)));
+        }
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .label_font(("sans-serif", 12))
-        .draw()?;
-    root.present()?;
+    draw_legend(&legend_area, &legend)?;
+    plot_area.present()?;
     Ok(())
 }
 
@@ -254,69 +296,64 @@ fn draw_fits(svg: &mut String, fits: &[ArmFit], metric: &str) -> DrawResult {
         ys.extend(log_points(&f.law, lo, far, 40).into_iter().map(|p| p.1));
     }
     let xs = spans.iter().flat_map(|&(lo, _, far)| [lo, far]);
-    let root = SVGBackend::with_string(svg, SIZE).into_drawing_area();
-    root.fill(&WHITE)?;
-    let mut chart = ChartBuilder::on(&root)
+    let (plot_area, legend_area) = canvas(svg)?;
+    let mut chart = ChartBuilder::on(&plot_area)
         .caption(
-            format!("{metric}: fitted L(C) = E + A·C^(−α), extrapolated to 10× the largest budget"),
+            "fitted L(C) = E + A·C^(−α), dashed: extrapolation",
             ("sans-serif", 16),
         )
         .margin(12)
         .x_label_area_size(40)
         .y_label_area_size(60)
-        .build_cartesian_2d(
-            log_range(xs).log_scale(),
-            log_range(ys.into_iter()).log_scale(),
-        )?;
+        .build_cartesian_2d(log_range(xs), log_range(ys.into_iter()))?;
     chart
         .configure_mesh()
-        .x_desc("training CPU-seconds (log)")
-        .y_desc(format!("{metric} (log)"))
+        .x_label_formatter(&tick)
+        .y_label_formatter(&tick)
+        .x_desc("training CPU-seconds (log scale)")
+        .y_desc(format!("{metric} (log scale)"))
         .draw()?;
+    let mut legend = Vec::new();
     for (f, &(lo, hi, far)) in fits.iter().zip(&spans) {
         let colour = arm_colour(f.arm);
         let law = f.law;
-        chart
-            .draw_series(LineSeries::new(
-                log_points(&law, lo, hi, 40),
-                colour.stroke_width(2),
-            ))?
-            .label(format!(
-                "{}: E={:.3} A={:.3} α={:.3}",
-                f.name, law.e, law.a, law.alpha
-            ))
-            .legend(move |(x, y)| PathElement::new([(x, y), (x + 18, y)], colour.stroke_width(2)));
-        chart
-            .draw_series(std::iter::once(DashedPathElement::new(
-                log_points(&law, hi, far, 40),
-                6,
-                4,
-                colour.stroke_width(2),
-            )))?
-            .label(format!(
-                "{}: extrapolation to {:.3} CPU-s: {:.4}",
-                f.name,
-                far,
-                law.at(far)
-            ))
-            .legend(move |(x, y)| {
-                DashedPathElement::new([(x, y), (x + 18, y)], 4, 3, colour.stroke_width(2))
-            });
-        chart.draw_series(f.points.iter().map(|&p| Circle::new(p, 4, colour.filled())))?;
+        chart.draw_series(LineSeries::new(
+            log_points(&law, lo, hi, 40).into_iter().map(lg),
+            colour.stroke_width(2),
+        ))?;
+        chart.draw_series(std::iter::once(DashedPathElement::new(
+            log_points(&law, hi, far, 40).into_iter().map(lg),
+            6,
+            4,
+            colour.stroke_width(2),
+        )))?;
+        chart.draw_series(
+            f.points
+                .iter()
+                .map(|&p| Circle::new(lg(p), 4, colour.filled())),
+        )?;
+        let (x, y) = lg((far, law.at(far)));
         chart.draw_series(std::iter::once(Text::new(
             "extrapolation",
-            (far / 1.6, law.at(far)),
+            (x - 0.25, y),
             ("sans-serif", 12).into_font().color(&colour),
         )))?;
+        legend.push((
+            format!(
+                "{}: E={:.3} A={:.3} α={:.3}",
+                f.name, law.e, law.a, law.alpha
+            ),
+            colour,
+            Mark::Line(2),
+        ));
+        legend.push((
+            format!("extrapolation to {:.1} CPU-s: {:.4}", far, law.at(far)),
+            colour,
+            Mark::Dashed,
+        ));
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .label_font(("sans-serif", 12))
-        .draw()?;
-    root.present()?;
+    draw_legend(&legend_area, &legend)?;
+    plot_area.present()?;
     Ok(())
 }
 
@@ -340,6 +377,10 @@ mod tests {
         let svg = compute_plot(&arms, "test bits per byte").unwrap();
         assert!(svg.starts_with("<svg") && svg.contains("<circle") && svg.contains("<polyline"));
         assert!(svg.contains("compute frontier"));
+        assert!(
+            svg.contains(">\n1.00\n<"),
+            "log axes are labelled with values"
+        );
         assert!(!svg.contains("<b>"), "text is escaped by the backend");
         let law = PowerLaw {
             e: 1.0,
