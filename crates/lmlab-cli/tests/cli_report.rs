@@ -210,8 +210,13 @@ fn browser() -> Option<String> {
         .map(|name| name.to_string())
 }
 
-/// Runs the browser headless with `args`, at most two minutes; its stdout and stderr.
+/// Runs the browser headless with `args`, at most two minutes; its stdout and stderr (through
+/// files: a DOM larger than a pipe's buffer would block a browser writing to an unread pipe).
 fn headless(browser: &str, profile: &Path, args: &[&str]) -> (String, String) {
+    let (out_path, err_path) = (
+        profile.with_extension("stdout"),
+        profile.with_extension("stderr"),
+    );
     let mut child = Command::new(browser)
         .args([
             "--headless",
@@ -221,28 +226,27 @@ fn headless(browser: &str, profile: &Path, args: &[&str]) -> (String, String) {
         ])
         .arg(format!("--user-data-dir={}", profile.display()))
         .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(&out_path).unwrap())
+        .stderr(std::fs::File::create(&err_path).unwrap())
         .spawn()
         .unwrap_or_else(|e| panic!("cannot start {browser}: {e}"));
     let start = Instant::now();
-    while child.try_wait().unwrap().is_none() {
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
         if start.elapsed() > Duration::from_secs(120) {
             child.kill().unwrap();
+            let _ = child.wait();
             panic!("{browser} did not finish in 120 s");
         }
         std::thread::sleep(Duration::from_millis(100));
-    }
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{browser} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    };
+    let read = |p: &Path| String::from_utf8_lossy(&std::fs::read(p).unwrap()).into_owned();
+    let (stdout, stderr) = (read(&out_path), read(&err_path));
+    assert!(status.success(), "{browser} failed: {stderr}");
+    (stdout, stderr)
 }
 
 /// Renders the page headless: the DOM keeps every plot with its marks, nothing failed to load,
