@@ -129,7 +129,7 @@ fn arm_names(entries: &[RunEntry]) -> Vec<String> {
 }
 
 /// The runs grouped by arm and budget.
-fn groups<'a>(entries: &'a [RunEntry]) -> BTreeMap<(&'a str, BudgetKey), Vec<&'a RunEntry>> {
+fn groups(entries: &[RunEntry]) -> BTreeMap<(&str, BudgetKey), Vec<&RunEntry>> {
     let mut groups: BTreeMap<(&str, BudgetKey), Vec<&RunEntry>> = BTreeMap::new();
     for e in entries {
         let key = BudgetKey::from(e.record.recipe.budget_cpu_seconds);

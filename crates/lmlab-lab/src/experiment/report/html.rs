@@ -92,9 +92,8 @@ background:#f7f7f7}.supported{border-color:#2ca02c}.against{border-color:#d62728
 
 /// A number in a table cell: 4 significant-ish digits.
 fn number(x: f64) -> String {
-    if x.fract() == 0.0 && x.abs() < 1e15 {
-        format!("{x:.0}")
-    } else if x.abs() >= 1e5 {
+    let whole = x.fract() == 0.0 && x.abs() < 1e15;
+    if whole || x.abs() >= 1e5 {
         format!("{x:.0}")
     } else if x.abs() >= 100.0 {
         format!("{x:.1}")

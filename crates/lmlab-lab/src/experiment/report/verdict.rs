@@ -232,13 +232,16 @@ struct SequenceScores {
     tokens: Vec<f64>,
 }
 
+/// A 95% interval, or why there is none.
+type Interval = Result<(f64, f64), String>;
+
 /// Reads texts and probability files once each (a count-based run takes part at every budget).
 #[derive(Default)]
 struct Loader {
     texts: HashMap<(PathBuf, String), Result<Rc<SequenceSizes>, String>>,
     scores: HashMap<String, Result<Rc<SequenceScores>, String>>,
     /// Intervals by the two arms' run ids: count-based arms compare the same runs at every budget.
-    intervals: HashMap<(Vec<String>, Vec<String>), Result<(f64, f64), String>>,
+    intervals: HashMap<(Vec<String>, Vec<String>), Interval>,
 }
 
 impl Loader {
