@@ -21,6 +21,12 @@ python3 - "$template" "$work/exp" "$runs" <<'PY'
 import json, os, random, sys, glob, copy
 template, out, total = sys.argv[1], sys.argv[2], int(sys.argv[3])
 state = json.load(open(os.path.join(template, "experiment.json")))
+# Data paths recorded relative (an experiment run from its own folder) are taken relative to the
+# template folder's parent, so that the report reads the texts and reaches the probability files.
+base = os.path.dirname(os.path.abspath(template))
+for split, path in state["spec"]["data"].items():
+    if not os.path.isabs(path):
+        state["spec"]["data"][split] = os.path.join(base, path)
 entries = [json.load(open(p)) for p in sorted(glob.glob(os.path.join(template, "runs", "*", "run.json")))]
 neural = next(e for e in entries if e["record"]["recipe"].get("budget_cpu_seconds"))
 counted = [e for e in entries if not e["record"]["recipe"].get("budget_cpu_seconds")]
@@ -28,7 +34,7 @@ os.makedirs(os.path.join(out, "runs"))
 json.dump(state, open(os.path.join(out, "experiment.json"), "w"))
 rng = random.Random(11)
 arms, budgets = 20, [2.0 ** k for k in range(10)]
-seeds = max(1, (total - len(counted)) // (arms * len(budgets)))
+seeds = max(1, -(-(total - len(counted)) // (arms * len(budgets))))
 n = 0
 def write(entry):
     global n
