@@ -97,18 +97,24 @@ impl PlannedRun {
 }
 
 impl ExperimentSpec {
-    /// Parses an experiment file and validates it, data files included: the paths of `data` are
-    /// made relative to the file's folder.
+    /// Parses an experiment file and validates it, data files included: relative paths of `data`
+    /// are taken from the file's folder and made absolute.
     pub fn load(path: &Path) -> Result<ExperimentSpec> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-        let base = path.parent().unwrap_or(Path::new("."));
+        let base = match path.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir,
+            _ => Path::new("."),
+        };
         Self::parse(&text, base).map_err(|e| Error::bad_file(path, e.to_string()))
     }
 
-    /// Parses experiment TOML whose data paths are relative to `base`, and validates it.
+    /// Parses experiment TOML whose relative data paths are relative to `base` (made absolute),
+    /// and validates it.
     pub fn parse(text: &str, base: &Path) -> Result<ExperimentSpec> {
         let mut spec: ExperimentSpec =
             toml::from_str(text).map_err(|e| Error::invalid(format!("experiment: {e}")))?;
+        // Absolute, so that run children, `report` and `status` find the data from any folder.
+        let base = std::path::absolute(base).map_err(|e| Error::io(base, e))?;
         let resolve = |p: &mut PathBuf| {
             if p.is_relative() {
                 *p = base.join(&*p);
