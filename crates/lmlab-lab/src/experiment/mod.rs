@@ -12,8 +12,10 @@
 //! - `lock`: held by the `run` in progress.
 
 pub mod claim;
+pub mod results;
 pub mod runner;
 pub mod spec;
+pub mod store;
 
 use crate::run::{FileDigest, RunRecord};
 use lmlab_core::atomic::write_bytes_atomically;
