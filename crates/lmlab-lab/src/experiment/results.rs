@@ -292,14 +292,22 @@ pub fn render_table(results: &Results) -> String {
             mean_sd(row.metric("test", "perplexity"), 2),
             mean_sd(row.metric("test", "word_perplexity"), 2),
             mean_sd(row.cpu_seconds.as_ref(), 1),
-            row.parameters.map_or("-".into(), |s| format!("{:.0}", s.mean)),
+            row.parameters
+                .map_or("-".into(), |s| format!("{:.0}", s.mean)),
             row.model_bytes.map_or("-".into(), |s| bytes_label(s.mean)),
-            row.peak_rss_bytes.map_or("-".into(), |s| bytes_label(s.mean)),
+            row.peak_rss_bytes
+                .map_or("-".into(), |s| bytes_label(s.mean)),
         ]);
     }
     let columns = header.len();
     let widths: Vec<usize> = (0..columns)
-        .map(|c| lines.iter().map(|l| l[c].chars().count()).max().unwrap_or(0))
+        .map(|c| {
+            lines
+                .iter()
+                .map(|l| l[c].chars().count())
+                .max()
+                .unwrap_or(0)
+        })
         .collect();
     let mut out = String::new();
     if let Some(state) = &results.state {
@@ -339,9 +347,8 @@ pub fn render_csv(results: &Results) -> String {
         .map(String::from)
         .to_vec();
     let mut numbers: Vec<String> = METRICS.iter().map(|(s, m)| format!("{s}_{m}")).collect();
-    numbers.extend(
-        ["cpu_seconds", "parameters", "model_bytes", "peak_rss_bytes"].map(String::from),
-    );
+    numbers
+        .extend(["cpu_seconds", "parameters", "model_bytes", "peak_rss_bytes"].map(String::from));
     for name in &numbers {
         header.push(format!("{name}_mean"));
         header.push(format!("{name}_sd"));
@@ -357,8 +364,7 @@ pub fn render_csv(results: &Results) -> String {
             row.seeds.len().to_string(),
             row.planned.map_or(String::new(), |p| p.to_string()),
         ];
-        let mut stats: Vec<Option<&Stat>> =
-            METRICS.iter().map(|(s, m)| row.metric(s, m)).collect();
+        let mut stats: Vec<Option<&Stat>> = METRICS.iter().map(|(s, m)| row.metric(s, m)).collect();
         stats.extend([
             row.cpu_seconds.as_ref(),
             row.parameters.as_ref(),
@@ -367,7 +373,10 @@ pub fn render_csv(results: &Results) -> String {
         ]);
         for stat in stats {
             cells.push(stat.map_or(String::new(), |s| format!("{}", s.mean)));
-            cells.push(stat.and_then(|s| s.sd).map_or(String::new(), |sd| format!("{sd}")));
+            cells.push(
+                stat.and_then(|s| s.sd)
+                    .map_or(String::new(), |sd| format!("{sd}")),
+            );
         }
         out.push_str(&cells.join(","));
         out.push('\n');
@@ -559,4 +568,125 @@ pub fn status(dir: &Path) -> Result<Status> {
         ingested,
         running,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::experiment::store::tests::entry;
+
+    fn close(a: f64, b: f64) -> bool {
+        (a - b).abs() < 1e-12
+    }
+
+    #[test]
+    fn mean_and_sample_sd_by_hand() {
+        // 1, 2, 4: mean 7/3; squared deviations 16/9 + 1/9 + 25/9 = 42/9; / (n−1) = 7/3.
+        let s = Stat::of(&[1.0, 2.0, 4.0]).unwrap();
+        assert_eq!(s.n, 3);
+        assert!(close(s.mean, 7.0 / 3.0));
+        assert!(close(s.sd.unwrap(), (7.0f64 / 3.0).sqrt()));
+        assert!(close(s.stderr().unwrap(), (7.0f64 / 9.0).sqrt()));
+        assert_eq!(Stat::of(&[5.0]).unwrap().sd, None);
+        assert_eq!(Stat::of(&[]), None);
+    }
+
+    fn small() -> Results {
+        let runs: Vec<RunNumbers> = [
+            entry("r1", "tiny", Some(2.0), 1, 1.0),
+            entry("r2", "tiny", Some(2.0), 2, 2.0),
+            entry("r3", "tiny", Some(2.0), 3, 4.0),
+            entry("r4", "tiny", Some(10.0), 1, 0.5),
+            entry("r5", "kn[order=3,x=1]", None, 0, 3.0),
+        ]
+        .iter()
+        .map(RunNumbers::of)
+        .collect();
+        let order = vec!["kn[order=3,x=1]".to_string(), "tiny".to_string()];
+        let planned = [(("tiny".to_string(), Some(2.0f64.to_bits())), 4)].into();
+        Results {
+            state: None,
+            rows: aggregate(&runs, &order, &planned),
+            recipes: BTreeMap::new(),
+            last_finished: Some("2026-12-01T10:00:00Z".into()),
+        }
+    }
+
+    #[test]
+    fn runs_group_by_arm_and_budget_in_the_experiments_order() {
+        let results = small();
+        let cells: Vec<(String, Option<f64>, usize)> = results
+            .rows
+            .iter()
+            .map(|r| (r.arm.clone(), r.budget, r.seeds.len()))
+            .collect();
+        assert_eq!(
+            cells,
+            [
+                ("kn[order=3,x=1]".to_string(), None, 1),
+                ("tiny".to_string(), Some(2.0), 3),
+                ("tiny".to_string(), Some(10.0), 1),
+            ]
+        );
+        let tiny = &results.rows[1];
+        assert_eq!(tiny.planned, Some(4));
+        let bpb = tiny.metric("test", "bits_per_byte").unwrap();
+        assert!(close(bpb.mean, 7.0 / 3.0) && close(bpb.sd.unwrap(), (7.0f64 / 3.0).sqrt()));
+        let valid = tiny.metric("valid", "bits_per_byte").unwrap();
+        assert!(close(valid.mean, 7.0 / 3.0 + 0.1));
+        // Byte perplexity is 2^bpb per run, then averaged: (2 + 4 + 16) / 3.
+        let bp = tiny.metric("test", "byte_perplexity").unwrap();
+        assert!(close(bp.mean, 22.0 / 3.0));
+        // CPU seconds 1.5 + seed: 2.5, 3.5, 4.5.
+        assert!(close(tiny.cpu_seconds.unwrap().mean, 3.5));
+        assert!(close(tiny.cpu_seconds.unwrap().sd.unwrap(), 1.0));
+    }
+
+    #[test]
+    fn renderers_show_the_same_numbers() {
+        let results = small();
+        let table = render_table(&results);
+        assert!(table.contains("2.3333 ± 1.5275"), "{table}");
+        assert!(table.contains("3/4"), "{table}");
+        let csv = render_csv(&results);
+        let lines: Vec<&str> = csv.lines().collect();
+        assert_eq!(lines.len(), 4);
+        assert!(
+            lines[1].starts_with("\"kn[order=3,x=1]\",,baseline,"),
+            "{csv}"
+        );
+        let header: Vec<&str> = lines[0].split(',').collect();
+        let row: Vec<&str> = lines[2].split(',').collect();
+        assert_eq!(header.len(), row.len());
+        let col = |name: &str| row[header.iter().position(|h| *h == name).unwrap()];
+        assert!(close(
+            col("test_bits_per_byte_mean").parse().unwrap(),
+            7.0 / 3.0
+        ));
+        assert!(close(
+            col("test_bits_per_byte_sd").parse().unwrap(),
+            (7.0f64 / 3.0).sqrt()
+        ));
+        assert_eq!(col("n"), "3");
+        let json = render_json(&results);
+        let tiny = &json["results"]["tiny@2"];
+        assert!(close(
+            tiny["bits_per_byte,none"].as_f64().unwrap(),
+            7.0 / 3.0
+        ));
+        assert!(close(
+            tiny["bits_per_byte_stderr,none"].as_f64().unwrap(),
+            (7.0f64 / 9.0).sqrt()
+        ));
+        assert_eq!(
+            json["results"]["tiny@10"]["bits_per_byte_stderr,none"],
+            "N/A"
+        );
+        assert_eq!(json["n-samples"]["tiny@2"]["effective"], 3);
+        assert_eq!(json["n-samples"]["tiny@2"]["original"], 4);
+        assert_eq!(json["higher_is_better"]["tiny@2"]["bits_per_byte"], false);
+        assert!(json["configs"]["kn[order=3,x=1]@-"].is_object());
+        // 2026-12-01T10:00:00Z, the last run's finish, in Unix seconds.
+        assert_eq!(json["date"].as_f64().unwrap(), 1_796_119_200.0);
+    }
 }

@@ -225,8 +225,9 @@ impl Store {
                 ));
             }
             // A new database (or one whose creation was interrupted, which rolled back).
-            let batch =
-                format!("BEGIN IMMEDIATE; {SCHEMA} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;");
+            let batch = format!(
+                "BEGIN IMMEDIATE; {SCHEMA} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
+            );
             return c.execute_batch(&batch).map_err(|e| self.err(e));
         }
         if version < SCHEMA_VERSION {
@@ -493,7 +494,14 @@ fn insert_entry(tx: &Transaction, entry: &RunEntry) -> rusqlite::Result<()> {
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?;
     for (split, name, value) in final_metrics(entry) {
-        metric.execute(params![entry.id, split, name, value, None::<i64>, None::<f64>])?;
+        metric.execute(params![
+            entry.id,
+            split,
+            name,
+            value,
+            None::<i64>,
+            None::<f64>
+        ])?;
     }
     for point in &r.curve {
         for (name, value) in [
@@ -512,11 +520,7 @@ fn insert_entry(tx: &Transaction, entry: &RunEntry) -> rusqlite::Result<()> {
     }
     let mut artifact =
         tx.prepare_cached("INSERT INTO artifacts (run_id, name, path) VALUES (?1, ?2, ?3)")?;
-    artifact.execute(params![
-        entry.id,
-        "model",
-        r.model_path.to_string_lossy()
-    ])?;
+    artifact.execute(params![entry.id, "model", r.model_path.to_string_lossy()])?;
     for (name, path) in &r.artifacts {
         artifact.execute(params![entry.id, name, path.to_string_lossy()])?;
     }
@@ -858,10 +862,16 @@ pub(crate) mod tests {
             entry("e2", "a", Some(2.0), 2, 1.5),
         ];
         for e in &entries {
-            write_json(&super::super::run_dir(dir.path(), &e.id).join("run.json"), e);
+            write_json(
+                &super::super::run_dir(dir.path(), &e.id).join("run.json"),
+                e,
+            );
         }
         let f = failure("f1");
-        write_json(&super::super::run_dir(dir.path(), "f1").join("failed.json"), &f);
+        write_json(
+            &super::super::run_dir(dir.path(), "f1").join("failed.json"),
+            &f,
+        );
         let mut store = Store::open(dir.path()).unwrap();
         // Catching up ingests what the store lacks, once.
         assert_eq!(store.catch_up(dir.path()).unwrap(), 3);
@@ -872,13 +882,19 @@ pub(crate) mod tests {
         std::fs::remove_file(store_path(dir.path())).unwrap();
         assert_eq!(reindex(dir.path()).unwrap(), (2, 1));
         let store = Store::open(dir.path()).unwrap();
-        assert_eq!((store.entries().unwrap(), store.failures().unwrap()), before);
+        assert_eq!(
+            (store.entries().unwrap(), store.failures().unwrap()),
+            before
+        );
         drop(store);
         // Over a damaged store too, and no temporary file is left.
         std::fs::write(store_path(dir.path()), b"garbage, not a database at all").unwrap();
         reindex(dir.path()).unwrap();
         let store = Store::open(dir.path()).unwrap();
-        assert_eq!((store.entries().unwrap(), store.failures().unwrap()), before);
+        assert_eq!(
+            (store.entries().unwrap(), store.failures().unwrap()),
+            before
+        );
         let names: Vec<String> = std::fs::read_dir(dir.path())
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -901,7 +917,9 @@ pub(crate) mod tests {
         check("garbage");
         std::fs::remove_file(&path).unwrap();
         let foreign = Connection::open(&path).unwrap();
-        foreign.execute_batch("CREATE TABLE songs (title TEXT);").unwrap();
+        foreign
+            .execute_batch("CREATE TABLE songs (title TEXT);")
+            .unwrap();
         drop(foreign);
         assert!(check("foreign").contains("songs"));
         std::fs::remove_file(&path).unwrap();
