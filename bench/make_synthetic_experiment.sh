@@ -11,4 +11,5 @@ n=$2
 mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
 cd "$(dirname "$0")/.."
-cargo run --release -q -p lmlab-lab --example synthetic_experiment -- "$dir" "$n"
+profile=${PROFILE:-release}
+cargo run --profile "$profile" -q -p lmlab-lab --example synthetic_experiment -- "$dir" "$n"

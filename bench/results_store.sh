@@ -3,16 +3,17 @@
 # store with bench/make_synthetic_experiment.sh (timing its reindex), then times the whole
 # `lmlab results DIR --format table` and `--format json` process, RUNS times each (default 5),
 # and prints the medians against the target.
-# Usage: bench/results_store.sh [N] [RUNS]
+# Usage: [PROFILE=release|test] bench/results_store.sh [N] [RUNS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-10000}
 runs=${2:-5}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-cargo build --release -q -p lmlab-cli
-cargo build --release -q -p lmlab-lab --example synthetic_experiment
-lmlab=${CARGO_TARGET_DIR:-target}/release/lmlab
+profile=${PROFILE:-release}   # PROFILE=test: the test profile's build (opt-level 2), already there after cargo test
+cargo build --profile "$profile" -q -p lmlab-cli
+[ "$profile" = release ] && out=release || out=debug
+lmlab=${CARGO_TARGET_DIR:-target}/$out/lmlab
 exp="$work/exp"
 start=$(date +%s.%N)
 bench/make_synthetic_experiment.sh "$exp" "$n"

@@ -15,7 +15,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 const WIDTHS: usize = 50;
-const BUDGETS: [f64; 10] = [15.0, 30.0, 60.0, 120.0, 240.0, 480.0, 960.0, 1920.0, 3840.0, 7680.0];
+const BUDGETS: [f64; 10] = [
+    15.0, 30.0, 60.0, 120.0, 240.0, 480.0, 960.0, 1920.0, 3840.0, 7680.0,
+];
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -38,7 +40,6 @@ fn usage() -> ! {
 }
 
 fn write(dir: &Path, n: usize) -> lmlab_core::Result<()> {
-    let io = |p: &Path| move |e| lmlab_core::Error::io(p, e);
     let data_dir = dir.join("data");
     std::fs::create_dir_all(&data_dir).map_err(io(&data_dir))?;
     let mut data = Data::default();
@@ -155,6 +156,11 @@ train = { batch_size = 8, max_steps = 1000000, learning_rate = 3e-3, min_lr = 3e
     let (finished, _) = reindex(dir)?;
     println!("{}: {finished} synthetic runs", dir.display());
     Ok(())
+}
+
+/// The error-mapper of an I/O call on `path`.
+fn io(path: &Path) -> impl Fn(std::io::Error) -> lmlab_core::Error + '_ {
+    move |e| lmlab_core::Error::io(path, e)
 }
 
 /// A number in [0, 1) from the run's id (its first 8 hex digits).
