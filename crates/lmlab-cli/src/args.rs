@@ -63,6 +63,8 @@ pub enum Command {
     /// An experiment folder's results as one self-contained HTML page: the verdict on its claim,
     /// compute plots, learning curves, fitted compute laws, per-arm tables, provenance.
     Report(ReportArgs),
+    /// An experiment's results from its store: arm × budget, mean ± sd over seeds.
+    Results(ResultsArgs),
 }
 
 /// `lmlab train`: a family's subcommand, or `--recipe`.
@@ -618,6 +620,42 @@ pub enum ExperimentCommand {
     /// Run one run of an experiment folder (what `run` starts in a child process per run).
     #[command(hide = true)]
     RunOne(RunOneArgs),
+    /// Where an experiment stands: runs finished, failed and pending against its plan, and the
+    /// failures' errors (first records in the store any runs it lacks).
+    Status(ExperimentDirArgs),
+    /// Rebuild DIR/results.sqlite from the runs' run.json and failed.json files.
+    Reindex(ExperimentDirArgs),
+}
+
+/// `lmlab experiment status|reindex DIR`.
+#[derive(Args, Debug)]
+pub struct ExperimentDirArgs {
+    /// The experiment folder.
+    pub dir: PathBuf,
+    /// Print as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `lmlab results DIR`.
+#[derive(Args, Debug)]
+pub struct ResultsArgs {
+    /// The experiment folder.
+    pub dir: PathBuf,
+    /// table (aligned text), csv, or json (lm-evaluation-harness's results layout).
+    #[arg(long, value_enum, default_value_t = ResultsFormat::Table)]
+    pub format: ResultsFormat,
+}
+
+/// How `lmlab results` prints.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ResultsFormat {
+    /// Aligned text.
+    Table,
+    /// Comma-separated values.
+    Csv,
+    /// lm-evaluation-harness's results.json layout.
+    Json,
 }
 
 /// `lmlab experiment run`.

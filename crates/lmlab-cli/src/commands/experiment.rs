@@ -1,10 +1,12 @@
 use super::print_json;
-use crate::args::{ExperimentRunArgs, RunOneArgs};
+use crate::args::{ExperimentDirArgs, ExperimentRunArgs, RunOneArgs};
 use crate::progress::bar;
+use lmlab_lab::experiment::results::{budget_label, status as experiment_status};
 use lmlab_lab::experiment::runner::{
     plan, run_experiment, run_one as run_one_run, state_for, Executor, RunnerEvent,
 };
 use lmlab_lab::experiment::spec::ExperimentSpec;
+use lmlab_lab::experiment::store::{reindex as reindex_store, Recorder};
 use std::sync::Mutex;
 
 pub fn run(args: ExperimentRunArgs) -> anyhow::Result<()> {
@@ -16,6 +18,8 @@ pub fn run(args: ExperimentRunArgs) -> anyhow::Result<()> {
         exe: std::env::current_exe()?,
         threads_per_run: args.threads_per_run as usize,
     };
+    // The store is opened (a damaged one refused) and caught up before any run starts.
+    let recorder = Recorder::start(&args.out)?;
     let progress = bar(0, "runs");
     let lines = progress.is_hidden();
     let counts = Mutex::new((0usize, 0usize, 0usize, 0.0f64)); // done, running, failed, budget left
@@ -79,8 +83,9 @@ pub fn run(args: ExperimentRunArgs) -> anyhow::Result<()> {
         args.jobs as usize,
         &executor,
         &events,
-        &|_| Ok(()),
+        &|outcome| recorder.record(outcome),
     )?;
+    recorder.finish()?;
     progress.finish_and_clear();
     if args.json {
         print_json(&summary)?;
@@ -145,5 +150,62 @@ fn print_plan(spec: &ExperimentSpec, args: &ExperimentRunArgs) -> anyhow::Result
 
 pub fn run_one(args: RunOneArgs) -> anyhow::Result<()> {
     run_one_run(&args.dir, &args.id)?;
+    Ok(())
+}
+
+pub fn status(args: ExperimentDirArgs) -> anyhow::Result<()> {
+    let status = experiment_status(&args.dir)?;
+    if args.json {
+        return print_json(&status);
+    }
+    if status.running {
+        println!("an `lmlab experiment run` is working in this folder: it records its runs itself");
+    }
+    if status.ingested > 0 {
+        println!("recorded {} runs the store lacked", status.ingested);
+    }
+    println!(
+        "{}: {} runs planned: {} finished, {} failed, {} pending",
+        status.experiment,
+        status.runs.len(),
+        status.count("finished"),
+        status.count("failed"),
+        status.count("pending")
+    );
+    if status.unplanned > 0 {
+        println!(
+            "{} recorded runs are not in the experiment's plan (an edited experiment file)",
+            status.unplanned
+        );
+    }
+    for (run, state) in &status.runs {
+        if *state != "finished" {
+            println!(
+                "  {state:<8}  {}  {}  budget {}  seed {}",
+                run.id,
+                run.arm,
+                budget_label(run.budget()),
+                run.recipe.seed
+            );
+        }
+    }
+    for failure in &status.failures {
+        println!(
+            "failed {} ({}) at {}: {}",
+            failure.id, failure.arm, failure.failed, failure.error
+        );
+    }
+    Ok(())
+}
+
+pub fn reindex(args: ExperimentDirArgs) -> anyhow::Result<()> {
+    let (finished, failed) = reindex_store(&args.dir)?;
+    if args.json {
+        return print_json(&serde_json::json!({ "finished": finished, "failed": failed }));
+    }
+    println!(
+        "{}: rebuilt from {finished} finished and {failed} failed runs",
+        lmlab_lab::experiment::store::store_path(&args.dir).display()
+    );
     Ok(())
 }

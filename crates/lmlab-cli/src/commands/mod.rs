@@ -15,6 +15,7 @@ mod ngram;
 mod predict;
 mod probs;
 mod report;
+mod results;
 mod tokenizer;
 mod train;
 
@@ -68,6 +69,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Experiment(ExperimentCommand::Run(args)) => experiment::run(args),
         Command::Experiment(ExperimentCommand::RunOne(args)) => experiment::run_one(args),
         Command::Report(args) => report::run(args),
+        Command::Experiment(ExperimentCommand::Status(args)) => experiment::status(args),
+        Command::Experiment(ExperimentCommand::Reindex(args)) => experiment::reindex(args),
+        Command::Results(args) => results::run(args),
     }
 }
 

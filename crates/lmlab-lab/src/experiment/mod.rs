@@ -13,8 +13,10 @@
 
 pub mod claim;
 pub mod report;
+pub mod results;
 pub mod runner;
 pub mod spec;
+pub mod store;
 
 use crate::run::{FileDigest, RunRecord};
 use lmlab_core::atomic::write_bytes_atomically;
