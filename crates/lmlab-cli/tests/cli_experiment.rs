@@ -372,3 +372,57 @@ fn train_recipe_trains_any_family_and_refuses_a_newer_recipe() {
     let err = fails(&["train"]);
     assert!(err.contains("--recipe"), "{err}");
 }
+
+#[test]
+fn a_run_that_fills_the_disk_fails_and_the_store_stays_intact() {
+    let dir = tempfile::tempdir().unwrap();
+    data(dir.path());
+    let out = dir.path().join("out");
+    // A 5-gram over bytes is megabytes; the bigram and the store are far smaller. The file-size
+    // limit (`ulimit -f`, in KiB, with SIGXFSZ ignored so writes fail with EFBIG) plays a full
+    // disk for every process of the experiment.
+    let big = r#"
+[[arm]]
+name = "kn5"
+recipe = { model = { family = "ngram", order = 5, discount_fallback = [0.5, 1.0, 1.5] }, tokenizer = { kind = "bytes" } }
+"#;
+    let exp = experiment(
+        dir.path(),
+        &[HEAD.replace("claim", "# claim").as_str(), BIGRAM, big],
+    );
+    let lmlab_bin = assert_cmd::cargo::cargo_bin("lmlab");
+    let script = format!(
+        "trap '' XFSZ; ulimit -f 400; exec '{}' experiment run '{}' --out '{}'",
+        lmlab_bin.display(),
+        s(&exp),
+        s(&out)
+    );
+    let run = std::process::Command::new("sh")
+        .args(["-c", &script])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert_eq!(run.status.code(), Some(1), "one run failed: {stdout}");
+    assert!(
+        stdout.contains("kn5") && stdout.contains("1 failed"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.to_lowercase().contains("file too large"),
+        "the failure says why: {stdout}"
+    );
+    // The store is intact and holds the finished run and the failure.
+    let status = ok(&["experiment", "status", s(&out)]);
+    assert!(
+        status.contains("1 finished, 1 failed") && status.contains("File too large"),
+        "{status}"
+    );
+    let csv = ok(&["results", s(&out), "--format", "csv"]);
+    assert!(csv.contains("bigram"), "{csv}");
+    // With room again, the failed run is redone and the experiment finishes.
+    let again = ok(&["experiment", "run", s(&exp), "--out", s(&out)]);
+    assert!(
+        again.contains("1 finished now, 1 already finished"),
+        "{again}"
+    );
+}
