@@ -32,8 +32,9 @@ use std::path::{Path, PathBuf};
 /// The recipe format this lmlab writes; a recipe of a higher format is refused.
 pub const RECIPE_FORMAT: u32 = 1;
 
-/// Learned vocabulary of a BPE or Scaffold-BPE tokenizer when the recipe gives none.
-pub const DEFAULT_BPE_VOCAB: usize = 4096;
+/// Learned vocabulary of a BPE or Scaffold-BPE tokenizer when the recipe gives none (the
+/// trainer's own default: one value in lmlab).
+pub const DEFAULT_BPE_VOCAB: usize = lmlab_tokenize::bpe::DEFAULT_VOCAB_SIZE;
 
 /// The pseudo-count of add-k smoothing when none is given.
 pub const DEFAULT_ADD_K: f64 = 0.01;

@@ -20,4 +20,4 @@ pub use batch::encode_batch;
 pub(crate) use model::{check_specials, split_specials};
 pub use model::{BpeTokenizer, BYTE_ALPHABET};
 pub use pretokenize::PreTokenizerPattern;
-pub use trainer::{BpeTrainer, MAX_VOCAB_SIZE};
+pub use trainer::{BpeTrainer, DEFAULT_VOCAB_SIZE, MAX_VOCAB_SIZE};

@@ -35,10 +35,13 @@ pub struct BpeTrainer {
     pub scaffold: bool,
 }
 
+/// The learned vocabulary size (bytes + merges) when none is given: lmlab's one BPE default.
+pub const DEFAULT_VOCAB_SIZE: usize = 4096;
+
 impl Default for BpeTrainer {
     fn default() -> Self {
         BpeTrainer {
-            vocab_size: 8192,
+            vocab_size: DEFAULT_VOCAB_SIZE,
             min_frequency: 0,
             pattern: PreTokenizerPattern::Gpt2,
             specials: Vec::new(),
