@@ -5,6 +5,7 @@ mod demo;
 mod ensemble;
 mod eval;
 mod eval_pairs;
+mod eval_probes;
 mod experiment;
 mod export;
 mod generate;
@@ -66,6 +67,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Demo(args) => demo::run(args),
         Command::Experiment(ExperimentCommand::Run(args)) => experiment::run(args),
         Command::Experiment(ExperimentCommand::RunOne(args)) => experiment::run_one(args),
+        Command::EvalProbes(args) => eval_probes::run(args),
     }
 }
 
