@@ -195,12 +195,11 @@ fn closing_run(s: &str) -> Option<(usize, usize)> {
                 | '\u{bb}'
         )
     };
-    let mut end = 0;
     for (i, c) in s.char_indices() {
         if !is_closing(c) {
             break;
         }
-        end = i + c.len_utf8();
+        let end = i + c.len_utf8();
         let rest = &s[end..];
         if rest.is_empty() || rest.starts_with('\n') || rest.starts_with("--") {
             return Some((end, end));
