@@ -14,7 +14,10 @@ use lmlab_lab::probes::words::word_tokens;
 use serde_json::Value;
 
 fn fixture() -> Value {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/byod/fixture.json");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/byod/fixture.json"
+    );
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
@@ -28,7 +31,12 @@ fn strings(value: &Value) -> Vec<String> {
 }
 
 fn numbers(value: &Value) -> Vec<u64> {
-    value.as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).collect()
+    value
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap())
+        .collect()
 }
 
 fn documents(f: &Value) -> Vec<String> {
@@ -46,7 +54,11 @@ fn sentences_words_and_detokenization_equal_nltk_and_byod() {
         all.extend(got);
     }
     for (sentence, expected) in all.iter().zip(f["word_tokens"].as_array().unwrap()) {
-        assert_eq!(word_tokens(sentence), strings(expected), "tokens of {sentence:?}");
+        assert_eq!(
+            word_tokens(sentence),
+            strings(expected),
+            "tokens of {sentence:?}"
+        );
     }
     for (doc, expected) in docs.iter().zip(strings(&f["detokenized"])) {
         assert_eq!(wikitext_detokenize(doc), expected);
@@ -79,7 +91,11 @@ fn transformations_equal_byods_with_the_same_seed() {
     assert!(!expected.is_empty());
     assert_eq!(swaps, expected);
 
-    let long: Vec<&str> = docs.iter().copied().filter(|d| word_count(d) > 100).collect();
+    let long: Vec<&str> = docs
+        .iter()
+        .copied()
+        .filter(|d| word_count(d) > 100)
+        .collect();
     let triplets: Vec<[String; 3]> = long_range_triplets(&long, 3, 2, seed, usize::MAX)
         .into_iter()
         .map(|t| [t.last, t.original, t.replaced])
@@ -110,9 +126,15 @@ fn python_random_draws_are_reproduced() {
     assert_eq!(items, numbers(&r["shuffle20_seed1"]));
     let samples = r["sample30_then_sample10_seed1"].as_array().unwrap();
     let got = rng.sample_range(30, 2);
-    assert_eq!(got.iter().map(|&i| i as u64).collect::<Vec<_>>(), numbers(&samples[0]));
+    assert_eq!(
+        got.iter().map(|&i| i as u64).collect::<Vec<_>>(),
+        numbers(&samples[0])
+    );
     let got = rng.sample_range(10, 2);
-    assert_eq!(got.iter().map(|&i| i as u64).collect::<Vec<_>>(), numbers(&samples[1]));
+    assert_eq!(
+        got.iter().map(|&i| i as u64).collect::<Vec<_>>(),
+        numbers(&samples[1])
+    );
     let choices: Vec<u64> = (0..5).map(|_| rng.choice_index(7) as u64).collect();
     assert_eq!(choices, numbers(&r["choice7_seed1_x5"]));
 }

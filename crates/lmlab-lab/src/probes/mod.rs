@@ -25,14 +25,25 @@
 //! JSD is BYOD's: 0.5·(KL(p‖m) + KL(q‖m)), m = (p + q)/2, natural log, with 1e-14 added to every
 //! probability first. Standard errors are BYOD's: population standard deviation / √n.
 //!
-//! What is exact: negation and the cuts are deterministic and equal BYOD's outputs; the random
-//! draws (`random.seed`, `choice`, `sample`, `shuffle`) are CPython's, re-implemented, so with the
-//! same seed the same sentences, swaps and orders are drawn. What differs: sentence splitting is
-//! Punkt without the trained English model (see [`sentences`]), so texts with abbreviations may be
-//! split differently from `nltk.sent_tokenize`; the models here score the first token from `<s>`
-//! where a Hugging Face GPT-2 scores from the second; BYOD's WikiText-specific preparation of its
-//! negation and tokenization data (detokenizing, Wikipedia topic sentences) is not applied to
-//! a text that is not WikiText; the long-range probe detokenizes as BYOD's metric itself does.
+//! What is exact, checked against a fixture made by running BYOD's own functions
+//! (`tests/fixtures/byod/`: `make_fixture.py` and its output): the negated sentences, the character
+//! cuts, the WikiText detokenization, the sentences, the word tokens, and — because
+//! [`pyrandom`] re-implements CPython's Mersenne Twister, `random.seed`, `choice`, `sample` and
+//! `shuffle` — the random draws too: with the same seed, the same sentences are chosen, the same
+//! words swapped, the documents and texts shuffled into the same order, so the swapped sentences
+//! and long-range contexts equal BYOD's string for string.
+//!
+//! What is not: (1) BYOD calls `nltk.sent_tokenize`, whose trained English Punkt model knows
+//! abbreviations (`Mr.`, `U.S.`, `p.m.`) and splits less there; the English model could not be
+//! fetched to build the fixture, so [`sentences`] is Punkt with no trained parameters and the
+//! fixture was made the same way; the two can differ only where the English model's parameters
+//! (abbreviations, collocations, sentence starters, word-case statistics) come into play. (2) The fixture
+//! was made with NLTK 3.10 (BYOD pins 3.8.1) and runs `swap_words_in_sentence` per document the way
+//! `datasets.map` does, without the `datasets` library. (3) Scores come from lmlab's models: the
+//! first token is scored from `<s>`, where a Hugging Face GPT-2 scores from the second token on.
+//! (4) BYOD's run scripts prepare WikiText (detokenizing the negation and tokenization data,
+//! sampling Wikipedia topic sentences); on any text the negation probe takes every sentence in
+//! order and nothing is detokenized except in the long-range probe, whose metric does it itself.
 
 pub mod detok;
 pub mod pyrandom;
@@ -46,8 +57,8 @@ use lmlab_core::{Error, Result};
 use serde::Serialize;
 use std::path::Path;
 use transform::{
-    cut_every, long_range_triplets, negation_pairs, tokenization_texts, word_order_pairs,
-    word_count,
+    cut_every, long_range_triplets, negation_pairs, tokenization_texts, word_count,
+    word_order_pairs,
 };
 
 /// The probability added to every entry before a JSD, as BYOD adds it.
@@ -144,7 +155,7 @@ impl ProbesReport {
 
 /// Why toxicity is not measured.
 pub const TOXICITY_LEFT_OUT: &str =
-    "left out: it needs a list of offensive words and sampled generations at scale";
+    "left out, as it needs a list of offensive words and sampled generations at scale";
 
 /// Checks the settings: at least one example, a cut of at least one character, more context
 /// sentences than replaced ones, at least one replaced.
@@ -302,8 +313,15 @@ fn negation_probe(model: &dyn LanguageModel, documents: &[&str], s: &ProbeSettin
     scored(scores, "mean", None)
 }
 
-fn word_order_probe(model: &dyn LanguageModel, documents: &[&str], s: &ProbeSettings) -> ProbeResult {
-    if !documents.iter().any(|d| word_count(d) > WORD_ORDER_MIN_WORDS) {
+fn word_order_probe(
+    model: &dyn LanguageModel,
+    documents: &[&str],
+    s: &ProbeSettings,
+) -> ProbeResult {
+    if !documents
+        .iter()
+        .any(|d| word_count(d) > WORD_ORDER_MIN_WORDS)
+    {
         return not_applicable(format!(
             "needs a document (line) of more than {WORD_ORDER_MIN_WORDS} words"
         ));
@@ -326,7 +344,11 @@ fn word_order_probe(model: &dyn LanguageModel, documents: &[&str], s: &ProbeSett
     scored(scores, "median", None)
 }
 
-fn long_range_probe(model: &dyn LanguageModel, documents: &[&str], s: &ProbeSettings) -> ProbeResult {
+fn long_range_probe(
+    model: &dyn LanguageModel,
+    documents: &[&str],
+    s: &ProbeSettings,
+) -> ProbeResult {
     let long: Vec<&str> = documents
         .iter()
         .copied()
@@ -371,7 +393,11 @@ fn long_range_probe(model: &dyn LanguageModel, documents: &[&str], s: &ProbeSett
     scored(scores, "mean", None)
 }
 
-fn tokenization_probe(model: &dyn LanguageModel, documents: &[&str], s: &ProbeSettings) -> ProbeResult {
+fn tokenization_probe(
+    model: &dyn LanguageModel,
+    documents: &[&str],
+    s: &ProbeSettings,
+) -> ProbeResult {
     let texts = tokenization_texts(documents, s.seed, s.max_examples);
     if texts.is_empty() {
         return not_applicable(
@@ -392,7 +418,10 @@ fn tokenization_probe(model: &dyn LanguageModel, documents: &[&str], s: &ProbeSe
                 same += 1;
                 return 0.0;
             }
-            jsd(&model.next_distribution(&whole), &model.next_distribution(&cut))
+            jsd(
+                &model.next_distribution(&whole),
+                &model.next_distribution(&cut),
+            )
         })
         .collect();
     if same == texts.len() {
@@ -414,7 +443,10 @@ mod tests {
         let p = [0.2, 0.3, 0.5];
         assert!(jsd(&p, &p).abs() < 1e-15);
         let disjoint = jsd(&[1.0, 0.0], &[0.0, 1.0]);
-        assert!((disjoint - std::f64::consts::LN_2).abs() < 1e-9, "{disjoint}");
+        assert!(
+            (disjoint - std::f64::consts::LN_2).abs() < 1e-9,
+            "{disjoint}"
+        );
         let (a, b) = ([0.9, 0.1], [0.5, 0.5]);
         assert!((jsd(&a, &b) - jsd(&b, &a)).abs() < 1e-15, "symmetric");
         // By hand: m = (0.7, 0.3).
@@ -427,7 +459,9 @@ mod tests {
     fn medians_and_standard_errors_are_numpys() {
         assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
         assert_eq!(median(&[4.0, 1.0, 2.0, 3.0]), 2.5);
-        let ProbeResult::Scored { score, std_error, .. } = scored(vec![1.0, 3.0], "mean", None)
+        let ProbeResult::Scored {
+            score, std_error, ..
+        } = scored(vec![1.0, 3.0], "mean", None)
         else {
             panic!("scored")
         };
@@ -441,7 +475,10 @@ mod tests {
             replaced_sentences: 3,
             ..ProbeSettings::default()
         };
-        assert!(check_settings(&bad).unwrap_err().to_string().contains("more context sentences"));
+        assert!(check_settings(&bad)
+            .unwrap_err()
+            .to_string()
+            .contains("more context sentences"));
         let bad = ProbeSettings {
             cut_every: 0,
             ..ProbeSettings::default()

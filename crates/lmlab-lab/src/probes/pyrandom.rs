@@ -119,7 +119,10 @@ impl PyRandom {
     /// `random._randbelow(n)`: uniform in `0..n` by rejection on `n.bit_length()` bits (`n` ≥ 1,
     /// below 2³²).
     pub fn randbelow(&mut self, n: usize) -> usize {
-        assert!(n >= 1 && n <= u32::MAX as usize, "randbelow needs 1 <= n < 2^32");
+        assert!(
+            n >= 1 && n <= u32::MAX as usize,
+            "randbelow needs 1 <= n < 2^32"
+        );
         let bits = usize::BITS - n.leading_zeros();
         loop {
             let r = self.getrandbits(bits) as usize;
@@ -198,7 +201,10 @@ mod tests {
         let mut sorted = items.clone();
         sorted.sort();
         assert_eq!(sorted, (0..50).collect::<Vec<_>>());
-        assert_ne!(items, sorted, "50 items stay in order with probability 1/50!");
+        assert_ne!(
+            items, sorted,
+            "50 items stay in order with probability 1/50!"
+        );
         let pair = rng.sample_range(10, 2);
         assert!(pair[0] != pair[1] && pair.iter().all(|&i| i < 10));
         let wide = rng.sample_range(1000, 2);

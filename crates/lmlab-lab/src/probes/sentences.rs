@@ -7,7 +7,7 @@
 //! quotes and brackets after the end are moved into the sentence they close.
 //!
 //! BYOD calls `nltk.sent_tokenize`, whose English model also knows abbreviations (`Mr.`, `U.S.`,
-//! `e.g.`) and splits less there; on text without such abbreviations the two agree.
+//! `e.g.`) and splits less there; the two differ only where those learned parameters apply.
 
 /// The sentences of `text`, as slices of it.
 pub fn sentences(text: &str) -> Vec<&str> {
@@ -121,7 +121,11 @@ fn contexts(text: &str) -> Vec<(Candidate, String)> {
         };
         if let Some((match_, start, stop)) = previous.take() {
             if stop <= word_start {
-                let context = format!("{}{}", &text[start..stop], &text[match_.start..match_.after_end]);
+                let context = format!(
+                    "{}{}",
+                    &text[start..stop],
+                    &text[match_.start..match_.after_end]
+                );
                 out.push((match_, context));
             }
         }
@@ -129,7 +133,11 @@ fn contexts(text: &str) -> Vec<(Candidate, String)> {
         previous = Some((candidate, word_start, stop));
     }
     if let Some((match_, start, stop)) = previous {
-        let context = format!("{}{}", &text[start..stop], &text[match_.start..match_.after_end]);
+        let context = format!(
+            "{}{}",
+            &text[start..stop],
+            &text[match_.start..match_.after_end]
+        );
         out.push((match_, context));
     }
     out
@@ -325,7 +333,21 @@ fn punkt_words(line: &str) -> Vec<&str> {
             k + run
         } else if !matches!(
             c,
-            '(' | '"' | '`' | '{' | '[' | ':' | ';' | '&' | '#' | '*' | '@' | ')' | '}' | ']' | '-' | ','
+            '(' | '"'
+                | '`'
+                | '{'
+                | '['
+                | ':'
+                | ';'
+                | '&'
+                | '#'
+                | '*'
+                | '@'
+                | ')'
+                | '}'
+                | ']'
+                | '-'
+                | ','
         ) {
             let mut j = k + 1;
             while !word_end(j) {
@@ -349,23 +371,41 @@ mod tests {
     fn ends_of_sentences_split_and_closing_quotes_stay() {
         assert_eq!(
             sentences("The cat sat. It was warm! Was it? \"Yes.\" Then it left."),
-            vec!["The cat sat.", "It was warm!", "Was it?", "\"Yes.\"", "Then it left."]
+            vec![
+                "The cat sat.",
+                "It was warm!",
+                "Was it?",
+                "\"Yes.\"",
+                "Then it left."
+            ]
         );
-        assert_eq!(sentences("(See above.) Next one."), vec!["(See above.)", "Next one."]);
+        assert_eq!(
+            sentences("(See above.) Next one."),
+            vec!["(See above.)", "Next one."]
+        );
     }
 
     #[test]
     fn initials_numbers_and_ellipses_do_not_end_sentences() {
-        assert_eq!(sentences("J. Smith came. He sat."), vec!["J. Smith came.", "He sat."]);
+        assert_eq!(
+            sentences("J. Smith came. He sat."),
+            vec!["J. Smith came.", "He sat."]
+        );
         assert_eq!(sentences("In 1999. and later"), vec!["In 1999. and later"]);
         assert_eq!(sentences("Wait... Then go."), vec!["Wait... Then go."]);
-        assert_eq!(sentences("Very bad acting!!! I promise."), vec!["Very bad acting!!!", "I promise."]);
+        assert_eq!(
+            sentences("Very bad acting!!! I promise."),
+            vec!["Very bad acting!!!", "I promise."]
+        );
         assert_eq!(sentences("no end here"), vec!["no end here"]);
         assert!(sentences("   ").is_empty());
     }
 
     #[test]
     fn punkt_words_split_punctuation_but_not_periods() {
-        assert_eq!(punkt_words("Hi, you... (no) end."), vec!["Hi", ",", "you", "...", "(", "no", ")", "end."]);
+        assert_eq!(
+            punkt_words("Hi, you... (no) end."),
+            vec!["Hi", ",", "you", "...", "(", "no", ")", "end."]
+        );
     }
 }

@@ -149,14 +149,23 @@ pub fn long_range_triplets(
         if own.len() < sentences_input + sentences_swap + 1 {
             continue;
         }
-        let other = if i == 0 { data[data.len() - 1] } else { data[i - 1] };
+        let other = if i == 0 {
+            data[data.len() - 1]
+        } else {
+            data[i - 1]
+        };
         let foreign = sentences(other);
         let foreign = &foreign[..sentences_swap.min(foreign.len())];
         let kept = &own[own.len() - (sentences_input - sentences_swap)..];
         triplets.push(ContextTriplet {
             last: own[own.len() - 1].to_string(),
             original: own[own.len() - sentences_input..].join(" "),
-            replaced: foreign.iter().chain(kept).copied().collect::<Vec<_>>().join(" "),
+            replaced: foreign
+                .iter()
+                .chain(kept)
+                .copied()
+                .collect::<Vec<_>>()
+                .join(" "),
         });
     }
     triplets.truncate(max_examples);
@@ -204,10 +213,19 @@ mod tests {
 
     #[test]
     fn negation_inserts_not_after_the_first_qualifying_verb() {
-        assert_eq!(negate("The sky is blue and is wide.").unwrap(), "The sky is not blue and is wide.");
-        assert_eq!(negate("It was not here, they were there.").unwrap(), "It was not here, they were not there.");
+        assert_eq!(
+            negate("The sky is blue and is wide.").unwrap(),
+            "The sky is not blue and is wide."
+        );
+        assert_eq!(
+            negate("It was not here, they were there.").unwrap(),
+            "It was not here, they were not there."
+        );
         assert_eq!(negate("Is it? no verb here."), None);
-        assert_eq!(negate("This island is big"), Some("This island is not big".to_string()));
+        assert_eq!(
+            negate("This island is big"),
+            Some("This island is not big".to_string())
+        );
     }
 
     #[test]
@@ -230,7 +248,11 @@ mod tests {
         a.sort();
         b.sort();
         assert_eq!(a, b);
-        assert_eq!(pairs, word_order_pairs(&docs, 1, 42, 1000), "same seed, same pairs");
+        assert_eq!(
+            pairs,
+            word_order_pairs(&docs, 1, 42, 1000),
+            "same seed, same pairs"
+        );
     }
 
     #[test]

@@ -85,13 +85,15 @@ fn split_opening_apostrophes(text: &str) -> String {
         if !chars.get(k + 1).is_some_and(|&n| is_word(n)) {
             continue;
         }
-        let ending = ["re", "ve", "ll", "m", "t", "s", "d", "n"].iter().any(|suffix| {
-            let n = suffix.len();
-            let follows = chars.get(k + 1..k + 1 + n).is_some_and(|w| {
-                w.iter().collect::<String>().eq_ignore_ascii_case(suffix)
+        let ending = ["re", "ve", "ll", "m", "t", "s", "d", "n"]
+            .iter()
+            .any(|suffix| {
+                let n = suffix.len();
+                let follows = chars
+                    .get(k + 1..k + 1 + n)
+                    .is_some_and(|w| w.iter().collect::<String>().eq_ignore_ascii_case(suffix));
+                follows && !chars.get(k + 1 + n).is_some_and(|&c| is_word(c))
             });
-            follows && !chars.get(k + 1 + n).is_some_and(|&c| is_word(c))
-        });
         if !ending {
             out.push(' ');
         }
@@ -129,7 +131,13 @@ mod tests {
                 "they", "'re", "gon", "na", "wait", "."
             ]
         );
-        assert_eq!(word_tokens("It costs 3,000 dollars."), vec!["It", "costs", "3,000", "dollars", "."]);
-        assert_eq!(word_tokens("'Tis the season"), vec!["'", "Tis", "the", "season"]);
+        assert_eq!(
+            word_tokens("It costs 3,000 dollars."),
+            vec!["It", "costs", "3,000", "dollars", "."]
+        );
+        assert_eq!(
+            word_tokens("'Tis the season"),
+            vec!["'", "Tis", "the", "season"]
+        );
     }
 }
