@@ -469,6 +469,85 @@ mod tests {
         assert!((std_error - 1.0 / 2f64.sqrt()).abs() < 1e-15);
     }
 
+    /// A baseline that also offers a stepper built from its `next_distribution`, so that both
+    /// paths of [`tail_distributions`] can be compared on one model.
+    struct Stepped(lmlab_baseline::BaselineModel);
+
+    struct ContextStepper<'a> {
+        model: &'a lmlab_baseline::BaselineModel,
+        context: Vec<TokenId>,
+    }
+
+    impl lmlab_core::model::Stepper for ContextStepper<'_> {
+        fn push(&mut self, token: TokenId) {
+            self.context.push(token);
+        }
+        fn distribution(&mut self) -> Vec<f64> {
+            self.model.next_distribution(&self.context)
+        }
+    }
+
+    impl LanguageModel for Stepped {
+        fn kind(&self) -> &str {
+            self.0.kind()
+        }
+        fn describe(&self) -> String {
+            self.0.describe()
+        }
+        fn tokenizer(&self) -> &dyn lmlab_core::tokenizer::Tokenizer {
+            self.0.tokenizer()
+        }
+        fn log_probs(&self, tokens: &[TokenId]) -> Vec<f64> {
+            self.0.log_probs(tokens)
+        }
+        fn next_distribution(&self, context: &[TokenId]) -> Vec<f64> {
+            self.0.next_distribution(context)
+        }
+        fn next_token_stepper(&self) -> Option<Box<dyn lmlab_core::model::Stepper + '_>> {
+            Some(Box::new(ContextStepper {
+                model: &self.0,
+                context: Vec::new(),
+            }))
+        }
+        fn parameter_count(&self) -> u64 {
+            self.0.parameter_count()
+        }
+    }
+
+    fn baseline(text: &str) -> lmlab_baseline::BaselineModel {
+        let tokenizer = lmlab_tokenize::words::WordsTokenizer::from_words(
+            text.split_whitespace().map(String::from),
+        );
+        let sequences = lmlab_core::model::encode_corpus(
+            &tokenizer,
+            text,
+            lmlab_core::corpus::SequenceMode::Line,
+        );
+        lmlab_baseline::train(
+            &sequences,
+            Box::new(tokenizer),
+            lmlab_baseline::Smoothing::WittenBell,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn steppers_and_whole_contexts_give_the_same_tail_distributions() {
+        let text = "the cat sat on the mat\nthe dog sat on the cat\n";
+        let plain = baseline(text);
+        let stepped = Stepped(baseline(text));
+        let ids = plain.tokenizer().encode("the dog sat on the mat");
+        for count in [1, 3, ids.len(), ids.len() + 4] {
+            let a = tail_distributions(&plain, &ids, count);
+            let b = tail_distributions(&stepped, &ids, count);
+            assert_eq!(a.len(), count.min(ids.len()));
+            assert_eq!(a, b, "count {count}");
+            // The last one predicts the last token from everything before it.
+            let last = plain.next_distribution(&ids[..ids.len() - 1]);
+            assert_eq!(a.last().unwrap(), &last);
+        }
+    }
+
     #[test]
     fn bad_settings_are_refused() {
         let bad = ProbeSettings {
