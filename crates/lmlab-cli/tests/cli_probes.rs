@@ -157,6 +157,13 @@ fn texts_too_short_for_a_probe_say_why() {
         s(&dir.path().join("none.txt")),
     ]);
     assert!(err.contains("none.txt"), "{err}");
+    let binary = dir.path().join("binary.txt");
+    std::fs::write(&binary, b"caf\xe9 is here\n").unwrap();
+    let err = fails(&["eval-probes", s(&model), "--input", s(&binary)]);
+    assert!(err.contains("not UTF-8"), "{err}");
+    let no_model = dir.path().join("no.lmlab");
+    let err = fails(&["eval-probes", s(&no_model), "--input", s(&short)]);
+    assert!(err.contains("no.lmlab"), "{err}");
     let err = fails(&[
         "eval-probes",
         s(&model),
