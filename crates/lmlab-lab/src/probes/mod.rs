@@ -379,6 +379,9 @@ fn long_range_probe(
             let own = tokenizer.encode(&t.original);
             let replaced = tokenizer.encode(&t.replaced);
             let count = scored_tokens.min(own.len()).min(replaced.len());
+            if count == 0 {
+                return None;
+            }
             let a = tail_distributions(model, &own, count);
             let b = tail_distributions(model, &replaced, count);
             let total: f64 = a.iter().zip(&b).map(|(p, q)| jsd(p, q)).sum();
