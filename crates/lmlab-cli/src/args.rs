@@ -65,6 +65,11 @@ pub enum Command {
     Report(ReportArgs),
     /// An experiment's results from its store: arm × budget, mean ± sd over seeds.
     Results(ResultsArgs),
+    /// Self-supervised probes ("Bring Your Own Data!", Jain et al. 2023) on any text: negation,
+    /// word-order, long-range and tokenization sensitivity, as BYOD's code defines them. Toxicity,
+    /// BYOD's fifth probe, is left out: it needs a list of offensive words and sampled generations
+    /// at scale.
+    EvalProbes(EvalProbesArgs),
 }
 
 /// `lmlab train`: a family's subcommand, or `--recipe`.
@@ -865,4 +870,27 @@ pub struct ExportHfArgs {
     /// are those before demolition, so they differ from lmlab's.
     #[arg(long)]
     pub expanded_scaffold: bool,
+}
+
+/// `lmlab eval-probes`. Unset numbers take BYOD's defaults (lmlab_lab::probes::ProbeSettings).
+#[derive(Args, Debug)]
+pub struct EvalProbesArgs {
+    /// The model file or run directory (any kind).
+    pub model: PathBuf,
+    /// The text: one document per line (long-range needs two lines of over 100 words, word order
+    /// one of over 20).
+    #[arg(long)]
+    pub input: PathBuf,
+    /// Seeds the random sentence choices, swaps and shuffles, as BYOD's `random.seed` [default: 42].
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Most examples per probe [default: 1000].
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_examples: Option<u64>,
+    /// The tokenization probe cuts each sentence every this many characters [default: 5].
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub cut_every: Option<u64>,
+    /// Print JSON (with every example's score) instead of text.
+    #[arg(long)]
+    pub json: bool,
 }

@@ -9,6 +9,7 @@ pub mod experiment;
 pub mod info;
 pub mod pairs;
 pub mod plot;
+pub mod probes;
 pub mod recipe;
 pub mod registry;
 pub mod run;

@@ -5,6 +5,7 @@ mod demo;
 mod ensemble;
 mod eval;
 mod eval_pairs;
+mod eval_probes;
 mod experiment;
 mod export;
 mod generate;
@@ -72,6 +73,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Experiment(ExperimentCommand::Status(args)) => experiment::status(args),
         Command::Experiment(ExperimentCommand::Reindex(args)) => experiment::reindex(args),
         Command::Results(args) => results::run(args),
+        Command::EvalProbes(args) => eval_probes::run(args),
     }
 }
 
