@@ -174,7 +174,7 @@ pub struct MemoryArgs {
     #[arg(long, value_enum, default_value = "igtree")]
     pub algorithm: AlgorithmKind,
     /// K: how many previous tokens are the features (OLIFANT uses 4).
-    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..=64))]
+    #[arg(long, default_value_t = lmlab_memory::DEFAULT_CONTEXT as u64, value_parser = clap::value_parser!(u64).range(1..=64))]
     pub context: u64,
     /// Prune subtrees whose instances all agree with their parent's prediction (TiMBL's IGTree).
     #[arg(long)]
@@ -391,7 +391,7 @@ pub struct BaselineArgs {
     #[arg(long, value_enum, default_value = "witten-bell")]
     pub smoothing: SmoothingKind,
     /// The add-k pseudo-count (> 0).
-    #[arg(long, default_value_t = 0.01, value_parser = parse_positive, allow_negative_numbers = true)]
+    #[arg(long, default_value_t = lmlab_lab::recipe::DEFAULT_ADD_K, value_parser = parse_positive, allow_negative_numbers = true)]
     pub k: f64,
     #[command(flatten)]
     pub sequences: SequencesArg,
@@ -411,6 +411,15 @@ pub struct EvalArgs {
     /// Also write the per-token probability file (`*.probs.tsv`).
     #[arg(long)]
     pub probs: Option<PathBuf>,
+    /// Also top-1 / top-5 next-token accuracy (a memory model's top-1 is its classifier's answer,
+    /// TiMBL's accuracy), expected calibration error and the reliability table. Computes the whole
+    /// next-token distribution at every token: slower than perplexity alone.
+    #[arg(long)]
+    pub accuracy: bool,
+    /// Write lm-evaluation-harness-shaped output to this folder: results.json and
+    /// samples_<input>.jsonl (one line per sequence).
+    #[arg(long)]
+    pub output_path: Option<PathBuf>,
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,

@@ -15,19 +15,28 @@ pub struct Evaluation {
     pub totals: EvalTotals,
     /// The per-token probabilities, when asked for.
     pub probs: Option<ProbsFile>,
+    /// What each sequence added to the totals, in corpus order.
+    pub per_sequence: Vec<SequenceTotals>,
 }
 
 /// An encoded sequence with the log-probability of each of its tokens.
 type ScoredRows = (TokenSequence, Vec<f64>);
 
 /// What one sequence adds to the totals.
-struct SequenceTotals {
-    tokens: u64,
-    oov: u64,
-    oov_log_prob_sum: f64,
-    bytes: u64,
-    words: u64,
-    log_prob_sum: f64,
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct SequenceTotals {
+    /// Tokens scored (end token included).
+    pub tokens: u64,
+    /// OOV tokens among them.
+    pub oov: u64,
+    /// Their share of `log_prob_sum`.
+    pub oov_log_prob_sum: f64,
+    /// UTF-8 bytes, each line counting its newline.
+    pub bytes: u64,
+    /// Whitespace words plus line ends.
+    pub words: u64,
+    /// Σ ln p of the tokens.
+    pub log_prob_sum: f64,
 }
 
 /// Scores one encoded sequence, through the model's stateful scorer when it has one.
@@ -106,5 +115,10 @@ pub fn evaluate(
         },
         rows,
     });
-    Evaluation { totals, probs }
+    let per_sequence = scored.into_iter().map(|(totals, _)| totals).collect();
+    Evaluation {
+        totals,
+        probs,
+        per_sequence,
+    }
 }

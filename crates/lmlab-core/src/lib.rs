@@ -2,6 +2,7 @@
 //! the [`Tokenizer`] and [`LanguageModel`] traits, model files, probability files, metrics, ensembles,
 //! compute accounting and atomic writes. Model crates depend on this crate and never on each other.
 
+pub mod accuracy;
 pub mod atomic;
 pub mod compute;
 pub mod corpus;

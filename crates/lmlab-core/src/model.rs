@@ -36,6 +36,13 @@ pub trait LanguageModel: Send + Sync {
 
     /// Number of parameters (or stored n-gram entries) for compute accounting.
     fn parameter_count(&self) -> u64;
+
+    /// For models with a top-1 classifier of their own (memory-based models: TiMBL's answer),
+    /// its prediction of each `tokens[i]` from `<s>` and `tokens[..i]`; `None` for models whose
+    /// top-1 is their distribution's most likely token.
+    fn top1_predictions(&self, _tokens: &[TokenId]) -> Option<Vec<TokenId>> {
+        None
+    }
 }
 
 /// Generates next-token distributions one token at a time, carrying the context as state.

@@ -94,8 +94,8 @@ pub struct LeaderboardRow {
     pub parameters: u64,
     /// A reference floor (the uniform models), not a model to compare: the chart draws it as a line.
     pub reference: bool,
-    /// The model in the output folder: a model file, or a neural run directory (`None`: uniform
-    /// models and ensembles, which have no file).
+    /// The model in the output folder: a model file, or a neural run directory (`None`:
+    /// ensembles, which are their members' files).
     pub model_file: Option<String>,
     /// Its per-token probability file on valid, in the output folder (`None` for ensembles).
     pub valid_probs: Option<String>,

@@ -4,6 +4,7 @@
 pub mod compare;
 pub mod demo;
 pub mod ensembles;
+pub mod evaluation;
 pub mod experiment;
 pub mod info;
 pub mod pairs;

@@ -35,6 +35,9 @@ pub const RECIPE_FORMAT: u32 = 1;
 /// Learned vocabulary of a BPE or Scaffold-BPE tokenizer when the recipe gives none.
 pub const DEFAULT_BPE_VOCAB: usize = 4096;
 
+/// The pseudo-count of add-k smoothing when none is given.
+pub const DEFAULT_ADD_K: f64 = 0.01;
+
 /// The smoothing of the baseline bigram when the recipe gives none.
 pub const DEFAULT_SMOOTHING: Smoothing = Smoothing::WittenBell;
 

@@ -417,6 +417,8 @@ fn fit_neural(
     train_options.checkpoint_on_interrupt = options.checkpoint_on_interrupt;
     train_options.log_interval = options.log_interval;
     train_options.eval_at_fractions = options.eval_at_fractions.clone();
+    // A budgeted run decays its learning rate over the steps its budget allows.
+    train_options.fit_schedule_to_budget = recipe.budget_cpu_seconds.is_some();
     if let Some(budget) = recipe.budget_cpu_seconds {
         let left = budget - tokenizer_cpu;
         if left <= 0.0 {

@@ -35,7 +35,7 @@ pub mod weights;
 
 pub use explain::{feature_order_text, ExplainedCandidate, ExplainedDepth, Explanation};
 pub use model::MemoryModel;
-pub use options::{Algorithm, MemoryOptions};
+pub use options::{Algorithm, MemoryOptions, DEFAULT_CONTEXT};
 pub use trainer::train;
 
 /// The model-file kind of [`MemoryModel`].

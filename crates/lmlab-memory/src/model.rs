@@ -198,6 +198,10 @@ impl LanguageModel for MemoryModel {
     fn parameter_count(&self) -> u64 {
         self.tree.entry_count()
     }
+
+    fn top1_predictions(&self, tokens: &[TokenId]) -> Option<Vec<TokenId>> {
+        Some(self.predictions(tokens))
+    }
 }
 
 /// Scores token by token, carrying the last `K` tokens.

@@ -51,13 +51,22 @@ pub struct MemoryOptions {
     /// The top-1 classifier.
     #[serde(default = "igtree")]
     pub algorithm: Algorithm,
-    /// How many previous tokens form an instance (`K`, at least 1).
+    /// How many previous tokens form an instance (`K`, at least 1; default
+    /// [`DEFAULT_CONTEXT`]).
+    #[serde(default = "default_context")]
     pub context: usize,
     /// Drop the subtrees below nodes whose instances all share one class (IGTree only). Top-1
     /// predictions are unchanged; the model file shrinks; the smoothed distribution stops at the
     /// unambiguous node; and the model can no longer take incremental training.
     #[serde(default)]
     pub prune: bool,
+}
+
+/// The context size when none is given: OLIFANT's 4 previous tokens.
+pub const DEFAULT_CONTEXT: usize = 4;
+
+fn default_context() -> usize {
+    DEFAULT_CONTEXT
 }
 
 fn igtree() -> Algorithm {

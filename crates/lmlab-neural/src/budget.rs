@@ -13,6 +13,14 @@
 //! The final validation is reserved at most [`FINAL_EVAL_SHARE`] of the budget: when its
 //! `eval_iters` batches cost more, it goes on batch by batch while one more fits (at least one
 //! batch), and the report says how many it used.
+//!
+//! Validations at fractions of the budget (learning curves at equal compute) are reserved too:
+//! each one the run will still reach — its point, or the end of the validation before it if that
+//! is later, plus its own cost and the end of the run, inside the budget — is counted in what a
+//! step needs. One the run cannot reach is not done; the final validation stands in for it.
+//!
+//! The plan also tells how many steps the budget allows ([`BudgetPlan::horizon`]), so the
+//! learning-rate schedule can decay over the steps the run will really take.
 
 /// The largest share of the budget the final validation estimate is given.
 pub const FINAL_EVAL_SHARE: f64 = 0.25;
@@ -26,6 +34,8 @@ pub const AIM: f64 = 0.98;
 pub struct BudgetPlan {
     /// The CPU seconds the plan aims to spend: [`AIM`] of the budget.
     budget: f64,
+    /// The whole budget, which fractions are of.
+    full: f64,
     /// The costliest of the last few steps (a step's cost varies a little; the maximum is safe).
     step: Option<f64>,
     recent_steps: [f64; 4],
@@ -36,6 +46,11 @@ pub struct BudgetPlan {
     eval_batches: usize,
     /// Measured (or estimated) cost of writing one checkpoint.
     save: f64,
+    /// Sum and count of this session's measured steps after its first (which warms caches up).
+    typical_sum: f64,
+    typical_count: usize,
+    /// CPU seconds at which validations at budget fractions are still to be done, ascending.
+    pending_points: Vec<f64>,
 }
 
 impl BudgetPlan {
@@ -44,6 +59,7 @@ impl BudgetPlan {
     pub fn new(budget: f64, eval_batches: usize, parameters: usize) -> Self {
         BudgetPlan {
             budget: budget * AIM,
+            full: budget,
             step: None,
             recent_steps: [0.0; 4],
             steps_seen: 0,
@@ -51,7 +67,27 @@ impl BudgetPlan {
             eval_batches,
             // Weights and two optimizer moments, 4 bytes each, written at about 0.5 GB/s.
             save: parameters as f64 * 12.0 / 0.5e9,
+            typical_sum: 0.0,
+            typical_count: 0,
+            pending_points: Vec::new(),
         }
+    }
+
+    /// Also validates as soon as each of `fractions` of the (whole, not aimed-at) budget is spent;
+    /// fractions of 1 or more are the final validation and add nothing; points at or before
+    /// `spent` (a resumed run's past) are taken as done.
+    pub fn with_eval_points(mut self, fractions: &[f64], spent: f64) -> Self {
+        let full = self.full;
+        let mut points: Vec<f64> = fractions
+            .iter()
+            .filter(|&&f| f < 1.0)
+            .map(|&f| f * full)
+            .filter(|&p| p > spent)
+            .collect();
+        points.sort_by(f64::total_cmp);
+        points.dedup();
+        self.pending_points = points;
+        self
     }
 
     /// Records the CPU seconds one step took.
@@ -59,6 +95,15 @@ impl BudgetPlan {
         self.recent_steps[self.steps_seen % self.recent_steps.len()] = cpu;
         self.steps_seen += 1;
         self.step = Some(self.recent_steps.iter().copied().fold(0.0, f64::max));
+        if self.steps_seen > 1 {
+            self.typical_sum += cpu;
+            self.typical_count += 1;
+        }
+    }
+
+    /// Steps measured in this session.
+    pub fn steps_measured(&self) -> usize {
+        self.steps_seen
     }
 
     /// Records the CPU seconds a validation estimate of `batches` batches took.
@@ -80,14 +125,77 @@ impl BudgetPlan {
         self.eval_cost().min(FINAL_EVAL_SHARE * self.budget) + self.save
     }
 
+    /// Whether a validation at a budget fraction is due at `spent` and fits: its point is
+    /// reached and the validation and the end of the run fit in what is left. A due one that does
+    /// not fit is left to the final validation.
+    pub fn fraction_eval_due(&self, spent: f64) -> bool {
+        self.pending_points.first().is_some_and(|&p| p <= spent)
+            && spent + self.eval_cost() + self.final_reserve() <= self.budget
+    }
+
+    /// Marks every fraction point reached by `spent` as done (one validation serves them all,
+    /// whether it was due to a fraction or periodic).
+    pub fn points_passed(&mut self, spent: f64) {
+        self.pending_points.retain(|&p| p > spent);
+    }
+
+    /// The cost of the fraction validations the run will still do, counted from `from` CPU
+    /// seconds: each starts at its point or when the one before ends, whichever is later, and
+    /// is done only if it and the end of the run fit.
+    fn evals_ahead(&self, from: f64) -> f64 {
+        let eval = self.eval_cost();
+        let end = self.final_reserve();
+        let mut at = from;
+        let mut cost = 0.0;
+        for &point in &self.pending_points {
+            let done = at.max(point) + eval;
+            if done + end > self.budget {
+                break;
+            }
+            at = done;
+            cost += eval;
+        }
+        cost
+    }
+
+    /// The steps the budget allows the whole run when `step` steps are done at `spent`: what is
+    /// left after the end of the run and the fraction validations ahead, divided by a step's
+    /// typical cost (the mean of this session's steps after its first) plus its share of periodic
+    /// validations (every `eval_interval` steps) and checkpoints (every `checkpoint_interval`);
+    /// at most `max_steps`. `None` until two steps are measured.
+    pub fn horizon(
+        &self,
+        step: usize,
+        spent: f64,
+        eval_interval: usize,
+        checkpoint_interval: usize,
+        max_steps: usize,
+    ) -> Option<usize> {
+        if self.typical_count == 0 {
+            return None;
+        }
+        let share = |cost: f64, every: usize| if every > 0 { cost / every as f64 } else { 0.0 };
+        let per_step = self.typical_sum / self.typical_count as f64
+            + share(self.eval_cost(), eval_interval)
+            + share(self.save, checkpoint_interval);
+        if per_step <= 0.0 {
+            return None;
+        }
+        let left = self.budget - spent - self.final_reserve() - self.evals_ahead(spent);
+        let more = (left.max(0.0) / per_step).floor() as usize;
+        Some((step + more).clamp(step.max(1), max_steps))
+    }
+
     /// Whether one more step fits: `spent` CPU seconds so far, and whether that step triggers a
-    /// periodic validation and a periodic checkpoint. The end of the run is always reserved.
-    /// Before any step is measured, a step is taken if the end of the run leaves room.
+    /// periodic validation and a periodic checkpoint. The end of the run and the fraction
+    /// validations it will still reach are always reserved. Before any step is measured, a step is
+    /// taken if the end of the run leaves room.
     pub fn next_step_fits(&self, spent: f64, then_eval: bool, then_save: bool) -> bool {
         let step = self.step.unwrap_or(0.0);
         let periodic = if then_eval { self.eval_cost() } else { 0.0 }
             + if then_save { self.save } else { 0.0 };
-        let need = spent + step + periodic + self.final_reserve();
+        let after = spent + step + periodic;
+        let need = after + self.evals_ahead(after) + self.final_reserve();
         if self.step.is_none() {
             need < self.budget
         } else {
@@ -95,10 +203,12 @@ impl BudgetPlan {
         }
     }
 
-    /// Steps left in the budget at `spent`, with the end of the run reserved.
+    /// Steps left in the budget at `spent`, with the end of the run and the fraction validations
+    /// ahead reserved.
     pub fn steps_left(&self, spent: f64) -> Option<f64> {
         let step = self.step.filter(|&s| s > 0.0)?;
-        Some(((self.budget - spent - self.final_reserve()) / step).max(0.0))
+        let left = self.budget - spent - self.final_reserve() - self.evals_ahead(spent);
+        Some((left / step).max(0.0))
     }
 
     /// Whether the final validation estimate may take one more batch at `spent`, leaving room
@@ -159,5 +269,56 @@ mod tests {
             plan.record_step(0.01);
         }
         assert!(plan.next_step_fits(0.85, false, false));
+    }
+
+    #[test]
+    fn validations_at_fractions_the_run_will_reach_are_reserved() {
+        // 10 s aimed at; validation 1 s; checkpoints free; points at 2.55, 5.1 and 9.69 s.
+        let full = 10.0 / AIM;
+        let mut plan = BudgetPlan::new(full, 10, 0).with_eval_points(&[0.25, 0.5, 0.95, 1.0], 0.0);
+        plan.record_eval(0.1, 1);
+        plan.record_step(0.1);
+        // At 1 s: the 2.55 and 5.1 validations are ahead (the 9.69 one cannot fit before the end),
+        // so steps go on while spent + 0.1 + 2 + 1 (final) <= 10.
+        assert!(plan.next_step_fits(1.0, false, false));
+        assert_eq!(plan.steps_left(1.0).map(|s| s.round()), Some(60.0));
+        assert!(!plan.fraction_eval_due(2.5));
+        assert!(plan.fraction_eval_due(2.6));
+        plan.points_passed(2.6);
+        assert!(!plan.fraction_eval_due(2.6));
+        // One validation ahead now.
+        assert_eq!(plan.steps_left(3.6).map(|s| s.round()), Some(44.0));
+        // Past the last reachable point only the end is reserved.
+        plan.points_passed(5.2);
+        assert_eq!(plan.steps_left(6.2).map(|s| s.round()), Some(28.0));
+        // The 9.69 point is reached but does not fit: the final validation stands in for it.
+        assert!(!plan.fraction_eval_due(9.7));
+    }
+
+    #[test]
+    fn a_resumed_plan_skips_the_points_behind_it() {
+        let mut plan = BudgetPlan::new(10.0, 1, 0).with_eval_points(&[0.25, 0.5], 4.0);
+        plan.record_eval(0.1, 1);
+        assert!(!plan.fraction_eval_due(4.5));
+        assert!(plan.fraction_eval_due(5.0));
+    }
+
+    #[test]
+    fn the_horizon_counts_the_steps_the_budget_allows() {
+        // 10 s aimed at; validation 1 s; checkpoints 0.5 s every 10 steps; steps 0.1 s (the
+        // first, slower one left out of the mean).
+        let mut plan = BudgetPlan::new(10.0 / AIM, 10, 0);
+        plan.record_eval(0.1, 1);
+        plan.record_save(0.5);
+        assert_eq!(plan.horizon(0, 0.0, 0, 10, 1000), None);
+        plan.record_step(0.5);
+        plan.record_step(0.1);
+        plan.record_step(0.1);
+        // 10 - 0.6 spent - 1.5 (end) = 7.9 s at 0.1 + 0.05 a step: 52 more steps.
+        assert_eq!(plan.horizon(3, 0.6, 0, 10, 1000), Some(55));
+        // With a validation every 10 steps a step costs 0.25: 31 more.
+        assert_eq!(plan.horizon(3, 0.6, 10, 10, 1000), Some(34));
+        // max_steps bounds it.
+        assert_eq!(plan.horizon(3, 0.6, 0, 10, 40), Some(40));
     }
 }

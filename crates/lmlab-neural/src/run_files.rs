@@ -1,7 +1,9 @@
 //! What a run directory keeps beside its checkpoint for the people reading it: the data it was
 //! trained on (`data.json`, sha256 of the training and validation text, checked on `--resume`) and
-//! its learning curve (`metrics.jsonl`, one JSON object per logged step and per validation).
+//! its learning curve (`metrics.jsonl`, one JSON object per logged step and per validation), and
+//! the learning-rate schedule fitted to a budget (`schedule.json`, read on `--resume`).
 
+use crate::config::TrainConfig;
 use lmlab_core::atomic::write_bytes_atomically;
 use lmlab_core::hashing::sha256_hex;
 use lmlab_core::{Error, Result};
@@ -13,6 +15,53 @@ use std::path::{Path, PathBuf};
 pub const DATA: &str = "data.json";
 /// File name of the learning curve.
 pub const METRICS: &str = "metrics.jsonl";
+/// File name of the schedule fitted to a budget.
+pub const SCHEDULE: &str = "schedule.json";
+
+/// The learning-rate schedule of a budgeted run, fitted to the steps its budget allows: steps
+/// before `fitted_at_step` followed the config's schedule (`train.max_steps`, `lr_decay_steps`),
+/// steps from it on follow the same warmup and cosine with `horizon` in place of `max_steps`
+/// (and `lr_decay_steps`, when set, at most `horizon`). Given this record, the run's learning
+/// rates are fixed; `--resume` reads it back.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FittedSchedule {
+    /// The step the cosine decay ends at.
+    pub horizon: usize,
+    /// Steps completed when the horizon was fitted.
+    pub fitted_at_step: usize,
+}
+
+impl FittedSchedule {
+    /// Writes the schedule into `run_dir` atomically.
+    pub fn save(&self, run_dir: &Path) -> Result<()> {
+        let json = serde_json::to_string_pretty(self).expect("schedule serializes");
+        write_bytes_atomically(&run_dir.join(SCHEDULE), json.as_bytes())
+    }
+
+    /// The schedule of `run_dir`, if one was fitted.
+    pub fn load(run_dir: &Path) -> Result<Option<FittedSchedule>> {
+        let path = run_dir.join(SCHEDULE);
+        match std::fs::read(&path) {
+            Ok(bytes) => serde_json::from_slice(&bytes)
+                .map(Some)
+                .map_err(|e| Error::bad_file(&path, format!("unreadable fitted schedule: {e}"))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(Error::io(&path, e)),
+        }
+    }
+
+    /// The training settings step `step` (0-based) takes its learning rate from.
+    pub fn config_for(&self, step: usize, train: &TrainConfig) -> TrainConfig {
+        let mut c = train.clone();
+        if step >= self.fitted_at_step {
+            c.max_steps = self.horizon;
+            if c.lr_decay_steps > 0 {
+                c.lr_decay_steps = c.lr_decay_steps.min(self.horizon);
+            }
+        }
+        c
+    }
+}
 
 /// The texts a run was trained and validated on, by content.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

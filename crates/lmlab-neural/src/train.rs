@@ -10,7 +10,7 @@ use crate::layers::dropout;
 use crate::ledger::ComputeLedger;
 use crate::model::{LstmNet, Net, Transformer};
 use crate::optim::{clip_grad_norm, learning_rate, AdamW};
-use crate::run_files::{self, DataRecord, MetricsLine, MetricsLog};
+use crate::run_files::{self, DataRecord, FittedSchedule, MetricsLine, MetricsLog};
 use lmlab_core::atomic::write_bytes_atomically;
 use lmlab_core::compute::{peak_rss_bytes, Budget, ComputeMeter, ComputeRecord};
 use lmlab_core::interrupt;
@@ -52,11 +52,25 @@ pub struct TrainOptions {
     /// Report a step event, and log it to `metrics.jsonl`, every this many steps (0 = every step);
     /// at least twenty times a run however short (the interval shrinks to `max_steps / 20`).
     pub log_interval: usize,
-    /// With a budget: also validate (and log the estimate to `metrics.jsonl`) as soon as each of
-    /// these fractions of the budget is spent, so runs of different budgets have learning curves
-    /// at comparable compute.
+    /// With a budget: also validate (a full `eval_iters` estimate, logged to `metrics.jsonl`) as
+    /// soon as each of these fractions of the budget is spent, so runs of different budgets have
+    /// learning curves at comparable compute. Each must be in (0, 1]; 1 (and any point the run
+    /// does not reach before it stops) is the final validation, done once. The budget plan
+    /// reserves the validations still ahead. Without a budget this is ignored.
     pub eval_at_fractions: Vec<f64>,
+    /// With a budget: once [`FIT_AFTER_STEPS`] steps of the session are measured, fit the
+    /// learning-rate schedule's horizon to the steps the budget allows (see
+    /// [`crate::budget::BudgetPlan::horizon`]), so the cosine decays by the end of the budget;
+    /// `train.max_steps` still bounds the run. The horizon is kept in the run directory
+    /// ([`run_files::FittedSchedule`]) and `--resume` continues it. Without a budget this is
+    /// ignored.
+    pub fit_schedule_to_budget: bool,
 }
+
+/// Steps measured in a session before a budgeted run fits its schedule: the first step (cold
+/// caches) is left out of the step cost, the other nine average out its noise; at a few
+/// milliseconds a step this is a small part of even a few-second budget.
+pub const FIT_AFTER_STEPS: usize = 10;
 
 impl TrainOptions {
     /// Options writing to `run_dir`, no resume, no pause, no budget, an event per step.
@@ -70,6 +84,7 @@ impl TrainOptions {
             budget_cpu_seconds: None,
             log_interval: 1,
             eval_at_fractions: Vec::new(),
+            fit_schedule_to_budget: false,
         }
     }
 
@@ -159,6 +174,9 @@ pub struct TrainReport {
     pub tokens_per_second: f64,
     /// Parameters.
     pub parameters: u64,
+    /// The learning-rate schedule fitted to the budget, when one was.
+    #[serde(default)]
+    pub fitted_schedule: Option<FittedSchedule>,
     /// Compute of the whole run (CPU seconds accumulate across resumed sessions).
     pub compute: ComputeRecord,
     /// The run directory.
@@ -211,6 +229,17 @@ fn train_net<N: Net>(
         .budget_cpu_seconds
         .map(|b| Budget::cpu_seconds(b).map(|_| b))
         .transpose()?;
+    if budget.is_some() {
+        if let Some(bad) = options
+            .eval_at_fractions
+            .iter()
+            .find(|f| !(f.is_finite() && **f > 0.0 && **f <= 1.0))
+        {
+            return Err(Error::invalid(format!(
+                "eval_at_fractions: fractions of the budget in (0, 1], got {bad}"
+            )));
+        }
+    }
     let meter = ComputeMeter::start();
     let run_dir = &options.run_dir;
     std::fs::create_dir_all(run_dir).map_err(|e| Error::io(run_dir, e))?;
@@ -256,6 +285,7 @@ fn train_net<N: Net>(
     let mut tokens_seen = 0u64;
     let mut cpu_before = 0.0;
     let mut val_history: Vec<(usize, f64)> = Vec::new();
+    let mut schedule: Option<FittedSchedule> = None;
 
     if options.resume {
         let ck = Checkpoint::load(&ckpt_path)?;
@@ -284,6 +314,8 @@ fn train_net<N: Net>(
         cpu_before = ComputeLedger::load(run_dir)?.cpu_seconds;
         val_history = ck.val_history;
         batcher = Batcher::from_state(ck.rng);
+        // A horizon fitted after the checkpoint's step belongs to steps that are redone.
+        schedule = FittedSchedule::load(run_dir)?.filter(|s| s.fitted_at_step <= step);
     } else {
         let config_json = serde_json::to_string_pretty(&config).expect("config serializes");
         write_bytes_atomically(&run_dir.join(files::CONFIG), config_json.as_bytes())?;
@@ -298,7 +330,10 @@ fn train_net<N: Net>(
         .then(interrupt::Cooperative::enter);
 
     let mut ws = model.workspace(b, t);
-    let mut plan = budget.map(|bud| BudgetPlan::new(bud, tc.eval_iters, model.params().len()));
+    let mut plan = budget.map(|bud| {
+        BudgetPlan::new(bud, tc.eval_iters, model.params().len())
+            .with_eval_points(&options.eval_at_fractions, cpu_before)
+    });
     if let Some(plan) = plan.as_mut() {
         // A validation batch, timed after one that warms up, tells what an estimate costs.
         evaluate_batches(&model, &mut ws, &valid_ids, b, t, 1, bos, &mut || true);
@@ -395,16 +430,16 @@ fn train_net<N: Net>(
                 step + 1
             )));
         }
-        let lr = learning_rate(step, &tc);
+        let lr = match &schedule {
+            Some(fitted) => learning_rate(step, &fitted.config_for(step, &tc)),
+            None => learning_rate(step, &tc),
+        };
         opt.step(model.params_mut(), &grads, lr, &tc);
         step += 1;
         tokens_seen += tokens_per_step;
         session_tokens += tokens_per_step;
         train_seconds += t0.elapsed().as_secs_f64();
         let cpu1 = meter.cpu_seconds();
-        if let Some(plan) = plan.as_mut() {
-            plan.record_step(cpu1 - cpu0);
-        }
         train_loss = loss;
         let tps = session_tokens as f64 / train_seconds.max(1e-9);
         if step.is_multiple_of(log_interval) || step == tc.max_steps || step == 1 {
@@ -424,7 +459,7 @@ fn train_net<N: Net>(
             })?;
             progress(&TrainEvent::Step {
                 step,
-                max_steps: tc.max_steps,
+                max_steps: schedule.map_or(tc.max_steps, |s| s.horizon),
                 loss,
                 lr,
                 grad_norm,
@@ -432,11 +467,39 @@ fn train_net<N: Net>(
                 eta_seconds: remaining,
             });
         }
-        if periodic(tc.eval_interval, step, tc.max_steps) {
+        if let Some(plan) = plan.as_mut() {
+            // The step's cost includes its logging: what each step of the loop really spends.
+            let cpu_done = meter.cpu_seconds();
+            plan.record_step(cpu_done - cpu0);
+            if options.fit_schedule_to_budget
+                && schedule.is_none()
+                && plan.steps_measured() >= FIT_AFTER_STEPS
+            {
+                if let Some(horizon) = plan.horizon(
+                    step,
+                    cpu_before + cpu_done,
+                    tc.eval_interval,
+                    tc.checkpoint_interval,
+                    tc.max_steps,
+                ) {
+                    let fitted = FittedSchedule {
+                        horizon,
+                        fitted_at_step: step,
+                    };
+                    fitted.save(run_dir)?;
+                    schedule = Some(fitted);
+                }
+            }
+        }
+        let at_fraction = plan
+            .as_ref()
+            .is_some_and(|p| p.fraction_eval_due(cpu_before + meter.cpu_seconds()));
+        if periodic(tc.eval_interval, step, tc.max_steps) || at_fraction {
             let cpu0 = meter.cpu_seconds();
             let v = evaluate(&model, &mut ws, &valid_ids, b, t, &tc, bos);
             if let Some(plan) = plan.as_mut() {
                 plan.record_eval(meter.cpu_seconds() - cpu0, tc.eval_iters);
+                plan.points_passed(cpu_before + cpu0);
             }
             val_history.push((step, v));
             metrics.append(&MetricsLine::Eval {
@@ -521,6 +584,7 @@ fn train_net<N: Net>(
         train_history: run_files::train_history(run_dir)?,
         tokens_per_second: session_tokens as f64 / train_seconds.max(1e-9),
         parameters: model.params().len() as u64,
+        fitted_schedule: schedule,
         compute: ComputeRecord {
             cpu_seconds: cpu_before + meter.cpu_seconds(),
             wall_seconds: meter.finish(0, 0).wall_seconds,
@@ -556,6 +620,7 @@ fn clear_previous_run(run_dir: &Path, ckpt_path: &Path, force: bool) -> Result<(
         files::REPORT,
         run_files::METRICS,
         run_files::DATA,
+        run_files::SCHEDULE,
     ];
     for name in previous {
         let path = run_dir.join(name);

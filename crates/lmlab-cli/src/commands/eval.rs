@@ -1,63 +1,33 @@
 use super::print_json;
 use crate::args::EvalArgs;
 use crate::progress::bar;
-use lmlab_core::corpus::Corpus;
-use lmlab_core::evaluate::evaluate;
-use lmlab_lab::registry::load;
-use serde::Serialize;
-
-#[derive(Serialize)]
-struct EvalOutput<'a> {
-    model: String,
-    input: String,
-    sequence_mode: String,
-    #[serde(flatten)]
-    totals: &'a lmlab_core::metrics::EvalTotals,
-    perplexity: f64,
-    perplexity_excluding_oov: f64,
-    oov_rate: f64,
-    bits_per_byte: f64,
-    word_perplexity: f64,
-    comparable_across_tokenizers: bool,
-    oov_warning: Option<String>,
-}
+use lmlab_lab::evaluation::{evaluate_path, write_lm_eval_output, EvalOptions};
 
 pub fn run(args: EvalArgs) -> anyhow::Result<()> {
-    let loaded = load(&args.model)?;
-    let model = loaded.model;
-    let mode = args.sequences.sequences.unwrap_or(loaded.sequences);
-    let corpus = Corpus::open(&args.input)?;
+    let options = EvalOptions {
+        sequences: args.sequences.sequences,
+        keep_probs: args.probs.is_some(),
+        accuracy: args.accuracy,
+    };
     let progress = bar(1, "evaluating");
-    let evaluation = evaluate(
-        model.as_ref(),
-        &corpus,
-        mode,
-        args.probs.is_some(),
-        &|done, total| {
-            if done % 256 == 0 || done == 1 {
-                progress.set_length(total as u64);
-                progress.set_position(done as u64);
-            }
-        },
-    );
+    let result = evaluate_path(&args.model, &args.input, &options, &|done, total| {
+        if done % 256 == 0 || done == 1 || done == total {
+            progress.set_length(total as u64);
+            progress.set_position(done as u64);
+        }
+    })?;
     progress.finish_and_clear();
-    if let (Some(path), Some(probs)) = (&args.probs, &evaluation.probs) {
+    if let (Some(path), Some(probs)) = (&args.probs, &result.probs) {
         probs.write(path)?;
     }
-    let t = &evaluation.totals;
-    let output = EvalOutput {
-        model: model.describe(),
-        input: args.input.display().to_string(),
-        sequence_mode: mode.to_string(),
-        totals: t,
-        perplexity: t.perplexity(),
-        perplexity_excluding_oov: t.perplexity_excluding_oov(),
-        oov_rate: t.oov_rate(),
-        bits_per_byte: t.bits_per_byte(),
-        word_perplexity: t.word_perplexity(),
-        comparable_across_tokenizers: t.comparable_across_tokenizers(),
-        oov_warning: t.oov_warning(),
-    };
+    if let Some(dir) = &args.output_path {
+        for path in write_lm_eval_output(dir, &result)? {
+            eprintln!("wrote {}", path.display());
+        }
+    }
+    let output = &result.report;
+    let t = &output.totals;
+    let mode = &output.sequence_mode;
     if let Some(warning) = &output.oov_warning {
         eprintln!("warning: {warning}");
     }
@@ -92,6 +62,33 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         "word perplexity  {:.4} ({} words incl. line ends){caveat}",
         output.word_perplexity, t.words
     );
+    if let Some(a) = &output.accuracy {
+        let source = if a.top1_from_classifier {
+            " (the classifier's answer; the distribution's: "
+        } else {
+            " ("
+        };
+        println!(
+            "top-1 accuracy   {:.4}%{source}{:.4}%)",
+            100.0 * a.top1_accuracy,
+            100.0 * a.distribution_top1_accuracy
+        );
+        println!("top-5 accuracy   {:.4}%", 100.0 * a.top5_accuracy);
+        println!(
+            "calibration      ECE {:.4} of the top-1 probability; reliability:",
+            a.expected_calibration_error
+        );
+        println!(
+            "  {:>11}  {:>9}  {:>10}  {:>8}",
+            "top-1 prob", "tokens", "confidence", "accuracy"
+        );
+        for row in a.reliability.iter().filter(|r| r.count > 0) {
+            println!(
+                "  {:.3}-{:.3}  {:>9}  {:>10.4}  {:>8.4}",
+                row.lower, row.upper, row.count, row.confidence, row.accuracy
+            );
+        }
+    }
     if let Some(path) = &args.probs {
         println!("probabilities    {}", path.display());
     }

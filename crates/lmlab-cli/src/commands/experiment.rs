@@ -23,7 +23,12 @@ pub fn run(args: ExperimentRunArgs) -> anyhow::Result<()> {
         let jobs = args.jobs as f64;
         let message = format!(
             "runs: {} done, {} running, {} failed; ~{:.0} CPU-s of budgets left (~{:.0} s at {} at a time)",
-            counts.0, counts.1, counts.2, counts.3, counts.3 / jobs, args.jobs
+            counts.0,
+            counts.1,
+            counts.2,
+            counts.3.max(0.0),
+            counts.3.max(0.0) / jobs,
+            args.jobs
         );
         if lines {
             eprintln!("{message}");
@@ -43,6 +48,9 @@ pub fn run(args: ExperimentRunArgs) -> anyhow::Result<()> {
                 *c = (finished, 0, 0, pending_budget);
                 if finished > 0 {
                     eprintln!("{finished} of {total} runs already finished: skipped");
+                }
+                if finished == total {
+                    return;
                 }
             }
             RunnerEvent::Started(run) => {

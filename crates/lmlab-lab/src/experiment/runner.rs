@@ -280,7 +280,22 @@ fn execute(
 
 /// Runs `exe experiment run-one DIR ID` and reads the entry it wrote.
 fn run_child(exe: &Path, threads: usize, dir: &Path, id: &str) -> Result<RunEntry> {
-    let output = std::process::Command::new(exe)
+    let mut command = std::process::Command::new(exe);
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::process::CommandExt;
+        // A run dies with its coordinator (even one killed with SIGKILL), so no orphan goes on
+        // writing a run folder that the next `run` redoes.
+        unsafe {
+            command.pre_exec(|| {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+    }
+    let output = command
         .args(["experiment", "run-one"])
         .arg(dir)
         .arg(id)
