@@ -60,6 +60,9 @@ pub enum Command {
     /// Run an experiment file: every arm × budget × seed, skipping runs already finished.
     #[command(subcommand)]
     Experiment(ExperimentCommand),
+    /// An experiment folder's results as one self-contained HTML page: the verdict on its claim,
+    /// compute plots, learning curves, fitted compute laws, per-arm tables, provenance.
+    Report(ReportArgs),
 }
 
 /// `lmlab train`: a family's subcommand, or `--recipe`.
@@ -637,6 +640,16 @@ pub struct ExperimentRunArgs {
     /// Print the summary as JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+/// `lmlab report`.
+#[derive(Args, Debug)]
+pub struct ReportArgs {
+    /// The experiment folder (`lmlab experiment run ... --out DIR`).
+    pub dir: PathBuf,
+    /// The HTML file to write.
+    #[arg(short, long)]
+    pub output: PathBuf,
 }
 
 /// `lmlab experiment run-one`.

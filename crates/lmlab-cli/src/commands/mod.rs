@@ -14,6 +14,7 @@ mod neural;
 mod ngram;
 mod predict;
 mod probs;
+mod report;
 mod tokenizer;
 mod train;
 
@@ -66,6 +67,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Demo(args) => demo::run(args),
         Command::Experiment(ExperimentCommand::Run(args)) => experiment::run(args),
         Command::Experiment(ExperimentCommand::RunOne(args)) => experiment::run_one(args),
+        Command::Report(args) => report::run(args),
     }
 }
 

@@ -12,6 +12,7 @@
 //! - `lock`: held by the `run` in progress.
 
 pub mod claim;
+pub mod report;
 pub mod runner;
 pub mod spec;
 
