@@ -135,7 +135,11 @@ fn print_plan(spec: &ExperimentSpec, args: &ExperimentRunArgs) -> anyhow::Result
         );
     }
     let pending: Vec<_> = rows.iter().filter(|r| r.status != "finished").collect();
-    let budget: f64 = pending.iter().filter_map(|r| r.run.budget()).sum();
+    // An empty float sum is −0.0: start from +0.0 so "0 CPU-s" prints without a sign.
+    let budget: f64 = pending
+        .iter()
+        .filter_map(|r| r.run.budget())
+        .fold(0.0, |a, b| a + b);
     let unbudgeted = pending.iter().filter(|r| r.run.budget().is_none()).count();
     println!(
         "{} runs, {} to run: {budget:.0} CPU-s of neural budgets (~{:.0} s at {} at a time), \

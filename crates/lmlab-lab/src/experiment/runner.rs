@@ -193,7 +193,10 @@ pub fn run_experiment(
     events(RunnerEvent::Planned {
         total: rows.len(),
         finished: summary.skipped,
-        pending_budget: pending.iter().filter_map(PlannedRun::budget).sum(),
+        pending_budget: pending
+            .iter()
+            .filter_map(PlannedRun::budget)
+            .fold(0.0, |a, b| a + b),
     });
     let jobs = match executor {
         Executor::InProcess => 1,

@@ -31,8 +31,9 @@ impl PowerLaw {
 const ALPHA_MIN: f64 = 1e-3;
 const ALPHA_MAX: f64 = 4.0;
 
-/// Fits E + A·C^(−α) to `points` (C, L) with C > 0; `None` with fewer than 3 distinct C or
-/// non-finite values. α is found by a grid over its range then golden-section refinement of the
+/// Fits E + A·C^(−α) to `points` (C, L) with C > 0 and E ≥ 0; `None` with fewer than 3 distinct
+/// C or non-finite values (with exactly 3 budgets the law can pass through every point: its
+/// extrapolation is a guess, which the report says). α is found by a grid over its range then golden-section refinement of the
 /// sum of squared residuals, E and A by linear least squares at each α.
 pub fn fit_power_law(points: &[(f64, f64)]) -> Option<PowerLaw> {
     let ok = points
@@ -85,8 +86,14 @@ fn linear_part(points: &[(f64, f64)], alpha: f64) -> Option<(f64, f64, f64)> {
         .zip(points)
         .map(|(x, p)| (x - mean_x) * (p.1 - mean_y))
         .sum();
-    let a = sxy / sxx;
-    let e = mean_y - a * mean_x;
+    let (mut a, mut e) = (sxy / sxx, 0.0);
+    e += mean_y - a * mean_x;
+    if e < 0.0 {
+        // A loss is never below 0: the best law with E = 0 instead (L = A·x through the origin).
+        let sxx0: f64 = xs.iter().map(|x| x * x).sum();
+        let sxy0: f64 = xs.iter().zip(points).map(|(x, p)| x * p.1).sum();
+        (e, a) = (0.0, sxy0 / sxx0);
+    }
     let sse = xs
         .iter()
         .zip(points)
@@ -118,6 +125,15 @@ mod tests {
         assert!(fit.rmse < 1e-6);
         // Extrapolation follows the law.
         assert!((fit.at(1000.0) - truth.at(1000.0)).abs() < 1e-3);
+    }
+
+    #[test]
+    fn the_irreducible_loss_is_never_negative() {
+        // Nearly flat points that an unconstrained fit explains with E ≈ −315 and α ≈ 0.001.
+        let points = [(4.0, 2.60), (12.0, 2.45), (36.0, 2.33)];
+        let fit = fit_power_law(&points).unwrap();
+        assert!(fit.e >= 0.0, "{fit:?}");
+        assert!(fit.at(360.0) > 0.0 && fit.at(360.0) < 2.33, "{fit:?}");
     }
 
     #[test]

@@ -144,6 +144,13 @@ pub fn page(p: &Page<'_>) -> String {
         &p.figures.fits,
         "No arm ran at 3 budgets or more: no law L(C) = E + A·C^(−α) is fitted.",
     );
+    if !p.figures.laws.is_empty() {
+        h.push_str(
+            "<p>Three parameters fitted to an arm's budget means (E ≥ 0): with only three \
+             budgets the law passes through every point, so its extrapolation is a guess, not a \
+             prediction.</p>\n",
+        );
+    }
     for (arm, law, far) in &p.figures.laws {
         let _ = writeln!(
             h,
