@@ -24,7 +24,9 @@ fn class_name(error: &Error) -> &'static str {
 
 /// `error` as the Python exception of its kind, with the CLI's message.
 pub fn to_py(error: Error) -> PyErr {
-    Python::attach(|py| raise(py, class_name(&error), error.to_string()))
+    // Some parsers' messages end with a newline; the CLI's line ends there anyway.
+    let message = error.to_string().trim_end().to_string();
+    Python::attach(|py| raise(py, class_name(&error), message))
 }
 
 /// A `lmlab.<name>` exception with `message` (a plain `RuntimeError` if `lmlab._errors` cannot be

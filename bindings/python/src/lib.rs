@@ -4,6 +4,7 @@
 mod errors;
 mod kenlm;
 mod model;
+mod probs;
 mod tokenizer;
 mod train;
 
@@ -17,6 +18,9 @@ fn _lmlab(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<kenlm::PyKenlmModel>()?;
     m.add_class::<kenlm::PyState>()?;
     m.add_function(wrap_pyfunction!(train::train_json, m)?)?;
+    m.add_function(wrap_pyfunction!(probs::read_probs, m)?)?;
+    m.add_function(wrap_pyfunction!(probs::write_probs, m)?)?;
+    m.add_function(wrap_pyfunction!(probs::ensemble_json, m)?)?;
     m.add("__version__", lmlab_core::LMLAB_VERSION)?;
     Ok(())
 }

@@ -101,8 +101,9 @@ impl PyModel {
         Ok((PyArray1::from_vec(py, log_probs), tokens))
     }
 
-    /// `lmlab eval --json` on a text (`is_path` false) or a file, as JSON text.
-    #[pyo3(signature = (text_or_path, is_path, sequences=None, accuracy=false))]
+    /// `lmlab eval --json` on a text (`is_path` false) or a file, as JSON text; with `probs`, the
+    /// probability file is written there (`lmlab eval --probs`).
+    #[pyo3(signature = (text_or_path, is_path, sequences=None, accuracy=false, probs=None))]
     fn evaluate_json(
         &self,
         py: Python<'_>,
@@ -110,10 +111,11 @@ impl PyModel {
         is_path: bool,
         sequences: Option<&str>,
         accuracy: bool,
+        probs: Option<PathBuf>,
     ) -> PyResult<String> {
         let options = EvalOptions {
             sequences: sequence_mode(sequences)?,
-            keep_probs: false,
+            keep_probs: probs.is_some(),
             accuracy,
         };
         let report = py
@@ -125,6 +127,9 @@ impl PyModel {
                 };
                 let result =
                     evaluate_corpus(&self.loaded, &self.path, &corpus, &options, &|_, _| {});
+                if let (Some(path), Some(rows)) = (&probs, &result.probs) {
+                    rows.write(path)?;
+                }
                 Ok(result.report)
             })
             .py_err()?;

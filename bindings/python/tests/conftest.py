@@ -90,7 +90,7 @@ RECIPES = {
         "model": {"family": "transformer", "n_layer": 1, "n_head": 2, "n_embd": 16, "block_size": 16},
         "tokenizer": {"kind": "bytes"},
         "sequences": "stream",
-        "train": {"batch_size": 4, "max_steps": 20, "eval_iters": 1},
+        "train": {"batch_size": 4, "max_steps": 20, "eval_iters": 1, "learning_rate": 3e-3, "min_lr": 3e-4},
     },
 }
 

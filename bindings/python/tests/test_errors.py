@@ -12,9 +12,10 @@ def cli_message(cli, *args):
     """The message of a failing ``lmlab`` command."""
     done = cli(*args, check=False)
     assert done.returncode != 0
-    line = done.stderr.strip().splitlines()[-1]
-    assert line.startswith("error: ")
-    return line[len("error: "):]
+    # The message may span lines (a TOML error points into the file).
+    start = done.stderr.rfind("error: ")
+    assert start == 0 or done.stderr[start - 1] == "\n", done.stderr
+    return done.stderr[start + len("error: "):].rstrip("\n")
 
 
 def test_missing_model_file(tmp_path, cli, corpus):
@@ -22,7 +23,7 @@ def test_missing_model_file(tmp_path, cli, corpus):
     with pytest.raises(FileNotFoundError) as caught:
         lmlab.load(missing)
     assert isinstance(caught.value, lmlab.Error)
-    assert str(caught.value) == cli_message(cli, "eval", missing, corpus["test"])
+    assert str(caught.value) == cli_message(cli, "eval", missing, "--input", corpus["test"])
 
 
 def test_missing_text_file(tmp_path, runs, cli):
@@ -30,7 +31,7 @@ def test_missing_text_file(tmp_path, runs, cli):
     missing = tmp_path / "no-such.txt"
     with pytest.raises(lmlab.FileNotFound) as caught:
         lmlab.load(path).evaluate(missing)
-    assert str(caught.value) == cli_message(cli, "eval", path, missing)
+    assert str(caught.value) == cli_message(cli, "eval", path, "--input", missing)
 
 
 @pytest.mark.parametrize("family", ["ngram", "baseline", "memory"])
@@ -41,7 +42,7 @@ def test_truncated_model_file(family, tmp_path, runs, cli, corpus):
     with pytest.raises(ValueError) as caught:
         lmlab.load(truncated)
     assert isinstance(caught.value, lmlab.Error)
-    assert str(caught.value) == cli_message(cli, "eval", truncated, corpus["test"])
+    assert str(caught.value) == cli_message(cli, "eval", truncated, "--input", corpus["test"])
 
 
 def test_recipe_with_an_unknown_key(tmp_path, corpus, cli):

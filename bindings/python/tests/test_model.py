@@ -26,7 +26,7 @@ def assert_same_report(ours, theirs, rel=1e-12):
 def test_evaluate_equals_lmlab_eval(family, runs, corpus, cli_json):
     _, path = runs[family]
     model = lmlab.load(path)
-    theirs = cli_json("eval", path, corpus["test"], "--json")
+    theirs = cli_json("eval", path, "--input", corpus["test"], "--json")
     ours = model.evaluate(Path(corpus["test"]))
     assert_same_report(ours, theirs)
     assert math.isfinite(ours["perplexity"]) and ours["perplexity"] > 1
@@ -45,7 +45,7 @@ def test_evaluate_on_text_equals_the_file(family, runs, corpus):
 @pytest.mark.parametrize("family", ["ngram", "memory"])
 def test_accuracy_equals_lmlab_eval_accuracy(family, runs, corpus, cli_json):
     _, path = runs[family]
-    theirs = cli_json("eval", path, corpus["test"], "--json", "--accuracy")
+    theirs = cli_json("eval", path, "--input", corpus["test"], "--json", "--accuracy")
     ours = lmlab.load(path).evaluate(Path(corpus["test"]), accuracy=True)
     assert ours["accuracy"] == theirs["accuracy"]
 

@@ -24,8 +24,11 @@ __all__ = [
     "InvalidInput",
     "InvalidType",
     "Model",
+    "Probs",
     "Tokenizer",
+    "ensemble",
     "load",
+    "read_probs",
     "train",
 ]
 
@@ -86,20 +89,23 @@ class Model:
         every token, the end token included, and the token strings."""
         return self._native.score(require_str("text", text))
 
-    def evaluate(self, text_or_path, sequences=None, accuracy=False):
+    def evaluate(self, text_or_path, sequences=None, accuracy=False, probs=None):
         """What ``lmlab eval --json`` prints, as a dict: perplexity, bits per byte, word
         perplexity, OOVs, and with ``accuracy`` top-1/top-5 accuracy and calibration.
 
         A ``str`` is the text itself (nothing is written to disk; ``input`` is ``"<text>"``); a
         ``pathlib.Path`` (any ``os.PathLike``) is a text file. ``sequences`` overrides the
-        model's sequence mode (``line``, ``paragraph``, ``stream``)."""
+        model's sequence mode (``line``, ``paragraph``, ``stream``). With ``probs`` (a path), the
+        per-token probability file is written there, as ``lmlab eval --probs``."""
         if isinstance(text_or_path, os.PathLike):
             source, is_path = os.fspath(text_or_path), True
         else:
             source, is_path = require_str("text_or_path", text_or_path), False
         if sequences is not None:
             require_str("sequences", sequences)
-        return json.loads(self._native.evaluate_json(source, is_path, sequences, bool(accuracy)))
+        probs = None if probs is None else _path("probs", probs)
+        report = self._native.evaluate_json(source, is_path, sequences, bool(accuracy), probs)
+        return json.loads(report)
 
     def distribution(self, context=""):
         """The distribution of the next token after ``<s>`` and ``context``: a float64 numpy array
@@ -265,3 +271,70 @@ def train(recipe, train, valid=None, test=None, *, output):
     )
     return json.loads(record)
 
+
+
+class Probs:
+    """A probability file (``*.probs.tsv``) as columns: ``seq`` and ``pos`` (uint32 numpy arrays),
+    ``token`` (a list of str, escaped as in the file), ``logp`` (float64 numpy array of natural-log
+    probabilities), and ``header`` (a dict: model, tokenizer, corpus_sha256, bytes, words)."""
+
+    HEADER = ("model", "tokenizer", "corpus_sha256", "bytes", "words")
+
+    def __init__(self, header, seq, pos, token, logp):
+        self.header = dict(header)
+        self.seq, self.pos, self.token, self.logp = seq, pos, token, logp
+
+    def __len__(self):
+        return len(self.token)
+
+    def perplexity(self):
+        """exp(−mean ln p) over the rows."""
+        import math
+
+        return math.exp(-float(self.logp.sum()) / max(len(self), 1))
+
+    def to_pandas(self):
+        """The rows as a pandas DataFrame (columns seq, pos, token, logp); needs pandas."""
+        import pandas
+
+        return pandas.DataFrame(
+            {"seq": self.seq, "pos": self.pos, "token": self.token, "logp": self.logp}
+        )
+
+    def write(self, path):
+        """Writes the probability file (atomically); ``lmlab ensemble`` and ``compare`` read it."""
+        import numpy
+
+        header = tuple(self.header.get(k) for k in self.HEADER)
+        _lmlab.write_probs(
+            _path("path", path),
+            (str(header[0]), str(header[1]), str(header[2]), header[3], header[4]),
+            numpy.ascontiguousarray(self.seq, dtype=numpy.uint32),
+            numpy.ascontiguousarray(self.pos, dtype=numpy.uint32),
+            [require_str("token[]", t) for t in self.token],
+            numpy.ascontiguousarray(self.logp, dtype=numpy.float64),
+        )
+
+    def __repr__(self):
+        return f"<lmlab.Probs of {len(self)} rows from {self.header['model']!r}>"
+
+
+def read_probs(path):
+    """Reads a probability file (``lmlab eval --probs``, ``Model.evaluate(probs=...)``)."""
+    header, seq, pos, token, logp = _lmlab.read_probs(_path("path", path))
+    return Probs(dict(zip(Probs.HEADER, header)), seq, pos, token, logp)
+
+
+def ensemble(dev, test=(), max_iterations=1000, tolerance=1e-10, write_probs=None):
+    """What ``lmlab ensemble --json`` prints, as a dict: EM interpolation weights fitted on the
+    ``dev`` probability files (one per model), and the mixture's dev and test scores on the
+    ``test`` files of the same models in the same order. ``write_probs`` writes the mixture's own
+    probability file (of test, or of dev without test)."""
+    report = _lmlab.ensemble_json(
+        [_path("dev[]", p) for p in dev],
+        [_path("test[]", p) for p in test],
+        int(max_iterations),
+        float(tolerance),
+        None if write_probs is None else _path("write_probs", write_probs),
+    )
+    return json.loads(report)

@@ -36,6 +36,7 @@ class Model:
         text_or_path: Union[str, "os.PathLike[str]"],
         sequences: Optional[str] = ...,
         accuracy: bool = ...,
+        probs: Optional[PathLike] = ...,
     ) -> Dict[str, Any]: ...
     def distribution(self, context: str = ...) -> npt.NDArray[np.float64]: ...
     def generate(
@@ -102,4 +103,33 @@ def train(
     test: Optional[PathLike] = ...,
     *,
     output: PathLike,
+) -> Dict[str, Any]: ...
+
+class Probs:
+    HEADER: Tuple[str, ...]
+    header: Dict[str, Any]
+    seq: npt.NDArray[np.uint32]
+    pos: npt.NDArray[np.uint32]
+    token: List[str]
+    logp: npt.NDArray[np.float64]
+    def __init__(
+        self,
+        header: Dict[str, Any],
+        seq: npt.ArrayLike,
+        pos: npt.ArrayLike,
+        token: List[str],
+        logp: npt.ArrayLike,
+    ) -> None: ...
+    def __len__(self) -> int: ...
+    def perplexity(self) -> float: ...
+    def to_pandas(self) -> Any: ...
+    def write(self, path: PathLike) -> None: ...
+
+def read_probs(path: PathLike) -> Probs: ...
+def ensemble(
+    dev: Sequence[PathLike],
+    test: Sequence[PathLike] = ...,
+    max_iterations: int = ...,
+    tolerance: float = ...,
+    write_probs: Optional[PathLike] = ...,
 ) -> Dict[str, Any]: ...
