@@ -39,6 +39,7 @@ impl PyTokenizer {
     /// Learns a tokenizer of `kind` (bytes, chars, words, bpe, scaffold-bpe) from `texts`, with
     /// the recipe's defaults for what is not given.
     #[staticmethod]
+    #[allow(clippy::too_many_arguments)]
     #[pyo3(signature = (kind, texts, vocab_size=None, min_count=0, pattern=None, specials=Vec::new(), nfc=false))]
     fn train(
         py: Python<'_>,
