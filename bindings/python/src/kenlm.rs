@@ -233,8 +233,7 @@ impl PyKenlmModel {
 impl PyKenlmModel {
     /// log10 p(id | state) and the length of the n-gram matched; `state` moves past `id`.
     fn full_score(&self, state: &mut State, id: TokenId) -> (f64, usize) {
-        let (_, matched) = state.log10_prob(&self.model, id);
-        let log10 = state.advance(&self.model, id);
+        let (log10, matched) = state.advance_matched(&self.model, id);
         (log10 as f64, matched + 1)
     }
 }

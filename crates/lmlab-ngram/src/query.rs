@@ -66,7 +66,14 @@ impl State {
     }
 
     /// Scores `word` (log10) and moves the state past it. Allocation-free.
+    #[inline]
     pub fn advance(&mut self, model: &NgramModel, word: TokenId) -> f32 {
+        self.advance_matched(model, word).0
+    }
+
+    /// [`State::advance`], also telling how many context words the n-gram used matched (KenLM's
+    /// `ngram_length` − 1).
+    pub fn advance_matched(&mut self, model: &NgramModel, word: TokenId) -> (f32, usize) {
         let word = clamp_word(model, word);
         let tables = &model.tables;
         let mut bows = [0f32; MAX_ORDER];
@@ -93,7 +100,7 @@ impl State {
         }
         self.backoffs.clear();
         self.backoffs.extend_from_slice(&bows[..keep]);
-        log10
+        (log10, matched)
     }
 }
 

@@ -74,9 +74,9 @@ class Model:
         return 10.0 ** (-self.score(sentence) / words)
 
     def full_scores(self, sentence, bos=True, eos=True):
-        """Yields ``(log10 probability, n-gram length, oov)`` for every word, then for ``</s>``
-        when ``eos``."""
-        yield from self._model.full_scores(_text(sentence), bos, eos)
+        """An iterator of ``(log10 probability, n-gram length, oov)`` for every word, then for
+        ``</s>`` when ``eos``."""
+        return iter(self._model.full_scores(_text(sentence), bos, eos))
 
     def BeginSentenceWrite(self, state):
         """Sets ``state`` to the start of a sentence (the context ``<s>``)."""
