@@ -80,3 +80,16 @@ def test_ensemble_equals_lmlab_ensemble(probs, cli_json, tmp_path):
 def test_ensemble_of_mismatched_files(probs):
     with pytest.raises(lmlab.InvalidInput):
         lmlab.ensemble([probs["ngram", "valid"], probs["baseline", "test"]])
+
+
+def test_ensemble_of_models_with_different_tokenizers(runs, corpus, cli, tmp_path):
+    files = []
+    for family in ("ngram", "ngram-bpe"):
+        path = tmp_path / f"{family}.probs.tsv"
+        lmlab.load(runs[family][1]).evaluate(Path(corpus["valid"]), probs=path)
+        files.append(path)
+    with pytest.raises(lmlab.InvalidInput) as caught:
+        lmlab.ensemble(files)
+    done = cli("ensemble", "--dev", *files, check=False)
+    assert done.returncode != 0
+    assert done.stderr.strip().endswith(str(caught.value))
