@@ -2,6 +2,7 @@
 //! crates, nothing more. The Python package `lmlab` wraps it (`python/lmlab`).
 
 mod errors;
+mod experiment;
 mod kenlm;
 mod model;
 mod probs;
@@ -21,6 +22,9 @@ fn _lmlab(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(probs::read_probs, m)?)?;
     m.add_function(wrap_pyfunction!(probs::write_probs, m)?)?;
     m.add_function(wrap_pyfunction!(probs::ensemble_json, m)?)?;
+    m.add_function(wrap_pyfunction!(experiment::experiment_run, m)?)?;
+    m.add_function(wrap_pyfunction!(experiment::experiment_plan_json, m)?)?;
+    m.add_function(wrap_pyfunction!(experiment::experiment_results_json, m)?)?;
     m.add("__version__", lmlab_core::LMLAB_VERSION)?;
     Ok(())
 }
