@@ -2,7 +2,7 @@
 //! model on a text; with `accuracy`, top-1 / top-5 next-token accuracy and calibration; and the
 //! result in lm-evaluation-harness's output layout ([`write_lm_eval_output`]).
 
-use crate::registry::load;
+use crate::registry::{load, LoadedModel};
 use lmlab_core::accuracy::{accuracy, AccuracyTotals};
 use lmlab_core::corpus::Corpus;
 use lmlab_core::evaluate::{evaluate, SequenceTotals};
@@ -131,23 +131,38 @@ pub fn evaluate_path(
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<EvalResult> {
     let loaded = load(model_path)?;
-    let model = loaded.model;
-    let mode = options.sequences.unwrap_or(loaded.sequences);
     let corpus = Corpus::open(input)?;
-    let evaluation = evaluate(model.as_ref(), &corpus, mode, options.keep_probs, progress);
+    Ok(evaluate_corpus(
+        &loaded, model_path, &corpus, options, progress,
+    ))
+}
+
+/// Evaluates a loaded model (read from `model_path`) on `corpus`, a file's or a text's
+/// ([`Corpus::from_text`]; the report's `input` is the corpus's name); `progress` receives
+/// (sequences done, sequences) of each pass.
+pub fn evaluate_corpus(
+    loaded: &LoadedModel,
+    model_path: &Path,
+    corpus: &Corpus,
+    options: &EvalOptions,
+    progress: &(dyn Fn(usize, usize) + Sync),
+) -> EvalResult {
+    let model = loaded.model.as_ref();
+    let mode = options.sequences.unwrap_or(loaded.sequences);
+    let evaluation = evaluate(model, corpus, mode, options.keep_probs, progress);
     let accuracy = options
         .accuracy
-        .then(|| AccuracyReport::from(&accuracy(model.as_ref(), &corpus, mode, progress)));
+        .then(|| AccuracyReport::from(&accuracy(model, corpus, mode, progress)));
     let t = evaluation.totals;
     let texts = corpus
         .sequences(mode)
         .into_iter()
         .map(|s| s.text.to_string());
     let sequences = evaluation.per_sequence.into_iter().zip(texts).collect();
-    Ok(EvalResult {
+    EvalResult {
         report: EvalReport {
             model: model.describe(),
-            input: input.display().to_string(),
+            input: corpus.path().display().to_string(),
             sequence_mode: mode.to_string(),
             perplexity: t.perplexity(),
             perplexity_excluding_oov: t.perplexity_excluding_oov(),
@@ -162,7 +177,7 @@ pub fn evaluate_path(
         probs: evaluation.probs,
         sequences,
         model_path: model_path.to_path_buf(),
-    })
+    }
 }
 
 /// Writes `dir/results.json` and `dir/samples_<task>.jsonl` as lm-evaluation-harness writes them

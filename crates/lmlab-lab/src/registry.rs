@@ -24,6 +24,14 @@ pub struct LoadedModel {
     pub sequences: SequenceMode,
 }
 
+impl LoadedModel {
+    /// Whether sampling stops at the end token: a model trained on a stream ends lines, not texts,
+    /// with `</s>`, so it keeps going across lines; `ignore_eos` keeps going for any model.
+    pub fn sampling_stops_at_eos(&self, ignore_eos: bool) -> bool {
+        !ignore_eos && self.sequences != SequenceMode::Stream
+    }
+}
+
 /// Opens a model file and builds the model its header names.
 pub fn load_model(path: &Path) -> Result<Box<dyn LanguageModel>> {
     Ok(load(path)?.model)

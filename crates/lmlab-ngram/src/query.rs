@@ -66,7 +66,14 @@ impl State {
     }
 
     /// Scores `word` (log10) and moves the state past it. Allocation-free.
+    #[inline]
     pub fn advance(&mut self, model: &NgramModel, word: TokenId) -> f32 {
+        self.advance_matched(model, word).0
+    }
+
+    /// [`State::advance`], also telling how many context words the n-gram used matched (KenLM's
+    /// `ngram_length` − 1).
+    pub fn advance_matched(&mut self, model: &NgramModel, word: TokenId) -> (f32, usize) {
         let word = clamp_word(model, word);
         let tables = &model.tables;
         let mut bows = [0f32; MAX_ORDER];
@@ -93,7 +100,7 @@ impl State {
         }
         self.backoffs.clear();
         self.backoffs.extend_from_slice(&bows[..keep]);
-        log10
+        (log10, matched)
     }
 }
 
@@ -105,11 +112,15 @@ fn start_context(model: &NgramModel) -> Option<(TokenId, f32)> {
 
 /// log10 p of a token whose longest stored n-gram has `matched` context words and log10
 /// probability `prob`: plus the backoffs of the longer contexts (`backoffs[j]` is the backoff of
-/// the context's last j+1 words), summed in order.
+/// the context's last j+1 words), added to `prob` one at a time, shortest context first, as
+/// KenLM adds them, so single-precision results are KenLM's bit for bit.
 #[inline]
 fn backed_off(prob: f32, backoffs: &[f32], matched: usize) -> f32 {
-    let backoff: f32 = backoffs.get(matched..).unwrap_or(&[]).iter().sum();
-    prob + backoff
+    backoffs
+        .get(matched..)
+        .unwrap_or(&[])
+        .iter()
+        .fold(prob, |total, backoff| total + backoff)
 }
 
 /// How many words the context keeps after a token matched with `matched` context words: the

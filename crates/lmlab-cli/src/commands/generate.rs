@@ -1,11 +1,11 @@
 use super::print_json;
 use crate::args::GenerateArgs;
 use lmlab_core::sampling::{generate_samples, SamplingOptions};
-use lmlab_core::SequenceMode;
 use lmlab_lab::registry::load;
 
 pub fn run(args: GenerateArgs) -> anyhow::Result<()> {
     let loaded = load(&args.model)?;
+    let stop_at_eos = loaded.sampling_stops_at_eos(args.ignore_eos);
     let model = loaded.model;
     let tokenizer = model.tokenizer();
     let prompt = tokenizer.encode(&args.prompt);
@@ -15,8 +15,7 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<()> {
         temperature: if args.greedy { 0.0 } else { args.temperature },
         top_k: args.top_k,
         top_p: args.top_p,
-        // A model trained on a stream ends lines, not texts, with `</s>`: keep going across lines.
-        stop_at_eos: !args.ignore_eos && loaded.sequences != SequenceMode::Stream,
+        stop_at_eos,
         raw_bytes: args.raw_bytes,
     };
     let samples = generate_samples(model.as_ref(), &prompt, &options, args.num_samples as usize)?;
