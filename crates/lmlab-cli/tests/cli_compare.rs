@@ -213,3 +213,31 @@ fn cli_compare_published_ptb_files() {
         ])
     );
 }
+
+#[test]
+fn cli_compare_across_tokenizers_says_why_and_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let (train, test) = texts(dir.path());
+    let mut files = Vec::new();
+    for kind in ["words", "bytes"] {
+        let model = dir.path().join(format!("{kind}.lmlab"));
+        let probs = dir.path().join(format!("{kind}.probs.tsv"));
+        ok(&[
+            "train",
+            "baseline",
+            "--tokenizer",
+            kind,
+            "--input",
+            s(&train),
+            "-o",
+            s(&model),
+        ]);
+        ok(&["eval", s(&model), "--input", s(&test), "--probs", s(&probs)]);
+        files.push(probs);
+    }
+    let err = fails(&["compare", s(&files[0]), s(&files[1])]);
+    assert!(
+        err.contains("same tokenizer") && err.contains("lmlab report"),
+        "{err}"
+    );
+}

@@ -290,7 +290,9 @@ fn check_same_own_stream(
     let (a, b) = (first_path.display(), path.display());
     if other.header.tokenizer != first.header.tokenizer {
         return Err(Error::Mismatch(format!(
-            "{b} was made with tokenizer {} but {a} with {}; ensembles need the same tokenizer",
+            "{b} was made with tokenizer {} but {a} with {}: ensembles and token-by-token \
+             comparisons need one token stream, so the same tokenizer (to compare bits per byte \
+             across tokenizers, run both in one experiment: `lmlab report` pairs them by sequence)",
             other.header.tokenizer, first.header.tokenizer
         )));
     }

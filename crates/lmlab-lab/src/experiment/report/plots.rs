@@ -69,7 +69,8 @@ fn canvas(
     Ok(root.split_horizontally(SIZE.0 - LEGEND_WIDTH))
 }
 
-/// Arm `i`'s colour (a ten-colour qualitative palette, repeated).
+/// Arm `i`'s colour: a ten-colour qualitative palette, then the same hues darker, then lighter,
+/// so 30 arms have 30 colours (beyond that they repeat).
 pub fn arm_colour(i: usize) -> RGBColor {
     const PALETTE: [RGBColor; 10] = [
         RGBColor(31, 119, 180),
@@ -83,7 +84,13 @@ pub fn arm_colour(i: usize) -> RGBColor {
         RGBColor(188, 189, 34),
         RGBColor(23, 190, 207),
     ];
-    PALETTE[i % PALETTE.len()]
+    let RGBColor(r, g, b) = PALETTE[i % PALETTE.len()];
+    let shade = |c: u8| match (i / PALETTE.len()) % 3 {
+        0 => c,
+        1 => (c as f64 * 0.55) as u8,
+        _ => (c as f64 + (255.0 - c as f64) * 0.5) as u8,
+    };
+    RGBColor(shade(r), shade(g), shade(b))
 }
 
 /// One arm's points on the compute plot.
@@ -360,6 +367,17 @@ fn draw_fits(svg: &mut String, fits: &[ArmFit], metric: &str) -> DrawResult {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn thirty_arms_have_thirty_colours() {
+        let colours: std::collections::BTreeSet<(u8, u8, u8)> = (0..30)
+            .map(|i| {
+                let RGBColor(r, g, b) = arm_colour(i);
+                (r, g, b)
+            })
+            .collect();
+        assert_eq!(colours.len(), 30);
+    }
 
     #[test]
     fn the_frontier_keeps_the_runs_no_cheaper_run_beats() {
