@@ -275,3 +275,39 @@ fn memory_feature_positions_read_the_same_in_train_and_explain() {
     );
     assert!(explained.contains("classifier's answer"), "{explained}");
 }
+
+#[test]
+fn output_piped_into_a_reader_that_stops_early_ends_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = dir.path().join("many.txt");
+    std::fs::write(&text, "the cat sat on the mat\n".repeat(200_000)).unwrap();
+    let tokenizer = dir.path().join("bytes.json");
+    ok(&[
+        "tokenizer",
+        "train",
+        "--kind",
+        "bytes",
+        "--input",
+        s(&text),
+        "-o",
+        s(&tokenizer),
+    ]);
+    // Megabytes of ids into `head`, which stops reading after one line.
+    let script = format!(
+        "'{}' tokenizer encode '{}' --input '{}' | head -n 1",
+        assert_cmd::cargo::cargo_bin("lmlab").display(),
+        tokenizer.display(),
+        text.display()
+    );
+    let out = std::process::Command::new("sh")
+        .args(["-c", &script])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 1);
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("Broken pipe"),
+        "{stderr}"
+    );
+}
