@@ -278,44 +278,17 @@ impl Store {
 
     /// Every finished run, in id order.
     pub fn entries(&self) -> Result<Vec<RunEntry>> {
-        let mut st = self
-            .conn
-            .prepare("SELECT entry_json FROM runs WHERE status = 'finished' ORDER BY id")
-            .map_err(|e| self.err(e))?;
-        let texts = st
-            .query_map([], |r| r.get::<_, String>(0))
-            .map_err(|e| self.err(e))?
-            .collect::<rusqlite::Result<Vec<_>>>()
-            .map_err(|e| self.err(e))?;
-        texts.iter().map(|t| self.parse(t)).collect()
+        self.json_column("SELECT entry_json FROM runs WHERE status = 'finished' ORDER BY id")
     }
 
     /// Every failed run (not since finished), in id order.
     pub fn failures(&self) -> Result<Vec<RunFailure>> {
-        let mut st = self
-            .conn
-            .prepare("SELECT failure_json FROM failures ORDER BY run_id")
-            .map_err(|e| self.err(e))?;
-        let texts = st
-            .query_map([], |r| r.get::<_, String>(0))
-            .map_err(|e| self.err(e))?
-            .collect::<rusqlite::Result<Vec<_>>>()
-            .map_err(|e| self.err(e))?;
-        texts.iter().map(|t| self.parse(t)).collect()
+        self.json_column("SELECT failure_json FROM failures ORDER BY run_id")
     }
 
     /// The recorded experiments, by name.
     pub fn states(&self) -> Result<Vec<ExperimentState>> {
-        let mut st = self
-            .conn
-            .prepare("SELECT state_json FROM experiments ORDER BY name")
-            .map_err(|e| self.err(e))?;
-        let texts = st
-            .query_map([], |r| r.get::<_, String>(0))
-            .map_err(|e| self.err(e))?
-            .collect::<rusqlite::Result<Vec<_>>>()
-            .map_err(|e| self.err(e))?;
-        texts.iter().map(|t| self.parse(t)).collect()
+        self.json_column("SELECT state_json FROM experiments ORDER BY name")
     }
 
     /// The recipe of one finished run of each arm (the first by id), as JSON.
@@ -335,6 +308,17 @@ impl Store {
         rows.into_iter()
             .map(|(arm, json)| Ok((arm, self.parse(&json)?)))
             .collect()
+    }
+
+    /// The JSON values of the one column `sql` selects, parsed.
+    fn json_column<T: serde::de::DeserializeOwned>(&self, sql: &str) -> Result<Vec<T>> {
+        let mut st = self.conn.prepare(sql).map_err(|e| self.err(e))?;
+        let texts = st
+            .query_map([], |r| r.get::<_, String>(0))
+            .map_err(|e| self.err(e))?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(|e| self.err(e))?;
+        texts.iter().map(|t| self.parse(t)).collect()
     }
 
     fn parse<T: serde::de::DeserializeOwned>(&self, text: &str) -> Result<T> {
