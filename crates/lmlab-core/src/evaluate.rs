@@ -5,7 +5,7 @@ use crate::corpus::{Corpus, SequenceMode};
 use crate::metrics::EvalTotals;
 use crate::model::{encode_sequence, LanguageModel, TokenSequence};
 use crate::probs::{ProbRow, ProbsFile, ProbsHeader};
-use crate::vocab::escape_token;
+use crate::vocab::{escape_token, TokenId};
 use rayon::prelude::*;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -50,6 +50,26 @@ pub fn score_sequence(model: &dyn LanguageModel, ids: &[crate::TokenId]) -> Vec<
     }
 }
 
+/// Most sequences scored together in one call of [`score_sequences`]: enough for a transformer's
+/// batched forward passes to fill with windows of equal length.
+pub const MAX_BATCH_SEQUENCES: usize = 2048;
+
+/// How many of `total` sequences to score per call of [`score_sequences`]: at most
+/// [`MAX_BATCH_SEQUENCES`], and small enough that every thread gets several batches.
+pub fn batch_len(total: usize) -> usize {
+    (total / (4 * rayon::current_num_threads())).clamp(1, MAX_BATCH_SEQUENCES)
+}
+
+/// [`score_sequence`] of each of `sequences`, through the model's batched scoring where it has one.
+pub fn score_sequences(model: &dyn LanguageModel, sequences: &[&[TokenId]]) -> Vec<Vec<f64>> {
+    model.log_probs_batch(sequences).unwrap_or_else(|| {
+        sequences
+            .iter()
+            .map(|ids| score_sequence(model, ids))
+            .collect()
+    })
+}
+
 /// Evaluates `model` on `corpus` cut by `mode`, in parallel over sequences. Sums are taken in corpus
 /// order, so results are the same bytes on every run. `progress` receives (sequences done, sequences).
 pub fn evaluate(
@@ -65,20 +85,32 @@ pub fn evaluate(
     let done = AtomicUsize::new(0);
     // Without rows only per-sequence totals are kept, so memory does not grow with the corpus.
     let scored: Vec<(SequenceTotals, Option<ScoredRows>)> = sequences
-        .par_iter()
-        .map(|sequence| {
-            let encoded = encode_sequence(tokenizer, sequence, mode);
-            let log_probs = score_sequence(model, &encoded.ids);
-            progress(done.fetch_add(1, Ordering::Relaxed) + 1, total);
-            let totals = SequenceTotals {
-                tokens: encoded.ids.len() as u64,
-                oov: encoded.oov as u64,
-                oov_log_prob_sum: encoded.oov_at.iter().map(|&i| log_probs[i]).sum(),
-                bytes: encoded.bytes as u64,
-                words: encoded.words as u64,
-                log_prob_sum: log_probs.iter().sum(),
-            };
-            (totals, keep_rows.then_some((encoded, log_probs)))
+        .par_chunks(batch_len(total))
+        .flat_map_iter(|chunk| {
+            let encoded: Vec<TokenSequence> = chunk
+                .iter()
+                .map(|sequence| encode_sequence(tokenizer, sequence, mode))
+                .collect();
+            let ids: Vec<&[TokenId]> = encoded.iter().map(|e| e.ids.as_slice()).collect();
+            let log_probs = score_sequences(model, &ids);
+            progress(
+                done.fetch_add(chunk.len(), Ordering::Relaxed) + chunk.len(),
+                total,
+            );
+            encoded
+                .into_iter()
+                .zip(log_probs)
+                .map(|(encoded, log_probs)| {
+                    let totals = SequenceTotals {
+                        tokens: encoded.ids.len() as u64,
+                        oov: encoded.oov as u64,
+                        oov_log_prob_sum: encoded.oov_at.iter().map(|&i| log_probs[i]).sum(),
+                        bytes: encoded.bytes as u64,
+                        words: encoded.words as u64,
+                        log_prob_sum: log_probs.iter().sum(),
+                    };
+                    (totals, keep_rows.then_some((encoded, log_probs)))
+                })
         })
         .collect();
     let mut totals = EvalTotals {

@@ -19,6 +19,13 @@ pub trait LanguageModel: Send + Sync {
     /// Callers append the end token themselves, so it is scored like every other token.
     fn log_probs(&self, tokens: &[TokenId]) -> Vec<f64>;
 
+    /// [`LanguageModel::log_probs`] of each of `sequences`, for models that score many short
+    /// sequences faster together (a transformer: windows of several sequences in one batched forward
+    /// pass); `None` where scoring them one by one is as fast. The numbers are those of `log_probs`.
+    fn log_probs_batch(&self, _sequences: &[&[TokenId]]) -> Option<Vec<Vec<f64>>> {
+        None
+    }
+
     /// The distribution of the next token after `<s>` followed by `context`: one probability per
     /// vocabulary id, summing to 1, zero for `<s>`.
     fn next_distribution(&self, context: &[TokenId]) -> Vec<f64>;

@@ -5,8 +5,9 @@
 //! paradigm (`UID`), beside the paper's published accuracies when they are found.
 
 use lmlab_core::corpus::{Sequence, SequenceMode};
-use lmlab_core::evaluate::score_sequence;
-use lmlab_core::model::{encode_sequence, LanguageModel};
+use lmlab_core::evaluate::{batch_len, score_sequence, score_sequences};
+use lmlab_core::model::{encode_sequence, LanguageModel, TokenSequence};
+use lmlab_core::TokenId;
 use lmlab_core::{Error, Result};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -146,6 +147,8 @@ pub struct PairScore {
     pub bad: f64,
     /// Words of the two sentences the tokenizer could not represent (scored as `<unk>`).
     pub oov: usize,
+    /// Tokens scored over the two sentences.
+    pub tokens: usize,
 }
 
 impl PairScore {
@@ -166,6 +169,16 @@ pub fn score_sentence(
     sentence: &str,
     options: PairOptions,
 ) -> (f64, usize) {
+    let encoded = encode_sentence(model, sentence, options);
+    (exact_sum(&score_sequence(model, &encoded.ids)), encoded.oov)
+}
+
+/// One sentence as one sequence from `<s>`, with the end token or without as `options` says.
+fn encode_sentence(
+    model: &dyn LanguageModel,
+    sentence: &str,
+    options: PairOptions,
+) -> TokenSequence {
     let mut encoded = encode_sequence(
         model.tokenizer(),
         &Sequence { text: sentence },
@@ -174,7 +187,7 @@ pub fn score_sentence(
     if !options.end_token {
         encoded.ids.pop();
     }
-    (exact_sum(&score_sequence(model, &encoded.ids)), encoded.oov)
+    encoded
 }
 
 /// The correctly rounded sum of `values` (Shewchuk's algorithm, as Python's `math.fsum`): it does
@@ -234,22 +247,35 @@ fn round_partials(partials: &[f64]) -> f64 {
     hi
 }
 
-/// Scores every pair, in parallel; the scores are in the order of `pairs` and the same on every run.
+/// Scores every pair, in parallel over chunks of pairs, each chunk's sentences through the model's
+/// batched scoring where it has one ([`LanguageModel::log_probs_batch`]); the scores are in the order
+/// of `pairs` and the same on every run.
 pub fn score_pairs(
     model: &dyn LanguageModel,
     pairs: &[MinimalPair],
     options: PairOptions,
 ) -> Vec<PairScore> {
     pairs
-        .par_iter()
-        .map(|pair| {
-            let (good, good_oov) = score_sentence(model, &pair.good, options);
-            let (bad, bad_oov) = score_sentence(model, &pair.bad, options);
-            PairScore {
-                good,
-                bad,
-                oov: good_oov + bad_oov,
-            }
+        .par_chunks(batch_len(2 * pairs.len()).div_ceil(2))
+        .flat_map_iter(|chunk| {
+            let encoded: Vec<TokenSequence> = chunk
+                .iter()
+                .flat_map(|pair| [&pair.good, &pair.bad])
+                .map(|sentence| encode_sentence(model, sentence, options))
+                .collect();
+            let ids: Vec<&[TokenId]> = encoded.iter().map(|e| e.ids.as_slice()).collect();
+            let totals: Vec<f64> = score_sequences(model, &ids)
+                .iter()
+                .map(|log_probs| exact_sum(log_probs))
+                .collect();
+            (0..chunk.len())
+                .map(|k| PairScore {
+                    good: totals[2 * k],
+                    bad: totals[2 * k + 1],
+                    oov: encoded[2 * k].oov + encoded[2 * k + 1].oov,
+                    tokens: encoded[2 * k].ids.len() + encoded[2 * k + 1].ids.len(),
+                })
+                .collect::<Vec<_>>()
         })
         .collect()
 }
@@ -267,6 +293,8 @@ pub struct Tally {
     pub oov_words: u64,
     /// Pairs with at least one OOV word.
     pub pairs_with_oov: u64,
+    /// Tokens scored over both sentences of every pair.
+    pub tokens: u64,
 }
 
 impl Tally {
@@ -277,6 +305,7 @@ impl Tally {
         self.ties += u64::from(score.tie());
         self.oov_words += score.oov as u64;
         self.pairs_with_oov += u64::from(score.oov > 0);
+        self.tokens += score.tokens as u64;
     }
 
     /// Correct pairs over pairs (0 for none).
@@ -521,7 +550,12 @@ mod tests {
     }
 
     fn score(good: f64, bad: f64, oov: usize) -> PairScore {
-        PairScore { good, bad, oov }
+        PairScore {
+            good,
+            bad,
+            oov,
+            tokens: 0,
+        }
     }
 
     #[test]

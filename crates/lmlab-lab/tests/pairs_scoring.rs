@@ -42,4 +42,6 @@ fn a_shorter_good_sentence_wins_under_a_uniform_model_and_equal_lengths_tie() {
     let scores = score_pairs(&model, &pairs, PairOptions::default());
     assert!(scores[0].correct() && !scores[0].tie());
     assert!(!scores[1].correct() && scores[1].tie(), "a tie is wrong");
+    // Tokens scored: each sentence's words and its end token.
+    assert_eq!(scores.iter().map(|s| s.tokens).collect::<Vec<_>>(), [7, 6]);
 }

@@ -136,6 +136,108 @@ impl TransformerModel {
     }
 }
 
+/// Input positions per batched forward pass when scoring (windows of several sequences stacked).
+const BATCH_ROWS: usize = 2048;
+
+/// One scoring window: inputs `start..end` of sequence `seq`, scoring the targets from `first` on.
+#[derive(Clone, Copy)]
+struct Window {
+    seq: usize,
+    start: usize,
+    end: usize,
+    first: usize,
+}
+
+/// Windows of at most `t` inputs over `len` inputs advancing by half a window: the first covers
+/// `0..t`, then one ends every `t / 2` inputs (the last may be shorter); each scores the inputs after
+/// the previous window's end.
+fn windows(seq: usize, len: usize, t: usize) -> Vec<Window> {
+    let t = t.min(len);
+    let stride = (t / 2).max(1);
+    let mut out = vec![Window {
+        seq,
+        start: 0,
+        end: t,
+        first: 0,
+    }];
+    let mut scored = t;
+    while scored < len {
+        let end = (scored + stride).min(len);
+        out.push(Window {
+            seq,
+            start: scored + stride - t,
+            end,
+            first: scored,
+        });
+        scored = end;
+    }
+    out
+}
+
+impl TransformerModel {
+    /// Natural-log probabilities of every sequence's tokens. Windows of the same length share a
+    /// forward pass (at most [`BATCH_ROWS`] positions), so each sequence gets the numbers it gets alone,
+    /// bit for bit: nothing is padded (padding is exact in arithmetic but moves the last bits, through
+    /// the vector loops' tails), and every output row of the engine's products is computed the same way
+    /// whatever the other rows are.
+    fn score_windows(&self, sequences: &[&[TokenId]]) -> Vec<Vec<f64>> {
+        let bos = self.tokenizer.specials().bos;
+        let v = self.model.config.vocab_size;
+        let block = self.model.config.block_size;
+        let inputs: Vec<Vec<TokenId>> = sequences
+            .iter()
+            .map(|tokens| {
+                let mut inputs = Vec::with_capacity(tokens.len());
+                if !tokens.is_empty() {
+                    inputs.push(bos);
+                    inputs.extend_from_slice(&tokens[..tokens.len() - 1]);
+                }
+                inputs
+            })
+            .collect();
+        let mut all: Vec<Window> = inputs
+            .iter()
+            .enumerate()
+            .filter(|(_, inputs)| !inputs.is_empty())
+            .flat_map(|(seq, inputs)| windows(seq, inputs.len(), block))
+            .collect();
+        // Stable: equal lengths keep sequence order, so the batches are the same on every run.
+        all.sort_by_key(|w| w.end - w.start);
+        let mut out: Vec<Vec<f64>> = sequences.iter().map(|s| vec![0.0; s.len()]).collect();
+        let mut batch_inputs = Vec::with_capacity(BATCH_ROWS + block);
+        let mut ws = Workspace::<f32>::new(&self.model.config, 1, 1);
+        let mut rest = &all[..];
+        while !rest.is_empty() {
+            let t = rest[0].end - rest[0].start;
+            // One-input windows go alone: a one-row product takes the engine's dot-product path,
+            // several rows its GEMM, and the two round differently.
+            let most = if t == 1 { 1 } else { (BATCH_ROWS / t).max(1) };
+            let take = rest
+                .iter()
+                .take(most)
+                .take_while(|w| w.end - w.start == t)
+                .count();
+            let (group, tail) = rest.split_at(take);
+            rest = tail;
+            batch_inputs.clear();
+            for w in group {
+                batch_inputs.extend_from_slice(&inputs[w.seq][w.start..w.end]);
+            }
+            ws.reshape(&self.model.config, group.len(), t);
+            self.model.forward(&mut ws, &batch_inputs, None, None);
+            for (k, w) in group.iter().enumerate() {
+                let tokens = sequences[w.seq];
+                for i in w.first..w.end {
+                    let r = k * t + i - w.start;
+                    out[w.seq][i] =
+                        renormalized_log_prob(&ws.logits[r * v..(r + 1) * v], tokens[i], bos);
+                }
+            }
+        }
+        out
+    }
+}
+
 impl LanguageModel for TransformerModel {
     fn kind(&self) -> &str {
         "transformer"
@@ -166,58 +268,13 @@ impl LanguageModel for TransformerModel {
     /// Scores with windows of `block_size` inputs advancing by half a window: every token after the
     /// first window sees at least half a window of context.
     fn log_probs(&self, tokens: &[TokenId]) -> Vec<f64> {
-        if tokens.is_empty() {
-            return Vec::new();
-        }
-        let bos = self.tokenizer.specials().bos;
-        let v = self.model.config.vocab_size;
-        let mut inputs = Vec::with_capacity(tokens.len());
-        inputs.push(bos);
-        inputs.extend_from_slice(&tokens[..tokens.len() - 1]);
-        let len = inputs.len();
-        let t = self.model.config.block_size.min(len);
-        let stride = (t / 2).max(1);
-        // Windows `(start, end, first scored)`: the first covers `0..t`, then one ends every `stride`
-        // inputs (the last may be shorter); each scores the inputs after the previous window's end.
-        let mut windows = vec![(0, t, 0)];
-        let mut scored = t;
-        while scored < len {
-            let end = (scored + stride).min(len);
-            windows.push((scored + stride - t, end, scored));
-            scored = end;
-        }
-        let mut out = vec![0.0; len];
-        let mut score =
-            |ws: &Workspace<f32>, row0: usize, (start, end, first): (usize, usize, usize)| {
-                for i in first..end {
-                    let r = row0 + i - start;
-                    out[i] = renormalized_log_prob(&ws.logits[r * v..(r + 1) * v], tokens[i], bos);
-                }
-            };
-        // Full-length windows go through the model BATCH at a time.
-        const BATCH: usize = 16;
-        let full: Vec<_> = windows.iter().copied().filter(|w| w.1 - w.0 == t).collect();
-        let mut ws = Workspace::<f32>::new(&self.model.config, BATCH.min(full.len()).max(1), t);
-        let mut batch_inputs = Vec::with_capacity(BATCH * t);
-        for group in full.chunks(BATCH) {
-            if group.len() != ws.b {
-                ws = Workspace::<f32>::new(&self.model.config, group.len(), t);
-            }
-            batch_inputs.clear();
-            for &(start, end, _) in group {
-                batch_inputs.extend_from_slice(&inputs[start..end]);
-            }
-            self.model.forward(&mut ws, &batch_inputs, None, None);
-            for (k, &w) in group.iter().enumerate() {
-                score(&ws, k * t, w);
-            }
-        }
-        for &w in windows.iter().filter(|w| w.1 - w.0 != t) {
-            let mut ws = Workspace::<f32>::new(&self.model.config, 1, w.1 - w.0);
-            self.model.forward(&mut ws, &inputs[w.0..w.1], None, None);
-            score(&ws, 0, w);
-        }
-        out
+        self.score_windows(&[tokens]).pop().unwrap_or_default()
+    }
+
+    /// The windows of every sequence (as [`LanguageModel::log_probs`] cuts them) go through the model
+    /// together, those of one length in one forward pass of up to [`BATCH_ROWS`] positions.
+    fn log_probs_batch(&self, sequences: &[&[TokenId]]) -> Option<Vec<Vec<f64>>> {
+        Some(self.score_windows(sequences))
     }
 
     fn next_distribution(&self, context: &[TokenId]) -> Vec<f64> {

@@ -44,6 +44,23 @@ fn training_learns_and_the_model_keeps_the_language_model_contract() {
             whole[i]
         );
     }
+    // Batched scoring: sequences of different lengths (the first past block_size 16) in one call get
+    // each sequence's own numbers, bit for bit, whatever shares their forward passes; every position
+    // of the first window agrees with a forward pass of its prefix alone (next_distribution) to f32
+    // rounding.
+    let batch = model
+        .log_probs_batch(&[&ids, &ids[..7], &[], &ids[..1], &ids[1..2], &ids[3..10]])
+        .unwrap();
+    assert_eq!(batch[0], whole);
+    assert_eq!(batch[1], model.log_probs(&ids[..7]));
+    assert!(batch[2].is_empty());
+    assert_eq!(batch[3], model.log_probs(&ids[..1]));
+    assert_eq!(batch[4], model.log_probs(&ids[1..2]));
+    assert_eq!(batch[5], model.log_probs(&ids[3..10]));
+    for i in 0..16 {
+        let p = model.next_distribution(&ids[..i])[ids[i] as usize];
+        assert!((p.ln() - whole[i]).abs() < 1e-5, "token {i}");
+    }
     // next_distribution sums to one, gives <s> nothing, and agrees with log_probs.
     let dist = model.next_distribution(&ids[..5]);
     assert!((dist.iter().sum::<f64>() - 1.0).abs() < 1e-9);

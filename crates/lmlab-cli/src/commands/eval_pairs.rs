@@ -50,9 +50,10 @@ fn print_text(output: &EvalPairsOutput) {
     };
     println!("model      {}", output.model);
     println!(
-        "pairs      {} from {} files ({eos}; a tie counts wrong)",
+        "pairs      {} from {} files, {} tokens ({eos}; a tie counts wrong)",
         report.overall.tally.pairs,
-        output.inputs.len()
+        output.inputs.len(),
+        report.overall.tally.tokens
     );
     if let Some(source) = &report.published_source {
         println!("published  {source} (the BLiMP paper's accuracies, %)");

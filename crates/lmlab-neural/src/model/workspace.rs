@@ -78,55 +78,115 @@ pub struct Workspace<F> {
     pub(crate) dbranch: Vec<F>,
 }
 
+impl<F: Float> BlockActs<F> {
+    fn empty() -> Self {
+        BlockActs {
+            ln1: Vec::new(),
+            ln1_mean: Vec::new(),
+            ln1_rstd: Vec::new(),
+            q: Vec::new(),
+            k: Vec::new(),
+            v: Vec::new(),
+            probs: Vec::new(),
+            atty: Vec::new(),
+            mid: Vec::new(),
+            ln2: Vec::new(),
+            ln2_mean: Vec::new(),
+            ln2_rstd: Vec::new(),
+            fc: Vec::new(),
+            act: Vec::new(),
+            out: Vec::new(),
+        }
+    }
+}
+
 impl<F: Float> Workspace<F> {
     /// Buffers for `b × t` tokens of model `c` (`t ≤ block_size`).
     pub fn new(c: &ModelConfig, b: usize, t: usize) -> Self {
+        let mut ws = Workspace {
+            b: 0,
+            t: 0,
+            x0: Vec::new(),
+            blocks: (0..c.n_layer).map(|_| BlockActs::empty()).collect(),
+            lnf: Vec::new(),
+            lnf_mean: Vec::new(),
+            lnf_rstd: Vec::new(),
+            logits: Vec::new(),
+            qkv: Vec::new(),
+            yh: Vec::new(),
+            dresid: Vec::new(),
+            dln: Vec::new(),
+            datty: Vec::new(),
+            dq: Vec::new(),
+            dk: Vec::new(),
+            dv: Vec::new(),
+            dqkv: Vec::new(),
+            dprobs: Vec::new(),
+            dfc: Vec::new(),
+            dact: Vec::new(),
+            dropped: false,
+            drop_masks: Vec::new(),
+            dbranch: Vec::new(),
+        };
+        ws.reshape(c, b, t);
+        ws
+    }
+
+    /// Makes the buffers those of `b × t` tokens, keeping their allocations: scoring windows of many
+    /// shapes one after another allocates (and page-faults) only when a shape is the largest yet.
+    /// Contents are not kept; dropout masks are dropped (the next forward pass that drops makes them).
+    pub fn reshape(&mut self, c: &ModelConfig, b: usize, t: usize) {
         assert!(t >= 1 && t <= c.block_size, "window longer than block_size");
         let (d, h, ff, v) = (c.n_embd, c.n_head, c.ff(), c.vocab_size);
         let n = b * t;
         let f_in = if c.mlp == Mlp::SwiGlu { 2 * ff } else { ff };
-        let z = |len: usize| vec![F::ZERO; len];
-        let block = || BlockActs {
-            ln1: z(n * d),
-            ln1_mean: z(n),
-            ln1_rstd: z(n),
-            q: z(n * d),
-            k: z(n * d),
-            v: z(n * d),
-            probs: z(b * h * t * t),
-            atty: z(n * d),
-            mid: z(n * d),
-            ln2: z(n * d),
-            ln2_mean: z(n),
-            ln2_rstd: z(n),
-            fc: z(n * f_in),
-            act: z(n * ff),
-            out: z(n * d),
-        };
-        Workspace {
-            b,
-            t,
-            x0: z(n * d),
-            blocks: (0..c.n_layer).map(|_| block()).collect(),
-            lnf: z(n * d),
-            lnf_mean: z(n),
-            lnf_rstd: z(n),
-            logits: z(n * v),
-            qkv: z(n * 3 * d),
-            yh: z(n * d),
-            dresid: z(n * d),
-            dln: z(n * d),
-            datty: z(n * d),
-            dq: z(n * d),
-            dk: z(n * d),
-            dv: z(n * d),
-            dqkv: z(n * 3 * d),
-            dprobs: z(b * h * t * t),
-            dfc: z(n * f_in),
-            dact: z(n * ff),
-            dropped: false,
-            drop_masks: Vec::new(),
-            dbranch: Vec::new(),
+        let size = |buffer: &mut Vec<F>, len: usize| buffer.resize(len, F::ZERO);
+        for a in &mut self.blocks {
+            for (buffer, len) in [
+                (&mut a.ln1, n * d),
+                (&mut a.ln1_mean, n),
+                (&mut a.ln1_rstd, n),
+                (&mut a.q, n * d),
+                (&mut a.k, n * d),
+                (&mut a.v, n * d),
+                (&mut a.probs, b * h * t * t),
+                (&mut a.atty, n * d),
+                (&mut a.mid, n * d),
+                (&mut a.ln2, n * d),
+                (&mut a.ln2_mean, n),
+                (&mut a.ln2_rstd, n),
+                (&mut a.fc, n * f_in),
+                (&mut a.act, n * ff),
+                (&mut a.out, n * d),
+            ] {
+                size(buffer, len);
+            }
         }
+        for (buffer, len) in [
+            (&mut self.x0, n * d),
+            (&mut self.lnf, n * d),
+            (&mut self.lnf_mean, n),
+            (&mut self.lnf_rstd, n),
+            (&mut self.logits, n * v),
+            (&mut self.qkv, n * 3 * d),
+            (&mut self.yh, n * d),
+            (&mut self.dresid, n * d),
+            (&mut self.dln, n * d),
+            (&mut self.datty, n * d),
+            (&mut self.dq, n * d),
+            (&mut self.dk, n * d),
+            (&mut self.dv, n * d),
+            (&mut self.dqkv, n * 3 * d),
+            (&mut self.dprobs, b * h * t * t),
+            (&mut self.dfc, n * f_in),
+            (&mut self.dact, n * ff),
+        ] {
+            size(buffer, len);
+        }
+        self.b = b;
+        self.t = t;
+        self.dropped = false;
+        self.drop_masks.clear();
+        self.dbranch.clear();
     }
 }
