@@ -10,6 +10,7 @@
 # Usage: bench/python_kenlm.sh [RUNS]   (default 3)
 #   PYTHON=a Python with lmlab and kenlm installed (default bindings/python/.venv/bin/python:
 #   `pip install ./bindings/python kenlm` into it).
+#   LMLAB=a release lmlab binary (default: built by `cargo build --release -p lmlab-cli`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-3}
@@ -23,8 +24,11 @@ work=$(mktemp -d /tmp/python-kenlm.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 xz -dc "$shared/fixtures/kenlm/ptb.o5.arpa.xz" > "$work/ptb.arpa"
 sed 's/<unk>/<oov>/g' "$shared/data/ptb/ptb.test.txt" > "$work/test.txt"
-cargo build --release -q -p lmlab-cli
-lmlab=${CARGO_TARGET_DIR:-target}/release/lmlab
+lmlab=${LMLAB:-}
+if [ -z "$lmlab" ]; then
+  cargo build --release -q -p lmlab-cli
+  lmlab=${CARGO_TARGET_DIR:-target}/release/lmlab
+fi
 "$lmlab" ngram import-arpa "$work/ptb.arpa" -o "$work/ptb.ngram" >/dev/null
 for _ in 1 2 3 4 5 6 7 8 9 10; do cat "$work/test.txt"; done > "$work/test10.txt"
 
