@@ -2,7 +2,7 @@
 //! (`--plan`), and the finished runs' entries, through the library's runner.
 
 use crate::errors::{invalid, IntoPy};
-use crate::interruptible;
+use crate::interruptible::{self, OnInterrupt};
 use lmlab_lab::experiment::runner::{plan, run_experiment, state_for, Executor};
 use lmlab_lab::experiment::scan_runs;
 use lmlab_lab::experiment::spec::ExperimentSpec;
@@ -34,9 +34,9 @@ pub fn experiment_run(
         },
         None => Executor::InProcess,
     };
-    // Ctrl-C: the runner starts no further run; the runs under way finish (a run is written
-    // whole or not at all).
-    let summary = interruptible::run(py, move |_| {
+    // Ctrl-C: the call raises at once and the runner starts no further run; the runs under way
+    // end on their thread (a run's files are written whole or not at all).
+    let summary = interruptible::run(py, OnInterrupt::RequestAndLeave, move |_| {
         run_experiment(&spec, &out, jobs, &executor, &|_| {}, &|_| Ok(()))
     })?
     .py_err()?;

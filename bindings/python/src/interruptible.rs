@@ -1,25 +1,25 @@
 //! Long calls that Ctrl-C interrupts. Python runs signal handlers only between bytecodes of the
-//! main thread, so a call that holds it inside Rust would see Ctrl-C only once it returns. Here the
+//! main thread, so a call that stays inside Rust would see Ctrl-C only once it returns. Here the
 //! work runs on a thread of its own while the calling thread, without the GIL, takes the GIL every
-//! [`SIGNAL_POLL`] to run Python's signal handlers. On `KeyboardInterrupt` (or any exception a
-//! handler raises) it asks lmlab's cooperative work to stop ([`lmlab_core::interrupt::request`]:
-//! training loops end their step and write a checkpoint, the experiment runner starts no further
-//! run), waits up to [`GRACE`] for it, and raises. Work that does not stop by then is left to end
-//! on its thread with its result dropped: its [`Outcome`] is abandoned, so it puts nothing in place
-//! (see [`Outcome::commit`]), and its temporary files are removed when it ends or, at the latest,
-//! when Python exits ([`remove_abandoned_files`]).
+//! [`SIGNAL_POLL`] to run Python's signal handlers. When one raises (`KeyboardInterrupt`), the call
+//! stops as the work's [`OnInterrupt`] says and raises it:
+//! - work that polls [`lmlab_core::interrupt::requested`] is asked to stop
+//!   ([`lmlab_core::interrupt::request`], withdrawn once the work has ended): a training loop ends
+//!   its step and writes a checkpoint (the call waits for it; a second Ctrl-C stops waiting), the
+//!   experiment runner starts no further run;
+//! - work that is not waited for is left to end on its thread with its result dropped. Its
+//!   [`Outcome`] is abandoned, so it puts nothing in place ([`Outcome::commit`]), and its
+//!   temporary files are removed when it ends or, at the latest, when Python exits
+//!   ([`remove_abandoned_files`]).
 
 use lmlab_core::interrupt;
 use pyo3::prelude::*;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::{mpsc, Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 /// How often the waiting thread runs Python's signal handlers.
 const SIGNAL_POLL: Duration = Duration::from_millis(50);
-
-/// How long an interrupted call waits for cooperative work to stop before leaving it.
-const GRACE: Duration = Duration::from_secs(2);
 
 /// Texts at least this long are worked on through [`run`] (a thread costs tens of microseconds,
 /// which a sentence-sized call would notice).
@@ -28,23 +28,79 @@ pub const LONG_INPUT_BYTES: usize = 1 << 20;
 /// Set once a call has left work running on its thread.
 static ABANDONED: AtomicBool = AtomicBool::new(false);
 
-/// Whether the work's result is still wanted; shared by the work and the waiting call.
-#[derive(Clone, Default)]
+/// What an interrupted call does with its work.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OnInterrupt {
+    /// Leave it at once (it polls nothing).
+    Leave,
+    /// Ask it to stop ([`interrupt::request`]), then leave it (it stops between units of work,
+    /// which may be long).
+    RequestAndLeave,
+    /// Ask it to stop and wait until it has (a training step); a second interrupt leaves it.
+    RequestAndWait,
+}
+
+/// Where the work stands, as the call and the work see it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    Running,
+    /// Asked to stop through [`interrupt::request`]; the work withdraws it when it ends.
+    StopRequested,
+    /// The call has returned; the result is not wanted.
+    Abandoned {
+        requested: bool,
+    },
+    Ended,
+}
+
+/// Shared by the work and the waiting call.
+#[derive(Clone)]
 pub struct Outcome {
-    abandoned: Arc<Mutex<bool>>,
+    stage: Arc<Mutex<Stage>>,
 }
 
 impl Outcome {
-    /// Runs `finish` (moving a result into place) unless the call was interrupted and left this
-    /// work: then returns `None` and `finish` never runs. The caller's check and `finish` are one
-    /// step, so a result appears either before the interrupted call returns or never.
-    pub fn commit<R>(&self, finish: impl FnOnce() -> R) -> Option<R> {
-        let abandoned = self.abandoned.lock().unwrap_or_else(|e| e.into_inner());
-        (!*abandoned).then(finish)
+    fn lock(&self) -> MutexGuard<'_, Stage> {
+        self.stage.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Runs `finish` (moving a result into place) unless the call was interrupted and left this
+    /// work: then returns `None` and `finish` never runs. The check and `finish` are one step, so a
+    /// result appears either before the interrupted call returns or never.
+    pub fn commit<R>(&self, finish: impl FnOnce() -> R) -> Option<R> {
+        let stage = self.lock();
+        (!matches!(*stage, Stage::Abandoned { .. })).then(finish)
+    }
+
+    /// The work has ended: withdraws the stop it was asked for.
+    fn end(&self) {
+        let mut stage = self.lock();
+        if matches!(
+            *stage,
+            Stage::StopRequested | Stage::Abandoned { requested: true }
+        ) {
+            interrupt::withdraw();
+        }
+        *stage = Stage::Ended;
+    }
+
+    /// Asks the work to stop, unless it has ended.
+    fn request_stop(&self) {
+        let mut stage = self.lock();
+        if *stage == Stage::Running {
+            interrupt::request();
+            *stage = Stage::StopRequested;
+        }
+    }
+
+    /// Leaves the work, unless it has ended.
     fn abandon(&self) {
-        *self.abandoned.lock().unwrap_or_else(|e| e.into_inner()) = true;
+        let mut stage = self.lock();
+        if *stage != Stage::Ended {
+            let requested = *stage == Stage::StopRequested;
+            *stage = Stage::Abandoned { requested };
+            ABANDONED.store(true, Ordering::SeqCst);
+        }
     }
 }
 
@@ -52,34 +108,48 @@ impl Outcome {
 /// documentation). A panic in `work` resumes here.
 pub fn run<T: Send + 'static>(
     py: Python<'_>,
+    on_interrupt: OnInterrupt,
     work: impl FnOnce(&Outcome) -> T + Send + 'static,
 ) -> PyResult<T> {
-    let outcome = Outcome::default();
+    let outcome = Outcome {
+        stage: Arc::new(Mutex::new(Stage::Running)),
+    };
     let (sender, receiver) = mpsc::sync_channel(1);
     let theirs = outcome.clone();
     std::thread::Builder::new()
         .name("lmlab-call".into())
         .spawn(move || {
             let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(&theirs)));
+            theirs.end();
             // The receiver is gone when the call was interrupted and left this work.
             let _ = sender.send(result);
         })
         .map_err(|e| {
             pyo3::exceptions::PyRuntimeError::new_err(format!("cannot start a thread: {e}"))
         })?;
-    let received = py.detach(move || loop {
-        match receiver.recv_timeout(SIGNAL_POLL) {
-            Ok(result) => return Ok(result),
-            Err(mpsc::RecvTimeoutError::Timeout) => {
-                if let Err(raised) = Python::attach(|py| py.check_signals()) {
-                    stop(&receiver, &outcome);
-                    return Err(raised);
+    let received = py.detach(move || {
+        let mut raised: Option<PyErr> = None;
+        loop {
+            match receiver.recv_timeout(SIGNAL_POLL) {
+                Ok(result) => return raised.map_or(Ok(result), Err),
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    let Err(error) = Python::attach(|py| py.check_signals()) else {
+                        continue;
+                    };
+                    if on_interrupt != OnInterrupt::Leave {
+                        outcome.request_stop();
+                    }
+                    if on_interrupt != OnInterrupt::RequestAndWait || raised.is_some() {
+                        outcome.abandon();
+                        return Err(raised.unwrap_or(error));
+                    }
+                    raised = Some(error);
                 }
-            }
-            Err(mpsc::RecvTimeoutError::Disconnected) => {
-                return Err(pyo3::exceptions::PyRuntimeError::new_err(
-                    "lmlab's worker thread ended without a result",
-                ))
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    return Err(pyo3::exceptions::PyRuntimeError::new_err(
+                        "lmlab's worker thread ended without a result",
+                    ))
+                }
             }
         }
     })?;
@@ -87,18 +157,6 @@ pub fn run<T: Send + 'static>(
         Ok(value) => Ok(value),
         Err(panic) => std::panic::resume_unwind(panic),
     }
-}
-
-/// After an interrupt: asks cooperative work to stop, waits up to [`GRACE`] for it, and otherwise
-/// abandons it.
-fn stop<T>(receiver: &mpsc::Receiver<T>, outcome: &Outcome) {
-    interrupt::request();
-    let stopped = receiver.recv_timeout(GRACE).is_ok();
-    if !stopped {
-        outcome.abandon();
-        ABANDONED.store(true, Ordering::SeqCst);
-    }
-    interrupt::withdraw();
 }
 
 /// Removes the temporary files of work that interrupted calls left running (registered with

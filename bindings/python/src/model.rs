@@ -2,7 +2,7 @@
 //! through the library's functions.
 
 use crate::errors::{invalid, IntoPy};
-use crate::interruptible;
+use crate::interruptible::{self, OnInterrupt};
 use crate::tokenizer::PyTokenizer;
 use lmlab_core::corpus::{Corpus, Sequence};
 use lmlab_core::evaluate::score_sequence;
@@ -129,7 +129,7 @@ impl PyModel {
             py.detach(|| this.score_ids(text))
         } else {
             let (text, this) = (text.to_string(), slf.clone().unbind());
-            interruptible::run(py, move |_| this.get().score_ids(&text))?
+            interruptible::run(py, OnInterrupt::Leave, move |_| this.get().score_ids(&text))?
         };
         // Copied into an array numpy allocates: cheaper for a sentence than handing numpy the
         // vector (a capsule object per array).
@@ -157,7 +157,7 @@ impl PyModel {
             accuracy,
         };
         let this = slf.clone().unbind();
-        let report = interruptible::run(slf.py(), move |outcome| {
+        let report = interruptible::run(slf.py(), OnInterrupt::Leave, move |outcome| {
             let this = this.get();
             let corpus = if is_path {
                 Corpus::open(std::path::Path::new(&text_or_path))?

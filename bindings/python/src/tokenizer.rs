@@ -2,7 +2,7 @@
 //! decode, encode in parallel, save, statistics.
 
 use crate::errors::{invalid, IntoPy};
-use crate::interruptible;
+use crate::interruptible::{self, OnInterrupt};
 use lmlab_core::Tokenizer;
 use lmlab_lab::recipe::TokenizerChoice;
 use lmlab_lab::run::build_tokenizer;
@@ -66,7 +66,7 @@ impl PyTokenizer {
             .py_err()?
             .with_extras(pattern, &specials, nfc);
         choice.validate().py_err()?;
-        let tokenizer = interruptible::run(py, move |_| {
+        let tokenizer = interruptible::run(py, OnInterrupt::Leave, move |_| {
             let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
             build_tokenizer(&choice, &texts, &mut |_| {})
         })?
@@ -132,7 +132,9 @@ impl PyTokenizer {
             return Ok(py.detach(|| encode(tokenizer, &texts)));
         }
         let this = slf.clone().unbind();
-        interruptible::run(py, move |_| encode(this.get().tokenizer.as_ref(), &texts))
+        interruptible::run(py, OnInterrupt::Leave, move |_| {
+            encode(this.get().tokenizer.as_ref(), &texts)
+        })
     }
 
     /// The text of `ids`.

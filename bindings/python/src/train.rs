@@ -5,7 +5,7 @@
 //! was not interrupted, so an interrupted call leaves no file, whole or partial.
 
 use crate::errors::IntoPy;
-use crate::interruptible::{self, Outcome};
+use crate::interruptible::{self, OnInterrupt, Outcome};
 use lmlab_core::tempfiles;
 use lmlab_core::{Error, Result};
 use lmlab_lab::recipe::Recipe;
@@ -35,7 +35,12 @@ pub fn train_json(
         valid,
         test,
     };
-    let record = interruptible::run(py, move |outcome| {
+    let on_interrupt = if recipe.model.is_neural() {
+        OnInterrupt::RequestAndWait
+    } else {
+        OnInterrupt::Leave
+    };
+    let record = interruptible::run(py, on_interrupt, move |outcome| {
         let mut record = if recipe.model.is_neural() {
             let options = RunOptions {
                 checkpoint_on_interrupt: true,
