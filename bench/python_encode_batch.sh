@@ -15,15 +15,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-3}
-python=${PYTHON:-bindings/python/.venv/bin/python}
-"$python" -c 'import lmlab, tokenizers; assert tokenizers.__version__ == "0.23.3"' || {
-  echo "$python lacks lmlab or tokenizers 0.23.3: pip install ./bindings/python tokenizers==0.23.3" >&2
-  exit 1
-}
-if [ -z "${LMLAB:-}" ]; then
-  cargo build --release -q -p lmlab-cli
-  LMLAB=${CARGO_TARGET_DIR:-target}/release/lmlab
-fi
+source bench/python_common.sh
+require_python 'import lmlab, tokenizers; assert tokenizers.__version__ == "0.23.3"' tokenizers==0.23.3
+lmlab_binary
 shared=$(cd ../shared && pwd)
 work=$(mktemp -d /tmp/python-encode-batch.XXXXXX)
 trap 'rm -rf "$work"' EXIT
@@ -33,7 +27,7 @@ import sys, lmlab
 text = open(sys.argv[1], encoding="utf-8").read()
 lmlab.Tokenizer.train("bpe", [text], vocab_size=8000).save(sys.argv[2])
 ' "$shared/data/tinystories/train-slice.txt" "$work/lmlab.json"
-"$LMLAB" tokenizer export-hf "$work/lmlab.json" -o "$work/tokenizer.json" >/dev/null
+"$lmlab" tokenizer export-hf "$work/lmlab.json" -o "$work/tokenizer.json" >/dev/null
 if [ -n "${SCALE:-}" ]; then
   head -c 100000000 "$SCALE" | sed '$d' > "$work/text.txt"
 else
