@@ -10,21 +10,18 @@
 # Usage: bench/python_kenlm.sh [RUNS]   (default 3)
 #   PYTHON=a Python with lmlab and kenlm installed (default bindings/python/.venv/bin/python:
 #   `pip install ./bindings/python kenlm` into it).
+#   LMLAB=a release lmlab binary (default: built by `cargo build --release -p lmlab-cli`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-3}
-python=${PYTHON:-bindings/python/.venv/bin/python}
-"$python" -c 'import lmlab, kenlm' || {
-  echo "$python lacks lmlab or kenlm: pip install ./bindings/python kenlm" >&2
-  exit 1
-}
+source bench/python_common.sh
+require_python 'import lmlab, kenlm' kenlm
 shared=$(cd ../shared && pwd)
 work=$(mktemp -d /tmp/python-kenlm.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 xz -dc "$shared/fixtures/kenlm/ptb.o5.arpa.xz" > "$work/ptb.arpa"
 sed 's/<unk>/<oov>/g' "$shared/data/ptb/ptb.test.txt" > "$work/test.txt"
-cargo build --release -q -p lmlab-cli
-lmlab=${CARGO_TARGET_DIR:-target}/release/lmlab
+lmlab_binary
 "$lmlab" ngram import-arpa "$work/ptb.arpa" -o "$work/ptb.ngram" >/dev/null
 for _ in 1 2 3 4 5 6 7 8 9 10; do cat "$work/test.txt"; done > "$work/test10.txt"
 
@@ -99,5 +96,6 @@ for name, rate in med.items():
 print(f"  ratio lmlab.kenlm / kenlm, score:       {med['lmlab.kenlm.Model.score'] / med['kenlm.Model.score']:.2f}")
 print(f"  ratio lmlab.kenlm / kenlm, full_scores: {med['lmlab.kenlm.Model.full_scores'] / med['kenlm.Model.full_scores']:.2f}")
 print(f"  ratio lmlab.kenlm score / lmlab eval:   {med['lmlab.kenlm.Model.score'] / med['lmlab eval (CLI, whole process)']:.2f}")
+print(f"  ratio lmlab.load score / lmlab eval:    {med['lmlab.load(file).score'] / med['lmlab eval (CLI, whole process)']:.2f}")
 print(f"  log10 totals: kenlm {totals['kenlm.Model.score']:.4f}, lmlab.kenlm {totals['lmlab.kenlm.Model.score']:.4f}")
 PY

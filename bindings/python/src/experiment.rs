@@ -2,6 +2,7 @@
 //! (`--plan`), and the finished runs' entries, through the library's runner.
 
 use crate::errors::{invalid, IntoPy};
+use crate::interruptible::{self, OnInterrupt};
 use lmlab_lab::experiment::runner::{plan, run_experiment, state_for, Executor};
 use lmlab_lab::experiment::scan_runs;
 use lmlab_lab::experiment::spec::ExperimentSpec;
@@ -33,9 +34,12 @@ pub fn experiment_run(
         },
         None => Executor::InProcess,
     };
-    let summary = py
-        .detach(|| run_experiment(&spec, &out, jobs, &executor, &|_| {}, &|_| Ok(())))
-        .py_err()?;
+    // Ctrl-C: the call raises at once and the runner starts no further run; the runs under way
+    // end on their thread (a run's files are written whole or not at all).
+    let summary = interruptible::run(py, OnInterrupt::RequestAndLeave, move |_| {
+        run_experiment(&spec, &out, jobs, &executor, &|_| {}, &|_| Ok(()))
+    })?
+    .py_err()?;
     Ok((
         summary.total,
         summary.skipped,

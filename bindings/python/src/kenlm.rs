@@ -4,11 +4,14 @@
 //! vocabulary (unknown words are `<unk>`), as KenLM does; sentence totals are summed in single
 //! precision in sentence order, as KenLM's are.
 
-use crate::errors::{invalid, IntoPy};
+use crate::errors::{invalid, raise, IntoPy};
 use lmlab_core::model_file::is_model_file;
 use lmlab_core::{LanguageModel, TokenId};
+use lmlab_ngram::query::sequence_full_scores;
 use lmlab_ngram::{NgramModel, State};
 use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyIterator, PyList, PyString};
+use std::borrow::Cow;
 use std::hash::{Hash, Hasher};
 use std::path::PathBuf;
 use std::sync::Mutex;
@@ -80,8 +83,27 @@ impl PyState {
     }
 }
 
-/// An n-gram model queried word by word.
-#[pyclass(name = "KenlmModel", module = "lmlab._lmlab", frozen)]
+/// A sentence or word given as `str` or as UTF-8 `bytes` (KenLM's module takes both).
+fn text<'a>(value: &'a Bound<'_, PyAny>) -> PyResult<Cow<'a, str>> {
+    if let Ok(text) = value.cast::<PyString>() {
+        return text.to_cow();
+    }
+    if let Ok(bytes) = value.cast::<PyBytes>() {
+        return std::str::from_utf8(bytes.as_bytes())
+            .map(Cow::Borrowed)
+            .map_err(|e| invalid(format!("bytes that are not UTF-8: {e}")));
+    }
+    let type_name = value.get_type().name()?;
+    Err(raise(
+        value.py(),
+        "InvalidType",
+        format!("expected str or bytes, got {type_name}"),
+    ))
+}
+
+/// An n-gram model queried word by word: the base class of `lmlab.kenlm.Model`, whose methods
+/// are these (no Python frame between the caller and the query).
+#[pyclass(name = "KenlmModel", module = "lmlab._lmlab", frozen, subclass)]
 pub struct PyKenlmModel {
     model: NgramModel,
     unk: TokenId,
@@ -102,22 +124,20 @@ impl PyKenlmModel {
         }
         ids
     }
-
-    /// The state a sentence starts in.
-    fn start(&self, bos: bool) -> State {
-        if bos {
-            State::start(&self.model)
-        } else {
-            State::default()
-        }
-    }
 }
 
 #[pymethods]
 impl PyKenlmModel {
     /// Loads an ARPA file (plain, .gz or .xz) or an lmlab n-gram model file over words.
+    /// `config` (KenLM's load options) is accepted and ignored.
     #[new]
-    fn new(py: Python<'_>, path: PathBuf) -> PyResult<PyKenlmModel> {
+    #[pyo3(signature = (path, config=None))]
+    fn new(
+        py: Python<'_>,
+        path: PathBuf,
+        config: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<PyKenlmModel> {
+        let _ = config;
         let model = py
             .detach(|| {
                 if is_model_file(&path) {
@@ -153,8 +173,14 @@ impl PyKenlmModel {
 
     /// log10 probability of the sentence (single-precision sum, as KenLM).
     #[pyo3(signature = (sentence, bos=true, eos=true))]
-    fn score(&self, py: Python<'_>, sentence: &str, bos: bool, eos: bool) -> f64 {
-        let ids = self.ids(sentence, eos);
+    fn score(
+        &self,
+        py: Python<'_>,
+        sentence: &Bound<'_, PyAny>,
+        bos: bool,
+        eos: bool,
+    ) -> PyResult<f64> {
+        let ids = self.ids(&text(sentence)?, eos);
         py.detach(|| {
             let mut total = 0f32;
             if bos {
@@ -165,24 +191,34 @@ impl PyKenlmModel {
                     total += state.advance(&self.model, id);
                 }
             }
-            total as f64
+            Ok(total as f64)
         })
     }
 
-    /// (log10 probability, length of the n-gram matched, whether the word is unknown) of every
-    /// word, then of `</s>` when `eos`.
+    /// An iterator of (log10 probability, length of the n-gram matched, whether the word is
+    /// unknown) of every word, then of `</s>` when `eos`.
     #[pyo3(signature = (sentence, bos=true, eos=true))]
-    fn full_scores(&self, sentence: &str, bos: bool, eos: bool) -> Vec<(f64, usize, bool)> {
-        let ids = self.ids(sentence, eos);
-        let mut state = self.start(bos);
-        ids.iter()
-            .enumerate()
-            .map(|(i, &id)| {
-                let (log10, ngram_length) = self.full_score(&mut state, id);
-                let oov = id == self.unk && !(eos && i + 1 == ids.len());
-                (log10, ngram_length, oov)
-            })
-            .collect()
+    fn full_scores<'py>(
+        &self,
+        sentence: &Bound<'py, PyAny>,
+        bos: bool,
+        eos: bool,
+    ) -> PyResult<Bound<'py, PyIterator>> {
+        let ids = self.ids(&text(sentence)?, eos);
+        let mut scores = Vec::with_capacity(ids.len());
+        if bos {
+            sequence_full_scores(&self.model, &ids, |log10, length| {
+                scores.push((log10 as f64, length))
+            });
+        } else {
+            let mut state = State::default();
+            scores.extend(ids.iter().map(|&id| self.full_score(&mut state, id)));
+        }
+        // `</s>` is not an unknown word, even where the vocabulary's `<unk>` stands for it.
+        let known = |i: usize| eos && i + 1 == ids.len();
+        let rows = (scores.into_iter().zip(&ids).enumerate())
+            .map(|(i, ((log10, length), &id))| (log10, length, id == self.unk && !known(i)));
+        PyList::new(sentence.py(), rows)?.try_iter()
     }
 
     /// Sets `state` to the context of a sentence's start (`<s>`).
@@ -199,8 +235,13 @@ impl PyKenlmModel {
 
     /// log10 p(word | in_state); `out_state` becomes the context after `word`.
     #[pyo3(name = "BaseScore")]
-    fn base_score(&self, in_state: &PyState, word: &str, out_state: &PyState) -> f64 {
-        self.base_full_score(in_state, word, out_state).0
+    fn base_score(
+        &self,
+        in_state: &PyState,
+        word: &Bound<'_, PyAny>,
+        out_state: &PyState,
+    ) -> PyResult<f64> {
+        Ok(self.base_full_score(in_state, word, out_state)?.0)
     }
 
     /// (log10 p(word | in_state), n-gram length, whether `word` is unknown); `out_state` becomes
@@ -209,24 +250,25 @@ impl PyKenlmModel {
     fn base_full_score(
         &self,
         in_state: &PyState,
-        word: &str,
+        word: &Bound<'_, PyAny>,
         out_state: &PyState,
-    ) -> (f64, usize, bool) {
+    ) -> PyResult<(f64, usize, bool)> {
         // `in_state` and `out_state` may be the same object: copy, then overwrite.
         let mut state = in_state.get();
-        let id = self.id(word);
+        let id = self.id(&text(word)?);
         let (log10, ngram_length) = self.full_score(&mut state, id);
         out_state.set(state);
-        (log10, ngram_length, id == self.unk)
+        Ok((log10, ngram_length, id == self.unk))
     }
 
     /// Whether `word` is in the vocabulary (`<unk>` is not).
-    fn __contains__(&self, word: &str) -> bool {
-        self.model
+    fn __contains__(&self, word: &Bound<'_, PyAny>) -> PyResult<bool> {
+        Ok(self
+            .model
             .tokenizer()
             .vocab()
-            .id(word)
-            .is_some_and(|id| id != self.unk)
+            .id(&text(word)?)
+            .is_some_and(|id| id != self.unk))
     }
 }
 

@@ -3,6 +3,7 @@
 
 mod errors;
 mod experiment;
+mod interruptible;
 mod kenlm;
 mod model;
 mod probs;
@@ -25,6 +26,7 @@ fn _lmlab(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(experiment::experiment_run, m)?)?;
     m.add_function(wrap_pyfunction!(experiment::experiment_plan_json, m)?)?;
     m.add_function(wrap_pyfunction!(experiment::experiment_results_json, m)?)?;
+    m.add_function(wrap_pyfunction!(interruptible::remove_abandoned_files, m)?)?;
     m.add("__version__", lmlab_core::LMLAB_VERSION)?;
     Ok(())
 }

@@ -2,6 +2,7 @@
 //! through the library's functions.
 
 use crate::errors::{invalid, IntoPy};
+use crate::interruptible::{self, OnInterrupt};
 use crate::tokenizer::PyTokenizer;
 use lmlab_core::corpus::{Corpus, Sequence};
 use lmlab_core::evaluate::score_sequence;
@@ -12,6 +13,8 @@ use lmlab_lab::evaluation::{evaluate_corpus, EvalOptions};
 use lmlab_lab::registry::{load, LoadedModel};
 use numpy::PyArray1;
 use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyList, PyString};
 use std::path::PathBuf;
 
 /// A loaded model: `lmlab.load(path)`.
@@ -19,6 +22,9 @@ use std::path::PathBuf;
 pub struct PyModel {
     loaded: LoadedModel,
     path: PathBuf,
+    /// The Python `str` of each vocabulary id, made the first time `score` returns that token and
+    /// shared by every later list (a PTB sentence then costs no string allocation at all).
+    token_strings: Box<[PyOnceLock<Py<PyString>>]>,
 }
 
 /// Parses an optional sequence mode (`line`, `paragraph`, `stream`).
@@ -30,6 +36,28 @@ impl PyModel {
     fn model(&self) -> &dyn LanguageModel {
         self.loaded.model.as_ref()
     }
+
+    /// The ids of `text` as one sequence in the model's sequence mode, and their natural-log
+    /// probabilities.
+    fn score_ids(&self, text: &str) -> (Vec<u32>, Vec<f64>) {
+        let model = self.model();
+        let encoded = encode_sequence(model.tokenizer(), &Sequence { text }, self.loaded.sequences);
+        let log_probs = score_sequence(model, &encoded.ids);
+        (encoded.ids, log_probs)
+    }
+
+    /// The tokens of `ids` as a list of shared `str` objects.
+    fn token_list<'py>(&self, py: Python<'py>, ids: &[u32]) -> PyResult<Bound<'py, PyList>> {
+        let vocab = self.model().tokenizer().vocab();
+        PyList::new(
+            py,
+            ids.iter().map(|&id| {
+                self.token_strings[id as usize]
+                    .get_or_init(py, || PyString::new(py, vocab.token(id)).unbind())
+                    .bind(py)
+            }),
+        )
+    }
 }
 
 #[pymethods]
@@ -38,7 +66,13 @@ impl PyModel {
     #[staticmethod]
     fn load(py: Python<'_>, path: PathBuf) -> PyResult<PyModel> {
         let loaded = py.detach(|| load(&path)).py_err()?;
-        Ok(PyModel { loaded, path })
+        let vocab_size = loaded.model.tokenizer().vocab().len();
+        let token_strings = (0..vocab_size).map(|_| PyOnceLock::new()).collect();
+        Ok(PyModel {
+            loaded,
+            path,
+            token_strings,
+        })
     }
 
     /// The path the model was loaded from.
@@ -83,31 +117,35 @@ impl PyModel {
     }
 
     /// Natural-log probability of every token of `text` as one sequence (the end token included),
-    /// and the tokens.
+    /// and the tokens (a list of `str`; equal tokens are the same object). Ctrl-C interrupts a
+    /// long text.
     fn score<'py>(
-        &self,
-        py: Python<'py>,
+        slf: &Bound<'py, Self>,
         text: &str,
-    ) -> PyResult<(Bound<'py, PyArray1<f64>>, Vec<String>)> {
-        let model = self.model();
-        let mode = self.loaded.sequences;
-        let (ids, log_probs) = py.detach(|| {
-            let encoded = encode_sequence(model.tokenizer(), &Sequence { text }, mode);
-            let log_probs = score_sequence(model, &encoded.ids);
-            (encoded.ids, log_probs)
-        });
-        let vocab = model.tokenizer().vocab();
-        let tokens = ids.iter().map(|&id| vocab.token(id).to_string()).collect();
-        Ok((PyArray1::from_vec(py, log_probs), tokens))
+    ) -> PyResult<(Bound<'py, PyArray1<f64>>, Bound<'py, PyList>)> {
+        let py = slf.py();
+        let this = slf.get();
+        let (ids, log_probs) = if text.len() < interruptible::LONG_INPUT_BYTES {
+            py.detach(|| this.score_ids(text))
+        } else {
+            let (text, this) = (text.to_string(), slf.clone().unbind());
+            interruptible::run(py, OnInterrupt::Leave, move |_| this.get().score_ids(&text))?
+        };
+        // Copied into an array numpy allocates: cheaper for a sentence than handing numpy the
+        // vector (a capsule object per array).
+        Ok((
+            PyArray1::from_slice(py, &log_probs),
+            this.token_list(py, &ids)?,
+        ))
     }
 
     /// `lmlab eval --json` on a text (`is_path` false) or a file, as JSON text; with `probs`, the
-    /// probability file is written there (`lmlab eval --probs`).
+    /// probability file is written there (`lmlab eval --probs`). Ctrl-C interrupts it, and an
+    /// interrupted call writes no probability file.
     #[pyo3(signature = (text_or_path, is_path, sequences=None, accuracy=false, probs=None))]
     fn evaluate_json(
-        &self,
-        py: Python<'_>,
-        text_or_path: &str,
+        slf: &Bound<'_, Self>,
+        text_or_path: String,
         is_path: bool,
         sequences: Option<&str>,
         accuracy: bool,
@@ -118,21 +156,21 @@ impl PyModel {
             keep_probs: probs.is_some(),
             accuracy,
         };
-        let report = py
-            .detach(|| {
-                let corpus = if is_path {
-                    Corpus::open(std::path::Path::new(text_or_path))?
-                } else {
-                    Corpus::from_text("<text>", text_or_path)
-                };
-                let result =
-                    evaluate_corpus(&self.loaded, &self.path, &corpus, &options, &|_, _| {});
-                if let (Some(path), Some(rows)) = (&probs, &result.probs) {
-                    rows.write(path)?;
-                }
-                Ok(result.report)
-            })
-            .py_err()?;
+        let this = slf.clone().unbind();
+        let report = interruptible::run(slf.py(), OnInterrupt::Leave, move |outcome| {
+            let this = this.get();
+            let corpus = if is_path {
+                Corpus::open(std::path::Path::new(&text_or_path))?
+            } else {
+                Corpus::from_text("<text>", &text_or_path)
+            };
+            let result = evaluate_corpus(&this.loaded, &this.path, &corpus, &options, &|_, _| {});
+            if let (Some(path), Some(rows)) = (&probs, &result.probs) {
+                outcome.commit(|| rows.write(path)).unwrap_or(Ok(()))?;
+            }
+            Ok(result.report)
+        })?
+        .py_err()?;
         Ok(serde_json::to_string(&report).expect("an evaluation report serializes"))
     }
 

@@ -2,6 +2,7 @@
 //! decode, encode in parallel, save, statistics.
 
 use crate::errors::{invalid, IntoPy};
+use crate::interruptible::{self, OnInterrupt};
 use lmlab_core::Tokenizer;
 use lmlab_lab::recipe::TokenizerChoice;
 use lmlab_lab::run::build_tokenizer;
@@ -65,12 +66,11 @@ impl PyTokenizer {
             .py_err()?
             .with_extras(pattern, &specials, nfc);
         choice.validate().py_err()?;
-        let tokenizer = py
-            .detach(|| {
-                let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
-                build_tokenizer(&choice, &texts, &mut |_| {})
-            })
-            .py_err()?;
+        let tokenizer = interruptible::run(py, OnInterrupt::Leave, move |_| {
+            let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+            build_tokenizer(&choice, &texts, &mut |_| {})
+        })?
+        .py_err()?;
         Ok(PyTokenizer { tokenizer })
     }
 
@@ -120,10 +120,21 @@ impl PyTokenizer {
         self.tokenizer.encode(text)
     }
 
-    /// The ids of every text, in parallel on all cores with the GIL released.
-    fn encode_batch(&self, py: Python<'_>, texts: Vec<String>) -> Vec<Vec<u32>> {
-        let tokenizer = self.tokenizer.as_ref();
-        py.detach(|| texts.par_iter().map(|t| tokenizer.encode(t)).collect())
+    /// The ids of every text, in parallel on all cores with the GIL released; Ctrl-C interrupts
+    /// a long batch.
+    fn encode_batch(slf: &Bound<'_, Self>, texts: Vec<String>) -> PyResult<Vec<Vec<u32>>> {
+        let encode = |tokenizer: &dyn Tokenizer, texts: &[String]| -> Vec<Vec<u32>> {
+            texts.par_iter().map(|t| tokenizer.encode(t)).collect()
+        };
+        let py = slf.py();
+        if texts.iter().map(String::len).sum::<usize>() < interruptible::LONG_INPUT_BYTES {
+            let tokenizer = slf.get().tokenizer.as_ref();
+            return Ok(py.detach(|| encode(tokenizer, &texts)));
+        }
+        let this = slf.clone().unbind();
+        interruptible::run(py, OnInterrupt::Leave, move |_| {
+            encode(this.get().tokenizer.as_ref(), &texts)
+        })
     }
 
     /// The text of `ids`.

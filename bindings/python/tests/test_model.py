@@ -78,6 +78,19 @@ def test_score_adds_up_to_the_evaluation(family, runs, corpus):
     assert total == pytest.approx(report["log_prob_sum"], rel=1e-12)
 
 
+def test_score_of_a_long_text_on_a_worker_thread_shares_token_strings(runs):
+    model = lmlab.load(runs["ngram"][1])
+    # Over a megabyte: scored on a worker thread that Ctrl-C can leave.
+    text = "the cat sat on the mat " * 50_000
+    log_probs, tokens = model.score(text)
+    vocab = model.tokenizer.vocab
+    assert tokens == [vocab[i] for i in model.tokenizer.encode(text)] + ["</s>"]
+    # One str object per vocabulary id, shared by every list score returns.
+    assert tokens[0] is tokens[6] and tokens[0] is model.score("the")[1][0]
+    short, _ = model.score("the cat sat on the mat")
+    assert list(log_probs[:6]) == list(short[:6])
+
+
 @pytest.mark.parametrize("family", ["baseline", "ngram", "memory", "transformer"])
 def test_distribution_agrees_with_score(family, runs):
     model = lmlab.load(runs[family][1])

@@ -31,6 +31,10 @@ def test_encode_batch_equals_encode(kind):
     tokenizer = lmlab.Tokenizer.train(kind, TEXT, vocab_size=300 if "bpe" in kind else None)
     texts = TEXT.splitlines() * 50
     assert tokenizer.encode_batch(texts) == [tokenizer.encode(t) for t in texts]
+    # Over a megabyte in all: encoded on a worker thread that Ctrl-C can leave.
+    many = TEXT.splitlines() * (2_000_000 // len(TEXT) + 1)
+    assert sum(map(len, many)) > 1 << 20
+    assert tokenizer.encode_batch(many) == [tokenizer.encode(t) for t in many]
 
 
 def test_bpe_learns_the_vocabulary_size_asked():

@@ -8,7 +8,9 @@
 //!   registered with [`TempPath`] (half-written temporary files and folders).
 //!
 //! Without an installed handler (a library user, a test) signals keep their default behaviour, and
-//! [`TempPath`] still removes its path when dropped, so errors leave nothing behind either.
+//! [`TempPath`] still removes its path when dropped, so errors leave nothing behind either. A host
+//! that catches signals itself (lmlab's Python module) calls [`request`] instead: cooperative work
+//! stops at its next step, and [`withdraw`] lets the next work run.
 
 use crate::error::{Error, Result};
 use std::path::{Path, PathBuf};
@@ -41,8 +43,16 @@ fn on_signal() {
         );
         return;
     }
-    // The list stays locked until the exit: no thread registers (and so creates) another path. A
-    // path registered just before may be created just after its first removal: remove twice.
+    // The list stays locked until the exit: no thread registers (and so creates) another path.
+    let _paths = remove_registered_paths();
+    eprintln!("\ninterrupted; temporary files removed");
+    std::process::exit(INTERRUPTED_EXIT_CODE);
+}
+
+/// Removes every registered temporary path now (before the process exits while work still runs
+/// on other threads) and returns the list locked, so that none is registered meanwhile.
+pub fn remove_registered_paths() -> std::sync::MutexGuard<'static, Vec<(u64, PathBuf)>> {
+    // A path registered just before may be created just after its first removal: remove twice.
     let paths = lock_paths();
     for pass in 0..2 {
         if pass > 0 {
@@ -52,13 +62,23 @@ fn on_signal() {
             remove_path(path);
         }
     }
-    eprintln!("\ninterrupted; temporary files removed");
-    std::process::exit(INTERRUPTED_EXIT_CODE);
+    paths
 }
 
-/// True once an interrupt has been received.
+/// True once an interrupt has been received (or [`request`]ed).
 pub fn requested() -> bool {
     REQUESTED.load(Ordering::SeqCst)
+}
+
+/// Requests an interrupt as a first signal does, without exiting: for a host that catches signals
+/// itself. Cooperative work (training loops, the experiment runner) stops at its next step.
+pub fn request() {
+    REQUESTED.store(true, Ordering::SeqCst);
+}
+
+/// Withdraws an interrupt once the work it stopped has ended, so that later work runs.
+pub fn withdraw() {
+    REQUESTED.store(false, Ordering::SeqCst);
 }
 
 /// While one of these lives, the first interrupt only sets [`requested`] instead of exiting.
@@ -163,6 +183,14 @@ mod tests {
         assert!(!a.exists() && !sub.exists());
         assert!(kept.exists());
         assert!(lock_paths().iter().all(|(_, p)| p != &a && p != &b));
+    }
+
+    #[test]
+    fn a_request_is_seen_until_withdrawn() {
+        request();
+        assert!(requested());
+        withdraw();
+        assert!(!requested());
     }
 
     #[test]

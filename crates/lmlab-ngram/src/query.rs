@@ -154,6 +154,16 @@ thread_local! {
 /// tokens (ids outside the vocabulary included); faster, because the lookups of different
 /// positions do not wait for each other.
 pub fn sequence_log10_probs(model: &NgramModel, tokens: &[TokenId], mut emit: impl FnMut(f32)) {
+    sequence_full_scores(model, tokens, |log10, _| emit(log10));
+}
+
+/// [`sequence_log10_probs`], also passing the length of the n-gram each token matched (its
+/// context words matched + 1, KenLM's `ngram_length`; what [`State::advance_matched`] tells).
+pub fn sequence_full_scores(
+    model: &NgramModel,
+    tokens: &[TokenId],
+    mut emit: impl FnMut(f32, usize),
+) {
     CHAINS.with(|cell| match cell.try_borrow_mut() {
         Ok(mut chains) => score_with(&mut chains, model, tokens, &mut emit),
         // `emit` itself scores a sequence on this thread.
@@ -161,19 +171,20 @@ pub fn sequence_log10_probs(model: &NgramModel, tokens: &[TokenId], mut emit: im
     })
 }
 
-/// [`sequence_log10_probs`] with the given scratch.
+/// [`sequence_full_scores`] with the given scratch.
 fn score_with(
     chains: &mut Chains,
     model: &NgramModel,
     tokens: &[TokenId],
-    emit: &mut dyn FnMut(f32),
+    emit: &mut dyn FnMut(f32, usize),
 ) {
     let mut context = Context::start(model);
     for start in (0..tokens.len()).step_by(BLOCK) {
         let end = (start + BLOCK).min(tokens.len());
         chains.find(model, tokens, start..end, context.len);
         for position in 0..end - start {
-            emit(context.advance(model, chains, position));
+            let log10 = context.advance(model, chains, position);
+            emit(log10, chains.length(position));
         }
     }
 }

@@ -9,6 +9,7 @@ mod common;
 use common::{shared, synthetic_corpus, train_text};
 use lmlab_core::{LanguageModel, Scorer, TokenId};
 use lmlab_ngram::arpa::{read_arpa, write_arpa_to};
+use lmlab_ngram::query::sequence_full_scores;
 use lmlab_ngram::{NgramModel, NgramOptions, State, DEFAULT_FALLBACK};
 use std::collections::HashSet;
 
@@ -67,10 +68,15 @@ fn sequences(model: &NgramModel, test: &str) -> Vec<Vec<TokenId>> {
     all
 }
 
-/// log10 p of each token through a [`State`], token by token.
-fn by_state(model: &NgramModel, ids: &[TokenId]) -> Vec<f32> {
+/// log10 p of each token through a [`State`], token by token, with the n-gram length matched.
+fn by_state(model: &NgramModel, ids: &[TokenId]) -> Vec<(f32, usize)> {
     let mut state = State::start(model);
-    ids.iter().map(|&id| state.advance(model, id)).collect()
+    ids.iter()
+        .map(|&id| {
+            let (log10, matched) = state.advance_matched(model, id);
+            (log10, matched + 1)
+        })
+        .collect()
 }
 
 /// Asserts bit equality of the two paths (log10 and natural log) on every sequence.
@@ -81,13 +87,23 @@ fn assert_paths_equal(model: &NgramModel, sequences: &[Vec<TokenId>], what: &str
         let expected = by_state(model, ids);
         let batched = model.log10_probs(ids);
         assert_eq!(batched.len(), ids.len());
-        for (i, (a, b)) in batched.iter().zip(&expected).enumerate() {
+        for (i, (a, (b, _))) in batched.iter().zip(&expected).enumerate() {
             assert_eq!(
                 a.to_bits(),
                 b.to_bits(),
                 "{what}: sequence {s} token {i}: batched {a} vs state {b}"
             );
         }
+        let mut full = Vec::with_capacity(ids.len());
+        sequence_full_scores(model, ids, |log10, length| full.push((log10, length)));
+        let bits = |v: &[(f32, usize)]| -> Vec<(u32, usize)> {
+            v.iter().map(|&(p, n)| (p.to_bits(), n)).collect()
+        };
+        assert_eq!(
+            bits(&full),
+            bits(&expected),
+            "{what}: sequence {s} (full scores)"
+        );
         scorer.reset();
         let via_scorer: Vec<u64> = ids
             .iter()

@@ -1,7 +1,11 @@
 """lmlab from Python: load any lmlab model and score, evaluate or sample it; learn and use
 tokenizers; train a run from a recipe; and :mod:`lmlab.kenlm`, a drop-in for KenLM's Python
 module. The work happens in lmlab's Rust library (the extension module ``lmlab._lmlab``); long
-calls release the GIL.
+calls release the GIL, and Ctrl-C interrupts them (``KeyboardInterrupt``) with no file written
+half-way: training, evaluation, experiment runs, tokenizer training, and ``score`` /
+``encode_batch`` of texts of a megabyte or more. A neural run stops at its next step with a
+checkpoint, as ``lmlab train`` does; other work is left to end on its own thread, its result
+dropped and nothing of it put in place.
 
 >>> import lmlab
 >>> model = lmlab.load("ptb.ngram")
@@ -9,6 +13,7 @@ calls release the GIL.
 >>> model.evaluate("the cat sat\\n")["perplexity"]
 """
 
+import atexit
 import json
 import os
 
@@ -16,6 +21,10 @@ from . import _lmlab
 from ._errors import Error, FileError, FileNotFound, InvalidInput, InvalidType, require_str
 
 __version__ = _lmlab.__version__
+
+# A call interrupted by Ctrl-C may leave lmlab's work running on its thread (its result is
+# dropped); such threads end with the process, so their temporary files are removed at exit.
+atexit.register(_lmlab.remove_abandoned_files)
 
 __all__ = [
     "Error",

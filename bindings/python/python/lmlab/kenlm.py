@@ -11,22 +11,12 @@ them, and word-by-word scoring through :class:`State`.
 import os
 
 from . import _lmlab
-from ._errors import InvalidType
 
 __all__ = ["FullScoreReturn", "LanguageModel", "Model", "State"]
 
 #: A query state (the context words and their backoffs): pass it to
 #: :meth:`Model.BeginSentenceWrite`, :meth:`Model.NullContextWrite`, :meth:`Model.BaseScore`.
 State = _lmlab.State
-
-
-def _text(value):
-    """A sentence or word as ``str`` (KenLM takes ``bytes`` too)."""
-    if isinstance(value, bytes):
-        return value.decode("utf-8")
-    if isinstance(value, str):
-        return value
-    raise InvalidType(f"expected str or bytes, got {type(value).__name__}")
 
 
 class FullScoreReturn:
@@ -47,56 +37,44 @@ class FullScoreReturn:
         )
 
 
-class Model:
-    """An n-gram model over words, queried as KenLM's ``kenlm.Model``."""
+class Model(_lmlab.KenlmModel):
+    """An n-gram model over words, queried as KenLM's ``kenlm.Model``. Sentences and words are
+    ``str`` or UTF-8 ``bytes``. The queries are the native methods themselves (no Python frame
+    per call, as KenLM's Cython class):
+
+    - ``score(sentence, bos=True, eos=True)``: log10 probability of the whitespace-separated words
+      of ``sentence``, after ``<s>`` when ``bos``, followed by ``</s>`` when ``eos``;
+    - ``full_scores(sentence, bos=True, eos=True)``: an iterator of ``(log10 probability, n-gram
+      length, oov)`` for every word, then for ``</s>`` when ``eos``;
+    - ``BeginSentenceWrite(state)`` / ``NullContextWrite(state)``: sets ``state`` to the start of
+      a sentence (the context ``<s>``) or to the empty context;
+    - ``BaseScore(in_state, word, out_state)``: log10 p(``word`` | ``in_state``); ``out_state``
+      becomes the context after ``word``;
+    - ``word in model``: whether ``word`` is in the vocabulary;
+    - ``order``: the order N of the model.
+    """
 
     def __init__(self, path, config=None):
         """Loads ``path``: an ARPA file or an lmlab n-gram model file. ``config`` (KenLM's load
         options) is accepted for compatibility; lmlab memory-maps its model files and reads
         ARPA files whole, whatever it says."""
         self.path = os.path.abspath(os.fspath(path))
-        self._model = _lmlab.KenlmModel(self.path)
 
-    @property
-    def order(self):
-        """The order N of the model."""
-        return self._model.order
-
-    def score(self, sentence, bos=True, eos=True):
-        """log10 probability of the whitespace-separated words of ``sentence``, after ``<s>``
-        when ``bos``, followed by ``</s>`` when ``eos``."""
-        return self._model.score(_text(sentence), bos, eos)
+    def __new__(cls, path, config=None):
+        return super().__new__(cls, os.path.abspath(os.fspath(path)), config)
 
     def perplexity(self, sentence):
         """Per-word perplexity of ``sentence`` with ``<s>`` and ``</s>`` (``</s>`` counts as a
         word), as KenLM computes it."""
-        words = len(_text(sentence).split()) + 1
-        return 10.0 ** (-self.score(sentence) / words)
-
-    def full_scores(self, sentence, bos=True, eos=True):
-        """An iterator of ``(log10 probability, n-gram length, oov)`` for every word, then for
-        ``</s>`` when ``eos``."""
-        return iter(self._model.full_scores(_text(sentence), bos, eos))
-
-    def BeginSentenceWrite(self, state):
-        """Sets ``state`` to the start of a sentence (the context ``<s>``)."""
-        self._model.BeginSentenceWrite(state)
-
-    def NullContextWrite(self, state):
-        """Sets ``state`` to the empty context."""
-        self._model.NullContextWrite(state)
-
-    def BaseScore(self, in_state, word, out_state):
-        """log10 p(``word`` | ``in_state``); ``out_state`` becomes the context after ``word``."""
-        return self._model.BaseScore(in_state, _text(word), out_state)
+        log10 = self.score(sentence)
+        if isinstance(sentence, bytes):
+            sentence = sentence.decode("utf-8")
+        return 10.0 ** (-log10 / (len(sentence.split()) + 1))
 
     def BaseFullScore(self, in_state, word, out_state):
         """:class:`FullScoreReturn` of ``word`` after ``in_state``; ``out_state`` becomes the
         context after ``word``."""
-        return FullScoreReturn(*self._model.BaseFullScore(in_state, _text(word), out_state))
-
-    def __contains__(self, word):
-        return self._model.__contains__(_text(word))
+        return FullScoreReturn(*super().BaseFullScore(in_state, word, out_state))
 
     def __reduce__(self):
         return (Model, (self.path,))
