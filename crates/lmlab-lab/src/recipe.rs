@@ -641,6 +641,24 @@ mod tests {
     }
 
     #[test]
+    fn a_glm_recipe_reads_round_trips_and_checks_its_options() {
+        let r = Recipe::parse("[model]\nfamily = \"glm\"\norder = 4\nskips = \"none\"\n").unwrap();
+        match &r.model {
+            ModelChoice::Glm(o) => {
+                assert_eq!(o.order, 4);
+                assert_eq!(o.skips, lmlab_ngram::glm::Skips::None);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(r.model.slug(), "glm4-none");
+        assert_eq!(Recipe::parse(&r.to_toml()).unwrap(), r);
+        let m = error("[model]\nfamily = \"glm\"\norder = 1\n");
+        assert!(m.contains("GLM order 1 is invalid"), "{m}");
+        let m = error("[model]\nfamily = \"glm\"\nskips = \"some\"\n");
+        assert!(m.contains("unknown variant `some`, expected `all` or `none`"), "{m}");
+    }
+
+    #[test]
     fn bad_recipes_say_what_is_wrong() {
         let m = error("[model]\nfamily = \"ngram\"\norder = 3\ncolour = 1\n");
         assert!(m.contains("colour"), "{m}");
