@@ -655,7 +655,10 @@ mod tests {
         let m = error("[model]\nfamily = \"glm\"\norder = 1\n");
         assert!(m.contains("GLM order 1 is invalid"), "{m}");
         let m = error("[model]\nfamily = \"glm\"\nskips = \"some\"\n");
-        assert!(m.contains("unknown variant `some`, expected `all` or `none`"), "{m}");
+        assert!(
+            m.contains("unknown variant `some`, expected `all` or `none`"),
+            "{m}"
+        );
     }
 
     #[test]

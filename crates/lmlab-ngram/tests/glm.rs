@@ -282,3 +282,111 @@ fn model_file_round_trips_with_equal_values() {
         stepper.push(t);
     }
 }
+
+/// A corpus of 300 lines of 2–11 words over 30 words, from a fixed linear congruential sequence
+/// skewed towards small word numbers (so patterns repeat).
+fn synthetic_corpus() -> String {
+    let mut state: u64 = 12345;
+    let mut next = move |n: u64| {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (state >> 33) % n
+    };
+    let mut text = String::new();
+    for _ in 0..300 {
+        let len = 2 + next(10);
+        let words: Vec<String> = (0..len)
+            .map(|_| format!("w{}", next(30).min(next(30))))
+            .collect();
+        text.push_str(&words.join(" "));
+        text.push('\n');
+    }
+    text
+}
+
+#[test]
+fn orders_4_and_5_equal_an_independent_brute_force_reference() {
+    let python = match std::process::Command::new("python3")
+        .arg("--version")
+        .output()
+    {
+        Ok(out) if out.status.success() => "python3",
+        _ => {
+            lmlab_core::test_support::report_skip("python3 is not installed");
+            return;
+        }
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let text = synthetic_corpus();
+    let corpus = dir.path().join("corpus.txt");
+    std::fs::write(&corpus, &text).unwrap();
+    for order in [4, 5] {
+        let options = GlmOptions {
+            discount_fallback: Some([0.5, 1.0, 1.5]),
+            ..GlmOptions::with_order(order)
+        };
+        let model = train_glm(&text, &options).unwrap();
+        let discounts: String = model
+            .patterns()
+            .iter()
+            .map(|(name, d, _)| format!("{name} {:e} {:e} {:e}\n", d[0], d[1], d[2]))
+            .collect();
+        let tok = model.tokenizer();
+        let bos = tok.specials().bos;
+        // Every token of the last 20 lines, and of one unseen line, with its history.
+        let mut queries = String::new();
+        let mut ours = Vec::new();
+        let lines: Vec<&str> = text
+            .lines()
+            .skip(280)
+            .chain(["w29 w28 w27 w0 w1"])
+            .collect();
+        for line in lines {
+            let words: Vec<&str> = line.split_whitespace().chain(["</s>"]).collect();
+            let mut context = vec![bos];
+            let mut names = vec!["<s>"];
+            for w in words {
+                let id = if w == "</s>" {
+                    tok.specials().eos
+                } else {
+                    tok.encode(w)[0]
+                };
+                let start = names.len().saturating_sub(order - 1);
+                queries.push_str(&format!("{} {w}\n", names[start..].join(" ")));
+                ours.push(model.prob(&context, id));
+                context.push(id);
+                names.push(w);
+            }
+        }
+        let (d_path, q_path) = (dir.path().join("d.txt"), dir.path().join("q.txt"));
+        std::fs::write(&d_path, discounts).unwrap();
+        std::fs::write(&q_path, queries).unwrap();
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/glm_reference.py");
+        let out = std::process::Command::new(python)
+            .arg(script)
+            .arg(&corpus)
+            .arg(order.to_string())
+            .arg(&d_path)
+            .arg(&q_path)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let theirs: Vec<f64> = String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(|l| l.parse().unwrap())
+            .collect();
+        assert_eq!(theirs.len(), ours.len());
+        for (i, (o, t)) in ours.iter().zip(&theirs).enumerate() {
+            assert!(
+                (o - t).abs() <= 1e-12 * t,
+                "order {order}, query {i}: {o} vs {t}"
+            );
+        }
+    }
+}
