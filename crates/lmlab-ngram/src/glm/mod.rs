@@ -50,9 +50,10 @@
 //! estimators read, i.e. no longer GLMTK's code, so the comparison the issue asks for is not made.
 //!
 //! Memory: counting holds one 32-byte record per token for the pattern being counted (patterns
-//! go one at a time); the model keeps every pattern's table, so it is about 2^(N−1)/N times the
-//! size of the order-N MKN model's n-grams (16 patterns against 5 orders at N = 5). `--memory`
-//! is not supported by the GLM.
+//! go one at a time); the model keeps every pattern's table. Measured at order 5 on PTB train: 16
+//! patterns, 8.65 M stored entries against MKN's 2.32 M n-grams (3.7×), a 141 MB model file against
+//! 49 MB, 474 MiB peak RSS to build against 79 MiB. `--memory` (spilling to disk) is not
+//! implemented for the GLM, and loading copies the arrays (the file is not used in place).
 
 mod count;
 mod estimate;
