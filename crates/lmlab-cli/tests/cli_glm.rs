@@ -3,7 +3,7 @@
 //! inputs.
 
 mod common;
-use common::{fails, ok, s, texts};
+use common::{fails, ok, predicts_mat_and_generates, s, texts};
 
 #[test]
 fn train_eval_probs_ensemble_predict_and_generate() {
@@ -60,19 +60,7 @@ fn train_eval_probs_ensemble_predict_and_generate() {
     ]))
     .unwrap();
     assert!(mix.to_string().contains("weights"), "{mix}");
-    let top: serde_json::Value = serde_json::from_str(&ok(&[
-        "predict",
-        s(&glm),
-        "--context",
-        "the cat number 3 sat on the",
-        "--top-k",
-        "3",
-        "--json",
-    ]))
-    .unwrap();
-    assert_eq!(top[0]["token"], "mat");
-    let text = ok(&["generate", s(&glm), "--seed", "4", "--prompt", "a dog"]);
-    assert!(text.starts_with("a dog"), "{text}");
+    predicts_mat_and_generates(&glm);
 }
 
 #[test]

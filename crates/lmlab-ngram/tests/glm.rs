@@ -4,13 +4,12 @@
 
 mod common;
 
-use common::{shared, train_text};
+use common::{read_xz, shared, train_text};
 use lmlab_core::model::{encode_corpus, TokenSequence};
 use lmlab_core::{LanguageModel, SequenceMode, Tokenizer};
 use lmlab_ngram::glm::{self, GlmModel, GlmOptions, Skips};
 use lmlab_ngram::NgramOptions;
 use lmlab_tokenize::WordsTrainer;
-use std::io::Read;
 
 fn train_glm(text: &str, options: &GlmOptions) -> lmlab_core::Result<GlmModel> {
     let tokenizer = WordsTrainer::default().train(text)?;
@@ -104,15 +103,6 @@ fn hand_computed_order_3_on_a_20_word_corpus() {
         close(dist.iter().sum(), 1.0);
         assert_eq!(dist[bos as usize], 0.0);
     }
-}
-
-fn read_xz(path: &std::path::Path) -> String {
-    let file = std::fs::File::open(path).unwrap();
-    let mut text = String::new();
-    xz2::read::XzDecoder::new(file)
-        .read_to_string(&mut text)
-        .unwrap();
-    text
 }
 
 /// PTB train and test with `<unk>` rewritten to `<oov>` (as the KenLM fixtures were made).
