@@ -37,23 +37,51 @@ pub(crate) struct PatternCounts {
 /// `--skips none` reproduces lmplz's discounts exactly.
 pub(crate) fn count_pattern(
     ids: &[TokenId],
+    vocab_size: usize,
     bos: TokenId,
     mask: Mask,
     top: bool,
     window: &[TokenId],
 ) -> PatternCounts {
+    let k = mask.count_ones() as usize;
+    let last = last_occurrence(window, bos, mask, top);
+    let occurrences = occurrences(ids, bos, mask, top);
+    // Ids (and the left-word marker, `vocab_size`) packed into one u128 when they fit: sorting
+    // 16-byte integers is about twice as fast as sorting 32-byte records.
+    let bits = usize::BITS - vocab_size.leading_zeros();
+    if (k + 2) * bits as usize <= 128 {
+        let codec = Codec {
+            bits,
+            k,
+            marker: vocab_size as u32,
+        };
+        let mut packed: Vec<u128> = occurrences.map(|r| codec.pack(&r)).collect();
+        packed.sort_unstable();
+        group(packed.iter().map(|&p| codec.unpack(p)), k, last.as_deref())
+    } else {
+        let mut records: Vec<Record> = occurrences.collect();
+        records.sort_unstable();
+        group(records.into_iter(), k, last.as_deref())
+    }
+}
+
+/// Every occurrence of pattern `mask` in `ids` as a record, in stream order.
+fn occurrences(
+    ids: &[TokenId],
+    bos: TokenId,
+    mask: Mask,
+    top: bool,
+) -> impl Iterator<Item = Record> + '_ {
     let reach = span(mask);
     let k = mask.count_ones() as usize;
-    let mut records: Vec<Record> = Vec::with_capacity(ids.len());
     let mut start = 0;
-    let mut kept = [0u32; 8];
-    for (t, &w) in ids.iter().enumerate() {
+    ids.iter().enumerate().filter_map(move |(t, &w)| {
         if w == bos {
             start = t;
-            continue;
+            return None;
         }
         if t - start < reach {
-            continue;
+            return None;
         }
         let first = t - reach;
         let left = if top || first == start {
@@ -61,16 +89,50 @@ pub(crate) fn count_pattern(
         } else {
             ids[first - 1]
         };
+        let mut kept = [0u32; 8];
         let n = kept_words(mask, &ids[..t], &mut kept);
         let mut record = [0u32; WIDTH];
         record[..n].copy_from_slice(&kept[..n]);
         record[k] = w;
         record[k + 1] = left;
-        records.push(record);
+        Some(record)
+    })
+}
+
+/// Packs the k + 2 used fields of a record into a u128, `bits` per field, first field highest (so
+/// integer order is record order); [`NO_LEFT`] becomes `marker`.
+struct Codec {
+    bits: u32,
+    k: usize,
+    marker: u32,
+}
+
+impl Codec {
+    fn pack(&self, r: &Record) -> u128 {
+        let mut p = 0u128;
+        for (i, &v) in r[..self.k + 2].iter().enumerate() {
+            let v = if i == self.k + 1 && v == NO_LEFT {
+                self.marker
+            } else {
+                v
+            };
+            p = (p << self.bits) | u128::from(v);
+        }
+        p
     }
-    records.sort_unstable();
-    let last = last_occurrence(window, bos, mask, top);
-    group(&records, k, last.as_deref())
+
+    fn unpack(&self, mut p: u128) -> Record {
+        let mut r = [0u32; WIDTH];
+        let field = (1u128 << self.bits) - 1;
+        for i in (0..self.k + 2).rev() {
+            r[i] = (p & field) as u32;
+            p >>= self.bits;
+        }
+        if r[self.k + 1] == self.marker {
+            r[self.k + 1] = NO_LEFT;
+        }
+        r
+    }
 }
 
 /// The occurrence of a contiguous pattern below the top that ends lmplz's last window, in text
@@ -85,7 +147,7 @@ fn last_occurrence(window: &[TokenId], bos: TokenId, mask: Mask, top: bool) -> O
 }
 
 /// Groups sorted records into rows with used counts and counts-of-counts.
-fn group(records: &[Record], k: usize, last: Option<&[u32]>) -> PatternCounts {
+fn group(records: impl Iterator<Item = Record>, k: usize, last: Option<&[u32]>) -> PatternCounts {
     let mut out = PatternCounts {
         histories: Vec::new(),
         row_start: Vec::new(),
@@ -93,45 +155,86 @@ fn group(records: &[Record], k: usize, last: Option<&[u32]>) -> PatternCounts {
         counts: Vec::new(),
         stats: [0; 5],
     };
-    let mut i = 0;
-    while i < records.len() {
-        let key = &records[i][..=k];
-        let mut j = i;
-        let mut distinct = 0u32;
-        let mut previous_left = None;
-        while j < records.len() && records[j][..=k] == *key {
-            let left = records[j][k + 1];
-            if previous_left != Some(left) {
-                distinct += 1;
-                previous_left = Some(left);
+    // The pattern being read: its first record, raw count, distinct left words, last left word.
+    let mut run: Option<(Record, u32, u32, u32)> = None;
+    for r in records {
+        match &mut run {
+            Some((first, raw, distinct, left)) if first[..=k] == r[..=k] => {
+                *raw += 1;
+                if r[k + 1] != *left {
+                    *distinct += 1;
+                    *left = r[k + 1];
+                }
             }
-            j += 1;
+            _ => {
+                if let Some(done) = run.take() {
+                    emit(&mut out, done, k, last);
+                }
+                run = Some((r, 1, 1, r[k + 1]));
+            }
         }
-        let raw = (j - i) as u32;
-        let used = if records[i][k + 1] == NO_LEFT {
-            raw
-        } else {
-            distinct
-        };
-        let new_row =
-            out.row_start.is_empty() || out.histories[out.histories.len() - k..] != key[..k];
-        if new_row {
-            out.row_start.push(out.words.len() as u32);
-            out.histories.extend_from_slice(&key[..k]);
-        }
-        out.words.push(key[k]);
-        out.counts.push(used);
-        let stat = if last == Some(key) { raw } else { used };
-        if (1..5).contains(&stat) {
-            out.stats[stat as usize] += 1;
-        }
-        i = j;
+    }
+    if let Some(done) = run {
+        emit(&mut out, done, k, last);
     }
     out.row_start.push(out.words.len() as u32);
     out
 }
 
+/// Adds one pattern (first record, raw count, distinct left words) to `out`.
+fn emit(out: &mut PatternCounts, run: (Record, u32, u32, u32), k: usize, last: Option<&[u32]>) {
+    let (first, raw, distinct, _) = run;
+    let key = &first[..=k];
+    let used = if first[k + 1] == NO_LEFT {
+        raw
+    } else {
+        distinct
+    };
+    let new_row = out.row_start.is_empty() || out.histories[out.histories.len() - k..] != key[..k];
+    if new_row {
+        out.row_start.push(out.words.len() as u32);
+        out.histories.extend_from_slice(&key[..k]);
+    }
+    out.words.push(key[k]);
+    out.counts.push(used);
+    let stat = if last == Some(key) { raw } else { used };
+    if (1..5).contains(&stat) {
+        out.stats[stat as usize] += 1;
+    }
+}
+
 /// The top pattern of an order-`order` model.
 pub(crate) fn top_pattern(order: usize) -> Mask {
     full(order - 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn packed_and_plain_records_count_the_same() {
+        // <s> = 1, </s> = 2, words 3..=5: "a b c", "a b a", "c b c".
+        let ids = [1, 3, 4, 5, 2, 1, 3, 4, 3, 2, 1, 5, 4, 5, 2];
+        let window = [2, 5, 4, 5];
+        for mask in [0, 1, 0b10, 0b11, 0b101, 0b111] {
+            let top = mask == 0b111;
+            // A vocabulary of 6 packs into u128; one of 2^40 ids cannot (3 × 41 bits > 128).
+            let packed = count_pattern(&ids, 6, 1, mask, top, &window);
+            let plain = count_pattern(&ids, 1 << 40, 1, mask, top, &window);
+            assert_eq!(packed.histories, plain.histories, "{mask}");
+            assert_eq!(packed.row_start, plain.row_start, "{mask}");
+            assert_eq!(packed.words, plain.words, "{mask}");
+            assert_eq!(packed.counts, plain.counts, "{mask}");
+            assert_eq!(packed.stats, plain.stats, "{mask}");
+            assert!(!packed.words.is_empty());
+        }
+        // "b" after "a": twice, both with the left word <s>: continuation count 1.
+        let bigrams = count_pattern(&ids, 6, 1, 1, false, &window);
+        let row = bigrams.histories.iter().position(|&h| h == 3).unwrap();
+        let range = bigrams.row_start[row] as usize..bigrams.row_start[row + 1] as usize;
+        // After "a": </s> (2, in "a b a </s>"), b (4), c (5, none): sorted by id.
+        assert_eq!(bigrams.words[range.clone()], [2, 4]);
+        assert_eq!(bigrams.counts[range], [1, 1]);
+    }
 }

@@ -50,7 +50,14 @@ pub fn train_stream(
     let mut warnings = Vec::new();
     let window = last_window(&stream, specials, vocab_size, options.order);
     for mask in patterns(options.order, options.skips) {
-        let counts = count_pattern(stream.ids(), specials.bos, mask, mask == top, &window);
+        let counts = count_pattern(
+            stream.ids(),
+            vocab_size,
+            specials.bos,
+            mask,
+            mask == top,
+            &window,
+        );
         let name = pattern_name(mask);
         let (discount, warning) = discounts_for_order(span(mask) + 1, &counts.stats, fallback)
             .map_err(|e| Error::invalid(format!("GLM skip pattern {name}: {e}")))?;
