@@ -260,10 +260,26 @@ fn model_file_round_trips_with_equal_values() {
     assert_eq!(model.describe(), loaded.describe());
     // Same inputs → same bytes.
     let again = dir.path().join("again.lmlab");
-    model.save(&again, provenance).unwrap();
+    model.save(&again, provenance.clone()).unwrap();
     assert_eq!(
         std::fs::read(&path).unwrap(),
         std::fs::read(&again).unwrap()
+    );
+    // Training straight into the file writes the same bytes.
+    let tokenizer = WordsTrainer::default().train(TINY).unwrap();
+    let sequences = encode_corpus(&tokenizer, TINY, SequenceMode::Line);
+    let specials = tokenizer.specials();
+    let stream =
+        lmlab_ngram::TokenStream::from_sequences(&sequences, specials, tokenizer.vocab().len())
+            .unwrap();
+    let direct = dir.path().join("direct.lmlab");
+    let (parameters, _) =
+        glm::train_stream_to_file(stream, Box::new(tokenizer), &options, &direct, provenance)
+            .unwrap();
+    assert_eq!(parameters, model.parameter_count());
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        std::fs::read(&direct).unwrap()
     );
     // The stepper gives the same distributions as whole contexts.
     let mut stepper = loaded.next_token_stepper().unwrap();

@@ -57,12 +57,32 @@ pub(crate) fn count_pattern(
         };
         let mut packed: Vec<u128> = occurrences.map(|r| codec.pack(&r)).collect();
         packed.sort_unstable();
-        group(packed.iter().map(|&p| codec.unpack(p)), k, last.as_deref())
+        let field = (1u128 << bits) - 1;
+        let runs = Runs {
+            same_key: |a: &u128, b: &u128| a >> bits == b >> bits,
+            left: |p: &u128| (p & field) as u32,
+            record: |p: &u128| codec.unpack(*p),
+        };
+        group(&packed, &runs, k, last.as_deref())
     } else {
         let mut records: Vec<Record> = occurrences.collect();
         records.sort_unstable();
-        group(records.into_iter(), k, last.as_deref())
+        let runs = Runs {
+            same_key: |a: &Record, b: &Record| a[..=k] == b[..=k],
+            left: |r: &Record| r[k + 1],
+            record: |r: &Record| *r,
+        };
+        group(&records, &runs, k, last.as_deref())
     }
+}
+
+/// How [`group`] reads sorted items of one representation: whether two have the same pattern
+/// (all but the left word), an item's left word (any value, only compared), and the item as a
+/// record.
+struct Runs<S, L, R> {
+    same_key: S,
+    left: L,
+    record: R,
 }
 
 /// Every occurrence of pattern `mask` in `ids` as a record, in stream order.
@@ -146,8 +166,18 @@ fn last_occurrence(window: &[TokenId], bos: TokenId, mask: Mask, top: bool) -> O
     (!words.contains(&bos)).then(|| words.iter().rev().copied().collect())
 }
 
-/// Groups sorted records into rows with used counts and counts-of-counts.
-fn group(records: impl Iterator<Item = Record>, k: usize, last: Option<&[u32]>) -> PatternCounts {
+/// Groups sorted items into rows with used counts and counts-of-counts.
+fn group<T, S, L, R>(
+    items: &[T],
+    runs: &Runs<S, L, R>,
+    k: usize,
+    last: Option<&[u32]>,
+) -> PatternCounts
+where
+    S: Fn(&T, &T) -> bool,
+    L: Fn(&T) -> u32,
+    R: Fn(&T) -> Record,
+{
     let mut out = PatternCounts {
         histories: Vec::new(),
         row_start: Vec::new(),
@@ -155,27 +185,27 @@ fn group(records: impl Iterator<Item = Record>, k: usize, last: Option<&[u32]>) 
         counts: Vec::new(),
         stats: [0; 5],
     };
-    // The pattern being read: its first record, raw count, distinct left words, last left word.
-    let mut run: Option<(Record, u32, u32, u32)> = None;
-    for r in records {
-        match &mut run {
-            Some((first, raw, distinct, left)) if first[..=k] == r[..=k] => {
-                *raw += 1;
-                if r[k + 1] != *left {
-                    *distinct += 1;
-                    *left = r[k + 1];
-                }
+    let mut i = 0;
+    while i < items.len() {
+        let (mut raw, mut distinct) = (1u32, 1u32);
+        let mut left = (runs.left)(&items[i]);
+        let mut j = i + 1;
+        while j < items.len() && (runs.same_key)(&items[i], &items[j]) {
+            raw += 1;
+            let l = (runs.left)(&items[j]);
+            if l != left {
+                distinct += 1;
+                left = l;
             }
-            _ => {
-                if let Some(done) = run.take() {
-                    emit(&mut out, done, k, last);
-                }
-                run = Some((r, 1, 1, r[k + 1]));
-            }
+            j += 1;
         }
-    }
-    if let Some(done) = run {
-        emit(&mut out, done, k, last);
+        emit(
+            &mut out,
+            ((runs.record)(&items[i]), raw, distinct, left),
+            k,
+            last,
+        );
+        i = j;
     }
     out.row_start.push(out.words.len() as u32);
     out

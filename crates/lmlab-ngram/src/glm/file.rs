@@ -26,26 +26,20 @@ impl GlmModel {
     /// Writes the model atomically as an lmlab model file of kind `glm`.
     pub fn save(&self, path: &Path, provenance: Provenance) -> Result<()> {
         let header = ModelHeader::new(KIND, KIND_VERSION, self.tokenizer.as_ref(), provenance);
-        let mut w = PayloadWriter::new();
-        w.u64(self.order as u64);
-        w.u64(match self.skips {
-            Skips::All => 0,
-            Skips::None => 1,
-        });
-        w.u64(self.vocab_size as u64);
-        w.u64(self.training_tokens);
-        w.u64(self.tables.len() as u64);
-        for t in &self.tables {
-            w.u64(u64::from(t.mask));
-            for d in t.discount.amount {
-                w.f64(d);
-            }
-            w.u32_slice(&t.counts.histories);
-            w.u32_slice(&t.counts.row_start);
-            w.u32_slice(&t.counts.words);
-            w.u32_slice(&t.counts.counts);
-        }
-        write_model_file(path, &header, &w.finish())
+        let parts: Vec<_> = self
+            .tables
+            .iter()
+            .map(|t| (t.mask, &t.discount, &t.counts))
+            .collect();
+        write_file(
+            path,
+            &header,
+            self.order,
+            self.skips,
+            self.vocab_size,
+            self.training_tokens,
+            &parts,
+        )
     }
 
     /// Loads an lmlab model file of kind `glm`, checking what the queries rely on.
@@ -106,6 +100,38 @@ impl GlmModel {
             warnings: Vec::new(),
         })
     }
+}
+
+/// Writes a model file of kind `glm` atomically from each pattern's mask, discounts and counts.
+pub(crate) fn write_file(
+    path: &Path,
+    header: &ModelHeader,
+    order: usize,
+    skips: Skips,
+    vocab_size: usize,
+    training_tokens: u64,
+    patterns: &[(u32, &Discount, &PatternCounts)],
+) -> Result<()> {
+    let mut w = PayloadWriter::new();
+    w.u64(order as u64);
+    w.u64(match skips {
+        Skips::All => 0,
+        Skips::None => 1,
+    });
+    w.u64(vocab_size as u64);
+    w.u64(training_tokens);
+    w.u64(patterns.len() as u64);
+    for (mask, discount, counts) in patterns {
+        w.u64(u64::from(*mask));
+        for d in discount.amount {
+            w.f64(d);
+        }
+        w.u32_slice(&counts.histories);
+        w.u32_slice(&counts.row_start);
+        w.u32_slice(&counts.words);
+        w.u32_slice(&counts.counts);
+    }
+    write_model_file(path, header, &w.finish())
 }
 
 /// The invariants of one pattern's arrays: rows cover the entries in order, no empty row, every
