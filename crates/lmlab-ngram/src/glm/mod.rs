@@ -52,7 +52,7 @@
 //! Memory: counting holds one 32-byte record per token for the pattern being counted (patterns
 //! go one at a time); the model keeps every pattern's table. Measured at order 5 on PTB train: 16
 //! patterns, 8.65 M stored entries against MKN's 2.32 M n-grams (3.7×), a 141 MB model file against
-//! 49 MB, 474 MiB peak RSS to build against 79 MiB. `--memory` (spilling to disk) is not
+//! 49 MB, 333 MiB peak RSS to build against 81 MiB. `--memory` (spilling to disk) is not
 //! implemented for the GLM, and loading copies the arrays (the file is not used in place).
 
 mod count;
