@@ -130,7 +130,12 @@ fn count_patterns(
         );
         let name = pattern_name(mask);
         let (discount, warning) = discounts_for_order(span(mask) + 1, &counts.stats, fallback)
-            .map_err(|e| Error::invalid(format!("GLM skip pattern {name}: {e}")))?;
+            .map_err(|e| match e {
+                Error::InvalidArgument(why) => {
+                    Error::invalid(format!("GLM skip pattern {name}: {why}"))
+                }
+                other => other,
+            })?;
         counted
             .warnings
             .extend(warning.map(|w| format!("skip pattern {name}: {w}")));
