@@ -118,6 +118,9 @@ pub enum TrainCommand {
     Baseline(BaselineArgs),
     /// An interpolated modified Kneser-Ney n-gram model, computed exactly as KenLM's lmplz.
     Ngram(NgramArgs),
+    /// A generalized language model (Pickhardt et al. 2014): modified Kneser-Ney interpolated over
+    /// skipped histories as well as shortened ones.
+    Glm(GlmArgs),
     /// A memory-based model (IGTree or TRIBL2, as TiMBL) over the K previous tokens.
     Memory(MemoryArgs),
     /// A decoder-only transformer on lmlab's CPU engine (config: TOML or JSON).
@@ -294,6 +297,35 @@ pub struct NgramArgs {
     /// Directory for the temporary files of --memory (default: the system temp dir).
     #[arg(long, value_name = "DIR")]
     pub temp: Option<PathBuf>,
+    #[command(flatten)]
+    pub tokenizer: TokenizerArgs,
+    #[command(flatten)]
+    pub sequences: SequencesArg,
+    /// Print the training record as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `lmlab train glm`.
+#[derive(Args, Debug)]
+pub struct GlmArgs {
+    /// Training text (UTF-8).
+    #[arg(long)]
+    pub input: PathBuf,
+    /// Where to write the model file.
+    #[arg(short, long)]
+    pub output: PathBuf,
+    /// The order N, from 2 to 7.
+    #[arg(long)]
+    pub order: u64,
+    /// Which history words may be skipped: all (the paper's GLM) or none (modified Kneser-Ney,
+    /// equal to `lmlab train ngram`).
+    #[arg(long, default_value = "all")]
+    pub skips: String,
+    /// As for `lmlab train ngram`: when a skip pattern's closed-form discounts are out of range,
+    /// use these (D1 D2 D3+; default 0.5 1 1.5) instead of stopping with an error.
+    #[arg(long, num_args = 0..=3, value_name = "D", allow_negative_numbers = true)]
+    pub discount_fallback: Option<Vec<f64>>,
     #[command(flatten)]
     pub tokenizer: TokenizerArgs,
     #[command(flatten)]

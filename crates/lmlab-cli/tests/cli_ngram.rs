@@ -2,7 +2,7 @@
 //! generation, and its bad inputs.
 
 mod common;
-use common::{fails, ok, s, texts};
+use common::{fails, ok, predicts_mat_and_generates, s, texts};
 
 #[test]
 fn train_eval_export_import_and_predict() {
@@ -37,19 +37,7 @@ fn train_eval_export_import_and_predict() {
         );
         assert!((a - b).abs() < 1e-4 * a, "{arpa:?}: {a} vs {b}");
     }
-    let top: serde_json::Value = serde_json::from_str(&ok(&[
-        "predict",
-        s(&model),
-        "--context",
-        "the cat number 3 sat on the",
-        "--top-k",
-        "3",
-        "--json",
-    ]))
-    .unwrap();
-    assert_eq!(top[0]["token"], "mat");
-    let text = ok(&["generate", s(&model), "--seed", "4", "--prompt", "a dog"]);
-    assert!(text.starts_with("a dog"), "{text}");
+    predicts_mat_and_generates(&model);
 }
 
 #[test]

@@ -51,6 +51,24 @@ pub fn texts(dir: &Path) -> (PathBuf, PathBuf) {
     (train, test)
 }
 
+/// Checks a model trained on [`texts`]: `predict` puts "mat" first after "the cat number 3 sat on
+/// the", and `generate` continues a prompt.
+pub fn predicts_mat_and_generates(model: &Path) {
+    let top: serde_json::Value = serde_json::from_str(&ok(&[
+        "predict",
+        s(model),
+        "--context",
+        "the cat number 3 sat on the",
+        "--top-k",
+        "3",
+        "--json",
+    ]))
+    .unwrap();
+    assert_eq!(top[0]["token"], "mat");
+    let text = ok(&["generate", s(model), "--seed", "4", "--prompt", "a dog"]);
+    assert!(text.starts_with("a dog"), "{text}");
+}
+
 /// Path as &str.
 pub fn s(path: &Path) -> &str {
     path.to_str().unwrap()

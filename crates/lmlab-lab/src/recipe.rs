@@ -15,7 +15,7 @@
 //! kind = "bpe"                  # bytes | chars | words | bpe | scaffold-bpe | file
 //! vocab_size = 2000
 //! [model]
-//! family = "ngram"              # uniform | baseline | ngram | memory | transformer | lstm
+//! family = "ngram"              # uniform | baseline | ngram | glm | memory | transformer | lstm
 //! order = 4
 //! ```
 //! Neural families take the network's shape in `[model]` and the optimizer in `[train]`.
@@ -24,6 +24,7 @@ use lmlab_baseline::Smoothing;
 use lmlab_core::{Error, Result, SequenceMode};
 use lmlab_memory::MemoryOptions;
 use lmlab_neural::config::{Arch, ModelConfig, TrainConfig};
+use lmlab_ngram::glm::GlmOptions;
 use lmlab_ngram::NgramOptions;
 use lmlab_tokenize::{BpeTrainer, CharsTrainer, PreTokenizerPattern, WordsTrainer};
 use serde::{Deserialize, Serialize};
@@ -298,6 +299,9 @@ pub enum ModelChoice {
     Baseline(BaselineChoice),
     /// Interpolated modified Kneser-Ney, as KenLM's lmplz.
     Ngram(NgramOptions),
+    /// The generalized language model (Pickhardt et al. 2014): modified Kneser-Ney over skipped
+    /// histories.
+    Glm(GlmOptions),
     /// Memory-based: IGTree or TRIBL2.
     Memory(MemoryOptions),
     /// A decoder-only transformer of this shape (`vocab_size` comes from the tokenizer).
@@ -334,6 +338,7 @@ impl ModelChoice {
             ModelChoice::Uniform => "uniform",
             ModelChoice::Baseline(_) => "baseline",
             ModelChoice::Ngram(_) => "ngram",
+            ModelChoice::Glm(_) => "glm",
             ModelChoice::Memory(_) => "memory",
             ModelChoice::Transformer(_) => "transformer",
             ModelChoice::Lstm(_) => "lstm",
@@ -367,6 +372,7 @@ impl ModelChoice {
             }) => "bigram-wb".into(),
             ModelChoice::Baseline(_) => "bigram-addk".into(),
             ModelChoice::Ngram(o) => format!("kn{}", o.order),
+            ModelChoice::Glm(o) => format!("glm{}-{}", o.order, o.skips),
             ModelChoice::Memory(m) => format!("{}{}", m.algorithm, m.context),
             ModelChoice::Transformer(_) | ModelChoice::Lstm(_) => self.family().into(),
         }
@@ -378,6 +384,7 @@ impl ModelChoice {
             ModelChoice::Uniform => "uniform".into(),
             ModelChoice::Baseline(b) => format!("bigram {}", b.smoothing),
             ModelChoice::Ngram(o) => format!("KN {}-gram", o.order),
+            ModelChoice::Glm(o) => format!("GLM {}-gram (skips {})", o.order, o.skips),
             ModelChoice::Memory(m) => {
                 let name = match m.algorithm {
                     lmlab_memory::Algorithm::IgTree => "IGTree",
@@ -504,6 +511,7 @@ impl Recipe {
             ModelChoice::Ngram(o) if o.order == 0 => Err(Error::invalid(
                 "model: order must be at least 1 (1 = unigrams), got 0",
             )),
+            ModelChoice::Glm(o) => o.validate(),
             ModelChoice::Memory(m) if m.context == 0 => Err(Error::invalid(
                 "model: context must be at least 1 previous token, got 0",
             )),
@@ -630,6 +638,27 @@ mod tests {
 
     fn error(text: &str) -> String {
         Recipe::parse(text).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn a_glm_recipe_reads_round_trips_and_checks_its_options() {
+        let r = Recipe::parse("[model]\nfamily = \"glm\"\norder = 4\nskips = \"none\"\n").unwrap();
+        match &r.model {
+            ModelChoice::Glm(o) => {
+                assert_eq!(o.order, 4);
+                assert_eq!(o.skips, lmlab_ngram::glm::Skips::None);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(r.model.slug(), "glm4-none");
+        assert_eq!(Recipe::parse(&r.to_toml()).unwrap(), r);
+        let m = error("[model]\nfamily = \"glm\"\norder = 1\n");
+        assert!(m.contains("GLM order 1 is invalid"), "{m}");
+        let m = error("[model]\nfamily = \"glm\"\nskips = \"some\"\n");
+        assert!(
+            m.contains("unknown variant `some`, expected `all` or `none`"),
+            "{m}"
+        );
     }
 
     #[test]

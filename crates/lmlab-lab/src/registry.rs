@@ -12,6 +12,7 @@ pub const MODEL_KINDS: &[&str] = &[
     lmlab_baseline::KIND,
     lmlab_baseline::UNIFORM_KIND,
     lmlab_ngram::binary::KIND,
+    lmlab_ngram::glm::KIND,
     lmlab_memory::KIND,
     lmlab_neural::export::KIND,
 ];
@@ -56,6 +57,7 @@ fn model_from_file(path: &Path, file: &ModelFile) -> Result<Box<dyn LanguageMode
         lmlab_baseline::KIND => Ok(Box::new(BaselineModel::from_file(file)?)),
         lmlab_baseline::UNIFORM_KIND => Ok(Box::new(UniformModel::from_file(file)?)),
         lmlab_ngram::binary::KIND => Ok(Box::new(NgramModel::load(path)?)),
+        lmlab_ngram::glm::KIND => Ok(Box::new(lmlab_ngram::glm::GlmModel::load(path)?)),
         lmlab_memory::KIND => Ok(Box::new(MemoryModel::from_file(file)?)),
         lmlab_neural::export::KIND => Ok(lmlab_neural::export::load_exported(file)?),
         other => Err(Error::bad_file(

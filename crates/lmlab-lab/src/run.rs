@@ -318,6 +318,16 @@ fn fit(
         warnings.extend(summary.warnings.iter().cloned());
         return Ok(meter.finish(tokens, summary.parameter_count()));
     }
+    if let ModelChoice::Glm(options) = &recipe.model {
+        let tokenizer = build_tokenizer(&recipe.tokenizer, &[corpus.text()], events)?;
+        let stream = encode_stream(tokenizer.as_ref(), corpus.text(), mode)?;
+        corpus.release_pages();
+        let tokens = stream.tokens_seen();
+        let (parameters, glm_warnings) =
+            lmlab_ngram::glm::train_stream_to_file(stream, tokenizer, options, path, provenance)?;
+        warnings.extend(glm_warnings);
+        return Ok(meter.finish(tokens, parameters));
+    }
     let tokenizer = build_tokenizer(&recipe.tokenizer, &[corpus.text()], events)?;
     let encoded = encode_corpus(tokenizer.as_ref(), corpus.text(), mode);
     let tokens = encoded.iter().map(|s| s.ids.len() as u64).sum();
@@ -337,7 +347,10 @@ fn fit(
             model.save(path, provenance)?;
             model.parameter_count()
         }
-        ModelChoice::Ngram(_) | ModelChoice::Transformer(_) | ModelChoice::Lstm(_) => {
+        ModelChoice::Ngram(_)
+        | ModelChoice::Glm(_)
+        | ModelChoice::Transformer(_)
+        | ModelChoice::Lstm(_) => {
             unreachable!("trained above or by fit_neural")
         }
     };

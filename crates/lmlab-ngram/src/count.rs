@@ -104,6 +104,11 @@ impl TokenStream {
         check_sequence(&self.tokens[start..], index, self.specials, self.vocab_size)
     }
 
+    /// The ids: `<s>` then each sequence's ids.
+    pub(crate) fn ids(&self) -> &[TokenId] {
+        &self.tokens
+    }
+
     /// Number of positions (`<s>` included).
     pub(crate) fn positions(&self) -> usize {
         self.tokens.len()
@@ -644,7 +649,7 @@ impl Spill {
 /// The N-word window (most recent word first) that is last in lmplz's suffix order, where words
 /// compare by lmplz's vocabulary ids: `<unk>` 0, `<s>` 1, `</s>` 2, then order of first appearance.
 /// Every token position ends one window; positions before a sequence start read as `<s>`.
-fn last_window(
+pub(crate) fn last_window(
     stream: &TokenStream,
     specials: Specials,
     vocab_size: usize,

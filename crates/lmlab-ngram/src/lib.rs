@@ -29,6 +29,7 @@ pub mod binary;
 mod count;
 pub mod discount;
 mod estimate;
+pub mod glm;
 mod interpolate;
 mod layout;
 mod model;

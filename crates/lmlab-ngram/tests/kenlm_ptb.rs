@@ -4,21 +4,11 @@
 
 mod common;
 
-use common::{compare, shared, train_text};
+use common::{compare, read_xz, shared, train_text};
 use lmlab_core::LanguageModel;
 use lmlab_ngram::arpa::read_arpa;
 use lmlab_ngram::NgramOptions;
-use std::io::Read;
 use std::time::Instant;
-
-fn read_xz(path: &std::path::Path) -> String {
-    let file = std::fs::File::open(path).unwrap();
-    let mut text = String::new();
-    xz2::read::XzDecoder::new(file)
-        .read_to_string(&mut text)
-        .unwrap();
-    text
-}
 
 #[test]
 fn ptb_order_5_equals_kenlm() {

@@ -36,6 +36,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             } => match command {
                 TrainCommand::Baseline(args) => train::baseline(args),
                 TrainCommand::Ngram(args) => train::ngram(args),
+                TrainCommand::Glm(args) => train::glm(args),
                 TrainCommand::Memory(args) => train::memory(args),
                 TrainCommand::Transformer(args) => neural::train(args, Arch::Transformer),
                 TrainCommand::Lstm(args) => neural::train(args, Arch::Lstm),

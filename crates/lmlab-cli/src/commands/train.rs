@@ -1,6 +1,7 @@
 use super::print_json;
 use crate::args::{
-    AlgorithmKind, BaselineArgs, MemoryArgs, NgramArgs, RecipeArgs, SmoothingKind, TokenizerArgs,
+    AlgorithmKind, BaselineArgs, GlmArgs, MemoryArgs, NgramArgs, RecipeArgs, SmoothingKind,
+    TokenizerArgs,
 };
 use crate::progress::spinner;
 use clap::ValueEnum;
@@ -9,6 +10,7 @@ use lmlab_core::compute::ComputeRecord;
 use lmlab_lab::recipe::{BaselineChoice, ModelChoice, Recipe, TokenizerChoice};
 use lmlab_lab::run::{evaluate_run, train, Data, RunOptions, RunRecord};
 use lmlab_memory::{feature_order_text, Algorithm, MemoryModel, MemoryOptions};
+use lmlab_ngram::glm::GlmOptions;
 use lmlab_ngram::{NgramOptions, DEFAULT_FALLBACK};
 use std::path::Path;
 
@@ -26,8 +28,9 @@ pub fn baseline(args: BaselineArgs) -> anyhow::Result<()> {
     report(&args.output, &record.compute, args.json)
 }
 
-pub fn ngram(args: NgramArgs) -> anyhow::Result<()> {
-    let discount_fallback = match args.discount_fallback.as_deref() {
+/// `--discount-fallback` as given: absent, bare (KenLM's values) or three values.
+fn discount_fallback(values: Option<&[f64]>) -> anyhow::Result<Option<[f64; 3]>> {
+    Ok(match values {
         None => None,
         Some([]) => Some(DEFAULT_FALLBACK),
         Some(&[d1, d2, d3]) => Some([d1, d2, d3]),
@@ -35,7 +38,11 @@ pub fn ngram(args: NgramArgs) -> anyhow::Result<()> {
             "--discount-fallback takes no values (KenLM's 0.5 1 1.5) or three (D1 D2 D3+), got {}",
             other.len()
         ),
-    };
+    })
+}
+
+pub fn ngram(args: NgramArgs) -> anyhow::Result<()> {
+    let discount_fallback = discount_fallback(args.discount_fallback.as_deref())?;
     let recipe = Recipe {
         tokenizer: tokenizer_choice(&args.tokenizer)?,
         sequences: args.sequences.sequences.unwrap_or_default(),
@@ -48,6 +55,25 @@ pub fn ngram(args: NgramArgs) -> anyhow::Result<()> {
         }))
     };
     let what = format!("training {}-gram model", args.order);
+    let record = train_file(&recipe, &args.input, &args.output, &what)?;
+    for warning in &record.warnings {
+        eprintln!("warning: {warning}");
+    }
+    report(&args.output, &record.compute, args.json)
+}
+
+pub fn glm(args: GlmArgs) -> anyhow::Result<()> {
+    let options = GlmOptions {
+        order: args.order as usize,
+        skips: args.skips.parse()?,
+        discount_fallback: discount_fallback(args.discount_fallback.as_deref())?,
+    };
+    let recipe = Recipe {
+        tokenizer: tokenizer_choice(&args.tokenizer)?,
+        sequences: args.sequences.sequences.unwrap_or_default(),
+        ..Recipe::new(ModelChoice::Glm(options))
+    };
+    let what = format!("training GLM order {}", args.order);
     let record = train_file(&recipe, &args.input, &args.output, &what)?;
     for warning in &record.warnings {
         eprintln!("warning: {warning}");

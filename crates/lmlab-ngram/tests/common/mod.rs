@@ -21,6 +21,17 @@ pub fn shared() -> Option<PathBuf> {
     }
 }
 
+/// The text of an xz-compressed fixture.
+pub fn read_xz(path: &std::path::Path) -> String {
+    use std::io::Read;
+    let file = std::fs::File::open(path).unwrap();
+    let mut text = String::new();
+    xz2::read::XzDecoder::new(file)
+        .read_to_string(&mut text)
+        .unwrap();
+    text
+}
+
 /// Trains a words model on `text` (one sequence per line).
 pub fn train_text(text: &str, options: &NgramOptions) -> lmlab_core::Result<NgramModel> {
     let tokenizer = WordsTrainer::default().train(text)?;

@@ -1,0 +1,205 @@
+//! The GLM: its pattern tables, the recursive estimate over skip patterns, and the
+//! [`LanguageModel`] contract over it.
+
+use super::options::Skips;
+use super::pattern::{children, full, kept_words};
+use super::table::PatternTable;
+use lmlab_core::model::Stepper;
+use lmlab_core::{LanguageModel, TokenId, Tokenizer};
+
+/// A generalized language model (see the [module doc](crate::glm)).
+pub struct GlmModel {
+    pub(crate) tokenizer: Box<dyn Tokenizer>,
+    pub(crate) order: usize,
+    pub(crate) skips: Skips,
+    /// One table per pattern, masks ascending (each after its children).
+    pub(crate) tables: Vec<PatternTable>,
+    pub(crate) vocab_size: usize,
+    pub(crate) bos: TokenId,
+    pub(crate) training_tokens: u64,
+    pub(crate) warnings: Vec<String>,
+}
+
+impl GlmModel {
+    /// The order N.
+    pub fn order(&self) -> usize {
+        self.order
+    }
+
+    /// Which history words may be skipped.
+    pub fn skips(&self) -> Skips {
+        self.skips
+    }
+
+    /// Tokens counted in training (end tokens included).
+    pub fn training_tokens(&self) -> u64 {
+        self.training_tokens
+    }
+
+    /// Warnings of training (patterns that fell back to the fallback discounts).
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+
+    /// Each pattern's name (`x_xw`), its (D1, D2, D3+) and number of entries, masks ascending.
+    pub fn patterns(&self) -> Vec<(String, [f64; 3], usize)> {
+        self.tables
+            .iter()
+            .map(|t| {
+                (
+                    super::pattern::pattern_name(t.mask),
+                    t.discount.amount,
+                    t.entries(),
+                )
+            })
+            .collect()
+    }
+
+    /// The history `context` (which starts with `<s>`) as the model sees it: its last N−1 words.
+    fn history<'c>(&self, context: &'c [TokenId]) -> &'c [TokenId] {
+        &context[context.len() - (self.order - 1).min(context.len())..]
+    }
+
+    /// The tables a history of `len` words reaches (masks below 2^len), with their masks.
+    fn reachable(&self, len: usize) -> impl Iterator<Item = &PatternTable> {
+        self.tables.iter().take_while(move |t| t.mask < 1 << len)
+    }
+
+    /// P(word | context), `context` starting with `<s>`: for each pattern from the unigram up,
+    /// max(c − D(c), 0)/Σc + γ·(mean of the patterns one skip below), or only that mean where the
+    /// history was never seen; the unigram's "below" is the uniform distribution over every token
+    /// but `<s>`.
+    pub fn prob(&self, context: &[TokenId], word: TokenId) -> f64 {
+        if word == self.bos {
+            return 0.0;
+        }
+        let history = self.history(context);
+        let uniform = 1.0 / (self.vocab_size - 1).max(1) as f64;
+        let mut values = [0f64; 1 << (super::options::MAX_ORDER - 1)];
+        let mut kept = [0u32; 8];
+        for table in self.reachable(history.len()) {
+            let (below, n) = children(table.mask, self.skips);
+            let lower = if n == 0 {
+                uniform
+            } else {
+                below[..n].iter().map(|&c| values[c as usize]).sum::<f64>() / n as f64
+            };
+            let k = kept_words(table.mask, history, &mut kept);
+            values[table.mask as usize] = match table.row(&kept[..k]) {
+                Some(r) => table.discounted(r, table.count(r, word)) + table.gamma(r) * lower,
+                None => lower,
+            };
+        }
+        values[full(history.len()) as usize]
+    }
+
+    /// The next-token distribution after `context` (starting with `<s>`): [`GlmModel::prob`] of
+    /// every token at once, pattern by pattern over dense vectors.
+    pub fn distribution(&self, context: &[TokenId]) -> Vec<f64> {
+        let history = self.history(context);
+        let mut uniform = vec![1.0 / (self.vocab_size - 1).max(1) as f64; self.vocab_size];
+        uniform[self.bos as usize] = 0.0;
+        let mut values: Vec<Option<Vec<f64>>> = vec![None; 1 << history.len()];
+        let mut kept = [0u32; 8];
+        for table in self.reachable(history.len()) {
+            let (below, n) = children(table.mask, self.skips);
+            let mut dist = if n == 0 {
+                uniform.clone()
+            } else {
+                let mut sum = vec![0f64; self.vocab_size];
+                for &c in &below[..n] {
+                    let child = values[c as usize].as_ref().expect("children come first");
+                    sum.iter_mut().zip(child).for_each(|(s, &p)| *s += p);
+                }
+                sum.iter_mut().for_each(|s| *s /= n as f64);
+                sum
+            };
+            let k = kept_words(table.mask, history, &mut kept);
+            if let Some(r) = table.row(&kept[..k]) {
+                let gamma = table.gamma(r);
+                dist.iter_mut().for_each(|p| *p *= gamma);
+                let (words, counts) = table.row_entries(r);
+                for (&w, &c) in words.iter().zip(counts) {
+                    dist[w as usize] += table.discounted(r, c);
+                }
+            }
+            values[table.mask as usize] = Some(dist);
+        }
+        values[full(history.len()) as usize]
+            .take()
+            .expect("the full history's pattern is reachable")
+    }
+}
+
+impl LanguageModel for GlmModel {
+    fn kind(&self) -> &str {
+        super::file::KIND
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "glm order {} generalized language model (skips {}: {} patterns, {} entries) over {} \
+             tokens",
+            self.order,
+            self.skips,
+            self.tables.len(),
+            self.parameter_count(),
+            self.tokenizer.kind()
+        )
+    }
+
+    fn tokenizer(&self) -> &dyn Tokenizer {
+        self.tokenizer.as_ref()
+    }
+
+    fn log_probs(&self, tokens: &[TokenId]) -> Vec<f64> {
+        let mut context = Vec::with_capacity(tokens.len() + 1);
+        context.push(self.bos);
+        tokens
+            .iter()
+            .map(|&t| {
+                let p = self.prob(&context, t).ln();
+                context.push(t);
+                p
+            })
+            .collect()
+    }
+
+    fn next_distribution(&self, context: &[TokenId]) -> Vec<f64> {
+        let mut full_context = Vec::with_capacity(context.len() + 1);
+        full_context.push(self.bos);
+        full_context.extend_from_slice(context);
+        self.distribution(&full_context)
+    }
+
+    fn next_token_stepper(&self) -> Option<Box<dyn Stepper + '_>> {
+        Some(Box::new(GlmStepper {
+            model: self,
+            context: vec![self.bos],
+        }))
+    }
+
+    fn parameter_count(&self) -> u64 {
+        self.tables.iter().map(|t| t.entries() as u64).sum()
+    }
+}
+
+/// Next-token distributions token by token: the last N−1 tokens as state.
+struct GlmStepper<'m> {
+    model: &'m GlmModel,
+    context: Vec<TokenId>,
+}
+
+impl Stepper for GlmStepper<'_> {
+    fn push(&mut self, token: TokenId) {
+        self.context.push(token);
+        let keep = self.model.order - 1;
+        if self.context.len() > keep {
+            self.context.drain(..self.context.len() - keep);
+        }
+    }
+
+    fn distribution(&mut self) -> Vec<f64> {
+        self.model.distribution(&self.context)
+    }
+}
