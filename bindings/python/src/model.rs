@@ -117,6 +117,7 @@ impl PyModel {
             sequences: sequence_mode(sequences)?,
             keep_probs: probs.is_some(),
             accuracy,
+            keep_sequences: false,
         };
         let report = py
             .detach(|| {

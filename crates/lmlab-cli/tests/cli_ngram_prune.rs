@@ -2,26 +2,8 @@
 //! its bad inputs, each with its message.
 
 mod common;
-use common::{fails, ok, s, texts};
-use std::path::{Path, PathBuf};
-
-/// A trigram model trained on [`texts`]' training text; returns (train, test, model).
-fn trained_ngram(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
-    let (train, test) = texts(dir);
-    let model = dir.join("kn.lmlab");
-    ok(&[
-        "train",
-        "ngram",
-        "--order",
-        "3",
-        "--input",
-        s(&train),
-        "-o",
-        s(&model),
-        "--discount-fallback",
-    ]);
-    (train, test, model)
-}
+use common::{fails, ok, s, trained_trigram};
+use std::path::Path;
 
 fn info(model: &Path, test: &Path) -> serde_json::Value {
     serde_json::from_str(&ok(&["eval", s(model), "--input", s(test), "--json"])).unwrap()
@@ -30,7 +12,7 @@ fn info(model: &Path, test: &Path) -> serde_json::Value {
 #[test]
 fn prunes_model_files_and_arpa_by_entropy_and_counts() {
     let dir = tempfile::tempdir().unwrap();
-    let (train, test, model) = trained_ngram(dir.path());
+    let (train, test, model) = trained_trigram(dir.path());
     let full = info(&model, &test)["perplexity"].as_f64().unwrap();
     let by_entropy = dir.path().join("entropy.lmlab");
     let out = ok(&[
@@ -95,7 +77,7 @@ fn prunes_model_files_and_arpa_by_entropy_and_counts() {
 #[test]
 fn bad_inputs_are_refused_with_a_message() {
     let dir = tempfile::tempdir().unwrap();
-    let (train, _, model) = trained_ngram(dir.path());
+    let (train, _, model) = trained_trigram(dir.path());
     let out = dir.path().join("out.lmlab");
     let prune = |extra: &[&str]| {
         let mut args = vec!["ngram", "prune", s(&model), "-o", s(&out)];

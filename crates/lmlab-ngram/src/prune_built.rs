@@ -173,16 +173,8 @@ fn entropy_changes(
     children: &[u32],
 ) -> Option<Vec<f64>> {
     let history = model.ngram_words(n, context);
-    let shorter = &history[1..];
     let unpruned = View::unpruned(model);
-    let probs: Vec<f64> = children
-        .iter()
-        .map(|&c| f64::from(model.tables[n].prob(c)))
-        .collect();
-    let backoff_probs: Vec<f64> = children
-        .iter()
-        .map(|&c| unpruned.log10_prob(shorter, last_word(model, n, c)))
-        .collect();
+    let (probs, backoff_probs) = unpruned.child_probs(n, &history, children);
     let (numerator, denominator) = backoff_terms(&probs, &backoff_probs)?;
     let bow = f64::from(model.tables[n - 1].bow(context));
     let history_prob = 10f64.powf(unpruned.history_log10_prob(&history));
@@ -396,6 +388,19 @@ impl<'m> View<'m> {
         prob
     }
 
+    /// For `children` (ids in `tables[n]`) of the context `history`: their stored log10
+    /// probabilities, and what the backoff rule gives their words after `history` without its
+    /// first word.
+    fn child_probs(&self, n: usize, history: &[TokenId], children: &[u32]) -> (Vec<f64>, Vec<f64>) {
+        let table = &self.model.tables[n];
+        let probs = children.iter().map(|&c| f64::from(table.prob(c))).collect();
+        let backoff_probs = children
+            .iter()
+            .map(|&c| self.log10_prob(&history[1..], last_word(self.model, n, c)))
+            .collect();
+        (probs, backoff_probs)
+    }
+
     /// log10 P(history) by the chain rule, a leading `<s>` scored as `</s>` (its marginal
     /// probability is that of a sentence end, as SRILM's `computeContextProb`).
     fn history_log10_prob(&self, history: &[TokenId]) -> f64 {
@@ -442,14 +447,7 @@ fn recompute_backoffs(
             };
             for (context, children) in children_by_context(&kept_prefixes) {
                 let history = model.ngram_words(n, context);
-                let probs: Vec<f64> = children
-                    .iter()
-                    .map(|&c| f64::from(model.tables[n].prob(c)))
-                    .collect();
-                let backoff_probs: Vec<f64> = children
-                    .iter()
-                    .map(|&c| view.log10_prob(&history[1..], last_word(model, n, c)))
-                    .collect();
+                let (probs, backoff_probs) = view.child_probs(n, &history, &children);
                 new[context as usize] = match backoff_terms(&probs, &backoff_probs) {
                     Some((num, den)) if num > 0.0 && den > 0.0 => {
                         (num.log10() - den.log10()) as f32
