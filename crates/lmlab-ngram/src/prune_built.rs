@@ -21,6 +21,13 @@
 //! context's distribution sums to 1 again: `γ(h) = (1 − Σ_kept p(w|h)) / (1 − Σ_kept p(w|h'))`.
 //! Unlike build-time pruning (`lmlab train ngram --prune`), nothing is re-estimated: the kept
 //! n-grams' probabilities are the unpruned model's.
+//!
+//! Where the issue was silent: a finished model stores no counts, so `--count` needs the training
+//! text (`--input`), cut into sequences as the model's provenance says (one per line for ARPA);
+//! the output is an lmlab model file, or ARPA when its name contains `.arpa`. Only back-off
+//! n-gram models are pruned: the GLM (skipped histories) has no back-off form, and pruning it is
+//! future work. On PTB, entropy pruning of the MKN 5-gram loses to count pruning at equal size
+//! (BENCHMARKS.md), as Chelba et al. (2010) found for Kneser-Ney models.
 
 use crate::model::NgramModel;
 use crate::table::{OrderTable, EMPTY};
