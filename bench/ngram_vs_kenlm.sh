@@ -9,8 +9,9 @@
 #     side writes its own output: lmplz an ARPA file, lmlab its binary model file.
 #   Query: the PTB test set (same rewrite) repeated to ~10M tokens; KenLM's probing binary
 #     (`build_binary probing` of lmplz's PTB ARPA, `query -v summary`) against `lmlab eval` of
-#     lmlab's PTB model, tokens (</s> included) per CPU-second of the whole process (loading
-#     included); both file sizes; both perplexities.
+#     lmlab's PTB model and of lmplz's PTB ARPA imported (`lmlab ngram import-arpa`), tokens
+#     (</s> included) per CPU-second of the whole process (loading included); file sizes;
+#     perplexities.
 # Usage: bench/ngram_vs_kenlm.sh [RUNS]   (default 3)
 #   LMPLZ=/path/to/lmplz (required); KENLM_BIN=dir with query and build_binary (default: LMPLZ's dir).
 #   MEMORY=1G (the -S / --memory setting). SCALE=FILE: the scale training text (default: the first
@@ -107,6 +108,7 @@ reps=$(( (10000000 + per - 1) / per ))
 for ((i = 0; i < reps; i++)); do cat "$work/ptb.test.txt"; done > "$work/query.txt"
 qtokens=$((per * reps))
 "$kbin/build_binary" probing "$work/ptb.arpa" "$work/ptb.probing" > /dev/null 2>&1
+"$lmlab" ngram import-arpa "$work/ptb.arpa" -o "$work/ptb.arpa.lmlab" > /dev/null
 echo "query: $qtokens tokens ($reps copies of ptb.test)"
 for ((r = 1; r <= runs; r++)); do
   q_kenlm() {
@@ -117,7 +119,11 @@ for ((r = 1; r <= runs; r++)); do
     measure query_lmlab "$lmlab" eval "$work/ptb.lmlab" --input "$work/query.txt"
     ppl_lmlab=$(grep -i -m1 'perplexity' "$work/out.txt" | tr -s ' ' | sed 's/.*perplexity[: ]*//I' | awk '{print $1}')
   }
-  if ((r % 2)); then q_kenlm; q_lmlab; else q_lmlab; q_kenlm; fi
+  q_arpa() {
+    measure query_arpa "$lmlab" eval "$work/ptb.arpa.lmlab" --input "$work/query.txt"
+    ppl_arpa=$(grep -i -m1 'perplexity' "$work/out.txt" | tr -s ' ' | sed 's/.*perplexity[: ]*//I' | awk '{print $1}')
+  }
+  if ((r % 2)); then q_kenlm; q_lmlab; q_arpa; else q_arpa; q_lmlab; q_kenlm; fi
 done
 
 median() { # label column
@@ -138,10 +144,14 @@ ktps=$(echo "$qtokens / $kq / 1000000" | bc -l); ltps=$(echo "$qtokens / $lq / 1
 printf '%-22s %12.2f %12.2f %10.2f\n' "query M tokens/CPU-s" "$ktps" "$ltps" "$(echo "$ltps / $ktps" | bc -l)"
 printf '%-22s %12.0f %12.0f %10.2f\n' "query peak MiB" "$(echo "$(median query_kenlm 3) / 1024" | bc -l)" "$(echo "$(median query_lmlab 3) / 1024" | bc -l)" \
   "$(echo "$(median query_lmlab 3) / $(median query_kenlm 3)" | bc -l)"
+aq=$(median query_arpa 2); atps=$(echo "$qtokens / $aq / 1000000" | bc -l)
+printf '%-22s %12.2f %12.2f %10.2f\n' "ARPA-import M tok/CPU-s" "$ktps" "$atps" "$(echo "$atps / $ktps" | bc -l)"
+printf '%-22s %12.0f %12.0f %10.2f\n' "ARPA-import peak MiB" "$(echo "$(median query_kenlm 3) / 1024" | bc -l)" "$(echo "$(median query_arpa 3) / 1024" | bc -l)" \
+  "$(echo "$(median query_arpa 3) / $(median query_kenlm 3)" | bc -l)"
 ks=$(stat -c %s "$work/ptb.probing"); ls_=$(stat -c %s "$work/ptb.lmlab")
 printf '%-22s %12.1f %12.1f %10.2f\n' "PTB model file MB" "$(echo "$ks / 1000000" | bc -l)" "$(echo "$ls_ / 1000000" | bc -l)" "$(echo "$ls_ / $ks" | bc -l)"
 if [ -n "${sizes_scale:-}" ]; then
   read -r sa sl <<< "$sizes_scale"
   printf '%-22s %12.1f %12.1f %10s\n' "scale ARPA / model MB" "$(echo "$sa / 1000000" | bc -l)" "$(echo "$sl / 1000000" | bc -l)" "-"
 fi
-echo "perplexity on the repeated test set: KenLM ${ppl_kenlm:-?}, lmlab ${ppl_lmlab:-?}"
+echo "perplexity on the repeated test set: KenLM ${ppl_kenlm:-?}, lmlab ${ppl_lmlab:-?}, lmlab on the imported ARPA ${ppl_arpa:-?}"

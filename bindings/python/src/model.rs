@@ -155,6 +155,7 @@ impl PyModel {
             sequences: sequence_mode(sequences)?,
             keep_probs: probs.is_some(),
             accuracy,
+            keep_sequences: false,
         };
         let this = slf.clone().unbind();
         let report = interruptible::run(slf.py(), OnInterrupt::Leave, move |outcome| {

@@ -347,6 +347,37 @@ pub enum NgramCommand {
     ExportArpa(ExportArpaArgs),
     /// Read an ARPA file (plain, .gz, .xz) into an lmlab n-gram model.
     ImportArpa(ImportArpaArgs),
+    /// Prune a finished n-gram model (lmlab file or ARPA) by counts (lmplz's --prune) or by
+    /// relative entropy (Stolcke 1998, SRILM's -prune); backoff weights are recomputed.
+    Prune(PruneArgs),
+}
+
+/// `lmlab ngram prune`.
+#[derive(Args, Debug)]
+#[command(group(clap::ArgGroup::new("criterion").required(true).args(["count", "entropy"])))]
+pub struct PruneArgs {
+    /// The n-gram model: an lmlab model file or an ARPA file (plain, .gz, .xz).
+    pub model: PathBuf,
+    /// Where to write the pruned model (ARPA when the name contains `.arpa`).
+    #[arg(short, long)]
+    pub output: PathBuf,
+    /// Count thresholds as lmplz's --prune, one per order from the unigrams (which must be 0), the
+    /// last repeating: n-grams whose raw count in --input is at most their order's threshold go.
+    #[arg(long, num_args = 1.., value_name = "T", requires = "input")]
+    pub count: Option<Vec<u64>>,
+    /// Relative-entropy threshold (SRILM's -prune): drop an n-gram when removing it raises the
+    /// model's perplexity by less than this relative amount (e.g. 1e-8).
+    #[arg(long, value_name = "THRESHOLD", allow_hyphen_values = true, conflicts_with = "input",
+          value_parser = parse_entropy)]
+    pub entropy: Option<f64>,
+    /// The training text of the model (needed by --count: a finished model stores no counts).
+    #[arg(long)]
+    pub input: Option<PathBuf>,
+}
+
+/// Parses `--entropy`.
+fn parse_entropy(text: &str) -> Result<f64, String> {
+    lmlab_ngram::prune_built::parse_entropy_threshold(text).map_err(|e| e.to_string())
 }
 
 /// `lmlab ngram export-arpa`.

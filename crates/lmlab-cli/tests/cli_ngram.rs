@@ -2,24 +2,12 @@
 //! generation, and its bad inputs.
 
 mod common;
-use common::{fails, ok, predicts_mat_and_generates, s, texts};
+use common::{fails, ok, predicts_mat_and_generates, s, texts, trained_trigram};
 
 #[test]
 fn train_eval_export_import_and_predict() {
     let dir = tempfile::tempdir().unwrap();
-    let (train, test) = texts(dir.path());
-    let model = dir.path().join("kn.lmlab");
-    ok(&[
-        "train",
-        "ngram",
-        "--order",
-        "3",
-        "--input",
-        s(&train),
-        "-o",
-        s(&model),
-        "--discount-fallback",
-    ]);
+    let (_, test, model) = trained_trigram(dir.path());
     let eval = |m: &std::path::Path| -> serde_json::Value {
         serde_json::from_str(&ok(&["eval", s(m), "--input", s(&test), "--json"])).unwrap()
     };

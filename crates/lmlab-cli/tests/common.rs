@@ -184,3 +184,22 @@ pub fn neural_config(dir: &Path, arch: &'static str, heads: usize) -> PathBuf {
     }
     .write(dir.join(format!("{arch}.toml")))
 }
+
+/// The texts of [`texts`] and a modified Kneser-Ney trigram trained on the first (with the fallback
+/// discounts: the text is small), as `kn.lmlab`.
+pub fn trained_trigram(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    let (train, test) = texts(dir);
+    let model = dir.join("kn.lmlab");
+    ok(&[
+        "train",
+        "ngram",
+        "--order",
+        "3",
+        "--input",
+        s(&train),
+        "-o",
+        s(&model),
+        "--discount-fallback",
+    ]);
+    (train, test, model)
+}

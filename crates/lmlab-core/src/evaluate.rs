@@ -1,7 +1,7 @@
 //! Evaluation of any [`LanguageModel`] on a corpus: totals for every metric and, on request, the
 //! per-token probability file.
 
-use crate::corpus::{Corpus, SequenceMode};
+use crate::corpus::{split_sequences, Corpus, SequenceMode};
 use crate::metrics::EvalTotals;
 use crate::model::{encode_sequence, LanguageModel, TokenSequence};
 use crate::probs::{ProbRow, ProbsFile, ProbsHeader};
@@ -79,53 +79,83 @@ pub fn evaluate(
     keep_rows: bool,
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> Evaluation {
+    evaluate_keeping(model, corpus, mode, keep_rows, true, progress)
+}
+
+/// Bytes of the corpus scored at a time by [`evaluate_keeping`] (in line mode), the pages of each
+/// block released once scored, so that memory does not grow with the corpus.
+const EVALUATE_BLOCK: usize = 1 << 20;
+
+/// [`evaluate`], keeping [`Evaluation::per_sequence`] only when `keep_per_sequence` (else it is
+/// empty): without rows or per-sequence totals, memory does not grow with the corpus.
+pub fn evaluate_keeping(
+    model: &dyn LanguageModel,
+    corpus: &Corpus,
+    mode: SequenceMode,
+    keep_rows: bool,
+    keep_per_sequence: bool,
+    progress: &(dyn Fn(usize, usize) + Sync),
+) -> Evaluation {
     let tokenizer = model.tokenizer();
-    let sequences = corpus.sequences(mode);
-    let total = sequences.len();
-    let done = AtomicUsize::new(0);
-    // Without rows only per-sequence totals are kept, so memory does not grow with the corpus.
-    let scored: Vec<(SequenceTotals, Option<ScoredRows>)> = sequences
-        .par_chunks(batch_len(total))
-        .flat_map_iter(|chunk| {
-            let encoded: Vec<TokenSequence> = chunk
-                .iter()
-                .map(|sequence| encode_sequence(tokenizer, sequence, mode))
-                .collect();
-            let ids: Vec<&[TokenId]> = encoded.iter().map(|e| e.ids.as_slice()).collect();
-            let log_probs = score_sequences(model, &ids);
-            progress(
-                done.fetch_add(chunk.len(), Ordering::Relaxed) + chunk.len(),
-                total,
-            );
-            encoded
-                .into_iter()
-                .zip(log_probs)
-                .map(|(encoded, log_probs)| {
-                    let totals = SequenceTotals {
-                        tokens: encoded.ids.len() as u64,
-                        oov: encoded.oov as u64,
-                        oov_log_prob_sum: encoded.oov_at.iter().map(|&i| log_probs[i]).sum(),
-                        bytes: encoded.bytes as u64,
-                        words: encoded.words as u64,
-                        log_prob_sum: log_probs.iter().sum(),
-                    };
-                    (totals, keep_rows.then_some((encoded, log_probs)))
-                })
+    let text = corpus.text();
+    let blocks = corpus.blocks(mode, EVALUATE_BLOCK);
+    // The total for `progress`, one block at a time (pages released behind).
+    let total: usize = blocks
+        .iter()
+        .map(|range| {
+            let n = split_sequences(&text[range.clone()], mode).len();
+            corpus.release_range(range.clone());
+            n
         })
-        .collect();
-    let mut totals = EvalTotals {
-        sequences: scored.len() as u64,
-        ..EvalTotals::default()
-    };
+        .sum();
+    let done = AtomicUsize::new(0);
+    let mut scored: Vec<(SequenceTotals, Option<Box<ScoredRows>>)> = Vec::new();
+    // The sums, sequence after sequence in corpus order (the same additions whatever is kept).
+    let mut totals = EvalTotals::default();
+    for range in blocks {
+        let sequences = split_sequences(&text[range.clone()], mode);
+        // Batches of sequences per scoring call, so a model that scores many at once can.
+        let block: Vec<(SequenceTotals, Option<Box<ScoredRows>>)> = sequences
+            .par_chunks(batch_len(sequences.len()))
+            .flat_map_iter(|chunk| {
+                let encoded: Vec<TokenSequence> = chunk
+                    .iter()
+                    .map(|sequence| encode_sequence(tokenizer, sequence, mode))
+                    .collect();
+                let ids: Vec<&[TokenId]> = encoded.iter().map(|e| e.ids.as_slice()).collect();
+                let log_probs = score_sequences(model, &ids);
+                progress(
+                    done.fetch_add(chunk.len(), Ordering::Relaxed) + chunk.len(),
+                    total,
+                );
+                encoded
+                    .into_iter()
+                    .zip(log_probs)
+                    .map(|(encoded, log_probs)| {
+                        let totals = SequenceTotals {
+                            tokens: encoded.ids.len() as u64,
+                            oov: encoded.oov as u64,
+                            oov_log_prob_sum: encoded.oov_at.iter().map(|&i| log_probs[i]).sum(),
+                            bytes: encoded.bytes as u64,
+                            words: encoded.words as u64,
+                            log_prob_sum: log_probs.iter().sum(),
+                        };
+                        (totals, keep_rows.then(|| Box::new((encoded, log_probs))))
+                    })
+            })
+            .collect();
+        corpus.release_range(range);
+        block
+            .iter()
+            .for_each(|(sequence, _)| add_sequence(&mut totals, sequence));
+        if keep_rows || keep_per_sequence {
+            scored.extend(block);
+        }
+    }
     let mut rows = Vec::new();
-    for (seq_index, (sequence, kept)) in scored.iter().enumerate() {
-        totals.tokens += sequence.tokens;
-        totals.oov += sequence.oov;
-        totals.oov_log_prob_sum += sequence.oov_log_prob_sum;
-        totals.bytes += sequence.bytes;
-        totals.words += sequence.words;
-        totals.log_prob_sum += sequence.log_prob_sum;
-        if let Some((encoded, log_probs)) = kept {
+    for (seq_index, (_, kept)) in scored.iter().enumerate() {
+        if let Some(kept) = kept {
+            let (encoded, log_probs) = kept.as_ref();
             let vocab = tokenizer.vocab();
             rows.extend(encoded.ids.iter().zip(log_probs).enumerate().map(
                 |(pos, (&id, &logp))| ProbRow {
@@ -147,10 +177,25 @@ pub fn evaluate(
         },
         rows,
     });
-    let per_sequence = scored.into_iter().map(|(totals, _)| totals).collect();
+    let per_sequence = if keep_per_sequence {
+        scored.into_iter().map(|(totals, _)| totals).collect()
+    } else {
+        Vec::new()
+    };
     Evaluation {
         totals,
         probs,
         per_sequence,
     }
+}
+
+/// Adds one sequence's totals to `totals`.
+fn add_sequence(totals: &mut EvalTotals, sequence: &SequenceTotals) {
+    totals.sequences += 1;
+    totals.tokens += sequence.tokens;
+    totals.oov += sequence.oov;
+    totals.oov_log_prob_sum += sequence.oov_log_prob_sum;
+    totals.bytes += sequence.bytes;
+    totals.words += sequence.words;
+    totals.log_prob_sum += sequence.log_prob_sum;
 }

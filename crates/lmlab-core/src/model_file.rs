@@ -254,6 +254,19 @@ impl ModelFile {
     pub fn payload(&self) -> &[u8] {
         &self.map[self.payload_start..]
     }
+
+    /// Lets the mapped bytes leave this process's resident memory (after the checks that read them
+    /// all); they stay in the page cache and come back, page by page, as they are read again.
+    pub fn release_pages(&self) {
+        #[cfg(unix)]
+        // SAFETY: the map is read-only and never written through; dropping its pages only means
+        // they are read from the file again on the next access. Advice that fails changes
+        // nothing, so its result is ignored.
+        let _ = unsafe {
+            self.map
+                .unchecked_advise(memmap2::UncheckedAdvice::DontNeed)
+        };
+    }
 }
 
 /// True when `path` starts with the model-file magic (false when it cannot be read: the caller's own

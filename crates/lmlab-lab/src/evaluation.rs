@@ -5,7 +5,7 @@
 use crate::registry::{load, LoadedModel};
 use lmlab_core::accuracy::{accuracy, AccuracyTotals};
 use lmlab_core::corpus::Corpus;
-use lmlab_core::evaluate::{evaluate, SequenceTotals};
+use lmlab_core::evaluate::{evaluate_keeping, SequenceTotals};
 use lmlab_core::metrics::EvalTotals;
 use lmlab_core::probs::ProbsFile;
 use lmlab_core::{Error, Result, SequenceMode, LMLAB_VERSION};
@@ -21,6 +21,9 @@ pub struct EvalOptions {
     pub keep_probs: bool,
     /// Top-1 / top-5 accuracy and calibration (a whole next-token distribution per token).
     pub accuracy: bool,
+    /// Keep each sequence's totals and text ([`EvalResult::sequences`], which
+    /// [`write_lm_eval_output`] needs). Without it memory does not grow with the corpus.
+    pub keep_sequences: bool,
 }
 
 /// One row of the reliability table.
@@ -116,7 +119,7 @@ pub struct EvalResult {
     pub report: EvalReport,
     /// The per-token probabilities, when kept.
     pub probs: Option<ProbsFile>,
-    /// Each sequence's totals and text.
+    /// Each sequence's totals and text (with [`EvalOptions::keep_sequences`], else empty).
     pub sequences: Vec<(SequenceTotals, String)>,
     /// The model's path.
     pub model_path: PathBuf,
@@ -149,16 +152,27 @@ pub fn evaluate_corpus(
 ) -> EvalResult {
     let model = loaded.model.as_ref();
     let mode = options.sequences.unwrap_or(loaded.sequences);
-    let evaluation = evaluate(model, corpus, mode, options.keep_probs, progress);
+    let evaluation = evaluate_keeping(
+        model,
+        corpus,
+        mode,
+        options.keep_probs,
+        options.keep_sequences,
+        progress,
+    );
     let accuracy = options
         .accuracy
         .then(|| AccuracyReport::from(&accuracy(model, corpus, mode, progress)));
     let t = evaluation.totals;
-    let texts = corpus
-        .sequences(mode)
-        .into_iter()
-        .map(|s| s.text.to_string());
-    let sequences = evaluation.per_sequence.into_iter().zip(texts).collect();
+    let sequences = if options.keep_sequences {
+        let texts = corpus
+            .sequences(mode)
+            .into_iter()
+            .map(|s| s.text.to_string());
+        evaluation.per_sequence.into_iter().zip(texts).collect()
+    } else {
+        Vec::new()
+    };
     EvalResult {
         report: EvalReport {
             model: model.describe(),
@@ -186,6 +200,12 @@ pub fn evaluate_corpus(
 /// −Σ ll / (Σ bytes · ln 2), each keyed `metric,none` with a `_stderr` of "N/A" as the harness
 /// does for these aggregate metrics); the task is named after the input file. Returns the paths.
 pub fn write_lm_eval_output(dir: &Path, result: &EvalResult) -> Result<Vec<PathBuf>> {
+    if result.sequences.len() as u64 != result.report.totals.sequences {
+        return Err(Error::invalid(
+            "the evaluation kept no per-sequence results: evaluate with keep_sequences to write \
+             lm-evaluation-harness output",
+        ));
+    }
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     let r = &result.report;
     let task = Path::new(&r.input).file_stem().map_or("text".into(), |s| {

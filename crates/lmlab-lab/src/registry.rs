@@ -48,18 +48,19 @@ pub fn load(path: &Path) -> Result<LoadedModel> {
     }
     let file = ModelFile::open(path)?;
     let sequences = file.header().provenance.sequences;
-    let model = model_from_file(path, &file)?;
+    let model = model_from_file(path, file)?;
     Ok(LoadedModel { model, sequences })
 }
 
-fn model_from_file(path: &Path, file: &ModelFile) -> Result<Box<dyn LanguageModel>> {
+fn model_from_file(path: &Path, file: ModelFile) -> Result<Box<dyn LanguageModel>> {
     match file.header().kind.as_str() {
-        lmlab_baseline::KIND => Ok(Box::new(BaselineModel::from_file(file)?)),
-        lmlab_baseline::UNIFORM_KIND => Ok(Box::new(UniformModel::from_file(file)?)),
-        lmlab_ngram::binary::KIND => Ok(Box::new(NgramModel::load(path)?)),
+        lmlab_baseline::KIND => Ok(Box::new(BaselineModel::from_file(&file)?)),
+        lmlab_baseline::UNIFORM_KIND => Ok(Box::new(UniformModel::from_file(&file)?)),
+        // The file opened once: its pages are mapped (and counted resident) once.
+        lmlab_ngram::binary::KIND => Ok(Box::new(NgramModel::from_file(file)?)),
         lmlab_ngram::glm::KIND => Ok(Box::new(lmlab_ngram::glm::GlmModel::load(path)?)),
-        lmlab_memory::KIND => Ok(Box::new(MemoryModel::from_file(file)?)),
-        lmlab_neural::export::KIND => Ok(lmlab_neural::export::load_exported(file)?),
+        lmlab_memory::KIND => Ok(Box::new(MemoryModel::from_file(&file)?)),
+        lmlab_neural::export::KIND => Ok(lmlab_neural::export::load_exported(&file)?),
         other => Err(Error::bad_file(
             path,
             format!(

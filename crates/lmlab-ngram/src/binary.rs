@@ -49,7 +49,15 @@ impl NgramModel {
     /// Loads an lmlab model file of kind `ngram`. The hash tables are used in place from the
     /// memory map (no copy); only the unigrams are copied.
     pub fn load(path: &Path) -> Result<NgramModel> {
-        let file = Arc::new(ModelFile::open(path)?);
+        NgramModel::from_file(ModelFile::open(path)?)
+    }
+
+    /// [`NgramModel::load`] from a model file already opened (and checked). Once the tables are
+    /// checked, the file's pages leave resident memory: a query brings back only the pages it
+    /// reads.
+    pub fn from_file(file: ModelFile) -> Result<NgramModel> {
+        let file = Arc::new(file);
+        let path = &file.path().to_path_buf();
         let header = file.header();
         header.require_kind(path, KIND, KIND_VERSION)?;
         let tokenizer = tokenizer_from_json(&header.tokenizer)
@@ -118,6 +126,7 @@ impl NgramModel {
         if r.at != r.bytes.len() {
             return Err(corrupt("unexpected bytes after the last table".into()));
         }
+        file.release_pages();
         let model =
             NgramModel::from_parts(tokenizer, tables, discounts, Vec::new(), training_tokens);
         debug_assert_eq!(model.kind(), KIND);

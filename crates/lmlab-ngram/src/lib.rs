@@ -36,6 +36,7 @@ mod model;
 pub mod options;
 pub mod phases;
 mod prune;
+pub mod prune_built;
 pub mod query;
 mod spill;
 mod stats;

@@ -8,6 +8,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         sequences: args.sequences.sequences,
         keep_probs: args.probs.is_some(),
         accuracy: args.accuracy,
+        keep_sequences: args.output_path.is_some(),
     };
     let progress = bar(1, "evaluating");
     let result = evaluate_path(&args.model, &args.input, &options, &|done, total| {

@@ -52,6 +52,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Memory(MemoryCommand::Add(args)) => memory::add(args),
         Command::Ngram(NgramCommand::ExportArpa(args)) => ngram::export_arpa(args),
         Command::Ngram(NgramCommand::ImportArpa(args)) => ngram::import_arpa(args),
+        Command::Ngram(NgramCommand::Prune(args)) => ngram::prune(args),
         Command::Predict(args) => predict::run(args),
         Command::Tokenizer(TokenizerCommand::Train(args)) => tokenizer::train(args),
         Command::Tokenizer(TokenizerCommand::Encode(args)) => tokenizer::encode(args),

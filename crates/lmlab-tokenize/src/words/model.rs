@@ -40,7 +40,7 @@ impl WordsTokenizer {
         mut oov_at: Option<&mut Vec<usize>>,
     ) -> usize {
         let mut oov = 0;
-        for word in text.split_whitespace() {
+        for word in lmlab_core::corpus::whitespace_words(text) {
             match self.vocab.id(word) {
                 // `<s>` and `</s>` inside text are not words: they are unknown.
                 Some(id) if id != BOS_ID && id != EOS_ID => out.push(id),
