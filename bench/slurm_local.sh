@@ -23,6 +23,18 @@ dir=$(cd "$2" && pwd)
 port=${SLURM_LOCAL_PORT:-6817}
 cpus=${SLURM_LOCAL_CPUS:-$(nproc)}
 
+# The PIDs of this cluster's job steps (slurmstepd outlives a stopped slurmd) and their children.
+steps() {
+  local pid
+  for environ in /proc/[0-9]*/environ; do
+    pid=${environ#/proc/}; pid=${pid%/environ}
+    [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = slurmstepd ] || continue
+    { tr '\0' '\n' <"$environ"; } 2>/dev/null | grep -qx "SLURM_CONF=$dir/slurm.conf" || continue
+    echo "$pid"
+    cat "/proc/$pid/task/"*/children 2>/dev/null || true
+  done
+}
+
 stop() {
   # slurmd first (it reports to the controller), then the controller, then munge.
   for name in slurmd slurmctld munged; do
@@ -36,6 +48,8 @@ stop() {
     fi
     rm -f "$pidfile"
   done
+  # Job steps left running (a job of a stopped cluster) go too.
+  for pid in $(steps); do kill -9 "$pid" 2>/dev/null || true; done
 }
 
 wait_for() { # wait_for WHAT COMMAND...: up to 30 s
@@ -98,7 +112,7 @@ NodeName=localhost NodeAddr=127.0.0.1 CPUs=$cpus RealMemory=$memory State=UNKNOW
 PartitionName=debug Nodes=localhost Default=YES MaxTime=INFINITE State=UP
 EOF
   export SLURM_CONF="$dir/slurm.conf"
-  slurmctld -i
+  slurmctld -c # a fresh cluster: jobs of an earlier one in DIR are forgotten
   wait_for slurmctld scontrol ping
   slurmd -N localhost
   wait_for slurmd sh -c 'sinfo -h -N -o %T | grep -Eq "^(idle|mixed|allocated)"'

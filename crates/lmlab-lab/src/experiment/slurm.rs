@@ -203,7 +203,7 @@ pub fn run_pending(
     pending: Vec<PlannedRun>,
     events: &(dyn Fn(RunnerEvent) + Sync),
     on_done: &(dyn Fn(Outcome) -> Result<()> + Sync),
-) -> Result<(usize, Vec<(String, String, String)>)> {
+) -> Result<(usize, FailedRuns)> {
     check_cluster()?;
     if let Some(warning) = unshared_warning(dir) {
         events(RunnerEvent::Warning(&warning));
@@ -211,8 +211,8 @@ pub fn run_pending(
     let folder = slurm_dir(dir);
     std::fs::create_dir_all(&folder).map_err(|e| Error::io(&folder, e))?;
     remove_if_present(&folder.join(CANCELLED_FILE))?;
+    let (mut active, pending) = adopt_running(dir, pending, events)?;
     let mut to_submit: Vec<(PlannedRun, u32)> = pending.into_iter().map(|r| (r, 1)).collect();
-    let mut active: BTreeMap<(String, usize), Task> = BTreeMap::new();
     let (mut finished, mut failed) = (0usize, Vec::new());
     loop {
         if folder.join(CANCELLED_FILE).is_file() {
@@ -223,6 +223,12 @@ pub fn run_pending(
                 let failure = fail_run(dir, &t.run, &reason)?;
                 events(RunnerEvent::Failed(&t.run, &failure.error));
                 failed.push((t.run.id.clone(), t.run.arm.clone(), failure.error.clone()));
+                on_done(Outcome::Failed(&failure))?;
+            }
+            for (run, _) in std::mem::take(&mut to_submit) {
+                let failure = fail_run(dir, &run, "cancelled by `lmlab experiment cancel`")?;
+                events(RunnerEvent::Failed(&run, &failure.error));
+                failed.push((run.id.clone(), run.arm.clone(), failure.error.clone()));
                 on_done(Outcome::Failed(&failure))?;
             }
             break;
@@ -246,6 +252,10 @@ pub fn run_pending(
         std::thread::sleep(options.poll);
         let jobs: Vec<&str> = active.keys().map(|(j, _)| j.as_str()).collect();
         let states = task_states(&jobs)?;
+        // `cancel` leaves its marker before it cancels: tasks it cancelled are not retried.
+        if folder.join(CANCELLED_FILE).is_file() {
+            continue;
+        }
         let keys: Vec<(String, usize)> = active.keys().cloned().collect();
         for key in keys {
             let t = active.get_mut(&key).expect("active");
@@ -327,6 +337,46 @@ pub fn run_pending(
     }
     Ok((finished, failed))
 }
+
+/// The tasks of earlier submissions (of a coordinator that was stopped) that Slurm still runs or
+/// queues, for runs of `pending`: waited for rather than submitted twice. Returns them and the
+/// runs left to submit.
+fn adopt_running(
+    dir: &Path,
+    pending: Vec<PlannedRun>,
+    events: &(dyn Fn(RunnerEvent) + Sync),
+) -> Result<(ActiveTasks, Vec<PlannedRun>)> {
+    let mut active = BTreeMap::new();
+    let earlier = submissions(dir)?;
+    if earlier.is_empty() {
+        return Ok((active, pending));
+    }
+    let jobs: Vec<&str> = earlier.iter().map(|s| s.job_id.as_str()).collect();
+    let states = task_states(&jobs)?;
+    let mut left = Vec::new();
+    'runs: for run in pending {
+        for s in &earlier {
+            for (task, id) in s.runs.iter().enumerate() {
+                let key = (s.job_id.clone(), task);
+                let live = states.get(&key).is_some_and(|(st, _)| !is_terminal(st));
+                if *id == run.id && live {
+                    let attempt = s.attempts.get(task).copied().unwrap_or(1);
+                    events(RunnerEvent::Started(&run));
+                    active.insert(key, Task::new(run, attempt));
+                    continue 'runs;
+                }
+            }
+        }
+        left.push(run);
+    }
+    Ok((active, left))
+}
+
+/// Failed runs: id, arm, error.
+pub type FailedRuns = Vec<(String, String, String)>;
+
+/// The tasks the coordinator waits for, by (job id, task index).
+type ActiveTasks = BTreeMap<(String, usize), Task>;
 
 /// A submitted task the coordinator waits for.
 struct Task {
