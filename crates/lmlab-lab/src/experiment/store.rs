@@ -1065,4 +1065,55 @@ pub(crate) mod tests {
         std::fs::write(&path, bytes).unwrap();
         check("damaged pages");
     }
+
+    #[test]
+    fn a_version_1_store_is_migrated_and_keeps_its_runs_and_slurm_tasks_are_recorded() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = store_path(dir.path());
+        // A store as lmlab wrote it before Slurm: version 1, without slurm_tasks.
+        let old = Connection::open(&path).unwrap();
+        old.execute_batch(&format!("{SCHEMA} PRAGMA user_version = 1;"))
+            .unwrap();
+        drop(old);
+        {
+            let mut v1 = Connection::open(&path).unwrap();
+            let tx = v1.transaction().unwrap();
+            insert_entry(&tx, &entry("r1", "a", None, 0, 1.0)).unwrap();
+            tx.commit().unwrap();
+        }
+        let mut store = Store::open(dir.path()).unwrap();
+        let version: i64 = store
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, SCHEMA_VERSION);
+        assert_eq!(store.entries().unwrap().len(), 1);
+        let submission = Submission {
+            job_id: "41".into(),
+            runs: vec!["r1".into(), "r2".into()],
+            attempts: vec![1, 2],
+            cpus: 2,
+            minutes: 10,
+            submitted: "2026-12-05T00:00:00Z".into(),
+        };
+        store.ingest_submission(&submission).unwrap();
+        store
+            .ingest_task_end(&TaskEnd {
+                job_id: "41".into(),
+                task: 1,
+                outcome: "retried",
+                state: "NODE_FAIL".into(),
+                reason: "NodeDown".into(),
+            })
+            .unwrap();
+        let tasks = store.slurm_tasks().unwrap();
+        assert_eq!(tasks.len(), 2);
+        assert_eq!(
+            (tasks[0].run_id.as_str(), tasks[0].outcome.as_deref()),
+            ("r1", None)
+        );
+        assert_eq!(tasks[1].attempt, 2);
+        assert_eq!(tasks[1].state.as_deref(), Some("NODE_FAIL"));
+        assert_eq!(tasks[1].reason.as_deref(), Some("NodeDown"));
+    }
 }

@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# The Slurm executor against the local one (issue 19), on a one-node Slurm cluster on this machine
+# (bench/slurm_local.sh; needs root and Debian's slurmctld, slurmd, slurm-client and munge), with
+# one 20-run experiment on data/tiny-shakespeare.txt split 90/5/5: byte n-grams of orders 2–6, char
+# n-grams of orders 2–4, a bigram baseline, uniform, and a tiny byte transformer stopped at 200
+# steps for seeds 1–10 (every run deterministic, so both executors must give the same bytes).
+#
+# 1. Wall time: `--jobs 2` locally against `--executor slurm` on a cluster of 2 CPUs (one CPU per
+#    task, so 2 tasks at a time), with the same results: every model and probability file the same
+#    bytes, the same final numbers in results.sqlite.
+# 2. Overhead per run, submission to record ingested: both executors again one run at a time
+#    (`--jobs 1`; a cluster of 1 CPU), and per run (command wall − the runs' own work) / runs, as
+#    bench/experiment_overhead.sh counts it: a run's work is its training (the record's
+#    compute.wall_seconds) plus its evaluation (end of training to the write of run.json).
+# The Slurm runs use the default --poll-seconds (the coordinator's look at the cluster, every 2 s).
+# Usage: sudo bench/slurm_vs_local.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+work=$(mktemp -d /tmp/lmlab-slurm-bench.XXXXXX)
+cluster="$work/cluster"
+trap 'bench/slurm_local.sh stop "$cluster" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
+cargo build --release -q -p lmlab-cli
+lmlab=$(pwd)/${CARGO_TARGET_DIR:-target}/release/lmlab
+
+text=data/tiny-shakespeare.txt
+lines=$(wc -l < "$text")
+sed -n "1,$((lines * 90 / 100))p" "$text" > "$work/train.txt"
+sed -n "$((lines * 90 / 100 + 1)),$((lines * 95 / 100))p" "$text" > "$work/valid.txt"
+sed -n "$((lines * 95 / 100 + 1)),\$p" "$text" > "$work/test.txt"
+cat > "$work/exp.toml" <<'TOML'
+name = "slurm-bench"
+hypothesis = "higher-order byte n-grams beat a bigram"
+budgets = [120]
+seeds = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]
+
+[data]
+train = "train.txt"
+valid = "valid.txt"
+test = "test.txt"
+
+[[arm]]
+name = "bytes"
+recipe = { model = { family = "ngram", discount_fallback = [0.5, 1.0, 1.5] }, tokenizer = { kind = "bytes" } }
+sweep = { "model.order" = [2, 3, 4, 5, 6] }
+
+[[arm]]
+name = "chars"
+recipe = { model = { family = "ngram", discount_fallback = [0.5, 1.0, 1.5] }, tokenizer = { kind = "chars" } }
+sweep = { "model.order" = [2, 3, 4] }
+
+[[arm]]
+name = "bigram"
+recipe = { model = { family = "baseline" }, tokenizer = { kind = "bytes" } }
+
+[[arm]]
+name = "uniform"
+recipe = { model = { family = "uniform" }, tokenizer = { kind = "bytes" } }
+
+[[arm]]
+name = "tiny"
+[arm.recipe]
+tokenizer = { kind = "bytes" }
+model = { family = "transformer", n_layer = 1, n_head = 2, n_embd = 32, block_size = 32 }
+train = { batch_size = 8, max_steps = 200, learning_rate = 3e-3, min_lr = 3e-4, eval_iters = 2 }
+TOML
+
+# timed NAME ARGS...: runs `lmlab experiment run` into $work/NAME, prints its wall seconds.
+timed() {
+  local name=$1; shift
+  local start end
+  start=$(date +%s.%N)
+  "$lmlab" experiment run "$work/exp.toml" --out "$work/$name" "$@" > "$work/$name.log" 2>&1 ||
+    { cat "$work/$name.log" >&2; exit 1; }
+  end=$(date +%s.%N)
+  python3 -c "print(f'{$end - $start:.2f}')"
+}
+
+start_cluster() { # start_cluster CPUS
+  SLURM_LOCAL_CPUS=$1 SLURM_LOCAL_PORT=${SLURM_LOCAL_PORT:-6817} \
+    bench/slurm_local.sh start "$cluster" > /dev/null
+  export SLURM_CONF="$cluster/slurm.conf"
+}
+
+start_cluster 2
+local2=$(timed local2 --jobs 2)
+slurm2=$(timed slurm2 --executor slurm)
+bench/slurm_local.sh stop "$cluster"
+start_cluster 1
+local1=$(timed local1 --jobs 1)
+slurm1=$(timed slurm1 --executor slurm)
+
+python3 - "$work" "$local2" "$slurm2" "$local1" "$slurm1" <<'PY'
+import hashlib, json, os, sqlite3, sys
+work = sys.argv[1]
+local2, slurm2, local1, slurm1 = map(float, sys.argv[2:])
+TIMINGS = {"run.json", "compute.json", "metrics.jsonl", "report.json"}
+
+def files(out):
+    digests = {}
+    for root, _, names in os.walk(os.path.join(out, "runs")):
+        for name in names:
+            if name not in TIMINGS:
+                path = os.path.join(root, name)
+                digests[os.path.relpath(path, out)] = hashlib.sha256(open(path, "rb").read()).hexdigest()
+    return digests
+
+def numbers(out):
+    db = sqlite3.connect(os.path.join(out, "results.sqlite"))
+    return db.execute("SELECT run_id, split, metric, value FROM metrics WHERE step IS NULL "
+                      "ORDER BY run_id, split, metric").fetchall()
+
+def work_seconds(out):
+    total, n = 0.0, 0
+    for run_id in sorted(os.listdir(os.path.join(out, "runs"))):
+        folder = os.path.join(out, "runs", run_id)
+        entry = json.load(open(os.path.join(folder, "run.json")))
+        record = entry["record"]
+        model = os.path.join(folder, record["model_path"])
+        if os.path.isdir(model):
+            trained = max(os.stat(os.path.join(model, f)).st_mtime_ns
+                          for f in ("checkpoint.safetensors", "report.json"))
+        else:
+            trained = os.stat(model).st_mtime_ns
+        evaluation = (os.stat(os.path.join(folder, "run.json")).st_mtime_ns - trained) / 1e9
+        total += record["compute"]["wall_seconds"] + evaluation
+        n += 1
+    return total, n
+
+same = True
+for a, b in [("local2", "slurm2"), ("local1", "slurm1"), ("local2", "local1")]:
+    fa, fb = files(os.path.join(work, a)), files(os.path.join(work, b))
+    na, nb = numbers(os.path.join(work, a)), numbers(os.path.join(work, b))
+    ok = fa == fb and na == nb and len(fa) > 0
+    same &= ok
+    print(f"{a} vs {b}: {len(fa)} files, {len(na)} final numbers: {'identical' if ok else 'DIFFERENT'}")
+runs = work_seconds(os.path.join(work, "slurm2"))[1]
+print(f"{runs} runs, 2 at a time: local --jobs 2 {local2:.2f} s, Slurm (2 CPUs) {slurm2:.2f} s, "
+      f"ratio Slurm / local {slurm2 / local2:.2f}")
+for name, wall in [("local1", local1), ("slurm1", slurm1)]:
+    w, n = work_seconds(os.path.join(work, name))
+    print(f"{name}: one at a time, wall {wall:.2f} s, runs' work {w:.2f} s, "
+          f"overhead per run {(wall - w) / n:.3f} s")
+sys.exit(0 if same else 1)
+PY
