@@ -12,7 +12,9 @@
 #    (`--jobs 1`; a cluster of 1 CPU), and per run (command wall − the runs' own work) / runs, as
 #    bench/experiment_overhead.sh counts it: a run's work is its training (the record's
 #    compute.wall_seconds) plus its evaluation (end of training to the write of run.json).
-# The Slurm runs use the default --poll-seconds (the coordinator's look at the cluster, every 2 s).
+# The Slurm runs use the default --poll-seconds (the coordinator looks at the cluster every 2 s);
+# the one-at-a-time Slurm run is repeated with --poll-seconds 0.2 (`slurm1fast`) to show how much
+# of the overhead is that wait.
 # Usage: sudo bench/slurm_vs_local.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -88,11 +90,12 @@ bench/slurm_local.sh stop "$cluster"
 start_cluster 1
 local1=$(timed local1 --jobs 1)
 slurm1=$(timed slurm1 --executor slurm)
+slurm1fast=$(timed slurm1fast --executor slurm --poll-seconds 0.2)
 
-python3 - "$work" "$local2" "$slurm2" "$local1" "$slurm1" <<'PY'
+python3 - "$work" "$local2" "$slurm2" "$local1" "$slurm1" "$slurm1fast" <<'PY'
 import hashlib, json, os, sqlite3, sys
 work = sys.argv[1]
-local2, slurm2, local1, slurm1 = map(float, sys.argv[2:])
+local2, slurm2, local1, slurm1, slurm1fast = map(float, sys.argv[2:])
 TIMINGS = {"run.json", "compute.json", "metrics.jsonl", "report.json"}
 
 def files(out):
@@ -127,7 +130,8 @@ def work_seconds(out):
     return total, n
 
 same = True
-for a, b in [("local2", "slurm2"), ("local1", "slurm1"), ("local2", "local1")]:
+for a, b in [("local2", "slurm2"), ("local1", "slurm1"), ("local1", "slurm1fast"),
+             ("local2", "local1")]:
     fa, fb = files(os.path.join(work, a)), files(os.path.join(work, b))
     na, nb = numbers(os.path.join(work, a)), numbers(os.path.join(work, b))
     ok = fa == fb and na == nb and len(fa) > 0
@@ -136,7 +140,7 @@ for a, b in [("local2", "slurm2"), ("local1", "slurm1"), ("local2", "local1")]:
 runs = work_seconds(os.path.join(work, "slurm2"))[1]
 print(f"{runs} runs, 2 at a time: local --jobs 2 {local2:.2f} s, Slurm (2 CPUs) {slurm2:.2f} s, "
       f"ratio Slurm / local {slurm2 / local2:.2f}")
-for name, wall in [("local1", local1), ("slurm1", slurm1)]:
+for name, wall in [("local1", local1), ("slurm1", slurm1), ("slurm1fast", slurm1fast)]:
     w, n = work_seconds(os.path.join(work, name))
     print(f"{name}: one at a time, wall {wall:.2f} s, runs' work {w:.2f} s, "
           f"overhead per run {(wall - w) / n:.3f} s")

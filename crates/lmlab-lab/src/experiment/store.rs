@@ -945,7 +945,7 @@ pub(crate) mod tests {
         store.ingest_entry(&a).unwrap();
         assert_eq!(rows, TABLES.map(|t| count(&store, t)).to_vec());
         // 2 runs; 11 numbers per split × 2 splits + 2 curve numbers per run; model + 1 artifact.
-        assert_eq!(rows, vec![0, 2, 2 * 24, 4, 0]);
+        assert_eq!(rows, vec![0, 2, 2 * 24, 4, 0, 0]);
         assert_eq!(store.entries().unwrap(), vec![b.clone(), a.clone()]);
         // The columns agree with the entries.
         let numbers = store.run_numbers().unwrap();
