@@ -24,47 +24,16 @@ trap 'bench/slurm_local.sh stop "$cluster" >/dev/null 2>&1 || true; rm -rf "$wor
 cargo build --release -q -p lmlab-cli
 lmlab=$(pwd)/${CARGO_TARGET_DIR:-target}/release/lmlab
 
-text=data/tiny-shakespeare.txt
-lines=$(wc -l < "$text")
-sed -n "1,$((lines * 90 / 100))p" "$text" > "$work/train.txt"
-sed -n "$((lines * 90 / 100 + 1)),$((lines * 95 / 100))p" "$text" > "$work/valid.txt"
-sed -n "$((lines * 95 / 100 + 1)),\$p" "$text" > "$work/test.txt"
+source bench/experiment_data.sh
+split_shakespeare "$work"
 cat > "$work/exp.toml" <<'TOML'
 name = "slurm-bench"
 hypothesis = "higher-order byte n-grams beat a bigram"
 budgets = [120]
 seeds = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]
 
-[data]
-train = "train.txt"
-valid = "valid.txt"
-test = "test.txt"
-
-[[arm]]
-name = "bytes"
-recipe = { model = { family = "ngram", discount_fallback = [0.5, 1.0, 1.5] }, tokenizer = { kind = "bytes" } }
-sweep = { "model.order" = [2, 3, 4, 5, 6] }
-
-[[arm]]
-name = "chars"
-recipe = { model = { family = "ngram", discount_fallback = [0.5, 1.0, 1.5] }, tokenizer = { kind = "chars" } }
-sweep = { "model.order" = [2, 3, 4] }
-
-[[arm]]
-name = "bigram"
-recipe = { model = { family = "baseline" }, tokenizer = { kind = "bytes" } }
-
-[[arm]]
-name = "uniform"
-recipe = { model = { family = "uniform" }, tokenizer = { kind = "bytes" } }
-
-[[arm]]
-name = "tiny"
-[arm.recipe]
-tokenizer = { kind = "bytes" }
-model = { family = "transformer", n_layer = 1, n_head = 2, n_embd = 32, block_size = 32 }
-train = { batch_size = 8, max_steps = 200, learning_rate = 3e-3, min_lr = 3e-4, eval_iters = 2 }
 TOML
+experiment_tail 200 >> "$work/exp.toml"
 
 # timed NAME ARGS...: runs `lmlab experiment run` into $work/NAME, prints its wall seconds.
 timed() {
@@ -93,7 +62,9 @@ slurm1=$(timed slurm1 --executor slurm)
 slurm1fast=$(timed slurm1fast --executor slurm --poll-seconds 0.2)
 
 python3 - "$work" "$local2" "$slurm2" "$local1" "$slurm1" "$slurm1fast" <<'PY'
-import hashlib, json, os, sqlite3, sys
+import hashlib, os, sqlite3, sys
+sys.path.insert(0, "bench")
+from runs_work import runs_work
 work = sys.argv[1]
 local2, slurm2, local1, slurm1, slurm1fast = map(float, sys.argv[2:])
 TIMINGS = {"run.json", "compute.json", "metrics.jsonl", "report.json"}
@@ -113,21 +84,8 @@ def numbers(out):
                       "ORDER BY run_id, split, metric").fetchall()
 
 def work_seconds(out):
-    total, n = 0.0, 0
-    for run_id in sorted(os.listdir(os.path.join(out, "runs"))):
-        folder = os.path.join(out, "runs", run_id)
-        entry = json.load(open(os.path.join(folder, "run.json")))
-        record = entry["record"]
-        model = os.path.join(folder, record["model_path"])
-        if os.path.isdir(model):
-            trained = max(os.stat(os.path.join(model, f)).st_mtime_ns
-                          for f in ("checkpoint.safetensors", "report.json"))
-        else:
-            trained = os.stat(model).st_mtime_ns
-        evaluation = (os.stat(os.path.join(folder, "run.json")).st_mtime_ns - trained) / 1e9
-        total += record["compute"]["wall_seconds"] + evaluation
-        n += 1
-    return total, n
+    rows = runs_work(out)
+    return sum(r[1] + r[2] for r in rows), len(rows)
 
 same = True
 for a, b in [("local2", "slurm2"), ("local1", "slurm1"), ("local1", "slurm1fast"),

@@ -188,18 +188,7 @@ fn submitted_tasks(out: &Path) -> Vec<(String, String)> {
 /// Data and an experiment file in `dir`: a bigram and a trigram over bytes, and a tiny
 /// transformer of `steps` steps (within a budget of `budget` CPU seconds) for each of `seeds`.
 fn experiment(dir: &Path, steps: usize, budget: u32, seeds: &str, count_based: bool) -> PathBuf {
-    let mut train = String::new();
-    for i in 0..1500 {
-        train.push_str(&format!(
-            "the {} cat sat on the {} mat number {}\n",
-            ["red", "big", "old"][i % 3],
-            ["blue", "flat", "new", "warm"][i % 4],
-            i % 37
-        ));
-    }
-    std::fs::write(dir.join("train.txt"), &train).unwrap();
-    std::fs::write(dir.join("valid.txt"), &train[..4000]).unwrap();
-    std::fs::write(dir.join("test.txt"), &train[4000..8000]).unwrap();
+    common::cat_splits(dir);
     let counted = r#"
 [[arm]]
 name = "kn"
@@ -537,6 +526,31 @@ fn cancel_stops_the_experiment_and_its_jobs() {
     assert!(states.lines().all(|l| l.trim() == "CANCELLED"), "{states}");
 }
 
+/// Runs `lmlab experiment run --executor slurm EXTRA` on a one-run experiment in `work`, with the
+/// environment `env` sets; expects a clean refusal (exit 1). Returns the experiment folder and
+/// the stderr.
+fn refused_run(work: &Path, env: impl FnOnce(&mut Command), extra: &[&str]) -> (PathBuf, String) {
+    let exp = experiment(work, 10, 60, "[1]", false);
+    let out = work.join("out");
+    let mut command = Command::new(env!("CARGO_BIN_EXE_lmlab"));
+    command.args([
+        "experiment",
+        "run",
+        s(&exp),
+        "--out",
+        s(&out),
+        "--executor",
+        "slurm",
+    ]);
+    command.args(extra);
+    env(&mut command);
+    let run = command.output().unwrap();
+    let (_, stderr) = text(&run);
+    assert_eq!(run.status.code(), Some(1), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    (out, stderr)
+}
+
 #[test]
 fn an_unknown_partition_passes_slurms_message_on_and_submits_nothing() {
     let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
@@ -544,24 +558,13 @@ fn an_unknown_partition_passes_slurms_message_on_and_submits_nothing() {
         return;
     };
     let work = tempfile::tempdir().unwrap();
-    let exp = experiment(work.path(), 10, 60, "[1]", false);
-    let out = work.path().join("out");
-    let run = cluster
-        .lmlab(&[
-            "experiment",
-            "run",
-            s(&exp),
-            "--out",
-            s(&out),
-            "--executor",
-            "slurm",
-            "--partition",
-            "nosuchpartition",
-        ])
-        .output()
-        .unwrap();
-    let (_, stderr) = text(&run);
-    assert_eq!(run.status.code(), Some(1), "{stderr}");
+    let (out, stderr) = refused_run(
+        work.path(),
+        |c| {
+            c.env("SLURM_CONF", cluster.conf());
+        },
+        &["--partition", "nosuchpartition"],
+    );
     assert!(
         stderr.contains("sbatch refused the job array")
             && stderr.contains("invalid partition specified: nosuchpartition"),
@@ -585,22 +588,13 @@ fn a_controller_that_does_not_answer_is_an_error_and_nothing_is_submitted() {
         .unwrap();
     assert!(stopped.success());
     let work = tempfile::tempdir().unwrap();
-    let exp = experiment(work.path(), 10, 60, "[1]", false);
-    let out = work.path().join("out");
-    let run = cluster
-        .lmlab(&[
-            "experiment",
-            "run",
-            s(&exp),
-            "--out",
-            s(&out),
-            "--executor",
-            "slurm",
-        ])
-        .output()
-        .unwrap();
-    let (_, stderr) = text(&run);
-    assert_eq!(run.status.code(), Some(1), "{stderr}");
+    let (out, stderr) = refused_run(
+        work.path(),
+        |c| {
+            c.env("SLURM_CONF", cluster.conf());
+        },
+        &[],
+    );
     assert!(
         stderr.contains("the Slurm controller does not answer")
             && stderr.contains("is DOWN")
@@ -614,25 +608,15 @@ fn a_controller_that_does_not_answer_is_an_error_and_nothing_is_submitted() {
 fn without_sbatch_on_path_nothing_is_submitted() {
     // Needs no Slurm: runs everywhere.
     let work = tempfile::tempdir().unwrap();
-    let exp = experiment(work.path(), 10, 60, "[1]", false);
-    let out = work.path().join("out");
     let empty = work.path().join("bin");
     std::fs::create_dir(&empty).unwrap();
-    let run = Command::new(env!("CARGO_BIN_EXE_lmlab"))
-        .args([
-            "experiment",
-            "run",
-            s(&exp),
-            "--out",
-            s(&out),
-            "--executor",
-            "slurm",
-        ])
-        .env("PATH", &empty)
-        .output()
-        .unwrap();
-    let (_, stderr) = text(&run);
-    assert_eq!(run.status.code(), Some(1), "{stderr}");
+    let (out, stderr) = refused_run(
+        work.path(),
+        |c| {
+            c.env("PATH", &empty);
+        },
+        &[],
+    );
     assert!(
         stderr.contains("`sbatch` is not on PATH") && stderr.contains("nothing submitted"),
         "{stderr}"
