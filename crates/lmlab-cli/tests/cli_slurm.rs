@@ -519,11 +519,25 @@ fn cancel_stops_the_experiment_and_its_jobs() {
     );
     // Slurm ended the tasks (no retry: nothing new was submitted).
     assert_eq!(submitted_tasks(&out).len(), 2);
-    let states = cluster.slurm(
-        "squeue",
-        &["-h", "-r", "--states=all", "-j", job, "-o", "%T"],
-    );
-    assert!(states.lines().all(|l| l.trim() == "CANCELLED"), "{states}");
+    // (A cancelled task passes through COMPLETING while its node cleans up.)
+    let start = Instant::now();
+    loop {
+        let states = cluster.slurm(
+            "squeue",
+            &["-h", "-r", "--states=all", "-j", job, "-o", "%T"],
+        );
+        if states.lines().all(|l| l.trim() == "CANCELLED") {
+            break;
+        }
+        assert!(
+            states
+                .lines()
+                .all(|l| ["CANCELLED", "COMPLETING"].contains(&l.trim()))
+                && start.elapsed() < Duration::from_secs(60),
+            "{states}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
 }
 
 /// Runs `lmlab experiment run --executor slurm EXTRA` on a one-run experiment in `work`, with the
@@ -634,6 +648,7 @@ fn without_sbatch_on_path_nothing_is_submitted() {
         text(&cancel)
     );
     // Slurm's flags without the Slurm executor are refused.
+    let exp = work.path().join("exp.toml");
     let local = Command::new(env!("CARGO_BIN_EXE_lmlab"))
         .args([
             "experiment",
