@@ -483,13 +483,7 @@ fn submit(options: &SlurmOptions, dir: &Path, batch: &[(PlannedRun, u32)]) -> Re
     args.extend(options.sbatch_args.iter().cloned());
     args.push(script_path.to_string_lossy().into_owned());
     let arg_refs: Vec<&str> = args.iter().map(String::as_str).collect();
-    let out = slurm_command("sbatch", &arg_refs)?;
-    if !out.status.success() {
-        return Err(Error::invalid(format!(
-            "sbatch refused the job array: {}",
-            one_line(&String::from_utf8_lossy(&out.stderr))
-        )));
-    }
+    let out = slurm_ok("sbatch", &arg_refs, "sbatch refused the job array")?;
     let stdout = String::from_utf8_lossy(&out.stdout);
     // --parsable prints "JOBID" or "JOBID;CLUSTER".
     let job_id = stdout.trim().split(';').next().unwrap_or("").to_string();
@@ -615,13 +609,7 @@ pub fn cancel(dir: &Path) -> Result<Vec<String>> {
     write_bytes_atomically(&folder.join(CANCELLED_FILE), utc_now().as_bytes())?;
     let ids: Vec<String> = submissions.into_iter().map(|s| s.job_id).collect();
     let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
-    let out = slurm_command("scancel", &refs)?;
-    if !out.status.success() {
-        return Err(Error::invalid(format!(
-            "scancel failed: {}",
-            one_line(&String::from_utf8_lossy(&out.stderr))
-        )));
-    }
+    slurm_ok("scancel", &refs, "scancel failed")?;
     Ok(ids)
 }
 
@@ -653,6 +641,19 @@ fn slurm_command(tool: &str, args: &[&str]) -> Result<std::process::Output> {
         .stdin(std::process::Stdio::null())
         .output()
         .map_err(|e| Error::invalid(format!("could not run `{tool}`: {e}")))
+}
+
+/// Runs a Slurm command that must succeed; otherwise `what`, then its stderr on one line (Slurm's
+/// own message: an unknown partition, account, ...).
+fn slurm_ok(tool: &str, args: &[&str], what: &str) -> Result<std::process::Output> {
+    let out = slurm_command(tool, args)?;
+    if !out.status.success() {
+        return Err(Error::invalid(format!(
+            "{what}: {}",
+            one_line(&String::from_utf8_lossy(&out.stderr))
+        )));
+    }
+    Ok(out)
 }
 
 fn find_on_path(tool: &str) -> Option<PathBuf> {
