@@ -20,11 +20,8 @@ trap 'rm -rf "$work"' EXIT
 cargo build --release -q -p lmlab-cli
 lmlab=$(pwd)/${CARGO_TARGET_DIR:-target}/release/lmlab
 
-text=data/tiny-shakespeare.txt
-lines=$(wc -l < "$text")
-sed -n "1,$((lines * 90 / 100))p" "$text" > "$work/train.txt"
-sed -n "$((lines * 90 / 100 + 1)),$((lines * 95 / 100))p" "$text" > "$work/valid.txt"
-sed -n "$((lines * 95 / 100 + 1)),\$p" "$text" > "$work/test.txt"
+source bench/experiment_data.sh
+split_shakespeare "$work"
 cat > "$work/exp.toml" <<'TOML'
 name = "overhead"
 hypothesis = "higher-order byte n-grams beat a bigram"
@@ -33,58 +30,18 @@ budgets = [3]
 seeds = [1, 2]
 eval_points = [0.5, 1.0]
 
-[data]
-train = "train.txt"
-valid = "valid.txt"
-test = "test.txt"
-
-[[arm]]
-name = "bytes"
-recipe = { model = { family = "ngram", discount_fallback = [0.5, 1.0, 1.5] }, tokenizer = { kind = "bytes" } }
-sweep = { "model.order" = [2, 3, 4, 5, 6] }
-
-[[arm]]
-name = "chars"
-recipe = { model = { family = "ngram", discount_fallback = [0.5, 1.0, 1.5] }, tokenizer = { kind = "chars" } }
-sweep = { "model.order" = [2, 3, 4] }
-
-[[arm]]
-name = "bigram"
-recipe = { model = { family = "baseline" }, tokenizer = { kind = "bytes" } }
-
-[[arm]]
-name = "uniform"
-recipe = { model = { family = "uniform" }, tokenizer = { kind = "bytes" } }
-
-[[arm]]
-name = "tiny"
-[arm.recipe]
-tokenizer = { kind = "bytes" }
-model = { family = "transformer", n_layer = 1, n_head = 2, n_embd = 32, block_size = 32 }
-train = { batch_size = 8, max_steps = 100000, learning_rate = 3e-3, min_lr = 3e-4, eval_iters = 2 }
 TOML
+experiment_tail 100000 >> "$work/exp.toml"
 
 start=$(date +%s.%N)
 "$lmlab" experiment run "$work/exp.toml" --out "$work/out" --jobs 1 > "$work/log.txt" 2>&1
 end=$(date +%s.%N)
 python3 - "$work/out" "$start" "$end" <<'PY'
-import json, os, sys
+import sys
+sys.path.insert(0, "bench")
+from runs_work import runs_work
 out, start, end = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
-rows = []
-for run_id in sorted(os.listdir(os.path.join(out, "runs"))):
-    folder = os.path.join(out, "runs", run_id)
-    entry = json.load(open(os.path.join(folder, "run.json")))
-    record = entry["record"]
-    model = os.path.join(folder, record["model_path"])
-    if os.path.isdir(model):
-        trained = max(os.stat(os.path.join(model, f)).st_mtime_ns
-                      for f in ("checkpoint.safetensors", "report.json"))
-    else:
-        trained = os.stat(model).st_mtime_ns
-    evaluation = (os.stat(os.path.join(folder, "run.json")).st_mtime_ns - trained) / 1e9
-    budget = record["recipe"].get("budget_cpu_seconds")
-    rows.append((entry["arm"], record["compute"]["wall_seconds"], evaluation, budget,
-                 record["compute"]["cpu_seconds"]))
+rows = runs_work(out)
 wall = end - start
 work = sum(r[1] + r[2] for r in rows)
 n = len(rows)

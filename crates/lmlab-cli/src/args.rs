@@ -2,6 +2,7 @@
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use lmlab_core::SequenceMode;
+use lmlab_lab::experiment::slurm;
 use std::path::PathBuf;
 
 /// lmlab: a laboratory for small language models on one CPU.
@@ -693,6 +694,9 @@ pub enum ExperimentCommand {
     Status(ExperimentDirArgs),
     /// Rebuild DIR/results.sqlite from the runs' run.json and failed.json files.
     Reindex(ExperimentDirArgs),
+    /// Cancel the Slurm jobs of an experiment run with `--executor slurm` (its coordinator, if
+    /// still running, records the cancelled runs as failed and stops).
+    Cancel(ExperimentDirArgs),
 }
 
 /// `lmlab experiment status|reindex DIR`.
@@ -743,9 +747,41 @@ pub struct ExperimentRunArgs {
     /// Threads per run (a run's budget counts the CPU seconds of all its threads).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
     pub threads_per_run: u64,
+    /// Where runs execute: local child processes, or Slurm job arrays (`lmlab experiment
+    /// run-one` tasks; the experiment folder must be on a filesystem every node sees).
+    #[arg(long, value_enum, default_value_t = ExecutorChoice::Local)]
+    pub executor: ExecutorChoice,
+    /// Slurm: the partition (default: the cluster's default partition).
+    #[arg(long)]
+    pub partition: Option<String>,
+    /// Slurm: the account to charge.
+    #[arg(long)]
+    pub account: Option<String>,
+    /// Slurm: a run's time limit is its budget × this factor, plus minutes for evaluation.
+    #[arg(long, default_value_t = slurm::DEFAULT_TIME_FACTOR)]
+    pub time_factor: f64,
+    /// Slurm: one more sbatch argument, passed as it is (repeatable), e.g. `--sbatch-arg=--mem=4G`.
+    #[arg(long, allow_hyphen_values = true)]
+    pub sbatch_arg: Vec<String>,
+    /// Slurm: times a run that Slurm killed (time limit, memory, node failure, cancelled task)
+    /// is submitted again.
+    #[arg(long, default_value_t = slurm::DEFAULT_RETRIES)]
+    pub retries: u32,
+    /// Slurm: seconds between two looks at the cluster.
+    #[arg(long, default_value_t = slurm::DEFAULT_POLL_SECONDS)]
+    pub poll_seconds: f64,
     /// Print the summary as JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+/// Where `lmlab experiment run` executes runs.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExecutorChoice {
+    /// Child processes on this machine, `--jobs` at a time.
+    Local,
+    /// Slurm job arrays.
+    Slurm,
 }
 
 /// `lmlab report`.

@@ -10,18 +10,7 @@ use std::path::Path;
 /// A small experiment in `dir`: two n-gram orders and a bigram over bytes, and a tiny transformer
 /// at a 2 CPU-second budget with two seeds (5 runs).
 fn experiment(dir: &Path) -> std::path::PathBuf {
-    let mut train = String::new();
-    for i in 0..1500 {
-        train.push_str(&format!(
-            "the {} cat sat on the {} mat number {}\n",
-            ["red", "big", "old"][i % 3],
-            ["blue", "flat", "new", "warm"][i % 4],
-            i % 37
-        ));
-    }
-    std::fs::write(dir.join("train.txt"), &train).unwrap();
-    std::fs::write(dir.join("valid.txt"), &train[..4000]).unwrap();
-    std::fs::write(dir.join("test.txt"), &train[4000..8000]).unwrap();
+    common::cat_splits(dir);
     let path = dir.join("exp.toml");
     std::fs::write(
         &path,

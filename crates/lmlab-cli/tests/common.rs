@@ -69,6 +69,23 @@ pub fn predicts_mat_and_generates(model: &Path) {
     assert!(text.starts_with("a dog"), "{text}");
 }
 
+/// 1,500 lines of cats and mats in `dir`: train.txt, and its first 4,000 bytes as valid.txt, the
+/// next 4,000 as test.txt.
+pub fn cat_splits(dir: &Path) {
+    let mut train = String::new();
+    for i in 0..1500 {
+        train.push_str(&format!(
+            "the {} cat sat on the {} mat number {}\n",
+            ["red", "big", "old"][i % 3],
+            ["blue", "flat", "new", "warm"][i % 4],
+            i % 37
+        ));
+    }
+    std::fs::write(dir.join("train.txt"), &train).unwrap();
+    std::fs::write(dir.join("valid.txt"), &train[..4000]).unwrap();
+    std::fs::write(dir.join("test.txt"), &train[4000..8000]).unwrap();
+}
+
 /// Path as &str.
 pub fn s(path: &Path) -> &str {
     path.to_str().unwrap()

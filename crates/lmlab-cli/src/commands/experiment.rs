@@ -1,10 +1,11 @@
 use super::print_json;
-use crate::args::{ExperimentDirArgs, ExperimentRunArgs, RunOneArgs};
+use crate::args::{ExecutorChoice, ExperimentDirArgs, ExperimentRunArgs, RunOneArgs};
 use crate::progress::bar;
 use lmlab_lab::experiment::results::{budget_label, status as experiment_status};
 use lmlab_lab::experiment::runner::{
     plan, run_experiment, run_one as run_one_run, state_for, Executor, RunnerEvent,
 };
+use lmlab_lab::experiment::slurm::{cancel as cancel_jobs, SlurmOptions};
 use lmlab_lab::experiment::spec::ExperimentSpec;
 use lmlab_lab::experiment::store::{reindex as reindex_store, Recorder};
 use std::sync::Mutex;
@@ -14,10 +15,7 @@ pub fn run(args: ExperimentRunArgs) -> anyhow::Result<()> {
     if args.plan {
         return print_plan(&spec, &args);
     }
-    let executor = Executor::Subprocess {
-        exe: std::env::current_exe()?,
-        threads_per_run: args.threads_per_run as usize,
-    };
+    let executor = executor(&args)?;
     // The store is opened (a damaged one refused) and caught up before any run starts.
     let recorder = Recorder::start(&args.out)?;
     let progress = bar(0, "runs");
@@ -62,6 +60,25 @@ pub fn run(args: ExperimentRunArgs) -> anyhow::Result<()> {
                 if lines {
                     eprintln!("started {} {} ({})", run.id, run.arm, run.recipe.describe());
                 }
+            }
+            RunnerEvent::Warning(warning) => {
+                progress.suspend(|| eprintln!("warning: {warning}"));
+            }
+            RunnerEvent::Submitted(job) => {
+                progress.suspend(|| {
+                    eprintln!(
+                        "submitted Slurm job array {} ({} runs, {} CPUs and {} min each)",
+                        job.job_id,
+                        job.runs.len(),
+                        job.cpus,
+                        job.minutes
+                    )
+                });
+            }
+            RunnerEvent::Retried(run, why) => {
+                c.1 -= 1;
+                progress
+                    .suspend(|| eprintln!("run {} ({}) submitted again: {why}", run.id, run.arm));
             }
             RunnerEvent::Finished(run, _) | RunnerEvent::Failed(run, _) => {
                 c.1 -= 1;
@@ -110,6 +127,42 @@ pub fn run(args: ExperimentRunArgs) -> anyhow::Result<()> {
         std::process::exit(summary.failed.len().min(100) as i32);
     }
     Ok(())
+}
+
+/// The executor the flags ask for; Slurm's flags with the local executor are refused.
+fn executor(args: &ExperimentRunArgs) -> anyhow::Result<Executor> {
+    let exe = std::env::current_exe()?;
+    let threads_per_run = args.threads_per_run as usize;
+    if args.executor == ExecutorChoice::Local {
+        if args.partition.is_some() || args.account.is_some() || !args.sbatch_arg.is_empty() {
+            anyhow::bail!("--partition, --account and --sbatch-arg need --executor slurm");
+        }
+        return Ok(Executor::Subprocess {
+            exe,
+            threads_per_run,
+        });
+    }
+    if !(args.time_factor.is_finite() && args.time_factor > 0.0) {
+        anyhow::bail!(
+            "--time-factor must be a positive number, got {}",
+            args.time_factor
+        );
+    }
+    if !(args.poll_seconds.is_finite() && args.poll_seconds > 0.0) {
+        anyhow::bail!(
+            "--poll-seconds must be a positive number, got {}",
+            args.poll_seconds
+        );
+    }
+    Ok(Executor::Slurm(SlurmOptions {
+        partition: args.partition.clone(),
+        account: args.account.clone(),
+        time_factor: args.time_factor,
+        sbatch_args: args.sbatch_arg.clone(),
+        retries: args.retries,
+        poll: std::time::Duration::from_secs_f64(args.poll_seconds),
+        ..SlurmOptions::new(exe, threads_per_run)
+    }))
 }
 
 fn print_plan(spec: &ExperimentSpec, args: &ExperimentRunArgs) -> anyhow::Result<()> {
@@ -210,6 +263,19 @@ pub fn reindex(args: ExperimentDirArgs) -> anyhow::Result<()> {
     println!(
         "{}: rebuilt from {finished} finished and {failed} failed runs",
         lmlab_lab::experiment::store::store_path(&args.dir).display()
+    );
+    Ok(())
+}
+
+pub fn cancel(args: ExperimentDirArgs) -> anyhow::Result<()> {
+    let jobs = cancel_jobs(&args.dir)?;
+    if args.json {
+        return print_json(&serde_json::json!({ "cancelled_jobs": jobs }));
+    }
+    println!(
+        "{}: cancelled Slurm job arrays {}",
+        args.dir.display(),
+        jobs.join(", ")
     );
     Ok(())
 }

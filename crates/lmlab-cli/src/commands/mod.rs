@@ -74,6 +74,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Report(args) => report::run(args),
         Command::Experiment(ExperimentCommand::Status(args)) => experiment::status(args),
         Command::Experiment(ExperimentCommand::Reindex(args)) => experiment::reindex(args),
+        Command::Experiment(ExperimentCommand::Cancel(args)) => experiment::cancel(args),
         Command::Results(args) => results::run(args),
         Command::EvalProbes(args) => eval_probes::run(args),
     }

@@ -9,12 +9,15 @@
 //!   atomically, `run.json` ([`RunEntry`]), or `failed.json` ([`RunFailure`]) when it failed;
 //! - `results.sqlite`: the store, written only by the coordinating process, rebuilt from the
 //!   `run.json` files by `reindex`;
-//! - `lock`: held by the `run` in progress.
+//! - `lock`: held by the `run` in progress;
+//! - `slurm/`: with the Slurm executor, its scripts, task logs and submitted arrays
+//!   ([`slurm`]).
 
 pub mod claim;
 pub mod report;
 pub mod results;
 pub mod runner;
+pub mod slurm;
 pub mod spec;
 pub mod store;
 

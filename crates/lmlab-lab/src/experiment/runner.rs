@@ -3,6 +3,7 @@
 //! own folder. A failed run is recorded and the others go on. Killed at any moment, the next `run`
 //! redoes the unfinished runs from scratch and keeps the finished ones.
 
+use super::slurm::{SlurmOptions, SlurmRecord, Submission};
 use super::spec::{ExperimentSpec, PlannedRun};
 use super::{
     read_json, run_dir, utc_now, ExperimentState, RunEntry, RunFailure, FAILED_FILE, LOCK_FILE,
@@ -29,6 +30,19 @@ pub enum Executor {
         /// Threads each run may use (its budget counts the CPU seconds of all of them).
         threads_per_run: usize,
     },
+    /// A Slurm cluster: job arrays of `lmlab experiment run-one` tasks ([`super::slurm`]).
+    Slurm(SlurmOptions),
+}
+
+/// What the runner hands the store, in this process, as it happens.
+#[derive(Debug)]
+pub enum Outcome<'a> {
+    /// A run finished.
+    Finished(&'a RunEntry),
+    /// A run failed.
+    Failed(&'a RunFailure),
+    /// A Slurm job array was submitted, or one of its tasks ended.
+    Slurm(SlurmRecord<'a>),
 }
 
 /// What the runner is doing, for a progress view.
@@ -49,6 +63,12 @@ pub enum RunnerEvent<'a> {
     Finished(&'a PlannedRun, &'a RunEntry),
     /// A run failed.
     Failed(&'a PlannedRun, &'a str),
+    /// A run that Slurm ended is submitted again (why).
+    Retried(&'a PlannedRun, &'a str),
+    /// A Slurm job array was submitted.
+    Submitted(&'a Submission),
+    /// Something the user should know (e.g. an experiment folder other nodes may not see).
+    Warning(&'a str),
 }
 
 /// What a `run` did.
@@ -166,14 +186,14 @@ impl DirLock {
 
 /// Runs every unfinished run of `spec` into `dir` (created if needed), `jobs` at a time.
 /// `on_done` is called in this process for every run that finishes or fails (the store's
-/// ingestion), in completion order.
+/// ingestion), in completion order, and for the Slurm executor's submissions and task ends.
 pub fn run_experiment(
     spec: &ExperimentSpec,
     dir: &Path,
     jobs: usize,
     executor: &Executor,
     events: &(dyn Fn(RunnerEvent) + Sync),
-    on_done: &(dyn Fn(std::result::Result<&RunEntry, &RunFailure>) -> Result<()> + Sync),
+    on_done: &(dyn Fn(Outcome) -> Result<()> + Sync),
 ) -> Result<RunSummary> {
     std::fs::create_dir_all(dir.join(RUNS_DIR)).map_err(|e| Error::io(dir, e))?;
     let _lock = DirLock::acquire(dir)?;
@@ -201,6 +221,13 @@ pub fn run_experiment(
     let jobs = match executor {
         Executor::InProcess => 1,
         Executor::Subprocess { .. } => jobs.max(1),
+        Executor::Slurm(options) => {
+            let (finished, failed) =
+                super::slurm::run_pending(options, dir, pending.into(), events, on_done)?;
+            summary.finished = finished;
+            summary.failed = failed;
+            return Ok(summary);
+        }
     };
     let queue = Mutex::new(pending);
     let results = Mutex::new((0usize, Vec::new(), None::<Error>));
@@ -220,14 +247,14 @@ pub fn run_experiment(
                     Ok(entry) => {
                         events(RunnerEvent::Finished(&run, entry));
                         results.0 += 1;
-                        on_done(Ok(entry))
+                        on_done(Outcome::Finished(entry))
                     }
                     Err(failure) => {
                         events(RunnerEvent::Failed(&run, &failure.error));
                         results
                             .1
                             .push((run.id.clone(), run.arm.clone(), failure.error.clone()));
-                        on_done(Err(failure.as_ref()))
+                        on_done(Outcome::Failed(failure.as_ref()))
                     }
                 };
                 if let Err(e) = stored {
@@ -259,6 +286,7 @@ fn execute(
             exe,
             threads_per_run,
         } => run_child(exe, *threads_per_run, dir, &run.id),
+        Executor::Slurm(_) => unreachable!("Slurm runs go through slurm::run_pending"),
     };
     result.map_err(|e| {
         let folder = run_dir(dir, &run.id);

@@ -4,14 +4,33 @@
 //! only writer. The runs' `run.json` and `failed.json` files are the source of truth: [`reindex`]
 //! rebuilds the store from them.
 
-use super::runner::DirLock;
+use super::runner::{DirLock, Outcome};
+use super::slurm::{submissions, SlurmRecord, Submission, TaskEnd};
 use super::{scan_runs, ExperimentState, RunEntry, RunFailure, STATE_FILE, STORE_FILE};
 use lmlab_core::{Error, Result};
 use rusqlite::{params, Connection, Transaction};
 use std::path::{Path, PathBuf};
 
 /// The schema version this lmlab writes (SQLite's `user_version`).
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
+
+/// What version 2 added to version 1: the Slurm tasks (a version-1 store is migrated on open).
+const SLURM_TASKS: &str = "
+CREATE TABLE slurm_tasks (
+    job_id TEXT NOT NULL,
+    task INTEGER NOT NULL,
+    run_id TEXT NOT NULL,
+    attempt INTEGER NOT NULL,
+    cpus INTEGER NOT NULL,
+    minutes INTEGER NOT NULL,
+    submitted TEXT NOT NULL,
+    outcome TEXT,
+    state TEXT,
+    reason TEXT,
+    PRIMARY KEY (job_id, task)
+);
+CREATE INDEX slurm_tasks_run ON slurm_tasks (run_id);
+";
 
 const SCHEMA: &str = "
 CREATE TABLE experiments (
@@ -60,7 +79,14 @@ CREATE TABLE failures (
 );
 ";
 
-const TABLES: [&str; 5] = ["experiments", "runs", "metrics", "artifacts", "failures"];
+const TABLES: [&str; 6] = [
+    "experiments",
+    "runs",
+    "metrics",
+    "artifacts",
+    "failures",
+    "slurm_tasks",
+];
 
 /// An open results store.
 pub struct Store {
@@ -156,6 +182,25 @@ fn final_metrics(entry: &RunEntry) -> Vec<(String, String, f64)> {
     out
 }
 
+/// A Slurm task as the store records it.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct SlurmTaskRow {
+    /// The array's job id.
+    pub job_id: String,
+    /// The task's index in it.
+    pub task: usize,
+    /// The run it ran.
+    pub run_id: String,
+    /// Which attempt of the run (1: the first).
+    pub attempt: u32,
+    /// `finished`, `failed`, `retried` or `cancelled`; `None` while it runs.
+    pub outcome: Option<String>,
+    /// Slurm's state when last seen.
+    pub state: Option<String>,
+    /// Slurm's reason.
+    pub reason: Option<String>,
+}
+
 /// Where the store of experiment folder `dir` lives.
 pub fn store_path(dir: &Path) -> PathBuf {
     dir.join(STORE_FILE)
@@ -226,9 +271,16 @@ impl Store {
             }
             // A new database (or one whose creation was interrupted, which rolled back).
             let batch = format!(
-                "BEGIN IMMEDIATE; {SCHEMA} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
+                "BEGIN IMMEDIATE; {SCHEMA} {SLURM_TASKS} PRAGMA user_version = {SCHEMA_VERSION}; \
+                 COMMIT;"
             );
             return c.execute_batch(&batch).map_err(|e| self.err(e));
+        }
+        if version == 1 && !tables.iter().any(|t| t == "slurm_tasks") {
+            // Version 1 lacks only the Slurm tasks: added in one transaction.
+            let batch = format!("BEGIN IMMEDIATE; {SLURM_TASKS} PRAGMA user_version = 2; COMMIT;");
+            c.execute_batch(&batch).map_err(|e| self.err(e))?;
+            return self.prepare();
         }
         if version < SCHEMA_VERSION {
             return refuse(format!(
@@ -274,6 +326,56 @@ impl Store {
     /// Records a failed run, replacing whatever was recorded under its id.
     pub fn ingest_failure(&mut self, failure: &RunFailure) -> Result<()> {
         self.write(|tx| insert_failure(tx, failure))
+    }
+
+    /// Records a submitted Slurm job array: one row per task.
+    pub fn ingest_submission(&mut self, submission: &Submission) -> Result<()> {
+        self.write(|tx| insert_submission(tx, submission))
+    }
+
+    /// Records how a Slurm task ended.
+    pub fn ingest_task_end(&mut self, end: &TaskEnd) -> Result<()> {
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE slurm_tasks SET outcome = ?3, state = ?4, reason = ?5 \
+                 WHERE job_id = ?1 AND task = ?2",
+                params![
+                    end.job_id,
+                    end.task as i64,
+                    end.outcome,
+                    end.state,
+                    end.reason
+                ],
+            )
+            .map(drop)
+        })
+    }
+
+    /// Every recorded Slurm task, by job id (numerically) and task.
+    pub fn slurm_tasks(&self) -> Result<Vec<SlurmTaskRow>> {
+        let mut st = self
+            .conn
+            .prepare(
+                "SELECT job_id, task, run_id, attempt, outcome, state, reason FROM slurm_tasks \
+                 ORDER BY CAST(job_id AS INTEGER), task",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map([], |r| {
+                Ok(SlurmTaskRow {
+                    job_id: r.get(0)?,
+                    task: r.get::<_, i64>(1)? as usize,
+                    run_id: r.get(2)?,
+                    attempt: r.get::<_, i64>(3)? as u32,
+                    outcome: r.get(4)?,
+                    state: r.get(5)?,
+                    reason: r.get(6)?,
+                })
+            })
+            .map_err(|e| self.err(e))?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(|e| self.err(e))?;
+        Ok(rows)
     }
 
     /// Every finished run, in id order.
@@ -420,6 +522,16 @@ impl Store {
             .filter(|f| !is_recorded(&f.id, "failed", &f.failed))
             .collect();
         let n = entries.len() + failures.len();
+        let jobs = submissions(dir)?;
+        let recorded_jobs: std::collections::HashSet<String> =
+            self.slurm_tasks()?.into_iter().map(|t| t.job_id).collect();
+        let new_jobs: Vec<&Submission> = jobs
+            .iter()
+            .filter(|s| !recorded_jobs.contains(&s.job_id))
+            .collect();
+        if !new_jobs.is_empty() {
+            self.write(|tx| new_jobs.iter().try_for_each(|s| insert_submission(tx, s)))?;
+        }
         if n > 0 {
             self.write(|tx| {
                 for e in entries {
@@ -511,6 +623,25 @@ fn insert_entry(tx: &Transaction, entry: &RunEntry) -> rusqlite::Result<()> {
     Ok(())
 }
 
+fn insert_submission(tx: &Transaction, submission: &Submission) -> rusqlite::Result<()> {
+    let mut row = tx.prepare_cached(
+        "INSERT OR IGNORE INTO slurm_tasks (job_id, task, run_id, attempt, cpus, minutes, \
+         submitted) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?;
+    for (task, (run, attempt)) in submission.runs.iter().zip(&submission.attempts).enumerate() {
+        row.execute(params![
+            submission.job_id,
+            task as i64,
+            run,
+            *attempt as i64,
+            submission.cpus as i64,
+            submission.minutes as i64,
+            submission.submitted,
+        ])?;
+    }
+    Ok(())
+}
+
 fn insert_failure(tx: &Transaction, failure: &RunFailure) -> rusqlite::Result<()> {
     delete_run(tx, &failure.id)?;
     let recipe = serde_json::to_string(&failure.recipe).expect("serializes");
@@ -591,12 +722,17 @@ fn build_store(
         if let Some(state) = ExperimentState::load(dir)? {
             store.ingest_state(&state)?;
         }
+        let submissions = submissions(dir)?;
         store.write(|tx| {
             for e in entries {
                 insert_entry(tx, e)?;
             }
             for f in failures {
                 insert_failure(tx, f)?;
+            }
+            // The tasks' job ids come back; how each ended is only in the store that was.
+            for s in &submissions {
+                insert_submission(tx, s)?;
             }
             Ok(())
         })?;
@@ -676,7 +812,7 @@ impl Recorder {
     }
 
     /// Records a finished or failed run (and, the first time, the folder's `experiment.json`).
-    pub fn record(&self, outcome: std::result::Result<&RunEntry, &RunFailure>) -> Result<()> {
+    pub fn record(&self, outcome: Outcome) -> Result<()> {
         let mut store = self.store.lock().expect("store");
         if !self
             .state_recorded
@@ -685,8 +821,10 @@ impl Recorder {
             self.record_state(&mut store)?;
         }
         match outcome {
-            Ok(entry) => store.ingest_entry(entry),
-            Err(failure) => store.ingest_failure(failure),
+            Outcome::Finished(entry) => store.ingest_entry(entry),
+            Outcome::Failed(failure) => store.ingest_failure(failure),
+            Outcome::Slurm(SlurmRecord::Submitted(s)) => store.ingest_submission(s),
+            Outcome::Slurm(SlurmRecord::TaskEnded(end)) => store.ingest_task_end(end),
         }
     }
 
@@ -807,7 +945,7 @@ pub(crate) mod tests {
         store.ingest_entry(&a).unwrap();
         assert_eq!(rows, TABLES.map(|t| count(&store, t)).to_vec());
         // 2 runs; 11 numbers per split × 2 splits + 2 curve numbers per run; model + 1 artifact.
-        assert_eq!(rows, vec![0, 2, 2 * 24, 4, 0]);
+        assert_eq!(rows, vec![0, 2, 2 * 24, 4, 0, 0]);
         assert_eq!(store.entries().unwrap(), vec![b.clone(), a.clone()]);
         // The columns agree with the entries.
         let numbers = store.run_numbers().unwrap();
@@ -926,5 +1064,56 @@ pub(crate) mod tests {
         bytes[100..len].iter_mut().for_each(|b| *b = 0xA5);
         std::fs::write(&path, bytes).unwrap();
         check("damaged pages");
+    }
+
+    #[test]
+    fn a_version_1_store_is_migrated_and_keeps_its_runs_and_slurm_tasks_are_recorded() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = store_path(dir.path());
+        // A store as lmlab wrote it before Slurm: version 1, without slurm_tasks.
+        let old = Connection::open(&path).unwrap();
+        old.execute_batch(&format!("{SCHEMA} PRAGMA user_version = 1;"))
+            .unwrap();
+        drop(old);
+        {
+            let mut v1 = Connection::open(&path).unwrap();
+            let tx = v1.transaction().unwrap();
+            insert_entry(&tx, &entry("r1", "a", None, 0, 1.0)).unwrap();
+            tx.commit().unwrap();
+        }
+        let mut store = Store::open(dir.path()).unwrap();
+        let version: i64 = store
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, SCHEMA_VERSION);
+        assert_eq!(store.entries().unwrap().len(), 1);
+        let submission = Submission {
+            job_id: "41".into(),
+            runs: vec!["r1".into(), "r2".into()],
+            attempts: vec![1, 2],
+            cpus: 2,
+            minutes: 10,
+            submitted: "2026-12-05T00:00:00Z".into(),
+        };
+        store.ingest_submission(&submission).unwrap();
+        store
+            .ingest_task_end(&TaskEnd {
+                job_id: "41".into(),
+                task: 1,
+                outcome: "retried",
+                state: "NODE_FAIL".into(),
+                reason: "NodeDown".into(),
+            })
+            .unwrap();
+        let tasks = store.slurm_tasks().unwrap();
+        assert_eq!(tasks.len(), 2);
+        assert_eq!(
+            (tasks[0].run_id.as_str(), tasks[0].outcome.as_deref()),
+            ("r1", None)
+        );
+        assert_eq!(tasks[1].attempt, 2);
+        assert_eq!(tasks[1].state.as_deref(), Some("NODE_FAIL"));
+        assert_eq!(tasks[1].reason.as_deref(), Some("NodeDown"));
     }
 }
