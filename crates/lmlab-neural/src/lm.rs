@@ -184,22 +184,12 @@ impl TransformerModel {
         let bos = self.tokenizer.specials().bos;
         let v = self.model.config.vocab_size;
         let block = self.model.config.block_size;
-        let inputs: Vec<Vec<TokenId>> = sequences
-            .iter()
-            .map(|tokens| {
-                let mut inputs = Vec::with_capacity(tokens.len());
-                if !tokens.is_empty() {
-                    inputs.push(bos);
-                    inputs.extend_from_slice(&tokens[..tokens.len() - 1]);
-                }
-                inputs
-            })
-            .collect();
-        let mut all: Vec<Window> = inputs
+        // Input i of a sequence is `<s>` for i = 0 and token i − 1 after it (read in place below).
+        let mut all: Vec<Window> = sequences
             .iter()
             .enumerate()
-            .filter(|(_, inputs)| !inputs.is_empty())
-            .flat_map(|(seq, inputs)| windows(seq, inputs.len(), block))
+            .filter(|(_, tokens)| !tokens.is_empty())
+            .flat_map(|(seq, tokens)| windows(seq, tokens.len(), block))
             .collect();
         // Stable: equal lengths keep sequence order, so the batches are the same on every run.
         all.sort_by_key(|w| w.end - w.start);
@@ -221,7 +211,13 @@ impl TransformerModel {
             rest = tail;
             batch_inputs.clear();
             for w in group {
-                batch_inputs.extend_from_slice(&inputs[w.seq][w.start..w.end]);
+                let tokens = sequences[w.seq];
+                if w.start == 0 {
+                    batch_inputs.push(bos);
+                    batch_inputs.extend_from_slice(&tokens[..w.end - 1]);
+                } else {
+                    batch_inputs.extend_from_slice(&tokens[w.start - 1..w.end - 1]);
+                }
             }
             ws.reshape(&self.model.config, group.len(), t);
             self.model.forward(&mut ws, &batch_inputs, None, None);
