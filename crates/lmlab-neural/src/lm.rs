@@ -8,6 +8,7 @@ use crate::train::load_run_tokenizer;
 use lmlab_core::model::Stepper;
 use lmlab_core::{Error, LanguageModel, Result, Scorer, TokenId, Tokenizer};
 use std::path::Path;
+use std::sync::Mutex;
 
 /// A transformer with its tokenizer, loaded from a run directory.
 pub struct TransformerModel {
@@ -15,6 +16,9 @@ pub struct TransformerModel {
     tokenizer: Box<dyn Tokenizer>,
     config: RunConfig,
     step: usize,
+    /// Forward-pass workspaces kept between [`LanguageModel::log_probs_batch`] calls (one per
+    /// thread scoring at once), so batches after the first allocate and page-fault nothing.
+    workspaces: Mutex<Vec<Workspace<f32>>>,
 }
 
 /// Reads a run's checkpoint and tokenizer and checks that they belong together.
@@ -110,6 +114,7 @@ impl TransformerModel {
             tokenizer,
             config,
             step,
+            workspaces: Mutex::new(Vec::new()),
         })
     }
 
@@ -195,7 +200,11 @@ impl TransformerModel {
         all.sort_by_key(|w| w.end - w.start);
         let mut out: Vec<Vec<f64>> = sequences.iter().map(|s| vec![0.0; s.len()]).collect();
         let mut batch_inputs = Vec::with_capacity(BATCH_ROWS + block);
-        let mut ws = Workspace::<f32>::new(&self.model.config, 1, 1);
+        let pooled = self.workspaces.lock().map(|mut pool| pool.pop());
+        let mut ws = match pooled {
+            Ok(Some(ws)) => ws,
+            _ => Workspace::<f32>::new(&self.model.config, 1, 1),
+        };
         let mut rest = &all[..];
         while !rest.is_empty() {
             let t = rest[0].end - rest[0].start;
@@ -219,7 +228,7 @@ impl TransformerModel {
                     batch_inputs.extend_from_slice(&tokens[w.start - 1..w.end - 1]);
                 }
             }
-            ws.reshape(&self.model.config, group.len(), t);
+            ws.reshape_for_inference(&self.model.config, group.len(), t);
             self.model.forward(&mut ws, &batch_inputs, None, None);
             for (k, w) in group.iter().enumerate() {
                 let tokens = sequences[w.seq];
@@ -229,6 +238,9 @@ impl TransformerModel {
                         renormalized_log_prob(&ws.logits[r * v..(r + 1) * v], tokens[i], bos);
                 }
             }
+        }
+        if let Ok(mut pool) = self.workspaces.lock() {
+            pool.push(ws);
         }
         out
     }

@@ -136,11 +136,24 @@ impl<F: Float> Workspace<F> {
     /// shapes one after another allocates (and page-faults) only when a shape is the largest yet.
     /// Contents are not kept; dropout masks are dropped (the next forward pass that drops makes them).
     pub fn reshape(&mut self, c: &ModelConfig, b: usize, t: usize) {
+        self.reshape_forward(c, b, t);
+        self.size_gradients(c, b, t, true);
+    }
+
+    /// [`Workspace::reshape`] for forward passes only (scoring): the backward pass's buffers are
+    /// emptied (their allocations kept) instead of sized and zero-filled. A later
+    /// [`Workspace::reshape`] sizes them again before any backward pass.
+    pub fn reshape_for_inference(&mut self, c: &ModelConfig, b: usize, t: usize) {
+        self.reshape_forward(c, b, t);
+        self.size_gradients(c, b, t, false);
+    }
+
+    /// Sizes the buffers the forward pass writes and records the shape.
+    fn reshape_forward(&mut self, c: &ModelConfig, b: usize, t: usize) {
         assert!(t >= 1 && t <= c.block_size, "window longer than block_size");
         let (d, h, ff, v) = (c.n_embd, c.n_head, c.ff(), c.vocab_size);
         let n = b * t;
         let f_in = if c.mlp == Mlp::SwiGlu { 2 * ff } else { ff };
-        let size = |buffer: &mut Vec<F>, len: usize| buffer.resize(len, F::ZERO);
         for a in &mut self.blocks {
             for (buffer, len) in [
                 (&mut a.ln1, n * d),
@@ -159,7 +172,7 @@ impl<F: Float> Workspace<F> {
                 (&mut a.act, n * ff),
                 (&mut a.out, n * d),
             ] {
-                size(buffer, len);
+                buffer.resize(len, F::ZERO);
             }
         }
         for (buffer, len) in [
@@ -170,6 +183,23 @@ impl<F: Float> Workspace<F> {
             (&mut self.logits, n * v),
             (&mut self.qkv, n * 3 * d),
             (&mut self.yh, n * d),
+        ] {
+            buffer.resize(len, F::ZERO);
+        }
+        self.b = b;
+        self.t = t;
+        self.dropped = false;
+        self.drop_masks.clear();
+        self.dbranch.clear();
+    }
+
+    /// Sizes the backward pass's buffers for `b × t` tokens, or empties them (`sized` false).
+    fn size_gradients(&mut self, c: &ModelConfig, b: usize, t: usize, sized: bool) {
+        let (d, h, ff) = (c.n_embd, c.n_head, c.ff());
+        let n = if sized { b * t } else { 0 };
+        let f_in = if c.mlp == Mlp::SwiGlu { 2 * ff } else { ff };
+        let heads = if sized { b * h * t * t } else { 0 };
+        for (buffer, len) in [
             (&mut self.dresid, n * d),
             (&mut self.dln, n * d),
             (&mut self.datty, n * d),
@@ -177,16 +207,11 @@ impl<F: Float> Workspace<F> {
             (&mut self.dk, n * d),
             (&mut self.dv, n * d),
             (&mut self.dqkv, n * 3 * d),
-            (&mut self.dprobs, b * h * t * t),
+            (&mut self.dprobs, heads),
             (&mut self.dfc, n * f_in),
             (&mut self.dact, n * ff),
         ] {
-            size(buffer, len);
+            buffer.resize(len, F::ZERO);
         }
-        self.b = b;
-        self.t = t;
-        self.dropped = false;
-        self.drop_masks.clear();
-        self.dbranch.clear();
     }
 }
