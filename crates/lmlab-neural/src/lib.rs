@@ -12,6 +12,7 @@ pub mod gemm;
 pub mod layers;
 pub mod ledger;
 pub mod lm;
+pub mod merge;
 pub mod model;
 pub mod optim;
 pub mod run_files;
