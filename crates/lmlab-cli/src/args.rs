@@ -71,6 +71,9 @@ pub enum Command {
     /// BYOD's fifth probe, is left out: it needs a list of offensive words and sampled generations
     /// at scale.
     EvalProbes(EvalProbesArgs),
+    /// Merge neural runs of one shape and tokenizer (a mergekit YAML config): linear and greedy
+    /// soups, task arithmetic, TIES, DARE, SLERP.
+    Merge(crate::commands::merge::MergeArgs),
 }
 
 /// `lmlab train`: a family's subcommand, or `--recipe`.

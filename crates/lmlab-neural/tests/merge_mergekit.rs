@@ -6,7 +6,7 @@
 
 use lmlab_neural::checkpoint::Checkpoint;
 use lmlab_neural::merge::config::{MergeConfig, MergePlan};
-use lmlab_neural::merge::{self, load_run, merge_params, seeded_masks, write_merged};
+use lmlab_neural::merge::{self, load_run, merge_params, seeded_masks, write_derived_run};
 use lmlab_neural::model::params::param_specs;
 use safetensors::SafeTensors;
 use std::path::{Path, PathBuf};
@@ -157,10 +157,8 @@ fn altered_member(
         lmlab_tokenize::tokenizer_from_json(&serde_json::from_str(&json).unwrap()).unwrap();
     let mut ck = run.checkpoint;
     change(&mut ck);
-    ck.tokenizer_fingerprint = tokenizer.fingerprint();
-    let params = ck.params.clone();
     let out = dir.join("altered");
-    write_merged(&out, ck, params, tokenizer.as_ref()).unwrap();
+    write_derived_run(&out, ck.config, ck.params, tokenizer.as_ref()).unwrap();
     out
 }
 
@@ -219,4 +217,50 @@ fn a_member_that_is_not_a_checkpoint_is_refused() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("not a readable safetensors checkpoint"), "{e}");
+}
+
+#[test]
+fn greedy_soup_starts_from_the_best_member_and_never_gets_worse() {
+    let tmp = tempfile::tempdir().unwrap();
+    let valid = tmp.path().join("valid.txt");
+    let text = include_str!("../../../data/tiny-shakespeare.txt");
+    std::fs::write(&valid, &text[30_000..32_000]).unwrap();
+    let dir = fixture();
+    let yaml = format!(
+        "merge_method: greedy_soup\nmodels:\n  - model: {}\n  - model: {}\n  - model: {}\n\
+         parameters: {{validation: {}}}\n",
+        dir.join("members/base").display(),
+        dir.join("members/a").display(),
+        dir.join("members/b").display(),
+        valid.display()
+    );
+    let plan = serde_yaml::from_str::<MergeConfig>(&yaml)
+        .unwrap()
+        .plan()
+        .unwrap();
+    let report = merge::merge(&plan, &tmp.path().join("soup"), 0).unwrap();
+    let c = &report.greedy;
+    assert_eq!(c.len(), 3);
+    assert!(c[0].joined);
+    assert!(c
+        .windows(2)
+        .all(|w| w[0].bits_per_byte <= w[1].bits_per_byte));
+    let mut best = c[0].bits_per_byte;
+    for x in &c[1..] {
+        assert_eq!(x.joined, x.soup_bits_per_byte <= best);
+        if x.joined {
+            best = x.soup_bits_per_byte;
+        }
+    }
+    // The written soup scores what the log says.
+    let model = lmlab_neural::load_model(&tmp.path().join("soup")).unwrap();
+    let corpus = lmlab_core::corpus::Corpus::open(&valid).unwrap();
+    let eval = lmlab_core::evaluate::evaluate(
+        model.as_ref(),
+        &corpus,
+        model.run_config().sequence_mode(),
+        false,
+        &|_, _| {},
+    );
+    assert!((eval.totals.bits_per_byte() - best).abs() < 1e-9);
 }

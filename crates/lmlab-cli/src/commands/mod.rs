@@ -11,6 +11,7 @@ mod export;
 mod generate;
 mod info;
 mod memory;
+pub mod merge;
 mod neural;
 mod ngram;
 mod predict;
@@ -77,6 +78,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Experiment(ExperimentCommand::Cancel(args)) => experiment::cancel(args),
         Command::Results(args) => results::run(args),
         Command::EvalProbes(args) => eval_probes::run(args),
+        Command::Merge(args) => merge::run(args),
     }
 }
 

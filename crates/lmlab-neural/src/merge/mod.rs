@@ -3,19 +3,18 @@
 //! on its own as mergekit does ([`tensor`]); greedy soups in [`greedy`].
 //!
 //! Members must share the model configuration and the tokenizer; the merged model is written as a
-//! run directory (config, tokenizer, a checkpoint without optimizer state) that every command
-//! reads like a trained run.
+//! run directory with a fresh optimizer ([`crate::derived_run`]): the base's (or first member's)
+//! config, trainable further with `--resume`.
 
 pub mod config;
 pub mod greedy;
 pub mod tensor;
 
 use crate::checkpoint::{self, Checkpoint};
+pub use crate::derived_run::{refuse_used_output, write_derived_run};
 use crate::lm::load_parts;
 use crate::model::params::{param_specs, ParamSpec};
-use crate::train::files;
 use config::{MergeMethod, MergePlan};
-use lmlab_core::atomic::write_bytes_atomically;
 use lmlab_core::{Error, Result, Tokenizer};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -45,6 +44,9 @@ pub struct MergeReport {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub greedy: Vec<greedy::Candidate>,
 }
+
+/// The seed of DARE's masks when none is given.
+pub const DEFAULT_SEED: u64 = 0;
 
 /// Where DARE's keep-masks come from: `(member, tensor name, task vector, density) → mask`.
 pub type MaskFn<'a> = dyn FnMut(usize, &str, &[f32], f64) -> Vec<bool> + 'a;
@@ -196,8 +198,8 @@ pub fn merge(plan: &MergePlan, out: &Path, seed: u64) -> Result<MergeReport> {
         Some(_) => (Some(&runs[0]), &runs[1..]),
         None => (None, &runs[..]),
     };
-    let first = base.unwrap_or(&members[0]).checkpoint.clone();
-    let specs = param_specs(&first.config.model);
+    let config = base.unwrap_or(&members[0]).checkpoint.config.clone();
+    let specs = param_specs(&config.model);
     let mut greedy_log = Vec::new();
     let params = if plan.method == MergeMethod::GreedySoup {
         let soup = greedy::greedy_soup(plan, members, tokenizer.as_ref())?;
@@ -217,7 +219,7 @@ pub fn merge(plan: &MergePlan, out: &Path, seed: u64) -> Result<MergeReport> {
             &mut seeded_masks(seed),
         )
     };
-    write_merged(out, first, params, tokenizer.as_ref())?;
+    write_derived_run(out, config, params, tokenizer.as_ref())?;
     Ok(MergeReport {
         method: plan.method,
         output: out.to_path_buf(),
@@ -225,44 +227,4 @@ pub fn merge(plan: &MergePlan, out: &Path, seed: u64) -> Result<MergeReport> {
         parameters: specs.iter().map(|s| s.span.len).sum(),
         greedy: greedy_log,
     })
-}
-
-/// Refuses an output that exists and is not an empty directory (a merge never overwrites a run).
-pub fn refuse_used_output(out: &Path) -> Result<()> {
-    let used = match std::fs::read_dir(out) {
-        Ok(mut entries) => entries.next().is_some(),
-        Err(_) => out.exists(),
-    };
-    if used {
-        return Err(Error::invalid(format!(
-            "{}: the output exists and is not an empty directory; give a new run directory",
-            out.display()
-        )));
-    }
-    Ok(())
-}
-
-/// Writes `params` as a run directory at `out`: `template`'s config and tokenizer fingerprint, step
-/// 0, no optimizer state, an empty validation history.
-pub fn write_merged(
-    out: &Path,
-    template: Checkpoint,
-    params: Vec<f32>,
-    tokenizer: &dyn Tokenizer,
-) -> Result<()> {
-    std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
-    let checkpoint = Checkpoint {
-        params,
-        adam_m: Vec::new(),
-        adam_v: Vec::new(),
-        adam_t: 0,
-        step: 0,
-        tokens_seen: 0,
-        val_history: Vec::new(),
-        ..template
-    };
-    let config_json = serde_json::to_string_pretty(&checkpoint.config).expect("config serializes");
-    write_bytes_atomically(&out.join(files::CONFIG), config_json.as_bytes())?;
-    lmlab_tokenize::save_tokenizer_file(tokenizer, &out.join(files::TOKENIZER))?;
-    checkpoint.save(&out.join(checkpoint::FILE_NAME))
 }
