@@ -17,6 +17,7 @@ pub mod lm;
 pub mod merge;
 pub mod model;
 pub mod optim;
+pub mod prune;
 pub mod run_files;
 mod simd;
 pub mod train;

@@ -9,6 +9,7 @@ mod eval_probes;
 mod experiment;
 mod export;
 mod generate;
+pub mod grow;
 mod info;
 mod memory;
 pub mod merge;
@@ -16,6 +17,7 @@ mod neural;
 mod ngram;
 mod predict;
 mod probs;
+pub mod prune;
 mod report;
 mod results;
 mod tokenizer;
@@ -79,6 +81,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Results(args) => results::run(args),
         Command::EvalProbes(args) => eval_probes::run(args),
         Command::Merge(args) => merge::run(args),
+        Command::Grow(args) => grow::run(args),
+        Command::Prune(args) => prune::run(args),
     }
 }
 
