@@ -1,5 +1,6 @@
-//! `lmlab merge` and `lmlab grow` end to end: a soup of two runs that `eval` reads, grown and then
-//! trained further with `--resume`; bad configurations and sizes refused with their messages.
+//! `lmlab merge`, `grow` and `prune` end to end: a soup of two runs that `eval` reads, grown and
+//! then trained further with `--resume`, pruned to a smaller model; bad configurations, sizes and
+//! sparsities refused with their messages.
 
 mod common;
 use common::{fails, ok, s};
@@ -68,6 +69,20 @@ fn merge_eval_grow_and_train_on() {
         "--stop-after",
         "2",
     ]);
+
+    let small = tmp.path().join("small");
+    let out = ok(&[
+        "prune",
+        s(&soup),
+        "-o",
+        s(&small),
+        "--method",
+        "neurons",
+        "--sparsity",
+        "0.5",
+    ]);
+    assert!(out.contains("parameters →"), "{out}");
+    ok(&["eval", s(&small), "--input", s(&valid)]);
 }
 
 #[test]
@@ -120,4 +135,15 @@ fn bad_merge_configs_and_sizes_are_refused() {
         s(&tmp.path().join("g")),
     ]);
     assert!(e.contains("growing to a smaller size"), "{e}");
+    let e = fails(&[
+        "prune",
+        s(&a),
+        "-o",
+        s(&tmp.path().join("p")),
+        "--method",
+        "magnitude",
+        "--sparsity",
+        "1",
+    ]);
+    assert!(e.contains("must be in [0, 1)"), "{e}");
 }

@@ -2,12 +2,13 @@
 //! (deeper, wider, both; LayerNorm/GELU/learned positions/tied head and RMSNorm/SwiGLU/RoPE/untied),
 //! the refusals, and training going on from the grown run with `--resume`.
 
+mod common;
+
 use lmlab_core::LanguageModel;
 use lmlab_neural::config::{Mlp, Norm, Positions, RunConfig};
 use lmlab_neural::grow::{grow_params, grow_run, grown_config};
 use lmlab_neural::merge::load_run;
 use lmlab_neural::model::params::{init_params, param_specs};
-use lmlab_neural::train::{train, TrainOptions};
 use lmlab_neural::TransformerModel;
 use std::path::{Path, PathBuf};
 
@@ -91,17 +92,10 @@ fn training_continues_from_the_grown_run() {
     assert!(e.contains("not an empty directory"), "{e}");
     let config =
         RunConfig::parse(&std::fs::read_to_string(out.join("config.json")).unwrap()).unwrap();
-    let full = include_str!("../../../data/tiny-shakespeare.txt");
-    let mut options = TrainOptions::new(&out);
-    options.resume = true;
-    options.stop_after = Some(3);
-    let report = train(
-        &config,
-        &full[..20_000],
-        &full[20_000..24_000],
-        &options,
-        &mut |_| {},
-    )
+    let report = common::run(&config, &out, |o| {
+        o.resume = true;
+        o.stop_after = Some(3);
+    })
     .unwrap();
     assert_eq!(report.steps, 3);
     assert!(report.train_loss.is_finite() && report.val_loss.is_finite());

@@ -2,11 +2,12 @@
 //! neurons removed into a smaller model that computes what the model computes without them, and the
 //! refusals.
 
+mod common;
+
 use lmlab_neural::checkpoint::Checkpoint;
 use lmlab_neural::merge::{load_run, write_derived_run};
 use lmlab_neural::model::params::{param_specs, Layout};
 use lmlab_neural::prune::{prune_run, PruneMethod, PruneScope};
-use lmlab_neural::train::{train, TrainOptions};
 use lmlab_neural::RunConfig;
 use std::path::{Path, PathBuf};
 
@@ -29,17 +30,10 @@ fn zeros_of_block_matrices(ck: &Checkpoint) -> Vec<usize> {
 fn train_on(run: &Path, steps: usize) {
     let config =
         RunConfig::parse(&std::fs::read_to_string(run.join("config.json")).unwrap()).unwrap();
-    let full = include_str!("../../../data/tiny-shakespeare.txt");
-    let mut options = TrainOptions::new(run);
-    options.resume = true;
-    options.stop_after = Some(steps);
-    train(
-        &config,
-        &full[..20_000],
-        &full[20_000..24_000],
-        &options,
-        &mut |_| {},
-    )
+    common::run(&config, run, |o| {
+        o.resume = true;
+        o.stop_after = Some(steps);
+    })
     .unwrap();
 }
 
