@@ -71,6 +71,14 @@ pub enum Command {
     /// BYOD's fifth probe, is left out: it needs a list of offensive words and sampled generations
     /// at scale.
     EvalProbes(EvalProbesArgs),
+    /// Merge neural runs of one shape and tokenizer (a mergekit YAML config): linear and greedy
+    /// soups, task arithmetic, TIES, DARE, SLERP.
+    Merge(crate::commands::merge::MergeArgs),
+    /// Grow a transformer run deeper and wider keeping its function, into a new run to train on.
+    Grow(crate::commands::grow::GrowArgs),
+    /// Prune a transformer run: magnitude (kept zero through further training), attention heads,
+    /// or MLP neurons (a smaller model), into a new run to train on.
+    Prune(crate::commands::prune::PruneArgs),
 }
 
 /// `lmlab train`: a family's subcommand, or `--recipe`.

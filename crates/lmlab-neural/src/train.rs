@@ -10,6 +10,7 @@ use crate::layers::dropout;
 use crate::ledger::ComputeLedger;
 use crate::model::{LstmNet, Net, Transformer};
 use crate::optim::{clip_grad_norm, learning_rate, AdamW};
+use crate::prune::PruneMask;
 use crate::run_files::{self, DataRecord, FittedSchedule, MetricsLine, MetricsLog};
 use lmlab_core::atomic::write_bytes_atomically;
 use lmlab_core::compute::{peak_rss_bytes, Budget, ComputeMeter, ComputeRecord};
@@ -322,6 +323,12 @@ fn train_net<N: Net>(
         save_tokenizer_file(tokenizer.as_ref(), &run_dir.join(files::TOKENIZER))?;
         data.save(run_dir)?;
     }
+    // A pruned run (`lmlab prune`) keeps its pruned weights at zero.
+    let prune_mask = if options.resume {
+        PruneMask::load(run_dir, &config, model.params())?
+    } else {
+        None
+    };
     let mut metrics = MetricsLog::open(run_dir, options.resume.then_some(step))?;
     let log_interval = options.log_interval.min((tc.max_steps / 20).max(1)).max(1);
     // From here on the first Ctrl-C ends the step and writes a checkpoint instead of killing us.
@@ -435,6 +442,9 @@ fn train_net<N: Net>(
             None => learning_rate(step, &tc),
         };
         opt.step(model.params_mut(), &grads, lr, &tc);
+        if let Some(mask) = &prune_mask {
+            mask.apply(model.params_mut());
+        }
         step += 1;
         tokens_seen += tokens_per_step;
         session_tokens += tokens_per_step;

@@ -9,12 +9,15 @@ mod eval_probes;
 mod experiment;
 mod export;
 mod generate;
+pub mod grow;
 mod info;
 mod memory;
+pub mod merge;
 mod neural;
 mod ngram;
 mod predict;
 mod probs;
+pub mod prune;
 mod report;
 mod results;
 mod tokenizer;
@@ -77,6 +80,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Experiment(ExperimentCommand::Cancel(args)) => experiment::cancel(args),
         Command::Results(args) => results::run(args),
         Command::EvalProbes(args) => eval_probes::run(args),
+        Command::Merge(args) => merge::run(args),
+        Command::Grow(args) => grow::run(args),
+        Command::Prune(args) => prune::run(args),
     }
 }
 
