@@ -9,6 +9,7 @@ pub mod data;
 pub mod export;
 pub mod float;
 pub mod gemm;
+pub mod grpo;
 pub mod layers;
 pub mod ledger;
 pub mod lm;
