@@ -14,5 +14,6 @@ pub mod recipe;
 pub mod registry;
 pub mod run;
 pub mod stories;
+pub mod tasks;
 pub mod tokenizer_stats;
 pub mod training;
