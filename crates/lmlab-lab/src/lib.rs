@@ -12,6 +12,7 @@ pub mod plot;
 pub mod probes;
 pub mod recipe;
 pub mod registry;
+pub mod rl;
 pub mod run;
 pub mod stories;
 pub mod tasks;

@@ -28,7 +28,7 @@ pub(super) fn problem(rng: &mut ChaCha8Rng, digits: u32) -> Problem {
         prompt: format!("{a}+{b}="),
         solution: answer.clone(),
         hints: Hints {
-            knowledge: "add columns from the right, carry 1 past 9".into(),
+            knowledge: "right to left, carry".into(),
             planning,
             solution: half_prefix(&answer),
         },

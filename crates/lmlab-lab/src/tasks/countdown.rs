@@ -50,7 +50,7 @@ pub(super) fn problem(rng: &mut ChaCha8Rng, count: u32) -> Problem {
         answer: acc.to_string(),
         solution,
         hints: Hints {
-            knowledge: "use each number once with + - * /".into(),
+            knowledge: "each number once".into(),
             planning: format!("ops {}", ops.join(" then ")),
             solution: first_step,
         },

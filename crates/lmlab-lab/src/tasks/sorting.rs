@@ -17,7 +17,7 @@ pub(super) fn problem(rng: &mut ChaCha8Rng, length: u32) -> Problem {
         prompt: format!("{}=", join(&xs)),
         solution: answer.clone(),
         hints: Hints {
-            knowledge: "smallest first, keep repeats".into(),
+            knowledge: "ascending".into(),
             planning: format!(
                 "{} numbers from {} to {}",
                 length,
