@@ -71,6 +71,14 @@ pub enum Command {
     /// BYOD's fifth probe, is left out: it needs a list of offensive words and sampled generations
     /// at scale.
     EvalProbes(EvalProbesArgs),
+    /// Tasks with checkable answers (addition, sorting, Countdown): make task files, write their
+    /// worked solutions as training text.
+    #[command(subcommand)]
+    Tasks(crate::commands::tasks::TasksCommand),
+    /// Reinforcement learning with verifiable rewards: GRPO (plain, Scaf-GRPO, decaying hints) and
+    /// pass@1 by difficulty.
+    #[command(subcommand)]
+    Rl(crate::commands::rl::RlCommand),
 }
 
 /// `lmlab train`: a family's subcommand, or `--recipe`.

@@ -17,6 +17,8 @@ mod predict;
 mod probs;
 mod report;
 mod results;
+pub(crate) mod rl;
+pub(crate) mod tasks;
 mod tokenizer;
 mod train;
 
@@ -77,6 +79,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Experiment(ExperimentCommand::Cancel(args)) => experiment::cancel(args),
         Command::Results(args) => results::run(args),
         Command::EvalProbes(args) => eval_probes::run(args),
+        Command::Tasks(command) => tasks::run(command),
+        Command::Rl(command) => rl::run(command),
     }
 }
 
