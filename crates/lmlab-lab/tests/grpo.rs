@@ -31,29 +31,35 @@ checkpoint_interval = 0
 /// A task file of 1-2 digit additions and a short supervised run on its training split (hinted
 /// lines included, so hint characters are in the vocabulary).
 fn setup(dir: &Path) -> (PathBuf, PathBuf) {
-    let records = make(&MakeOptions {
-        kind: TaskKind::Addition,
-        n: 300,
-        seed: 1,
-        max_difficulty: 2,
-        split_seed: 0,
-    })
-    .unwrap();
+    let records = additions(300, 2);
     let task = dir.join("add.jsonl");
     write_tasks(&task, &records).unwrap();
     let text = sft_text(&records, Split::Train, 0.5, 1).unwrap();
     let valid = sft_text(&records, Split::Valid, 0.5, 1).unwrap();
     let run = dir.join("sft");
-    let config = RunConfig::parse(CONFIG).unwrap();
-    train(
-        &config,
-        &text,
-        &valid,
-        &TrainOptions::new(&run),
-        &mut |_| {},
-    )
-    .unwrap();
+    train_run(&run, &text, &valid, None);
     (run, task)
+}
+
+/// `n` additions of up to `digits` digits.
+fn additions(n: usize, digits: u32) -> Vec<lmlab_lab::tasks::TaskRecord> {
+    make(&MakeOptions {
+        kind: TaskKind::Addition,
+        n,
+        seed: 1,
+        max_difficulty: digits,
+        split_seed: 0,
+    })
+    .unwrap()
+}
+
+/// Trains the test's transformer into `run` (for `steps` steps when given).
+fn train_run(run: &Path, text: &str, valid: &str, steps: Option<usize>) {
+    let mut config = RunConfig::parse(CONFIG).unwrap();
+    if let Some(steps) = steps {
+        config.train.max_steps = steps;
+    }
+    train(&config, text, valid, &TrainOptions::new(run), &mut |_| {}).unwrap();
 }
 
 fn options(run: &Path, task: &Path, out: &Path) -> GrpoOptions {
@@ -173,36 +179,20 @@ fn bad_inputs_are_refused_with_their_messages() {
     // A reference trained with another tokenizer (other characters).
     let other = dir.path().join("other");
     let text = "abcdefghijklmnopqrstuvwxyz abcdefghijklmnopqrstuvwxyz\n".repeat(20);
-    let mut config = RunConfig::parse(CONFIG).unwrap();
-    config.train.max_steps = 1;
-    train(
-        &config,
-        &text,
-        &text,
-        &TrainOptions::new(&other),
-        &mut |_| {},
-    )
-    .unwrap();
+    train_run(&other, &text, &text, Some(1));
     let mut o = options(&run, &task, &out);
     o.reference = Some(other);
     assert!(err(&o).contains("have different tokenizers"));
 
     // Problems too long for the window (32): 12- to 15-digit additions.
-    let long = make(&MakeOptions {
-        kind: TaskKind::Addition,
-        n: 5,
-        seed: 1,
-        max_difficulty: 15,
-        split_seed: 0,
-    })
-    .unwrap()
-    .into_iter()
-    .map(|mut r| {
-        r.split = Split::Train;
-        r
-    })
-    .filter(|r| r.difficulty >= 12)
-    .collect::<Vec<_>>();
+    let long = additions(5, 15)
+        .into_iter()
+        .map(|mut r| {
+            r.split = Split::Train;
+            r
+        })
+        .filter(|r| r.difficulty >= 12)
+        .collect::<Vec<_>>();
     assert!(!long.is_empty());
     let long_task = dir.path().join("long.jsonl");
     write_tasks(&long_task, &long).unwrap();

@@ -11,3 +11,14 @@ pub mod rollout;
 pub use objective::{group_advantages, k3, token_objective, ObjectiveParams, TokenTerm};
 pub use policy::{policy_step, token_log_probs, PolicyBatch, PolicyStats};
 pub use rollout::sample_completion;
+
+/// A tiny transformer config for the tests: 2 layers, 2 heads, width 8, learned positions.
+#[cfg(test)]
+pub(crate) fn test_config(vocab_size: usize, block_size: usize) -> crate::config::ModelConfig {
+    let text = format!("[model]\nn_layer = 2\nn_head = 2\nn_embd = 8\nblock_size = {block_size}\n[train]\nbatch_size = 1\nmax_steps = 1\nlearning_rate = 1e-3\nmin_lr = 1e-4\nwarmup_steps = 0\n");
+    let mut c = crate::config::RunConfig::parse(&text)
+        .expect("a valid config")
+        .model;
+    c.vocab_size = vocab_size;
+    c
+}

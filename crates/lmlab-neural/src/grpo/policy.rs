@@ -131,25 +131,10 @@ pub fn policy_step<F: Float>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{Arch, Mlp, ModelConfig, Norm, Positions};
     use crate::layers::gradcheck::{check, rand_vec};
 
-    fn tiny() -> ModelConfig {
-        ModelConfig {
-            arch: Arch::Transformer,
-            vocab_size: 7,
-            n_layer: 2,
-            n_head: 2,
-            n_embd: 8,
-            d_ff: 0,
-            block_size: 6,
-            norm: Norm::LayerNorm,
-            mlp: Mlp::Gelu,
-            positions: Positions::Learned,
-            tied_head: true,
-            bias: true,
-            dropout: 0.0,
-        }
+    fn tiny() -> crate::config::ModelConfig {
+        crate::grpo::test_config(7, 6)
     }
 
     /// Two sequences of 5 positions: the first two of each are prompt, the rest completion, with

@@ -83,25 +83,10 @@ fn draw(p: &mut [f64], temperature: f64, u: f64) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{Arch, Mlp, ModelConfig, Norm, Positions};
 
     #[test]
     fn samples_are_seeded_and_respect_the_window() {
-        let c = ModelConfig {
-            arch: Arch::Transformer,
-            vocab_size: 6,
-            n_layer: 1,
-            n_head: 1,
-            n_embd: 4,
-            d_ff: 0,
-            block_size: 8,
-            norm: Norm::LayerNorm,
-            mlp: Mlp::Gelu,
-            positions: Positions::Learned,
-            tied_head: true,
-            bias: true,
-            dropout: 0.0,
-        };
+        let c = crate::grpo::test_config(6, 8);
         let m = Transformer::<f32>::new(&c, 2).unwrap();
         let mut cache = m.new_cache();
         let a = sample_completion(&m, &mut cache, &[0, 3, 4], 100, (0, 1), 1.0, 9);
