@@ -15,7 +15,7 @@ pub enum RlCommand {
     /// GRPO from a transformer run on a task file's training split: groups of sampled completions
     /// scored by the task's checker, group-normalised advantages, the clipped ratio objective, a
     /// k3 KL penalty to a frozen reference, AdamW; optionally scaffolded with hints.
-    Grpo(GrpoArgs),
+    Grpo(Box<GrpoArgs>),
     /// Greedy pass@1 of a run on a task file's split, by difficulty.
     Eval(EvalArgs),
 }
@@ -109,7 +109,7 @@ pub struct EvalArgs {
 /// Runs a `lmlab rl` subcommand.
 pub fn run(command: RlCommand) -> anyhow::Result<()> {
     match command {
-        RlCommand::Grpo(a) => grpo(a),
+        RlCommand::Grpo(a) => grpo(*a),
         RlCommand::Eval(a) => {
             let model = TransformerModel::load(&a.run)?;
             let records = read_tasks(&a.task)?;

@@ -76,7 +76,7 @@ fn countdown_accepts(prompt: &str, completion: &str) -> Option<bool> {
             '+' => a.checked_add(b)?,
             '-' => a.checked_sub(b)?,
             '*' => a.checked_mul(b)?,
-            _ => (b != 0 && a % b == 0).then(|| a / b)?,
+            _ => (b != 0 && a.is_multiple_of(b)).then(|| a / b)?,
         };
         if value != c {
             return Some(false);

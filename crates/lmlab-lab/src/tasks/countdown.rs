@@ -20,7 +20,7 @@ pub(super) fn problem(rng: &mut ChaCha8Rng, count: u32) -> Problem {
         if acc * n <= 999 {
             choices.push('*');
         }
-        if n > 1 && acc % n == 0 {
+        if n > 1 && acc.is_multiple_of(n) {
             choices.push('/');
         }
         let op = *choices.choose(rng).expect("+ is always there");
