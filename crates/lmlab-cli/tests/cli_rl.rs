@@ -45,12 +45,28 @@ fn tasks_sft_grpo_and_eval_from_the_command_line() {
         s(&run),
     ]);
     let grpo = d.join("grpo");
-    ok(&[
-        "rl",
-        "grpo",
-        s(&run),
-        "--task",
-        s(&task),
+    // `lmlab rl grpo RUN --task TASK ... -o GRPO` with the options between.
+    let grpo_args = |options: &[&'static str]| -> Vec<String> {
+        let mut args: Vec<String> = vec![
+            "rl".into(),
+            "grpo".into(),
+            s(&run).into(),
+            "--task".into(),
+            s(&task).into(),
+        ];
+        args.extend(options.iter().map(|o| o.to_string()));
+        args.extend(["-o".to_string(), s(&grpo).to_string()]);
+        args
+    };
+    let run_ok = |options: &[&'static str]| {
+        let args = grpo_args(options);
+        ok(&args.iter().map(String::as_str).collect::<Vec<_>>())
+    };
+    let run_fails = |options: &[&'static str]| {
+        let args = grpo_args(options);
+        fails(&args.iter().map(String::as_str).collect::<Vec<_>>())
+    };
+    run_ok(&[
         "--group",
         "2",
         "--prompts",
@@ -59,8 +75,6 @@ fn tasks_sft_grpo_and_eval_from_the_command_line() {
         "2",
         "--scaffold",
         "scaf-grpo",
-        "-o",
-        s(&grpo),
     ]);
     let log = std::fs::read_to_string(grpo.join("grpo_log.jsonl")).unwrap();
     assert_eq!(log.lines().count(), 2);
@@ -80,28 +94,6 @@ fn tasks_sft_grpo_and_eval_from_the_command_line() {
         s(&task)
     ])
     .contains("unknown task kind `multiplication`"));
-    assert!(fails(&[
-        "rl",
-        "grpo",
-        s(&run),
-        "--task",
-        s(&task),
-        "--group",
-        "1",
-        "-o",
-        s(&grpo)
-    ])
-    .contains("--group 1"));
-    assert!(fails(&[
-        "rl",
-        "grpo",
-        s(&run),
-        "--task",
-        s(&task),
-        "--scaffold",
-        "hints",
-        "-o",
-        s(&grpo)
-    ])
-    .contains("unknown scaffold `hints`"));
+    assert!(run_fails(&["--group", "1"]).contains("--group 1"));
+    assert!(run_fails(&["--scaffold", "hints"]).contains("unknown scaffold `hints`"));
 }
