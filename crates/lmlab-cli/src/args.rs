@@ -79,6 +79,14 @@ pub enum Command {
     /// Prune a transformer run: magnitude (kept zero through further training), attention heads,
     /// or MLP neurons (a smaller model), into a new run to train on.
     Prune(crate::commands::prune::PruneArgs),
+    /// Tasks with checkable answers (addition, sorting, Countdown): make task files, write their
+    /// worked solutions as training text.
+    #[command(subcommand)]
+    Tasks(crate::commands::tasks::TasksCommand),
+    /// Reinforcement learning with verifiable rewards: GRPO (plain, Scaf-GRPO, decaying hints) and
+    /// pass@1 by difficulty.
+    #[command(subcommand)]
+    Rl(crate::commands::rl::RlCommand),
 }
 
 /// `lmlab train`: a family's subcommand, or `--recipe`.

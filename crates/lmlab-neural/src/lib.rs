@@ -11,6 +11,7 @@ pub mod export;
 pub mod float;
 pub mod gemm;
 pub mod grow;
+pub mod grpo;
 pub mod layers;
 pub mod ledger;
 pub mod lm;

@@ -20,6 +20,8 @@ mod probs;
 pub mod prune;
 mod report;
 mod results;
+pub(crate) mod rl;
+pub(crate) mod tasks;
 mod tokenizer;
 mod train;
 
@@ -83,6 +85,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Merge(args) => merge::run(args),
         Command::Grow(args) => grow::run(args),
         Command::Prune(args) => prune::run(args),
+        Command::Tasks(command) => tasks::run(command),
+        Command::Rl(command) => rl::run(command),
     }
 }
 

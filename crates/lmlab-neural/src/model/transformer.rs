@@ -259,13 +259,27 @@ impl<F: Float> Transformer<F> {
         ignore: Option<u32>,
         scale: F,
     ) {
+        let v = self.config.vocab_size;
+        loss::softmax_cross_entropy_backward(&mut ws.logits, targets, ignore, v, scale);
+        self.backward_from_logit_grads(ws, grads, tokens);
+    }
+
+    /// Backward from the gradient of the loss with respect to the logits, which the caller has put
+    /// in place of the probabilities in `ws.logits` (`b·t × vocab`): adds `∂loss/∂θ` into `grads`.
+    /// [`Transformer::backward`] is this after the cross-entropy's logit gradient; other losses on
+    /// the next-token distribution (the policy-gradient loss of `crate::grpo`) call it directly.
+    pub fn backward_from_logit_grads(
+        &self,
+        ws: &mut Workspace<F>,
+        grads: &mut [F],
+        tokens: &[u32],
+    ) {
         let c = &self.config;
         let (b, t, d, v, ff) = (ws.b, ws.t, c.n_embd, c.vocab_size, c.ff());
         let n = b * t;
         let f_in = if c.mlp == Mlp::SwiGlu { 2 * ff } else { ff };
         let (p, lay) = (&self.params, &self.layout);
         let s = self.shape(b, t);
-        loss::softmax_cross_entropy_backward(&mut ws.logits, targets, ignore, v, scale);
         linear::backward(
             Some(&mut ws.dln),
             lay.head.of_mut(grads),

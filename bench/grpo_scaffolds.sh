@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# Issue 16's figure: test pass@1 by difficulty against CPU-seconds on addition (1-3 digits), from a
+# supervised start, for supervised-only (continued at the same compute), GRPO, Scaf-GRPO and
+# decaying hints, and the fraction of GRPO groups whose advantages are all zero over training.
+# Usage: bench/grpo_scaffolds.sh [RL_BUDGET] [POINTS] ["SEEDS"] [SFT_BUDGET] [MAX_STEPS]
+#        (defaults 45 3 "1 2" 90 200): each arm gets RL_BUDGET CPU-s, evaluated at POINTS equal
+#        fractions of it (a run resumed with a larger budget each time); MAX_STEPS sets where the
+#        decay schedule and Scaf-GRPO's warm-up (15%) sit. Output in $OUT (default /tmp/grpo-exp).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+budget=${1:-45}
+points=${2:-3}
+seeds=${3-1 2}
+sft_budget=${4:-90}
+max_steps=${5:-200}
+out=${OUT:-/tmp/grpo-exp}
+rm -rf "$out"
+mkdir -p "$out"
+cargo build --release -q -p lmlab-cli
+lmlab=${CARGO_TARGET_DIR:-target}/release/lmlab
+
+$lmlab tasks make addition --n 6000 --max-difficulty 3 --seed 1 -o "$out/add.jsonl"
+$lmlab tasks sft "$out/add.jsonl" --split train --hinted 0.25 -o "$out/train.txt"
+$lmlab tasks sft "$out/add.jsonl" --split valid --hinted 0.25 -o "$out/valid.txt"
+cat > "$out/sft.toml" <<'TOML'
+tokenizer = "chars"
+sequences = "line"
+[model]
+n_layer = 2
+n_head = 4
+n_embd = 64
+block_size = 48
+[train]
+batch_size = 32
+max_steps = 1000000
+learning_rate = 1e-2
+min_lr = 1e-3
+warmup_steps = 50
+seed = 1
+eval_iters = 5
+eval_interval = 0
+checkpoint_interval = 100
+TOML
+$lmlab train transformer --config "$out/sft.toml" --train "$out/train.txt" --valid "$out/valid.txt" \
+  -o "$out/sft" --budget "$sft_budget" > /dev/null
+sft_cpu=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['cpu_seconds'])" "$out/sft/compute.json")
+$lmlab rl eval "$out/sft" --task "$out/add.jsonl" --json > "$out/sft.eval.json"
+
+mkdir -p "$out/evals"
+record() { # arm seed cpu: appends the eval JSON on stdin to $out/evals/ARM-SEED.jsonl
+  python3 -c '
+import json, sys
+arm, seed, cpu, path = sys.argv[1:5]
+scores = json.load(sys.stdin)
+with open(path, "a") as f:
+    f.write(json.dumps({"arm": arm, "seed": int(seed), "cpu": float(cpu), "scores": scores}) + "\n")
+' "$1" "$2" "$3" "$out/evals/$1-$2.jsonl"
+}
+$lmlab rl eval "$out/sft" --task "$out/add.jsonl" --json | record start 0 0
+
+# Supervised only: the start's run resumed for the same CPU-seconds (deterministic: one seed).
+supervised() {
+  cp -r "$out/sft" "$out/sup"
+  for k in $(seq 1 "$points"); do
+    b=$(python3 -c "print($budget * $k / $points)")
+    $lmlab train transformer --config "$out/sft.toml" --train "$out/train.txt" --valid "$out/valid.txt" \
+      -o "$out/sup" --resume --budget "$(python3 -c "print($sft_cpu + $b)")" > /dev/null
+    $lmlab rl eval "$out/sup" --task "$out/add.jsonl" --json | record supervised 0 "$b"
+  done
+}
+
+grpo() { # arm seed
+  local run="$out/$1-$2"
+  for k in $(seq 1 "$points"); do
+    b=$(python3 -c "print($budget * $k / $points)")
+    resume=$([ "$k" -gt 1 ] && echo --resume || true)
+    $lmlab rl grpo "$out/sft" --task "$out/add.jsonl" -o "$run" --scaffold "$1" --seed "$2" \
+      --group 8 --prompts 8 --lr 3e-4 --beta 0.04 --max-steps "$max_steps" --budget "$b" $resume \
+      2> "$run.k$k.log" > /dev/null
+    $lmlab rl eval "$run" --task "$out/add.jsonl" --json | record "$1" "$2" "$b"
+  done
+}
+
+# Every arm and seed at once (budgets are each process's own CPU-seconds).
+supervised &
+for seed in $seeds; do
+  for arm in none scaf-grpo decay; do
+    grpo "$arm" "$seed" &
+  done
+done
+wait
+cat "$out"/evals/*.jsonl > "$out/evals.jsonl"
+
+python3 - "$out" <<'PY'
+import json, sys, collections
+out = sys.argv[1]
+rows = [json.loads(l) for l in open(f"{out}/evals.jsonl")]
+diffs = sorted({s["difficulty"] for r in rows for s in r["scores"]})
+print("arm         seed  RL CPU-s  " + "  ".join(f"d={d} pass@1" for d in diffs))
+for r in rows:
+    p = {s["difficulty"]: s["pass_at_1"] for s in r["scores"]}
+    print(f"{r['arm']:<11} {r['seed']:>4}  {r['cpu']:>8.1f}  " + "  ".join(f"{p.get(d, float('nan')):>10.3f}" for d in diffs))
+print()
+print("GRPO training logs: steps, mean over steps of zero-advantage groups / all-failed groups, first and last quarter; rescued groups, hinted samples")
+import glob, os
+for seed_arm in sorted(glob.glob(f"{out}/*-[0-9]*/grpo_log.jsonl")):
+    ev = [json.loads(l) for l in open(seed_arm)]
+    q = max(1, len(ev) // 4)
+    m = lambda xs, k: sum(e[k] for e in xs) / len(xs)
+    name = os.path.basename(os.path.dirname(seed_arm))
+    print(f"{name:<13} steps {len(ev):>4}  zero-adv {m(ev[:q],'zero_advantage_groups'):.2f} -> {m(ev[-q:],'zero_advantage_groups'):.2f}"
+          f"  all-failed {m(ev[:q],'all_failed_groups'):.2f} -> {m(ev[-q:],'all_failed_groups'):.2f}"
+          f"  train pass {m(ev[:q],'pass_rate'):.2f} -> {m(ev[-q:],'pass_rate'):.2f}"
+          f"  kl(last) {ev[-1]['kl']:.4f}  rescued {sum(e['rescued_groups'] for e in ev)}  hinted {sum(e['hinted_samples'] for e in ev)}")
+PY
