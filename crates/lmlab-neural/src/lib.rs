@@ -6,6 +6,7 @@ pub mod budget;
 pub mod checkpoint;
 pub mod config;
 pub mod data;
+pub mod dynamics;
 pub mod export;
 pub mod float;
 pub mod gemm;
