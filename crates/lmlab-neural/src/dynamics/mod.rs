@@ -1,6 +1,7 @@
 //! Learning dynamics (issue 17): pico-analyze's metrics over matrices of weights, gradients and
 //! activations ([`metrics`], [`similarity`]) and the [`Metric`] names the analysis is asked for.
 
+pub mod capture;
 pub mod metrics;
 pub mod similarity;
 
