@@ -1,7 +1,11 @@
-//! Learning dynamics (issue 17): pico-analyze's metrics over matrices of weights, gradients and
-//! activations ([`metrics`], [`similarity`]) and the [`Metric`] names the analysis is asked for.
+//! Learning dynamics (issue 17): checkpoints of weights, gradients and activations during training
+//! ([`capture`]), the matrices per layer they hold ([`components`], with the OV circuit),
+//! pico-analyze's metrics over them ([`metrics`], [`similarity`]), and the analysis of a run
+//! ([`analyze`]) by the [`Metric`] names the command line takes.
 
+pub mod analyze;
 pub mod capture;
+pub mod components;
 pub mod metrics;
 pub mod similarity;
 
