@@ -1,0 +1,128 @@
+//! `lmlab analyze RUN` (issue 17): the analysis of a run's learning-dynamics checkpoints
+//! ([`lmlab_neural::dynamics::analyze`]) written as `RUN/analysis/metrics.json` and plotted, one
+//! SVG per metric, data kind and component with the metric against the step, a line per layer,
+//! in `RUN/analysis/plots/`.
+
+use crate::experiment::report::plots::{arm_colour, canvas, draw_legend, svg_of, DrawResult, Mark};
+use lmlab_core::atomic::write_bytes_atomically;
+use lmlab_core::{Error, Result};
+use lmlab_neural::dynamics::analyze::{analyze, Analysis, AnalyzeOptions};
+use lmlab_neural::dynamics::capture;
+use plotters::prelude::*;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// The JSON file of the analysis, in the run's analysis folder.
+pub const METRICS_FILE: &str = "metrics.json";
+/// The folder of the plots, in the run's analysis folder.
+pub const PLOTS_DIR: &str = "plots";
+
+/// What `analyze_run` wrote.
+#[derive(Debug)]
+pub struct AnalyzeOutput {
+    /// The analysis itself.
+    pub analysis: Analysis,
+    /// `RUN/analysis/metrics.json`.
+    pub json: PathBuf,
+    /// The SVG plots.
+    pub plots: Vec<PathBuf>,
+}
+
+/// Analyses `run_dir`, writes the JSON and the plots; `plot_heads` adds a plot per attention
+/// head's OV circuit (otherwise the heads together only).
+pub fn analyze_run(
+    run_dir: &Path,
+    options: &AnalyzeOptions,
+    plot_heads: bool,
+) -> Result<AnalyzeOutput> {
+    let analysis = analyze(run_dir, options)?;
+    let dir = run_dir.join(capture::DIR);
+    let json = dir.join(METRICS_FILE);
+    let text = serde_json::to_string_pretty(&analysis).expect("analysis serializes");
+    write_bytes_atomically(&json, text.as_bytes())?;
+    let plot_dir = dir.join(PLOTS_DIR);
+    std::fs::create_dir_all(&plot_dir).map_err(|e| Error::io(&plot_dir, e))?;
+    let mut plots = Vec::new();
+    for ((metric, data, component), series) in series(&analysis) {
+        if !plot_heads && component.contains(".head") {
+            continue;
+        }
+        let title = format!("{metric} of {data} · {component}");
+        let svg = svg_of(|svg| draw_series(svg, &title, metric, &series), &title)?;
+        let path = plot_dir.join(format!("{metric}-{data}-{component}.svg"));
+        write_bytes_atomically(&path, svg.as_bytes())?;
+        plots.push(path);
+    }
+    Ok(AnalyzeOutput {
+        analysis,
+        json,
+        plots,
+    })
+}
+
+/// Key of one plot: metric, data kind, component.
+type PlotKey<'a> = (&'static str, &'static str, &'a str);
+
+/// Per plot, per layer, the finite `(step, value)` points in step order.
+fn series(a: &Analysis) -> BTreeMap<PlotKey<'_>, BTreeMap<usize, Vec<(f64, f64)>>> {
+    let mut out: BTreeMap<PlotKey<'_>, BTreeMap<usize, Vec<(f64, f64)>>> = BTreeMap::new();
+    for step in &a.steps {
+        for row in &step.values {
+            let points = out
+                .entry((row.metric, row.data, row.component.as_str()))
+                .or_default()
+                .entry(row.layer)
+                .or_default();
+            if row.value.0.is_finite() {
+                points.push((step.step as f64, row.value.0));
+            }
+        }
+    }
+    out
+}
+
+/// A range covering `values`, widened a little (and made non-empty).
+fn range(values: impl Iterator<Item = f64>) -> std::ops::Range<f64> {
+    let (lo, hi) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+        (lo.min(v), hi.max(v))
+    });
+    if !lo.is_finite() {
+        return 0.0..1.0;
+    }
+    let pad = ((hi - lo) * 0.05).max(hi.abs().max(1e-12) * 1e-3);
+    (lo - pad)..(hi + pad)
+}
+
+fn draw_series(
+    svg: &mut String,
+    title: &str,
+    metric: &str,
+    layers: &BTreeMap<usize, Vec<(f64, f64)>>,
+) -> DrawResult {
+    let all = || layers.values().flat_map(|p| p.iter().copied());
+    let (plot_area, legend_area) = canvas(svg)?;
+    let mut chart = ChartBuilder::on(&plot_area)
+        .caption(title, ("sans-serif", 18))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(70)
+        .build_cartesian_2d(range(all().map(|p| p.0)), range(all().map(|p| p.1)))?;
+    chart
+        .configure_mesh()
+        .x_desc("training step")
+        .y_desc(metric)
+        .draw()?;
+    let mut legend = Vec::new();
+    for (i, (layer, points)) in layers.iter().enumerate() {
+        let colour = arm_colour(i);
+        chart.draw_series(LineSeries::new(
+            points.iter().copied(),
+            colour.stroke_width(2),
+        ))?;
+        chart.draw_series(points.iter().map(|&p| Circle::new(p, 3, colour.filled())))?;
+        legend.push((format!("layer {layer}"), colour, Mark::Line(2)));
+    }
+    draw_legend(&legend_area, &legend)?;
+    plot_area.present()?;
+    Ok(())
+}
