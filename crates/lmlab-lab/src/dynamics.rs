@@ -126,3 +126,37 @@ fn draw_series(
     plot_area.present()?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::recipe::Recipe;
+    use lmlab_neural::dynamics::capture::{AnalysisBatch, AnalysisConfig};
+
+    const RECIPE: &str = "[tokenizer]\nkind = \"bytes\"\n[model]\nfamily = \"transformer\"\n\
+        n_layer = 2\nn_head = 2\nn_embd = 32\nblock_size = 32\n\
+        [train]\nbatch_size = 8\nmax_steps = 100\nlearning_rate = 1e-3\nmin_lr = 1e-4\n";
+
+    #[test]
+    fn a_neural_recipe_takes_analysis_in_its_train_table() {
+        let r = Recipe::parse(&format!(
+            "{RECIPE}analysis = {{ every = 25, batch = \"valid\" }}\n"
+        ))
+        .unwrap();
+        let expected = AnalysisConfig {
+            every: 25,
+            batch: AnalysisBatch::Valid,
+        };
+        assert_eq!(r.train.as_ref().unwrap().analysis, Some(expected));
+        assert_eq!(Recipe::parse(&r.to_toml()).unwrap(), r);
+        // Without it, a recipe writes what it wrote before (experiment run ids do not change).
+        let plain = Recipe::parse(RECIPE).unwrap();
+        assert!(!plain.to_toml().contains("analysis"));
+        let err = Recipe::parse(&format!("{RECIPE}analysis = {{ every = 0 }}\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("train.analysis.every must be a positive number"),
+            "{err}"
+        );
+    }
+}

@@ -2,8 +2,8 @@
 //! batch = "valid" }` names, the weights, the gradients of the loss on one fixed batch and the
 //! activations at named sites on that batch, in `RUN/analysis/step-NNNNNNN.safetensors` beside the
 //! run's checkpoint. Tensors are named `weights.<param>`, `gradients.<param>` and
-//! `activations.<site>` (rows = the batch's tokens, batch-major for the transformer, time-major
-//! for the LSTM); the metadata records the step, the batch and the run config.
+//! `activations.<site>` (rows = the batch's tokens, batch-major) and `batch.targets` (each row's
+//! next token, u32); the metadata records the step, the batch and the run config.
 
 use crate::config::RunConfig;
 use crate::data::Batcher;
@@ -25,6 +25,9 @@ const FORMAT: &str = "lmlab-neural-analysis";
 /// Seed of the windows of the fixed batch: the same as the first validation batch of
 /// [`crate::train::evaluate`], so `batch = "valid"` is that batch.
 const FIXED_BATCH_SEED: u64 = 0x05EE_D0F7_A11D;
+
+/// The tensor holding the fixed batch's next tokens (u32), in the order of the activations' rows.
+pub const TARGETS: &str = "batch.targets";
 
 /// Which text the fixed batch is drawn from.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -147,18 +150,23 @@ impl Sites for Transformer<f32> {
 }
 
 impl Sites for LstmNet<f32> {
-    /// Per layer `lstm.{l}`: `h`, the layer's hidden outputs (rows time-major).
+    /// Per layer `lstm.{l}`: `h`, the layer's hidden outputs (rows batch-major, as the
+    /// transformer's: the workspace's time-major rows reordered).
     fn sites(&self, ws: &Self::Ws) -> Vec<(String, Tensor)> {
-        let d = self.config.n_embd;
+        let (b, t, d) = (ws.b, ws.t, self.config.n_embd);
         ws.layer_outputs()
             .enumerate()
             .map(|(l, h)| {
-                let rows = h.len() / d;
+                let mut data = vec![0f32; b * t * d];
+                for (bi, ti) in (0..b).flat_map(|bi| (0..t).map(move |ti| (bi, ti))) {
+                    let src = (ti * b + bi) * d;
+                    data[(bi * t + ti) * d..][..d].copy_from_slice(&h[src..src + d]);
+                }
                 (
                     format!("lstm.{l}.h"),
                     Tensor {
-                        shape: vec![rows, d],
-                        data: h.to_vec(),
+                        shape: vec![b * t, d],
+                        data,
                     },
                 )
             })
@@ -197,22 +205,31 @@ pub fn save<N: Sites>(
         Some(ignore),
         1.0 / count.max(1) as f32,
     );
-    let mut tensors: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::new();
+    let mut tensors: Vec<(String, Dtype, Vec<usize>, Vec<u8>)> = Vec::new();
     for spec in model.specs() {
         tensors.push((
             format!("weights.{}", spec.name),
+            Dtype::F32,
             spec.shape.clone(),
             bytes_of(spec.span.of(model.params())),
         ));
         tensors.push((
             format!("gradients.{}", spec.name),
+            Dtype::F32,
             spec.shape.clone(),
             bytes_of(spec.span.of(&grads)),
         ));
     }
     for (site, t) in activations {
-        tensors.push((format!("activations.{site}"), t.shape, bytes_of(&t.data)));
+        tensors.push((
+            format!("activations.{site}"),
+            Dtype::F32,
+            t.shape,
+            bytes_of(&t.data),
+        ));
     }
+    let targets: Vec<u8> = y.iter().flat_map(|v| v.to_le_bytes()).collect();
+    tensors.push((TARGETS.to_string(), Dtype::U32, vec![y.len()], targets));
     let batch = config
         .train
         .analysis
@@ -239,8 +256,8 @@ pub fn save<N: Sites>(
     )]);
     let views: Vec<(String, TensorView<'_>)> = tensors
         .iter()
-        .map(|(name, shape, bytes)| {
-            TensorView::new(Dtype::F32, shape.clone(), bytes)
+        .map(|(name, dtype, shape, bytes)| {
+            TensorView::new(*dtype, shape.clone(), bytes)
                 .map(|v| (name.clone(), v))
                 .map_err(|e| Error::invalid(format!("analysis tensor {name}: {e}")))
         })
@@ -267,6 +284,8 @@ pub struct AnalysisCheckpoint {
     pub config: RunConfig,
     /// Tensors by name (`weights.…`, `gradients.…`, `activations.…`).
     pub tensors: BTreeMap<String, Tensor>,
+    /// The fixed batch's next token at each activation row.
+    pub targets: Vec<u32>,
 }
 
 impl AnalysisCheckpoint {
@@ -302,7 +321,15 @@ impl AnalysisCheckpoint {
         let st = SafeTensors::deserialize(&bytes)
             .map_err(|e| bad(format!("unreadable tensors: {e:?}")))?;
         let mut tensors = BTreeMap::new();
+        let mut targets = Vec::new();
         for (name, view) in st.tensors() {
+            if name == TARGETS && view.dtype() == Dtype::U32 {
+                let bytes = view.data().chunks_exact(4);
+                targets = bytes
+                    .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                    .collect();
+                continue;
+            }
             if view.dtype() != Dtype::F32 {
                 return Err(bad(format!(
                     "tensor {name} is {:?}, expected F32",
@@ -326,6 +353,7 @@ impl AnalysisCheckpoint {
             step,
             config,
             tensors,
+            targets,
         })
     }
 }

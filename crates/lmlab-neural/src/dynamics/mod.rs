@@ -6,6 +6,7 @@
 pub mod analyze;
 pub mod capture;
 pub mod components;
+pub mod law;
 pub mod metrics;
 pub mod similarity;
 
