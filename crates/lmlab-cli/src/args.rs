@@ -1016,6 +1016,10 @@ pub struct AnalyzeArgs {
     /// Also plot each attention head's OV circuit (the heads together are always plotted).
     #[arg(long)]
     pub plot_heads: bool,
+    /// He & Su's equi-learning law instead: each layer's least-squares prediction residual of the
+    /// next token and the fitted per-layer ratio, per saved step.
+    #[arg(long)]
+    pub law: bool,
     /// Print the analysis as JSON instead of a summary.
     #[arg(long)]
     pub json: bool,

@@ -76,6 +76,16 @@ fn analyze_writes_metrics_per_step_and_plots() {
     .unwrap();
     assert_eq!(printed["compare_to"], 6);
     assert_eq!(printed["metrics"], serde_json::json!(["hoyer"]));
+
+    let law = ok(&["analyze", s(&run), "--law"]);
+    assert!(law.contains("prediction residual per layer"), "{law}");
+    let fits: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("analysis/law.json")).unwrap())
+            .unwrap();
+    assert_eq!(fits.as_array().unwrap().len(), 3);
+    let pr = fits[2]["residuals"][0].as_f64().unwrap();
+    assert!(pr > 0.0 && pr < 1.0, "{pr}");
+    assert!(run.join("analysis/plots/law.svg").exists());
 }
 
 #[test]

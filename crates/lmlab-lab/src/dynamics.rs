@@ -1,13 +1,15 @@
 //! `lmlab analyze RUN` (issue 17): the analysis of a run's learning-dynamics checkpoints
 //! ([`lmlab_neural::dynamics::analyze`]) written as `RUN/analysis/metrics.json` and plotted, one
 //! SVG per metric, data kind and component with the metric against the step, a line per layer,
-//! in `RUN/analysis/plots/`.
+//! in `RUN/analysis/plots/`; with `--law`, He & Su's prediction residual per layer and its fitted
+//! ratio per step as `RUN/analysis/law.json` and `plots/law.svg`.
 
 use crate::experiment::report::plots::{arm_colour, canvas, draw_legend, svg_of, DrawResult, Mark};
 use lmlab_core::atomic::write_bytes_atomically;
 use lmlab_core::{Error, Result};
 use lmlab_neural::dynamics::analyze::{analyze, Analysis, AnalyzeOptions};
-use lmlab_neural::dynamics::capture;
+use lmlab_neural::dynamics::capture::{self, AnalysisCheckpoint};
+use lmlab_neural::dynamics::law::{self, LawFit};
 use plotters::prelude::*;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -16,6 +18,67 @@ use std::path::{Path, PathBuf};
 pub const METRICS_FILE: &str = "metrics.json";
 /// The folder of the plots, in the run's analysis folder.
 pub const PLOTS_DIR: &str = "plots";
+/// The JSON file of the equi-learning law, in the run's analysis folder.
+pub const LAW_FILE: &str = "law.json";
+
+/// What `law_run` wrote.
+#[derive(Debug)]
+pub struct LawOutput {
+    /// The law per saved step.
+    pub fits: Vec<LawFit>,
+    /// `RUN/analysis/law.json`.
+    pub json: PathBuf,
+    /// `RUN/analysis/plots/law.svg`: PR against layer, a line per step.
+    pub plot: PathBuf,
+}
+
+/// He & Su's equi-learning law at every saved step of `run_dir`, as JSON and a plot.
+pub fn law_run(run_dir: &Path) -> Result<LawOutput> {
+    let saved = capture::list(run_dir)?;
+    if saved.is_empty() {
+        // The same message as the metrics' analysis.
+        analyze(run_dir, &AnalyzeOptions::default())?;
+    }
+    let fits = saved
+        .iter()
+        .map(|(_, path)| law::fit(&AnalysisCheckpoint::load(path)?))
+        .collect::<Result<Vec<_>>>()?;
+    let dir = run_dir.join(capture::DIR);
+    let json = dir.join(LAW_FILE);
+    let text = serde_json::to_string_pretty(&fits).expect("law serializes");
+    write_bytes_atomically(&json, text.as_bytes())?;
+    let lines: BTreeMap<usize, Vec<(f64, f64)>> = fits
+        .iter()
+        .map(|f| {
+            let points = f
+                .residuals
+                .iter()
+                .enumerate()
+                .map(|(l, r)| (l as f64, *r))
+                .filter(|p| p.1.is_finite());
+            (f.step, points.collect())
+        })
+        .collect();
+    let plot_dir = dir.join(PLOTS_DIR);
+    std::fs::create_dir_all(&plot_dir).map_err(|e| Error::io(&plot_dir, e))?;
+    let title = "prediction residual (He & Su) by layer";
+    let axes = Axes {
+        x: "layer",
+        y: "PR",
+        legend: "step",
+    };
+    let svg = svg_of(|svg| draw_series(svg, title, &axes, &lines), title)?;
+    let plot = plot_dir.join("law.svg");
+    write_bytes_atomically(&plot, svg.as_bytes())?;
+    Ok(LawOutput { fits, json, plot })
+}
+
+/// The axis titles of a plot and the word before each line's key in the legend.
+struct Axes<'a> {
+    x: &'a str,
+    y: &'a str,
+    legend: &'a str,
+}
 
 /// What `analyze_run` wrote.
 #[derive(Debug)]
@@ -48,7 +111,12 @@ pub fn analyze_run(
             continue;
         }
         let title = format!("{metric} of {data} · {component}");
-        let svg = svg_of(|svg| draw_series(svg, &title, metric, &series), &title)?;
+        let axes = Axes {
+            x: "training step",
+            y: metric,
+            legend: "layer",
+        };
+        let svg = svg_of(|svg| draw_series(svg, &title, &axes, &series), &title)?;
         let path = plot_dir.join(format!("{metric}-{data}-{component}.svg"));
         write_bytes_atomically(&path, svg.as_bytes())?;
         plots.push(path);
@@ -93,13 +161,14 @@ fn range(values: impl Iterator<Item = f64>) -> std::ops::Range<f64> {
     (lo - pad)..(hi + pad)
 }
 
+/// A line per key of `lines` (layers, or steps) through its points.
 fn draw_series(
     svg: &mut String,
     title: &str,
-    metric: &str,
-    layers: &BTreeMap<usize, Vec<(f64, f64)>>,
+    axes: &Axes<'_>,
+    lines: &BTreeMap<usize, Vec<(f64, f64)>>,
 ) -> DrawResult {
-    let all = || layers.values().flat_map(|p| p.iter().copied());
+    let all = || lines.values().flat_map(|p| p.iter().copied());
     let (plot_area, legend_area) = canvas(svg)?;
     let mut chart = ChartBuilder::on(&plot_area)
         .caption(title, ("sans-serif", 18))
@@ -109,18 +178,18 @@ fn draw_series(
         .build_cartesian_2d(range(all().map(|p| p.0)), range(all().map(|p| p.1)))?;
     chart
         .configure_mesh()
-        .x_desc("training step")
-        .y_desc(metric)
+        .x_desc(axes.x)
+        .y_desc(axes.y)
         .draw()?;
     let mut legend = Vec::new();
-    for (i, (layer, points)) in layers.iter().enumerate() {
+    for (i, (key, points)) in lines.iter().enumerate() {
         let colour = arm_colour(i);
         chart.draw_series(LineSeries::new(
             points.iter().copied(),
             colour.stroke_width(2),
         ))?;
         chart.draw_series(points.iter().map(|&p| Circle::new(p, 3, colour.filled())))?;
-        legend.push((format!("layer {layer}"), colour, Mark::Line(2)));
+        legend.push((format!("{} {key}", axes.legend), colour, Mark::Line(2)));
     }
     draw_legend(&legend_area, &legend)?;
     plot_area.present()?;
