@@ -2,31 +2,17 @@
 //! checkpoints, its metrics as JSON and plots, and the bad inputs of issue 17 with their messages.
 
 mod common;
-use common::{fails, neural_config, ok, s, texts};
+use common::{fails, neural_config, ok, s, train_transformer};
 use std::path::Path;
 
 fn train(dir: &Path, name: &str, analysis: bool) -> std::path::PathBuf {
-    let (train, test) = texts(dir);
     let cfg = neural_config(dir, "transformer", 2);
     if analysis {
         let mut text = std::fs::read_to_string(&cfg).unwrap();
         text.push_str("analysis = { every = 6, batch = \"valid\" }\n");
         std::fs::write(&cfg, text).unwrap();
     }
-    let out = dir.join(name);
-    ok(&[
-        "train",
-        "transformer",
-        "--config",
-        s(&cfg),
-        "--train",
-        s(&train),
-        "--valid",
-        s(&test),
-        "-o",
-        s(&out),
-    ]);
-    out
+    train_transformer(dir, &cfg, name)
 }
 
 #[test]

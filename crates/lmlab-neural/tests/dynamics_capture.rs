@@ -155,3 +155,32 @@ fn a_zero_interval_and_unknown_fields_are_refused() {
     .to_string();
     assert!(err.contains("test"), "{err}");
 }
+
+/// Issue 17's "bounded size": one learning-dynamics checkpoint of nanoGPT's shakespeare-char CPU
+/// shape (configs/shakespeare_char.toml, 65 characters) is weights and gradients (4 bytes each per
+/// parameter), four sites per block on the 12 × 64-token batch, and the targets: 12.2 MiB.
+#[test]
+fn a_nanogpt_shape_analysis_checkpoint_is_12_mib() {
+    use lmlab_neural::model::{Net, Transformer};
+    let text = include_str!("../configs/shakespeare_char.toml");
+    let mut config = RunConfig::parse(text).unwrap();
+    config.model.vocab_size = 65;
+    let model = <Transformer<f32> as Net>::init(&config.model, 1).unwrap();
+    let (b, t) = (12, 64);
+    let mut ws = model.workspace(b, t);
+    let stream: Vec<u32> = (0..5000u32).map(|i| (i * 7 + i / 13) % 65).collect();
+    let (x, y) = capture::fixed_batch(&stream, b, t);
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = capture::save(dir.path(), 0, &config, &model, &mut ws, (&x, &y), 0).unwrap();
+    let params = model.params().len() as u64;
+    let payload = 4 * (2 * params + 4 * 4 * (b * t * 128) as u64 + (b * t) as u64);
+    assert!(
+        bytes >= payload && bytes < payload + 64 * 1024,
+        "{bytes} bytes for {payload} of tensors"
+    );
+    let mib = bytes as f64 / (1024.0 * 1024.0);
+    assert!(
+        (12.0..12.5).contains(&mib),
+        "{mib:.2} MiB ({params} parameters)"
+    );
+}
