@@ -3,7 +3,10 @@
 //! activations at named sites on that batch, in `RUN/analysis/step-NNNNNNN.safetensors` beside the
 //! run's checkpoint. Tensors are named `weights.<param>`, `gradients.<param>` and
 //! `activations.<site>` (rows = the batch's tokens, batch-major) and `batch.targets` (each row's
-//! next token, u32); the metadata records the step, the batch and the run config.
+//! next token, u32); the metadata records the step, the batch and the run config. For nanoGPT's
+//! shakespeare-char CPU shape (4 × 128, context 64, batch 12) one such file is 12.2 MiB (test
+//! `a_nanogpt_shape_analysis_checkpoint_is_12_mib`): weights and gradients 6.1 MiB, activations
+//! 6.0 MiB.
 
 use crate::config::RunConfig;
 use crate::data::Batcher;
