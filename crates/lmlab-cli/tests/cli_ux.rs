@@ -25,6 +25,7 @@ fn info_reads_a_neural_run_directory() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = neural_config(dir.path(), "transformer", 2);
     let run = train_transformer(dir.path(), &cfg, "run");
+    let (_, test) = texts(dir.path());
     let text = ok(&["info", s(&run)]);
     for needle in [
         "transformer",
