@@ -64,6 +64,10 @@ pub enum Command {
     /// An experiment folder's results as one self-contained HTML page: the verdict on its claim,
     /// compute plots, learning curves, fitted compute laws, per-arm tables, provenance.
     Report(ReportArgs),
+    /// Learning dynamics of a neural run trained with `[train] analysis = { every = N }`:
+    /// pico-analyze's metrics (CKA, PWCCA, effective rank, condition number, sparsity, norms) per
+    /// saved step, layer and component, as JSON and plots in RUN/analysis/.
+    Analyze(AnalyzeArgs),
     /// An experiment's results from its store: arm × budget, mean ± sd over seeds.
     Results(ResultsArgs),
     /// Self-supervised probes ("Bring Your Own Data!", Jain et al. 2023) on any text: negation,
@@ -1006,6 +1010,33 @@ pub struct EvalProbesArgs {
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     pub cut_every: Option<u64>,
     /// Print JSON (with every example's score) instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `lmlab analyze`.
+#[derive(Args, Debug)]
+pub struct AnalyzeArgs {
+    /// The neural run directory.
+    pub run: PathBuf,
+    /// Metrics, comma-separated: cka, pwcca, per, condition_number, gini, hoyer, frobenius,
+    /// nuclear, inf (default: all).
+    #[arg(long, value_delimiter = ',')]
+    pub metrics: Vec<String>,
+    /// Layers, comma-separated (default: all).
+    #[arg(long, value_delimiter = ',')]
+    pub layers: Vec<usize>,
+    /// The saved step CKA and PWCCA compare each step with (default: the last saved step).
+    #[arg(long)]
+    pub compare_to: Option<usize>,
+    /// Also plot each attention head's OV circuit (the heads together are always plotted).
+    #[arg(long)]
+    pub plot_heads: bool,
+    /// He & Su's equi-learning law instead: each layer's least-squares prediction residual of the
+    /// next token and the fitted per-layer ratio, per saved step.
+    #[arg(long)]
+    pub law: bool,
+    /// Print the analysis as JSON instead of a summary.
     #[arg(long)]
     pub json: bool,
 }

@@ -3,7 +3,7 @@
 //! and one convention for memory-model feature positions.
 
 mod common;
-use common::{neural_config, ok, s, texts, trained};
+use common::{neural_config, ok, s, texts, train_transformer, trained};
 
 /// Parses stdout as JSON.
 fn json(args: &[&str]) -> serde_json::Value {
@@ -23,21 +23,9 @@ fn help_says_what_the_program_does_for_a_user() {
 #[test]
 fn info_reads_a_neural_run_directory() {
     let dir = tempfile::tempdir().unwrap();
-    let (train, test) = texts(dir.path());
     let cfg = neural_config(dir.path(), "transformer", 2);
-    let run = dir.path().join("run");
-    ok(&[
-        "train",
-        "transformer",
-        "--config",
-        s(&cfg),
-        "--train",
-        s(&train),
-        "--valid",
-        s(&test),
-        "-o",
-        s(&run),
-    ]);
+    let run = train_transformer(dir.path(), &cfg, "run");
+    let (_, test) = texts(dir.path());
     let text = ok(&["info", s(&run)]);
     for needle in [
         "transformer",

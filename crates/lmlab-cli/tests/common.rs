@@ -202,6 +202,25 @@ pub fn neural_config(dir: &Path, arch: &'static str, heads: usize) -> PathBuf {
     .write(dir.join(format!("{arch}.toml")))
 }
 
+/// `lmlab train transformer --config CONFIG` on the texts of [`texts`] into `dir/NAME`.
+pub fn train_transformer(dir: &Path, config: &Path, name: &str) -> PathBuf {
+    let (train, test) = texts(dir);
+    let run = dir.join(name);
+    ok(&[
+        "train",
+        "transformer",
+        "--config",
+        s(config),
+        "--train",
+        s(&train),
+        "--valid",
+        s(&test),
+        "-o",
+        s(&run),
+    ]);
+    run
+}
+
 /// The texts of [`texts`] and a modified Kneser-Ney trigram trained on the first (with the fallback
 /// discounts: the text is small), as `kn.lmlab`.
 pub fn trained_trigram(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {

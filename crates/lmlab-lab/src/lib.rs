@@ -3,6 +3,7 @@
 
 pub mod compare;
 pub mod demo;
+pub mod dynamics;
 pub mod ensembles;
 pub mod evaluation;
 pub mod experiment;

@@ -218,6 +218,9 @@ pub struct TrainConfig {
     /// Write a checkpoint every this many steps (0 = only at the end).
     #[serde(default)]
     pub checkpoint_interval: usize,
+    /// Learning-dynamics checkpoints (`analysis = { every = N, batch = "valid" }`); none when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub analysis: Option<crate::dynamics::capture::AnalysisConfig>,
 }
 
 fn one() -> usize {
@@ -269,6 +272,9 @@ impl TrainConfig {
         }
         if self.eval_iters == 0 {
             return bad("eval_iters must be at least 1, got 0".into());
+        }
+        if let Some(analysis) = &self.analysis {
+            analysis.validate()?;
         }
         Ok(())
     }

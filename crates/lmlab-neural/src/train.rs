@@ -6,6 +6,7 @@ use crate::checkpoint::{self, Checkpoint};
 use crate::config::Arch;
 use crate::config::{RunConfig, TokenizerSpec};
 use crate::data::{check_length, token_stream, Batcher};
+use crate::dynamics::capture::{self as dynamics, AnalysisBatch, Sites};
 use crate::layers::dropout;
 use crate::ledger::ComputeLedger;
 use crate::model::{LstmNet, Net, Transformer};
@@ -219,7 +220,7 @@ pub fn train(
     }
 }
 
-fn train_net<N: Net>(
+fn train_net<N: Net + Sites>(
     config: &RunConfig,
     train_text: &str,
     valid_text: &str,
@@ -278,6 +279,15 @@ fn train_net<N: Net>(
     let valid_ids = token_stream(tokenizer.as_ref(), valid_text, mode);
     check_length(&train_ids, t, "training")?;
     check_length(&valid_ids, t, "validation")?;
+
+    // Learning dynamics: the fixed batch they are measured on.
+    let analysis_batch = tc.analysis.as_ref().map(|a| {
+        let stream = match a.batch {
+            AnalysisBatch::Valid => &valid_ids,
+            AnalysisBatch::Train => &train_ids,
+        };
+        dynamics::fixed_batch(stream, b, t)
+    });
 
     let mut model = N::init(&config.model, tc.seed)?;
     let mut opt = AdamW::new(model.specs());
@@ -348,6 +358,18 @@ fn train_net<N: Net>(
         evaluate_batches(&model, &mut ws, &valid_ids, b, t, 1, bos, &mut || true);
         plan.record_eval(meter.cpu_seconds() - cpu0, 1);
     }
+    let save_analysis = |model: &N, ws: &mut N::Ws, step: usize| -> Result<()> {
+        match &analysis_batch {
+            Some((ax, ay)) => {
+                dynamics::save(run_dir, step, &config, model, ws, (ax, ay), bos).map(|_| ())
+            }
+            None => Ok(()),
+        }
+    };
+    if !options.resume {
+        save_analysis(&model, &mut ws, 0)?;
+    }
+    let mut analysed_step = (!options.resume).then_some(step);
     let mut grads = vec![0f32; model.params().len()];
     let (mut x, mut y) = (vec![0u32; b * t], vec![0u32; b * t]);
     let fingerprint = tokenizer.fingerprint();
@@ -396,7 +418,9 @@ fn train_net<N: Net>(
             break;
         }
         let then_eval = periodic(tc.eval_interval, step + 1, tc.max_steps);
-        let then_save = periodic(tc.checkpoint_interval, step + 1, tc.max_steps);
+        let analysis_due = |s: usize| tc.analysis.as_ref().is_some_and(|a| a.due(s));
+        let then_save =
+            periodic(tc.checkpoint_interval, step + 1, tc.max_steps) || analysis_due(step + 1);
         let spent = cpu_before + meter.cpu_seconds();
         if plan
             .as_ref()
@@ -520,12 +544,22 @@ fn train_net<N: Net>(
             })?;
             progress(&TrainEvent::Eval { step, val_loss: v });
         }
-        if periodic(tc.checkpoint_interval, step, tc.max_steps) {
+        let save_now = periodic(tc.checkpoint_interval, step, tc.max_steps);
+        if save_now || analysis_due(step) {
+            // A checkpoint and a learning-dynamics checkpoint at one step cost the plan together.
             let cpu0 = meter.cpu_seconds();
-            save(&model, &opt, step, &batcher, tokens_seen, &val_history)?;
+            if analysis_due(step) {
+                save_analysis(&model, &mut ws, step)?;
+                analysed_step = Some(step);
+            }
+            if save_now {
+                save(&model, &opt, step, &batcher, tokens_seen, &val_history)?;
+            }
             if let Some(plan) = plan.as_mut() {
                 plan.record_save(meter.cpu_seconds() - cpu0);
             }
+        }
+        if save_now {
             last_good_step = Some(step);
             progress(&TrainEvent::Checkpoint {
                 step,
@@ -579,6 +613,9 @@ fn train_net<N: Net>(
             v
         }
     };
+    if !off_schedule && analysed_step != Some(step) {
+        save_analysis(&model, &mut ws, step)?;
+    }
     save(&model, &opt, step, &batcher, tokens_seen, &val_history)?;
     progress(&TrainEvent::Checkpoint {
         step,
@@ -610,7 +647,8 @@ fn train_net<N: Net>(
 }
 
 /// Before a fresh run: a directory holding a checkpoint is refused unless `force`, which removes
-/// what the previous run left (checkpoint, compute ledger, report, learning curve, data record).
+/// what the previous run left (checkpoint, compute ledger, report, learning curve, data record,
+/// learning-dynamics checkpoints).
 fn clear_previous_run(run_dir: &Path, ckpt_path: &Path, force: bool) -> Result<()> {
     if !ckpt_path.exists() {
         return Ok(());
@@ -639,6 +677,10 @@ fn clear_previous_run(run_dir: &Path, ckpt_path: &Path, force: bool) -> Result<(
                 return Err(Error::io(&path, e));
             }
         }
+    }
+    let analysis = run_dir.join(dynamics::DIR);
+    if analysis.is_dir() {
+        std::fs::remove_dir_all(&analysis).map_err(|e| Error::io(&analysis, e))?;
     }
     Ok(())
 }

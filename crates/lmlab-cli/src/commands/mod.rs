@@ -1,5 +1,6 @@
 //! One module per subcommand: each reads its arguments, calls the library and prints.
 
+mod analyze;
 mod compare;
 mod demo;
 mod ensemble;
@@ -77,6 +78,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Experiment(ExperimentCommand::Run(args)) => experiment::run(args),
         Command::Experiment(ExperimentCommand::RunOne(args)) => experiment::run_one(args),
         Command::Report(args) => report::run(args),
+        Command::Analyze(args) => analyze::run(args),
         Command::Experiment(ExperimentCommand::Status(args)) => experiment::status(args),
         Command::Experiment(ExperimentCommand::Reindex(args)) => experiment::reindex(args),
         Command::Experiment(ExperimentCommand::Cancel(args)) => experiment::cancel(args),

@@ -118,6 +118,19 @@ pub struct LstmWorkspace<F> {
     drop: Option<LstmDropout<F>>,
 }
 
+impl<F> LstmWorkspace<F> {
+    /// Each layer's hidden outputs of the last forward pass, `[t·b, d]` time-major (the initial
+    /// state left out).
+    pub(crate) fn layer_outputs(&self) -> impl Iterator<Item = &[F]> {
+        let skip = self.b
+            * self
+                .hs
+                .first()
+                .map_or(0, |h| h.len() / ((self.t + 1) * self.b));
+        self.hs.iter().map(move |h| &h[skip..])
+    }
+}
+
 /// Non-recurrent dropout (Zaremba et al. 2014): on the embeddings, between layers and before the
 /// head; the recurrent connections are never dropped.
 #[derive(Clone, Debug)]

@@ -11,11 +11,11 @@ use plotters::prelude::*;
 const SIZE: (u32, u32) = (1000, 520);
 const LEGEND_WIDTH: u32 = 290;
 
-type DrawResult = std::result::Result<(), Box<dyn std::error::Error>>;
-type Area<'a> = DrawingArea<SVGBackend<'a>, plotters::coord::Shift>;
+pub(crate) type DrawResult = std::result::Result<(), Box<dyn std::error::Error>>;
+pub(crate) type Area<'a> = DrawingArea<SVGBackend<'a>, plotters::coord::Shift>;
 
 /// How a legend entry is marked.
-enum Mark {
+pub(crate) enum Mark {
     /// A line of this width.
     Line(u32),
     /// A dashed line.
@@ -23,7 +23,7 @@ enum Mark {
 }
 
 /// The legend, one entry per line down the column `area`: its mark, then its label.
-fn draw_legend(area: &Area<'_>, entries: &[(String, RGBColor, Mark)]) -> DrawResult {
+pub(crate) fn draw_legend(area: &Area<'_>, entries: &[(String, RGBColor, Mark)]) -> DrawResult {
     for (i, (label, colour, mark)) in entries.iter().enumerate() {
         let y = 50 + 18 * i as i32;
         match mark {
@@ -61,7 +61,7 @@ fn tick(v: &f64) -> String {
 }
 
 /// The plot and legend areas of a fresh white canvas.
-fn canvas(
+pub(crate) fn canvas(
     svg: &mut String,
 ) -> std::result::Result<(Area<'_>, Area<'_>), Box<dyn std::error::Error>> {
     let root = SVGBackend::with_string(svg, SIZE).into_drawing_area();
@@ -123,7 +123,7 @@ pub struct ArmFit {
     pub law: PowerLaw,
 }
 
-fn svg_of(draw: impl FnOnce(&mut String) -> DrawResult, what: &str) -> Result<String> {
+pub(crate) fn svg_of(draw: impl FnOnce(&mut String) -> DrawResult, what: &str) -> Result<String> {
     let mut svg = String::new();
     draw(&mut svg).map_err(|e| Error::invalid(format!("drawing {what}: {e}")))?;
     Ok(svg)
