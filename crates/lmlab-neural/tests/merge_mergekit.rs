@@ -172,7 +172,7 @@ fn linear_of(members: &[&Path]) -> MergePlan {
             )
         })
         .collect();
-    serde_yaml::from_str::<MergeConfig>(&format!("merge_method: linear\nmodels:\n{yaml}"))
+    serde_yaml_ng::from_str::<MergeConfig>(&format!("merge_method: linear\nmodels:\n{yaml}"))
         .unwrap()
         .plan()
         .unwrap()
@@ -234,7 +234,7 @@ fn greedy_soup_starts_from_the_best_member_and_never_gets_worse() {
         dir.join("members/b").display(),
         valid.display()
     );
-    let plan = serde_yaml::from_str::<MergeConfig>(&yaml)
+    let plan = serde_yaml_ng::from_str::<MergeConfig>(&yaml)
         .unwrap()
         .plan()
         .unwrap();

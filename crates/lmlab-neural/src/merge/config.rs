@@ -122,7 +122,7 @@ impl MergeConfig {
     /// Reads and parses a YAML configuration file.
     pub fn load(path: &Path) -> Result<MergeConfig> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-        serde_yaml::from_str(&text).map_err(|e| Error::bad_file(path, e.to_string()))
+        serde_yaml_ng::from_str(&text).map_err(|e| Error::bad_file(path, e.to_string()))
     }
 
     /// Checks the configuration and fills in each method's defaults.
@@ -268,7 +268,7 @@ mod tests {
     use super::*;
 
     fn plan(yaml: &str) -> Result<MergePlan> {
-        serde_yaml::from_str::<MergeConfig>(yaml)
+        serde_yaml_ng::from_str::<MergeConfig>(yaml)
             .map_err(|e| Error::invalid(e.to_string()))?
             .plan()
     }
