@@ -13,8 +13,7 @@
 use crate::model::{NgramModel, LN_10};
 use crate::options::MAX_ORDER;
 use crate::table::OrderTable;
-use lmlab_core::model::Stepper;
-use lmlab_core::{Scorer, TokenId};
+use lmlab_core::{Stepper, TokenId};
 use std::cell::RefCell;
 
 /// The context of the next token: the longest stored suffix of what came before, truncated to
@@ -363,20 +362,27 @@ impl<'a> NgramScorer<'a> {
     }
 }
 
-impl Scorer for NgramScorer<'_> {
-    fn reset(&mut self) {
+impl NgramScorer<'_> {
+    /// Starts a new sequence (context = `<s>`).
+    pub fn reset(&mut self) {
         self.state.reset(self.model);
     }
 
-    fn score_next(&mut self, token: TokenId) -> f64 {
+    /// Natural-log probability of `token` in the current context; then `token` joins the context.
+    pub fn score_next(&mut self, token: TokenId) -> f64 {
         self.score_next_log10(token) as f64 * LN_10
     }
 }
 
-/// Next-token distributions token by token (generation), carrying a [`State`].
+/// The n-gram [`Stepper`]: a [`State`] per context length, so going back is choosing an earlier
+/// one. The states are kept once grown (each push overwrites the next with `clone_from`, reusing
+/// its vectors), so a step allocates nothing in the steady state.
+#[derive(Clone)]
 pub struct NgramStepper<'a> {
     model: &'a NgramModel,
-    state: State,
+    /// `states[i]`: the state after `<s>` and the first `i` pushed tokens (valid for `i <= len`).
+    states: Vec<State>,
+    len: usize,
 }
 
 impl<'a> NgramStepper<'a> {
@@ -384,17 +390,65 @@ impl<'a> NgramStepper<'a> {
     pub fn new(model: &'a NgramModel) -> Self {
         NgramStepper {
             model,
-            state: State::start(model),
+            states: vec![State::start(model)],
+            len: 0,
         }
+    }
+
+    /// The current state.
+    pub fn state(&self) -> &State {
+        &self.states[self.len]
+    }
+
+    /// Moves to the next state, advancing past `token`; returns its log10 probability.
+    fn advance(&mut self, token: TokenId) -> f32 {
+        if self.states.len() == self.len + 1 {
+            self.states.push(State::default());
+        }
+        let (done, next) = self.states.split_at_mut(self.len + 1);
+        next[0].clone_from(&done[self.len]);
+        self.len += 1;
+        next[0].advance(self.model, token)
     }
 }
 
-impl Stepper for NgramStepper<'_> {
-    fn push(&mut self, token: TokenId) {
-        self.state.advance(self.model, token);
+impl<'a> Stepper<'a> for NgramStepper<'a> {
+    fn vocab_len(&self) -> usize {
+        self.model.tokenizer.vocab().len()
     }
 
-    fn distribution(&mut self) -> Vec<f64> {
-        self.model.distribution_after(&self.state)
+    fn context_len(&self) -> usize {
+        self.len
+    }
+
+    fn push(&mut self, token: TokenId) {
+        self.advance(token);
+    }
+
+    fn distribution_into(&mut self, out: &mut [f64]) {
+        self.model.distribution_into(&self.states[self.len], out);
+    }
+
+    fn score_next(&mut self, token: TokenId) -> f64 {
+        self.advance(token) as f64 * LN_10
+    }
+
+    fn truncate(&mut self, len: usize) {
+        self.len = self.len.min(len);
+    }
+
+    fn fork(&self) -> Box<dyn Stepper<'a> + 'a> {
+        Box::new(NgramStepper {
+            model: self.model,
+            states: self.states[..=self.len].to_vec(),
+            len: self.len,
+        })
+    }
+
+    fn reserve(&mut self, additional: usize) {
+        let want = self.len + 1 + additional;
+        while self.states.len() < want {
+            self.states.push(self.states[0].clone());
+        }
     }
 }

@@ -392,6 +392,13 @@ impl<F: Float> LstmNet<F> {
     }
 }
 
+impl<F> LstmState<F> {
+    /// The next-token probabilities of the last step.
+    pub fn probs(&self) -> &[F] {
+        &self.probs
+    }
+}
+
 impl<F: Float> LstmNet<F> {
     /// A zero state (the start of a sequence).
     pub fn new_state(&self) -> LstmState<F> {
