@@ -49,8 +49,10 @@ fn tokenizer() -> WordsTokenizer {
 fn neural(arch: &str, layers: usize, block: usize) -> Box<dyn lmlab_neural::NeuralLm> {
     let tok = tokenizer();
     let mut config = lmlab_neural::RunConfig::parse(&format!(
-        "tokenizer = \"words\"\n[model]\narch = \"{arch}\"\nn_layer = {layers}\nn_head = 2\n\
-         n_embd = 16\nblock_size = {block}\n"
+        "tokenizer = \"chars\"\n[model]\narch = \"{arch}\"\nn_layer = {layers}\nn_head = 2\n\
+         n_embd = 16\nblock_size = {block}\n[train]\nbatch_size = 1\nmax_steps = 1\n\
+         learning_rate = 1e-3\nmin_lr = 1e-4\neval_interval = 1\neval_iters = 1\n\
+         checkpoint_interval = 1\n"
     ))
     .unwrap();
     config.model.vocab_size = tok.vocab().len();
@@ -158,14 +160,27 @@ fn allocations(run: impl FnOnce()) -> u64 {
     ALLOCATIONS.load(Ordering::SeqCst) - before
 }
 
+/// Generated tokens of the short and the long runs compared by the allocation test.
+const SHORT: usize = 16;
+const LONG: usize = 160;
+/// More allocations the long run may make: buffers sized by what sampling meets (the candidates of
+/// the largest distribution so far, a memory model's deepest match path) can grow to a higher mark
+/// a few times; one allocation per token would be 144 more.
+const SLACK: u64 = 8;
+
 #[test]
 fn generating_more_tokens_allocates_nothing_more() {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     // Rayon's pool starts before counting (its threads allocate once).
     rayon::broadcast(|_| ());
+    assert_eq!(
+        allocations(|| drop(std::hint::black_box(vec![0u8; 64]))),
+        1,
+        "the counter counts"
+    );
     let mut models = counted();
-    models.push(neural("transformer", 2, 64));
-    models.push(neural("lstm", 1, 64));
+    models.push(neural("transformer", 2, 256));
+    models.push(neural("lstm", 1, 256));
     let prompt = models[0].tokenizer().encode("the cat");
     for model in &models {
         let count = |n| {
@@ -181,21 +196,20 @@ fn generating_more_tokens_allocates_nothing_more() {
             model.kind()
         );
     }
-    // Speculative decoding: drafts stepping one token, targets scoring proposals. The transformer
-    // target's proposals go through GEMM, which packs its operands into buffers of its own.
+    // Speculative decoding: drafts stepping one token, targets scoring proposals (the transformer's
+    // in one forward pass over their positions).
     let n = models.len();
-    for (t, d) in [(1, 2), (2, 0), (n - 1, 1), (0, n - 1)] {
+    for (t, d) in [(1, 2), (2, 0), (n - 2, 1), (n - 1, 0), (0, n - 1)] {
         let (target, draft) = (models[t].as_ref(), models[d].as_ref());
         let count = |max| {
             allocations(|| {
                 generate_speculative(target, draft, &prompt, &options(2, max, 1.0), 3).unwrap();
             })
         };
-        let (short, long) = (count(8), count(48));
-        assert_eq!(
-            short,
-            long,
-            "{} drafting for {}: {short} allocations for 8 tokens, {long} for 48",
+        let (short, long) = (count(SHORT), count(LONG));
+        assert!(
+            long <= short + SLACK,
+            "{} drafting for {}: {short} allocations for {SHORT} tokens, {long} for {LONG}",
             draft.kind(),
             target.kind()
         );

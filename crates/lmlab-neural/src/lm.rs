@@ -518,11 +518,16 @@ impl LstmModel {
     }
 
     fn lstm_stepper(&self) -> LstmStepper<'_> {
-        let mut start = self.model.new_state();
-        self.model.step(&mut start, self.tokenizer.specials().bos);
+        let mut state = self.model.new_state();
+        self.model.step(&mut state, self.tokenizer.specials().bos);
+        let stride = state.saved_len();
+        let mut saved = vec![0.0; stride];
+        state.save(&mut saved);
         LstmStepper {
             model: self,
-            states: vec![start],
+            state,
+            saved,
+            stride,
             len: 0,
         }
     }
@@ -583,27 +588,32 @@ impl NeuralLm for LstmModel {
     }
 }
 
-/// Token-by-token LSTM scoring: the recurrent state is the context. One state per context length
-/// is kept (each push overwrites the next with `clone_from`, reusing its buffers), so going back is
-/// choosing an earlier state and a step allocates nothing in the steady state.
+/// Token-by-token LSTM scoring: the recurrent state is the context. The state after every context
+/// length (`h`, `c` and the next-token probabilities) is kept in one flat array, so going back is
+/// choosing an earlier one, and a step (restore, one LSTM step, save) allocates nothing once the
+/// array has grown ([`Stepper::reserve`] grows it ahead).
 #[derive(Clone)]
 pub struct LstmStepper<'a> {
     model: &'a LstmModel,
-    /// `states[i]`: after `<s>` and the first `i` pushed tokens (valid for `i <= len`), with the
-    /// next-token probabilities.
-    states: Vec<LstmState<f32>>,
+    /// The state being stepped.
+    state: LstmState<f32>,
+    /// `saved[i * stride..][..stride]`: the state after `<s>` and `i` pushed tokens.
+    saved: Vec<f32>,
+    stride: usize,
     len: usize,
 }
 
 impl LstmStepper<'_> {
+    /// The next-token probabilities after the context (the end of its saved state).
     fn probs(&self) -> &[f32] {
-        self.states[self.len].probs()
+        let v = self.model.model.config.vocab_size;
+        &self.saved[(self.len + 1) * self.stride - v..(self.len + 1) * self.stride]
     }
 }
 
 impl<'a> Stepper<'a> for LstmStepper<'a> {
     fn vocab_len(&self) -> usize {
-        self.probs().len()
+        self.model.model.config.vocab_size
     }
 
     fn context_len(&self) -> usize {
@@ -611,14 +621,15 @@ impl<'a> Stepper<'a> for LstmStepper<'a> {
     }
 
     fn push(&mut self, token: TokenId) {
-        if self.states.len() == self.len + 1 {
-            self.states.push(self.states[self.len].clone());
-        } else {
-            let (done, next) = self.states.split_at_mut(self.len + 1);
-            next[0].clone_from(&done[self.len]);
-        }
+        let stride = self.stride;
+        self.state
+            .restore(&self.saved[self.len * stride..(self.len + 1) * stride]);
+        self.model.model.step(&mut self.state, token);
         self.len += 1;
-        self.model.model.step(&mut self.states[self.len], token);
+        self.saved
+            .resize(self.saved.len().max((self.len + 1) * stride), 0.0);
+        self.state
+            .save(&mut self.saved[self.len * stride..(self.len + 1) * stride]);
     }
 
     fn distribution_into(&mut self, out: &mut [f64]) {
@@ -637,17 +648,12 @@ impl<'a> Stepper<'a> for LstmStepper<'a> {
     }
 
     fn fork(&self) -> Box<dyn Stepper<'a> + 'a> {
-        Box::new(LstmStepper {
-            model: self.model,
-            states: self.states[..=self.len].to_vec(),
-            len: self.len,
-        })
+        let mut fork = self.clone();
+        fork.saved.truncate((self.len + 1) * self.stride);
+        Box::new(fork)
     }
 
     fn reserve(&mut self, additional: usize) {
-        let want = self.len + 1 + additional;
-        while self.states.len() < want {
-            self.states.push(self.states[0].clone());
-        }
+        self.saved.reserve(additional * self.stride);
     }
 }

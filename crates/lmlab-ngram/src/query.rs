@@ -374,41 +374,78 @@ impl NgramScorer<'_> {
     }
 }
 
-/// The n-gram [`Stepper`]: a [`State`] per context length, so going back is choosing an earlier
-/// one. The states are kept once grown (each push overwrites the next with `clone_from`, reusing
-/// its vectors), so a step allocates nothing in the steady state.
+/// The n-gram [`Stepper`]: the [`State`] after every context length, flattened (at most N−1 words
+/// and backoffs each), so going back is choosing an earlier one. A step copies the current state
+/// into one scratch [`State`], advances it and stores it after the others: nothing is allocated once
+/// the flat arrays have grown ([`Stepper::reserve`] grows them ahead).
 #[derive(Clone)]
 pub struct NgramStepper<'a> {
     model: &'a NgramModel,
-    /// `states[i]`: the state after `<s>` and the first `i` pushed tokens (valid for `i <= len`).
-    states: Vec<State>,
+    /// `words[i * stride..][..lens[i]]`: the words of the state after `<s>` and `i` pushed tokens.
+    words: Vec<TokenId>,
+    /// Their backoffs, `backoff_lens[i]` of them.
+    backoffs: Vec<f32>,
+    lens: Vec<(u8, u8)>,
+    /// N − 1: the most words a state keeps.
+    stride: usize,
     len: usize,
+    scratch: State,
 }
 
 impl<'a> NgramStepper<'a> {
     /// A stepper at the start of a sequence.
     pub fn new(model: &'a NgramModel) -> Self {
-        NgramStepper {
+        let stride = model.order() - 1;
+        let mut stepper = NgramStepper {
             model,
-            states: vec![State::start(model)],
+            words: Vec::new(),
+            backoffs: Vec::new(),
+            lens: Vec::new(),
+            stride,
             len: 0,
-        }
+            scratch: State {
+                words: Vec::with_capacity(stride + 1),
+                backoffs: Vec::with_capacity(stride + 1),
+            },
+        };
+        stepper.scratch.reset(model);
+        stepper.store(0);
+        stepper
     }
 
-    /// The current state.
-    pub fn state(&self) -> &State {
-        &self.states[self.len]
+    /// Copies the state after `i` pushed tokens into `scratch`.
+    fn load(&mut self, i: usize) {
+        let (w, b) = self.lens[i];
+        let at = i * self.stride;
+        self.scratch.words.clear();
+        self.scratch
+            .words
+            .extend_from_slice(&self.words[at..at + w as usize]);
+        self.scratch.backoffs.clear();
+        self.scratch
+            .backoffs
+            .extend_from_slice(&self.backoffs[at..at + b as usize]);
+    }
+
+    /// Stores `scratch` as the state after `i` pushed tokens (the states before it are kept).
+    fn store(&mut self, i: usize) {
+        let at = i * self.stride;
+        self.words.resize(at + self.stride, 0);
+        self.backoffs.resize(at + self.stride, 0.0);
+        self.lens.resize(i + 1, (0, 0));
+        let (w, b) = (&self.scratch.words, &self.scratch.backoffs);
+        self.words[at..at + w.len()].copy_from_slice(w);
+        self.backoffs[at..at + b.len()].copy_from_slice(b);
+        self.lens[i] = (w.len() as u8, b.len() as u8);
     }
 
     /// Moves to the next state, advancing past `token`; returns its log10 probability.
     fn advance(&mut self, token: TokenId) -> f32 {
-        if self.states.len() == self.len + 1 {
-            self.states.push(State::default());
-        }
-        let (done, next) = self.states.split_at_mut(self.len + 1);
-        next[0].clone_from(&done[self.len]);
+        self.load(self.len);
+        let log10 = self.scratch.advance(self.model, token);
         self.len += 1;
-        next[0].advance(self.model, token)
+        self.store(self.len);
+        log10
     }
 }
 
@@ -426,7 +463,8 @@ impl<'a> Stepper<'a> for NgramStepper<'a> {
     }
 
     fn distribution_into(&mut self, out: &mut [f64]) {
-        self.model.distribution_into(&self.states[self.len], out);
+        self.load(self.len);
+        self.model.distribution_into(&self.scratch, out);
     }
 
     fn score_next(&mut self, token: TokenId) -> f64 {
@@ -438,17 +476,16 @@ impl<'a> Stepper<'a> for NgramStepper<'a> {
     }
 
     fn fork(&self) -> Box<dyn Stepper<'a> + 'a> {
-        Box::new(NgramStepper {
-            model: self.model,
-            states: self.states[..=self.len].to_vec(),
-            len: self.len,
-        })
+        let mut fork = self.clone();
+        fork.words.truncate((self.len + 1) * self.stride);
+        fork.backoffs.truncate((self.len + 1) * self.stride);
+        fork.lens.truncate(self.len + 1);
+        Box::new(fork)
     }
 
     fn reserve(&mut self, additional: usize) {
-        let want = self.len + 1 + additional;
-        while self.states.len() < want {
-            self.states.push(self.states[0].clone());
-        }
+        self.words.reserve(additional * self.stride);
+        self.backoffs.reserve(additional * self.stride);
+        self.lens.reserve(additional);
     }
 }

@@ -135,7 +135,9 @@ impl<F: Float> Transformer<F> {
 
     /// Feeds `tokens` at the next positions in one forward pass (each attending to the cache and
     /// the tokens before it) and returns their next-token probabilities, one row of `vocab_size`
-    /// per token. Panics when they do not fit in `block_size` positions.
+    /// per token. The products go row by row ([`linear::forward_rows`]), each weight row read once
+    /// for all tokens, so each token's probabilities are bit for bit those of feeding it alone with
+    /// [`Transformer::step`]. Panics when they do not fit in `block_size` positions.
     pub fn step_many<'a>(&self, cache: &'a mut KvCache<F>, tokens: &[u32]) -> &'a [F] {
         let c = &self.config;
         let (d, ff, h, hd, tmax, v) = (
@@ -153,7 +155,7 @@ impl<F: Float> Transformer<F> {
         cache.ensure_rows(n, self.row_lengths());
         let (p, lay) = (&self.params, &self.layout);
         let lin = |y: &mut [F], x: &[F], (w, b): (Span, Option<Span>), din, dout| {
-            linear::forward(y, x, w.of(p), b.map(|b| b.of(p)), n, din, dout)
+            linear::forward_rows(y, x, w.of(p), b.map(|b| b.of(p)), n, din, dout)
         };
         embedding::forward(
             &mut cache.x,
@@ -241,7 +243,7 @@ impl<F: Float> Transformer<F> {
             lay.ln_f,
             n,
         );
-        linear::forward(&mut cache.probs, &cache.ln, lay.head.of(p), None, n, d, v);
+        linear::forward_rows(&mut cache.probs, &cache.ln, lay.head.of(p), None, n, d, v);
         for row in cache.probs[..n * v].chunks_exact_mut(v) {
             loss::softmax_in_place(row);
         }
@@ -294,6 +296,13 @@ mod tests {
             for (a, b) in probs.iter().zip(&ws.logits[2 * 9..]) {
                 assert!((a - b).abs() < 1e-12, "{a} vs {b}");
             }
+            // Bit for bit the probabilities of one token at a time.
+            cache.truncate(2);
+            let mut one = Vec::new();
+            for &tok in &tokens[2..] {
+                one.extend_from_slice(m.step(&mut cache, tok));
+            }
+            assert_eq!(one, probs);
         }
     }
 }
