@@ -6,14 +6,15 @@
 # the same samples (seeds SEED..SEED+N−1, MAX tokens each, no stop at the end token) at temperature 1
 # and greedy; prints wall tokens/s, the ratio to target-only, the acceptance rate and target calls
 # per token, from `lmlab generate --json` (generation time only, models loaded before the clock).
-# One rayon thread for every side (the machine is shared; set THREADS to change it).
-# Usage: bench/speculative.sh [STEPS] [SAMPLES] [MAX_TOKENS]   (defaults 300 4 256)
+# Generation runs on one rayon thread for every side (the machine is shared; THREADS changes it).
+# WORK=DIR keeps the trained models there and reuses them on the next run.
+# Usage: bench/speculative.sh [STEPS] [SAMPLES] [MAX_TOKENS]   (defaults 200 4 256)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-steps=${1:-300}
+steps=${1:-200}
 samples=${2:-4}
 max_tokens=${3:-256}
-export RAYON_NUM_THREADS=${THREADS:-1}
+threads=${THREADS:-1}
 data=../shared/data/tinystories
 [ -d "$data" ] || { echo "missing $data"; exit 1; }
 work=${WORK:-$(mktemp -d)}
@@ -71,7 +72,7 @@ done
 
 # run NAME ARGS...: one generate call; prints tokens/s, acceptance, calls/token, tokens per call.
 run() {
-  "$lmlab" generate "$work/target" --num-samples "$samples" --max-tokens "$max_tokens" --ignore-eos \
+  RAYON_NUM_THREADS=$threads "$lmlab" generate "$work/target" --num-samples "$samples" --max-tokens "$max_tokens" --ignore-eos \
     --prompt "Once upon a time" --json "$@" > "$work/out.json"
   python3 - "$work/out.json" <<'PY'
 import json, sys

@@ -15,11 +15,8 @@ pub fn forward<F: Float>(
 ) {
     let y = &mut y[..n * d_out];
     if n == 1 {
-        // One row (a KV-cache or LSTM step): dot products, no GEMM packing of the whole weight.
-        for (o, yo) in y.iter_mut().enumerate() {
-            let dot = dot(&w[o * d_in..(o + 1) * d_in], &x[..d_in]);
-            *yo = b.map_or(dot, |b| dot + b[o]);
-        }
+        // One row (an LSTM step): dot products, no GEMM packing of the whole weight.
+        forward_rows(y, x, w, b, 1, d_in, d_out);
         return;
     }
     let accumulate = match b {

@@ -108,22 +108,22 @@ impl<F: Float> Transformer<F> {
         [d, d, 3 * d, d, d, f_in, ff, c.vocab_size]
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn norm_rows(
-        &self,
-        y: &mut [F],
-        mean: &mut [F],
-        rstd: &mut [F],
-        x: &[F],
-        (g, b): (Span, Option<Span>),
-        n: usize,
-    ) {
+    /// Normalizes the first `n` rows of `cache.x` into `cache.ln` with the norm at `span`.
+    fn norm_rows(&self, cache: &mut KvCache<F>, (g, b): (Span, Option<Span>), n: usize) {
         let (p, d) = (&self.params, self.config.n_embd);
+        let (y, x) = (&mut cache.ln, &cache.x);
         match self.config.norm {
-            Norm::LayerNorm => {
-                norm::layer_norm_forward(y, mean, rstd, x, g.of(p), b.map(|b| b.of(p)), n, d)
-            }
-            Norm::RmsNorm => norm::rms_norm_forward(y, rstd, x, g.of(p), n, d),
+            Norm::LayerNorm => norm::layer_norm_forward(
+                y,
+                &mut cache.mean,
+                &mut cache.rstd,
+                x,
+                g.of(p),
+                b.map(|b| b.of(p)),
+                n,
+                d,
+            ),
+            Norm::RmsNorm => norm::rms_norm_forward(y, &mut cache.rstd, x, g.of(p), n, d),
         }
     }
 
@@ -168,14 +168,7 @@ impl<F: Float> Transformer<F> {
         );
         let scale = F::from_f64(1.0 / (hd as f64).sqrt());
         for (l, sp) in lay.blocks.iter().enumerate() {
-            self.norm_rows(
-                &mut cache.ln,
-                &mut cache.mean,
-                &mut cache.rstd,
-                &cache.x,
-                sp.ln1,
-                n,
-            );
+            self.norm_rows(cache, sp.ln1, n);
             lin(&mut cache.qkv, &cache.ln, sp.qkv, d, 3 * d);
             // Cache layout per block: [h, tmax, hd].
             let base = l * tmax * d;
@@ -215,14 +208,7 @@ impl<F: Float> Transformer<F> {
             for (x, &t) in cache.x[..n * d].iter_mut().zip(&cache.tmp) {
                 *x += t;
             }
-            self.norm_rows(
-                &mut cache.ln,
-                &mut cache.mean,
-                &mut cache.rstd,
-                &cache.x,
-                sp.ln2,
-                n,
-            );
+            self.norm_rows(cache, sp.ln2, n);
             lin(&mut cache.fc, &cache.ln, sp.fc, d, f_in);
             match c.mlp {
                 Mlp::Gelu => {
@@ -235,14 +221,7 @@ impl<F: Float> Transformer<F> {
                 *x += t;
             }
         }
-        self.norm_rows(
-            &mut cache.ln,
-            &mut cache.mean,
-            &mut cache.rstd,
-            &cache.x,
-            lay.ln_f,
-            n,
-        );
+        self.norm_rows(cache, lay.ln_f, n);
         linear::forward_rows(&mut cache.probs, &cache.ln, lay.head.of(p), None, n, d, v);
         for row in cache.probs[..n * v].chunks_exact_mut(v) {
             loss::softmax_in_place(row);
