@@ -7,7 +7,7 @@
 # and greedy; prints wall tokens/s, the ratio to target-only, the acceptance rate and target calls
 # per token, from `lmlab generate --json` (generation time only, models loaded before the clock).
 # Generation runs on one rayon thread for every side (the machine is shared; THREADS changes it).
-# WORK=DIR keeps the trained models there and reuses them on the next run.
+# WORK=DIR keeps the trained models there and reuses them on the next run; LMLAB=BINARY skips the build.
 # Usage: bench/speculative.sh [STEPS] [SAMPLES] [MAX_TOKENS]   (defaults 200 4 256)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,8 +19,8 @@ data=../shared/data/tinystories
 [ -d "$data" ] || { echo "missing $data"; exit 1; }
 work=${WORK:-$(mktemp -d)}
 [ -n "${WORK:-}" ] || trap 'rm -rf "$work"' EXIT
-cargo build --release -q -p lmlab-cli
-lmlab=${CARGO_TARGET_DIR:-target}/release/lmlab
+lmlab=${LMLAB:-${CARGO_TARGET_DIR:-target}/release/lmlab}
+[ -n "${LMLAB:-}" ] || cargo build --release -q -p lmlab-cli
 train=$data/train-slice.txt
 head -c 100000 "$data/valid-slice.txt" > "$work/valid.txt"
 
