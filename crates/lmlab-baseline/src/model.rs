@@ -1,4 +1,4 @@
-use lmlab_core::{LanguageModel, Scorer, TokenId, Tokenizer};
+use lmlab_core::{LanguageModel, Stepper, TokenId, Tokenizer};
 use serde::{Deserialize, Serialize};
 
 /// How the bigram distribution is smoothed toward the unigram, and the unigram toward uniform.
@@ -152,27 +152,20 @@ impl LanguageModel for BaselineModel {
             .last()
             .copied()
             .unwrap_or(self.tokenizer.specials().bos);
-        let (total, mass) = self.context_mass(last);
-        if total == 0.0 {
-            return self.unigram_probs.clone();
-        }
-        let mut probs: Vec<f64> = self
-            .unigram_probs
-            .iter()
-            .map(|p| mass * p / (total + mass))
-            .collect();
-        let (successors, counts) = self.row(last);
-        for (&w, &c) in successors.iter().zip(counts) {
-            probs[w as usize] += c as f64 / (total + mass);
-        }
+        let mut probs = vec![0.0; self.unigram_probs.len()];
+        self.distribution_after(last, &mut probs);
         probs
     }
 
-    fn scorer(&self) -> Option<Box<dyn Scorer + '_>> {
-        Some(Box::new(BigramScorer {
+    fn stepper(&self) -> Box<dyn Stepper<'_> + '_> {
+        Box::new(BigramStepper {
             model: self,
-            context: self.tokenizer.specials().bos,
-        }))
+            history: Vec::new(),
+        })
+    }
+
+    fn scores_by_steps(&self) -> bool {
+        true
     }
 
     fn parameter_count(&self) -> u64 {
@@ -180,21 +173,73 @@ impl LanguageModel for BaselineModel {
     }
 }
 
-/// Carries the previous token as state.
-struct BigramScorer<'a> {
-    model: &'a BaselineModel,
-    context: TokenId,
+impl BaselineModel {
+    /// Writes the next-token distribution after `last` into `out`.
+    fn distribution_after(&self, last: TokenId, out: &mut [f64]) {
+        let (total, mass) = self.context_mass(last);
+        if total == 0.0 {
+            out.copy_from_slice(&self.unigram_probs);
+            return;
+        }
+        for (o, p) in out.iter_mut().zip(&self.unigram_probs) {
+            *o = mass * p / (total + mass);
+        }
+        let (successors, counts) = self.row(last);
+        for (&w, &c) in successors.iter().zip(counts) {
+            out[w as usize] += c as f64 / (total + mass);
+        }
+    }
 }
 
-impl Scorer for BigramScorer<'_> {
-    fn reset(&mut self) {
-        self.context = self.model.tokenizer.specials().bos;
+/// Steps with the tokens pushed so far (the last one is the bigram context).
+#[derive(Clone)]
+struct BigramStepper<'a> {
+    model: &'a BaselineModel,
+    history: Vec<TokenId>,
+}
+
+impl BigramStepper<'_> {
+    fn last(&self) -> TokenId {
+        self.history
+            .last()
+            .copied()
+            .unwrap_or(self.model.tokenizer.specials().bos)
+    }
+}
+
+impl<'a> Stepper<'a> for BigramStepper<'a> {
+    fn vocab_len(&self) -> usize {
+        self.model.unigram_probs.len()
+    }
+
+    fn context_len(&self) -> usize {
+        self.history.len()
+    }
+
+    fn push(&mut self, token: TokenId) {
+        self.history.push(token);
+    }
+
+    fn distribution_into(&mut self, out: &mut [f64]) {
+        self.model.distribution_after(self.last(), out);
     }
 
     fn score_next(&mut self, token: TokenId) -> f64 {
-        let p = self.model.probability(self.context, token);
-        self.context = token;
+        let p = self.model.probability(self.last(), token);
+        self.history.push(token);
         p.ln()
+    }
+
+    fn truncate(&mut self, len: usize) {
+        self.history.truncate(len);
+    }
+
+    fn fork(&self) -> Box<dyn Stepper<'a> + 'a> {
+        Box::new(self.clone())
+    }
+
+    fn reserve(&mut self, additional: usize) {
+        self.history.reserve(additional);
     }
 }
 

@@ -88,6 +88,10 @@ mod tests {
                     assert!((dist[ids[cut] as usize].ln() - lp).abs() < 1e-12);
                 }
             }
+            lmlab_core::test_support::check_stepper(&m, &ids, 0.0);
+            let uniform =
+                crate::UniformModel::new(Box::new(WordsTrainer::default().train(TEXT).unwrap()));
+            lmlab_core::test_support::check_stepper(&uniform, &ids, 0.0);
         }
     }
 

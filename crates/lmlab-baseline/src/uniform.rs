@@ -1,4 +1,4 @@
-use lmlab_core::{LanguageModel, TokenId, Tokenizer};
+use lmlab_core::{LanguageModel, Stepper, TokenId, Tokenizer};
 
 /// The uniform distribution over a tokenizer's predictable tokens: the floor every model must beat,
 /// and the sanity check of the bits-per-byte formula (exactly 8.0 over bytes).
@@ -49,8 +49,53 @@ impl LanguageModel for UniformModel {
         self.probs.clone()
     }
 
+    fn stepper(&self) -> Box<dyn Stepper<'_> + '_> {
+        Box::new(UniformStepper {
+            model: self,
+            len: 0,
+        })
+    }
+
     fn parameter_count(&self) -> u64 {
         0
+    }
+}
+
+/// The uniform model's stepper: the context changes nothing, only its length is kept.
+#[derive(Clone)]
+struct UniformStepper<'a> {
+    model: &'a UniformModel,
+    len: usize,
+}
+
+impl<'a> Stepper<'a> for UniformStepper<'a> {
+    fn vocab_len(&self) -> usize {
+        self.model.probs.len()
+    }
+
+    fn context_len(&self) -> usize {
+        self.len
+    }
+
+    fn push(&mut self, _token: TokenId) {
+        self.len += 1;
+    }
+
+    fn distribution_into(&mut self, out: &mut [f64]) {
+        out.copy_from_slice(&self.model.probs);
+    }
+
+    fn score_next(&mut self, token: TokenId) -> f64 {
+        self.len += 1;
+        self.model.probs[token as usize].ln()
+    }
+
+    fn truncate(&mut self, len: usize) {
+        self.len = self.len.min(len);
+    }
+
+    fn fork(&self) -> Box<dyn Stepper<'a> + 'a> {
+        Box::new(self.clone())
     }
 }
 

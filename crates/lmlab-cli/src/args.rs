@@ -676,6 +676,13 @@ pub struct GenerateArgs {
     /// Sample only among the most likely tokens whose probabilities add up to p (nucleus; 1: all).
     #[arg(long, default_value_t = 1.0, value_parser = parse_unit_interval, allow_negative_numbers = true)]
     pub top_p: f64,
+    /// Speculative decoding: this model (any kind, the same tokenizer) proposes tokens that MODEL
+    /// checks, several per call; the output is distributed as MODEL's alone.
+    #[arg(long)]
+    pub draft: Option<PathBuf>,
+    /// Tokens the draft proposes per call of MODEL (default 4; 1 to 64).
+    #[arg(long, requires = "draft")]
+    pub draft_tokens: Option<usize>,
 }
 
 /// `lmlab info`.

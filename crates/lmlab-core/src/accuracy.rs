@@ -171,18 +171,12 @@ pub fn accuracy(
             let classified = model.top1_predictions(&ids);
             let mut totals = AccuracyTotals::empty(classifier);
             let answer = |i: usize| classified.as_ref().map(|c| c[i]);
-            match model.next_token_stepper() {
-                Some(mut stepper) => {
-                    for (i, &id) in ids.iter().enumerate() {
-                        totals.record(&stepper.distribution(), id, answer(i));
-                        stepper.push(id);
-                    }
-                }
-                None => {
-                    for (i, &id) in ids.iter().enumerate() {
-                        totals.record(&model.next_distribution(&ids[..i]), id, answer(i));
-                    }
-                }
+            let mut stepper = model.stepper();
+            let mut distribution = vec![0.0; stepper.vocab_len()];
+            for (i, &id) in ids.iter().enumerate() {
+                stepper.distribution_into(&mut distribution);
+                totals.record(&distribution, id, answer(i));
+                stepper.push(id);
             }
             progress(done.fetch_add(1, Ordering::Relaxed) + 1, total);
             totals

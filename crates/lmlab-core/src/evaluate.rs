@@ -39,14 +39,14 @@ pub struct SequenceTotals {
     pub log_prob_sum: f64,
 }
 
-/// Scores one encoded sequence, through the model's stateful scorer when it has one.
+/// Scores one encoded sequence, token by token through the model's [`Stepper`](crate::Stepper)
+/// when the model says that is faster ([`LanguageModel::scores_by_steps`]), else whole.
 pub fn score_sequence(model: &dyn LanguageModel, ids: &[crate::TokenId]) -> Vec<f64> {
-    match model.scorer() {
-        Some(mut scorer) => {
-            scorer.reset();
-            ids.iter().map(|&id| scorer.score_next(id)).collect()
-        }
-        None => model.log_probs(ids),
+    if model.scores_by_steps() {
+        let mut stepper = model.stepper();
+        ids.iter().map(|&id| stepper.score_next(id)).collect()
+    } else {
+        model.log_probs(ids)
     }
 }
 

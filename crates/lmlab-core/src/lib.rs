@@ -16,6 +16,7 @@ pub mod model;
 pub mod model_file;
 pub mod probs;
 pub mod sampling;
+pub mod speculative;
 pub mod tempfiles;
 pub mod test_support;
 pub mod tokenizer;
@@ -23,7 +24,7 @@ pub mod vocab;
 
 pub use corpus::{Corpus, SequenceMode};
 pub use error::{Error, Result};
-pub use model::{LanguageModel, Scorer, Stepper};
+pub use model::{LanguageModel, Stepper};
 pub use tokenizer::Tokenizer;
 pub use vocab::{Specials, TokenId, Vocab};
 

@@ -30,14 +30,22 @@ pub trait LanguageModel: Send + Sync {
     /// vocabulary id, summing to 1, zero for `<s>`.
     fn next_distribution(&self, context: &[TokenId]) -> Vec<f64>;
 
-    /// A stateful scorer, for models that can score token by token faster than by whole sequences.
-    fn scorer(&self) -> Option<Box<dyn Scorer + '_>> {
-        None
+    /// A [`Stepper`] at the start of a sequence (context = `<s>`). Every model has one: models
+    /// without a stepper of their own get [`ContextStepper`], which asks
+    /// [`LanguageModel::next_distribution`] for the whole context at each step.
+    fn stepper(&self) -> Box<dyn Stepper<'_> + '_> {
+        Box::new(ContextStepper::new(self))
     }
 
-    /// A stepper that yields next-token distributions token by token (a KV cache, an n-gram state),
-    /// for models where that is cheaper than [`LanguageModel::next_distribution`] on a growing context.
-    fn next_token_stepper(&self) -> Option<Box<dyn Stepper + '_>> {
+    /// True when scoring a sequence token by token through [`LanguageModel::stepper`] is faster
+    /// than [`LanguageModel::log_probs`] (evaluation then steps); the numbers are the same.
+    fn scores_by_steps(&self) -> bool {
+        false
+    }
+
+    /// The most positions the model attends to at once, `<s>` included (a transformer's
+    /// `block_size`); `None` when the context is unbounded or the model keeps a fixed-size state.
+    fn context_window(&self) -> Option<usize> {
         None
     }
 
@@ -52,21 +60,123 @@ pub trait LanguageModel: Send + Sync {
     }
 }
 
-/// Generates next-token distributions one token at a time, carrying the context as state.
-pub trait Stepper {
+/// Carries a context token by token (an n-gram state, a KV cache, a recurrent state): pushes
+/// tokens, gives the next-token distribution or a token's log-probability, goes back to an earlier
+/// length, forks, and scores several proposed tokens in one call (speculative decoding).
+///
+/// The context is `<s>` followed by the tokens pushed; its length counts the pushed tokens only.
+/// Outputs go into buffers the caller passes, so a step allocates nothing once the stepper has
+/// grown to its longest context ([`Stepper::reserve`] grows it ahead).
+pub trait Stepper<'m> {
+    /// Vocabulary size: the length of one distribution.
+    fn vocab_len(&self) -> usize;
+
+    /// Tokens pushed since `<s>` (after truncations).
+    fn context_len(&self) -> usize;
+
     /// Appends `token` to the context.
     fn push(&mut self, token: TokenId);
-    /// The next-token distribution after `<s>` and the tokens pushed so far (as
-    /// [`LanguageModel::next_distribution`]: one probability per id, zero for `<s>`).
-    fn distribution(&mut self) -> Vec<f64>;
-}
 
-/// Scores a sequence one token at a time, carrying the context as state (KenLM's `State` idea).
-pub trait Scorer {
-    /// Starts a new sequence (context = `<s>`).
-    fn reset(&mut self);
+    /// Writes the next-token distribution (as [`LanguageModel::next_distribution`]: one
+    /// probability per id, zero for `<s>`) into `out`, which holds [`Stepper::vocab_len`] values.
+    fn distribution_into(&mut self, out: &mut [f64]);
+
     /// Natural-log probability of `token` in the current context; then `token` joins the context.
     fn score_next(&mut self, token: TokenId) -> f64;
+
+    /// Goes back to the context of the first `len` pushed tokens (no change when `len` is not
+    /// shorter than the context).
+    fn truncate(&mut self, len: usize);
+
+    /// A copy of this stepper with the same context, advancing independently.
+    fn fork(&self) -> Box<dyn Stepper<'m> + 'm>;
+
+    /// Back to the start of a sequence (context = `<s>`).
+    fn reset(&mut self) {
+        self.truncate(0);
+    }
+
+    /// Makes room for `additional` more tokens of context, so that pushing them allocates nothing.
+    fn reserve(&mut self, _additional: usize) {}
+
+    /// Scores `proposed` tokens in one call: writes `proposed.len() + 1` distributions into `out`
+    /// (row `i` is the distribution after the current context and `proposed[..i]`), and pushes
+    /// every proposed token. Models that can score several positions together (a transformer's one
+    /// forward pass over them) override this; the rows equal those of one step at a time up to
+    /// floating-point rounding.
+    fn score_proposed(&mut self, proposed: &[TokenId], out: &mut [f64]) {
+        let v = self.vocab_len();
+        self.distribution_into(&mut out[..v]);
+        for (i, &token) in proposed.iter().enumerate() {
+            self.push(token);
+            self.distribution_into(&mut out[(i + 1) * v..(i + 2) * v]);
+        }
+    }
+
+    /// The next-token distribution as a new vector (allocates; loops use
+    /// [`Stepper::distribution_into`]).
+    fn distribution(&mut self) -> Vec<f64> {
+        let mut out = vec![0.0; self.vocab_len()];
+        self.distribution_into(&mut out);
+        out
+    }
+}
+
+/// The stepper of a model without one of its own: keeps the context and asks
+/// [`LanguageModel::next_distribution`] (or [`LanguageModel::log_probs`]) for the whole of it at each
+/// step, which allocates and grows in cost with the context.
+pub struct ContextStepper<'m, M: ?Sized> {
+    model: &'m M,
+    context: Vec<TokenId>,
+}
+
+impl<'m, M: LanguageModel + ?Sized> ContextStepper<'m, M> {
+    /// A stepper at the start of a sequence.
+    pub fn new(model: &'m M) -> Self {
+        ContextStepper {
+            model,
+            context: Vec::new(),
+        }
+    }
+}
+
+impl<'m, M: LanguageModel + ?Sized> Stepper<'m> for ContextStepper<'m, M> {
+    fn vocab_len(&self) -> usize {
+        self.model.tokenizer().vocab().len()
+    }
+
+    fn context_len(&self) -> usize {
+        self.context.len()
+    }
+
+    fn push(&mut self, token: TokenId) {
+        self.context.push(token);
+    }
+
+    fn distribution_into(&mut self, out: &mut [f64]) {
+        out.copy_from_slice(&self.model.next_distribution(&self.context));
+    }
+
+    fn score_next(&mut self, token: TokenId) -> f64 {
+        self.context.push(token);
+        let log_probs = self.model.log_probs(&self.context);
+        log_probs[log_probs.len() - 1]
+    }
+
+    fn truncate(&mut self, len: usize) {
+        self.context.truncate(len);
+    }
+
+    fn fork(&self) -> Box<dyn Stepper<'m> + 'm> {
+        Box::new(ContextStepper {
+            model: self.model,
+            context: self.context.clone(),
+        })
+    }
+
+    fn reserve(&mut self, additional: usize) {
+        self.context.reserve(additional);
+    }
 }
 
 /// A sequence of a corpus as token ids, with the counts evaluation needs.

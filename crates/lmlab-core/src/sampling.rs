@@ -79,46 +79,121 @@ pub fn most_likely(probs: &[f64]) -> TokenId {
 }
 
 /// Draws one token from `probs` after temperature, top-k and top-p (ties broken by lower id);
-/// temperature 0 takes the most likely token.
+/// temperature 0 takes the most likely token. Allocates scratch; loops use a [`Sampler`].
 pub fn sample_from(probs: &[f64], options: &SamplingOptions, rng: &mut impl Rng) -> TokenId {
-    if options.is_greedy() {
-        return most_likely(probs);
-    }
-    let mut candidates: Vec<(TokenId, f64)> = probs
-        .iter()
-        .enumerate()
-        .filter(|(_, &p)| p > 0.0)
-        .map(|(i, &p)| (i as TokenId, p.ln() / options.temperature))
-        .collect();
-    candidates.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-    if options.top_k > 0 {
-        candidates.truncate(options.top_k);
-    }
-    let Some(&(_, max)) = candidates.first() else {
-        return 0;
-    };
-    let mut weights: Vec<f64> = candidates.iter().map(|c| (c.1 - max).exp()).collect();
-    if options.top_p < 1.0 {
-        let total: f64 = weights.iter().sum();
-        let mut mass = 0.0;
-        let keep = weights
-            .iter()
-            .position(|w| {
-                mass += w / total;
-                mass >= options.top_p
-            })
-            .map_or(weights.len(), |i| i + 1);
-        weights.truncate(keep);
-    }
-    let total: f64 = weights.iter().sum();
-    let mut target = rng.gen::<f64>() * total;
-    for (c, w) in candidates.iter().zip(&weights) {
-        target -= w;
-        if target <= 0.0 {
-            return c.0;
+    Sampler::default().sample(probs, options, rng)
+}
+
+/// Temperature, top-k and top-p over reusable scratch buffers, so sampling a token allocates
+/// nothing once the buffers have grown to the vocabulary.
+#[derive(Clone, Debug, Default)]
+pub struct Sampler {
+    /// Tokens with probability, with their log-probability over the temperature, most likely first.
+    candidates: Vec<(TokenId, f64)>,
+    /// The unnormalized weight of each kept candidate.
+    weights: Vec<f64>,
+}
+
+impl Sampler {
+    /// Fills `candidates` and `weights` with the tokens `options` keeps from `probs` (sorted most
+    /// likely first, ties to the lower id) and their unnormalized weights; not for greedy decoding.
+    fn keep(&mut self, probs: &[f64], options: &SamplingOptions) {
+        self.candidates.clear();
+        self.candidates.extend(
+            probs
+                .iter()
+                .enumerate()
+                .filter(|(_, &p)| p > 0.0)
+                .map(|(i, &p)| (i as TokenId, p.ln() / options.temperature)),
+        );
+        self.candidates
+            .sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        if options.top_k > 0 {
+            self.candidates.truncate(options.top_k);
+        }
+        self.weights.clear();
+        let Some(&(_, max)) = self.candidates.first() else {
+            return;
+        };
+        self.weights
+            .extend(self.candidates.iter().map(|c| (c.1 - max).exp()));
+        if options.top_p < 1.0 {
+            let total: f64 = self.weights.iter().sum();
+            let mut mass = 0.0;
+            let keep = self
+                .weights
+                .iter()
+                .position(|w| {
+                    mass += w / total;
+                    mass >= options.top_p
+                })
+                .map_or(self.weights.len(), |i| i + 1);
+            self.weights.truncate(keep);
         }
     }
-    candidates[weights.len() - 1].0
+
+    /// Draws one token from `probs` after temperature, top-k and top-p (as [`sample_from`]).
+    pub fn sample(
+        &mut self,
+        probs: &[f64],
+        options: &SamplingOptions,
+        rng: &mut impl Rng,
+    ) -> TokenId {
+        if options.is_greedy() {
+            return most_likely(probs);
+        }
+        self.keep(probs, options);
+        if self.weights.is_empty() {
+            return 0;
+        }
+        let total: f64 = self.weights.iter().sum();
+        let mut target = rng.gen::<f64>() * total;
+        for (c, w) in self.candidates.iter().zip(&self.weights) {
+            target -= w;
+            if target <= 0.0 {
+                return c.0;
+            }
+        }
+        self.candidates[self.weights.len() - 1].0
+    }
+
+    /// Replaces `probs` by the distribution [`Sampler::sample`] draws from: temperature, top-k and
+    /// top-p applied, renormalized (greedy decoding: 1 on the most likely token). All zeros stay
+    /// all zeros. Speculative decoding applies this to the target's and the draft's distributions
+    /// before its acceptance rule.
+    pub fn shape(&mut self, probs: &mut [f64], options: &SamplingOptions) {
+        if probs.iter().all(|&p| p <= 0.0) {
+            return;
+        }
+        if options.is_greedy() {
+            let best = most_likely(probs) as usize;
+            probs.fill(0.0);
+            probs[best] = 1.0;
+            return;
+        }
+        self.keep(probs, options);
+        let total: f64 = self.weights.iter().sum();
+        probs.fill(0.0);
+        for (c, w) in self.candidates.iter().zip(&self.weights) {
+            probs[c.0 as usize] = w / total;
+        }
+    }
+}
+
+/// Draws a token from `probs` (non-negative, summing to `total` > 0) by walking the ids in order.
+pub fn draw(probs: &[f64], total: f64, rng: &mut impl Rng) -> TokenId {
+    let mut target = rng.gen::<f64>() * total;
+    let mut last = 0;
+    for (id, &p) in probs.iter().enumerate() {
+        if p > 0.0 {
+            target -= p;
+            last = id;
+            if target < 0.0 {
+                return id as TokenId;
+            }
+        }
+    }
+    last as TokenId
 }
 
 /// How `bytes` read as text: `Some(n)` when they are valid UTF-8 but for an incomplete character in
@@ -137,6 +212,13 @@ pub fn printable_utf8_tail(bytes: &[u8]) -> Option<usize> {
         .chars()
         .all(|c| !c.is_control() || c == '\n' || c == '\t');
     printable.then_some(tail)
+}
+
+/// A [`TextGuard`]'s state: the bytes of an incomplete character (at most 3), without allocating.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct GuardMark {
+    bytes: [u8; 4],
+    len: usize,
 }
 
 /// Keeps sampled text printable UTF-8: which tokens may come next after the bytes so far. Tokens are
@@ -203,6 +285,21 @@ impl TextGuard {
         }
     }
 
+    /// The guard's state (the pending bytes), to go back to with [`TextGuard::restore`].
+    pub fn mark(&self) -> GuardMark {
+        let mut mark = GuardMark::default();
+        let n = self.pending.len().min(mark.bytes.len());
+        mark.bytes[..n].copy_from_slice(&self.pending[self.pending.len() - n..]);
+        mark.len = n;
+        mark
+    }
+
+    /// Back to the state of `mark`.
+    pub fn restore(&mut self, mark: &GuardMark) {
+        self.pending.clear();
+        self.pending.extend_from_slice(&mark.bytes[..mark.len]);
+    }
+
     /// Appends `id`'s bytes to the text so far.
     pub fn push(&mut self, id: TokenId) {
         if let Some(bytes) = self.token_bytes.get(id as usize) {
@@ -214,8 +311,9 @@ impl TextGuard {
 }
 
 /// Continues `prompt` (ids after `<s>`) for up to `max_tokens` tokens (stopping at the end token
-/// when asked); returns the new ids without a final end token. Uses the model's stepper when it
-/// has one, so the cost per token does not grow with the context.
+/// when asked); returns the new ids without a final end token. Steps through the model's
+/// [`Stepper`](crate::Stepper), so the cost per token does not grow with the context, and reuses
+/// one distribution buffer and one [`Sampler`]: a token allocates nothing in the steady state.
 ///
 /// Unless `options.raw_bytes`, tokens that would break the text (see [`TextGuard`]) are masked out
 /// before sampling, generation stops early when the model gives no allowed token any probability,
@@ -228,49 +326,110 @@ pub fn generate(
     options.validate()?;
     let eos = model.tokenizer().specials().eos;
     let mut rng = ChaCha8Rng::seed_from_u64(options.seed);
-    let mut guard = (!options.raw_bytes).then(|| TextGuard::new(model.tokenizer()));
-    let mut stepper = model.next_token_stepper();
-    let mut context = prompt.to_vec();
-    if let Some(stepper) = stepper.as_mut() {
-        prompt.iter().for_each(|&t| stepper.push(t));
-    }
-    if let Some(guard) = guard.as_mut() {
-        prompt.iter().for_each(|&t| guard.push(t));
-    }
-    let mut generated = Vec::new();
-    // How many generated tokens end on a whole character.
-    let mut whole = 0;
+    let mut guard = Guard::new(model, prompt, options);
+    let mut stepper = model.stepper();
+    stepper.reserve(prompt.len() + options.max_tokens + 1);
+    prompt.iter().for_each(|&t| stepper.push(t));
+    let mut sampler = Sampler::default();
+    let mut distribution = vec![0.0; stepper.vocab_len()];
+    let mut generated = Vec::with_capacity(options.max_tokens);
     for _ in 0..options.max_tokens {
-        let mut distribution = match stepper.as_mut() {
-            Some(stepper) => stepper.distribution(),
-            None => model.next_distribution(&context),
-        };
-        if let Some(guard) = guard.as_ref() {
-            guard.mask(&mut distribution);
-            if distribution.iter().all(|&p| p <= 0.0) {
-                break;
-            }
+        stepper.distribution_into(&mut distribution);
+        if !guard.mask(&mut distribution) {
+            break;
         }
-        let next = sample_from(&distribution, options, &mut rng);
+        let next = sampler.sample(&distribution, options, &mut rng);
         if next == eos && options.stop_at_eos {
             break;
         }
-        match stepper.as_mut() {
-            Some(stepper) => stepper.push(next),
-            None => context.push(next),
-        }
+        stepper.push(next);
         generated.push(next);
-        if let Some(guard) = guard.as_mut() {
-            guard.push(next);
+        guard.push(next, generated.len());
+    }
+    guard.finish(&mut generated);
+    Ok(generated)
+}
+
+/// The [`TextGuard`] of a generation when it has one (unless `raw_bytes`), with how many generated
+/// tokens end on a whole character.
+pub(crate) struct Guard {
+    guard: Option<TextGuard>,
+    whole: usize,
+}
+
+impl Guard {
+    /// The guard for `model`'s tokenizer after `prompt`; none with `options.raw_bytes`.
+    pub(crate) fn new(
+        model: &dyn LanguageModel,
+        prompt: &[TokenId],
+        options: &SamplingOptions,
+    ) -> Guard {
+        let guard = (!options.raw_bytes).then(|| {
+            let mut guard = TextGuard::new(model.tokenizer());
+            prompt.iter().for_each(|&t| guard.push(t));
+            guard
+        });
+        Guard { guard, whole: 0 }
+    }
+
+    /// Masks the tokens that may not come next; false when no allowed token has probability.
+    pub(crate) fn mask(&self, distribution: &mut [f64]) -> bool {
+        match &self.guard {
+            Some(guard) => {
+                guard.mask(distribution);
+                distribution.iter().any(|&p| p > 0.0)
+            }
+            None => true,
+        }
+    }
+
+    /// Records generated token `id`, the `count`-th.
+    pub(crate) fn push(&mut self, id: TokenId, count: usize) {
+        if let Some(guard) = self.guard.as_mut() {
+            guard.push(id);
             if guard.at_boundary() {
-                whole = generated.len();
+                self.whole = count;
             }
         }
     }
-    if guard.is_some() {
-        generated.truncate(whole);
+
+    /// The guard's state, for [`Guard::restore`]; `None` without a guard.
+    pub(crate) fn mark(&self) -> Option<GuardMark> {
+        self.guard.as_ref().map(TextGuard::mark)
     }
-    Ok(generated)
+
+    /// Back to a state from [`Guard::mark`], with `whole` tokens on a whole character.
+    pub(crate) fn restore(&mut self, mark: Option<GuardMark>, whole: usize) {
+        if let (Some(guard), Some(mark)) = (self.guard.as_mut(), mark) {
+            guard.restore(&mark);
+        }
+        self.whole = whole;
+    }
+
+    /// Generated tokens ending on a whole character so far.
+    pub(crate) fn whole(&self) -> usize {
+        self.whole
+    }
+
+    /// Drops trailing tokens that leave a character incomplete.
+    pub(crate) fn finish(&self, generated: &mut Vec<TokenId>) {
+        if self.guard.is_some() {
+            generated.truncate(self.whole);
+        }
+    }
+}
+
+/// The part of `prompt` that fits the model's context window with `<s>` before it (the last
+/// `window − 1` tokens), and how many tokens were dropped from its front (0 when it fits, or the
+/// model has no window).
+pub fn fit_prompt<'a>(model: &dyn LanguageModel, prompt: &'a [TokenId]) -> (&'a [TokenId], usize) {
+    match model.context_window() {
+        Some(window) if prompt.len() + 1 > window => {
+            let dropped = prompt.len() + 1 - window;
+            (&prompt[dropped..], dropped)
+        }
+        _ => (prompt, 0),
+    }
 }
 
 /// `count` samples continuing `prompt`: sample `i` is [`generate`] with seed `options.seed + i`

@@ -4,8 +4,7 @@ use crate::instances::query_features;
 use crate::options::MemoryOptions;
 use crate::smoothing;
 use crate::tree::Tree;
-use lmlab_core::model::Stepper;
-use lmlab_core::{LanguageModel, Scorer, TokenId, Tokenizer};
+use lmlab_core::{LanguageModel, Stepper, TokenId, Tokenizer};
 
 /// A memory-based language model (IGTree or TRIBL2) over a tokenizer's vocabulary.
 pub struct MemoryModel {
@@ -187,12 +186,12 @@ impl LanguageModel for MemoryModel {
         smoothing::distribution(&self.tree, &path, &self.predictable, &self.discounts)
     }
 
-    fn scorer(&self) -> Option<Box<dyn Scorer + '_>> {
-        Some(Box::new(MemoryScorer::new(self)))
+    fn stepper(&self) -> Box<dyn Stepper<'_> + '_> {
+        Box::new(MemoryScorer::new(self))
     }
 
-    fn next_token_stepper(&self) -> Option<Box<dyn Stepper + '_>> {
-        Some(Box::new(MemoryScorer::new(self)))
+    fn scores_by_steps(&self) -> bool {
+        true
     }
 
     fn parameter_count(&self) -> u64 {
@@ -204,10 +203,11 @@ impl LanguageModel for MemoryModel {
     }
 }
 
-/// Scores token by token, carrying the last `K` tokens.
+/// Scores token by token, carrying the context (the features read its last `K` tokens).
+#[derive(Clone)]
 pub(crate) struct MemoryScorer<'a> {
     model: &'a MemoryModel,
-    /// The context so far, at most `K` tokens (oldest first).
+    /// Every token pushed (oldest first).
     history: Vec<TokenId>,
     scratch: Vec<u32>,
     ordered: Vec<u32>,
@@ -219,7 +219,7 @@ impl<'a> MemoryScorer<'a> {
     pub(crate) fn new(model: &'a MemoryModel) -> Self {
         MemoryScorer {
             model,
-            history: Vec::with_capacity(model.options.context + 1),
+            history: Vec::new(),
             scratch: Vec::new(),
             ordered: Vec::new(),
             path: Vec::new(),
@@ -236,9 +236,6 @@ impl<'a> MemoryScorer<'a> {
 
     /// Adds `token` to the context.
     pub(crate) fn push(&mut self, token: TokenId) {
-        if self.history.len() == self.model.options.context {
-            self.history.remove(0);
-        }
         self.history.push(token);
     }
 
@@ -251,9 +248,28 @@ impl<'a> MemoryScorer<'a> {
     }
 }
 
-impl Scorer for MemoryScorer<'_> {
-    fn reset(&mut self) {
-        self.history.clear();
+impl<'a> Stepper<'a> for MemoryScorer<'a> {
+    fn vocab_len(&self) -> usize {
+        self.model.predictable.len()
+    }
+
+    fn context_len(&self) -> usize {
+        self.history.len()
+    }
+
+    fn push(&mut self, token: TokenId) {
+        MemoryScorer::push(self, token);
+    }
+
+    fn distribution_into(&mut self, out: &mut [f64]) {
+        self.descend();
+        smoothing::distribution_into(
+            &self.model.tree,
+            &self.path,
+            &self.model.predictable,
+            &self.model.discounts,
+            out,
+        );
     }
 
     fn score_next(&mut self, token: TokenId) -> f64 {
@@ -269,21 +285,17 @@ impl Scorer for MemoryScorer<'_> {
         self.push(token);
         p.ln()
     }
-}
 
-impl Stepper for MemoryScorer<'_> {
-    fn push(&mut self, token: TokenId) {
-        MemoryScorer::push(self, token);
+    fn truncate(&mut self, len: usize) {
+        self.history.truncate(len);
     }
 
-    fn distribution(&mut self) -> Vec<f64> {
-        self.descend();
-        smoothing::distribution(
-            &self.model.tree,
-            &self.path,
-            &self.model.predictable,
-            &self.model.discounts,
-        )
+    fn fork(&self) -> Box<dyn Stepper<'a> + 'a> {
+        Box::new(self.clone())
+    }
+
+    fn reserve(&mut self, additional: usize) {
+        self.history.reserve(additional);
     }
 }
 

@@ -65,11 +65,23 @@ pub fn distribution(
     predictable: &[bool],
     discounts: &[f64],
 ) -> Vec<f64> {
+    let mut probs = vec![0.0; predictable.len()];
+    distribution_into(tree, path, predictable, discounts, &mut probs);
+    probs
+}
+
+/// [`distribution`] written into `probs` (one value per id).
+pub fn distribution_into(
+    tree: &Tree,
+    path: &[usize],
+    predictable: &[bool],
+    discounts: &[f64],
+    probs: &mut [f64],
+) {
     let v = predictable.iter().filter(|&&x| x).count() as f64;
-    let mut probs: Vec<f64> = predictable
-        .iter()
-        .map(|&ok| if ok { 1.0 / v } else { 0.0 })
-        .collect();
+    for (p, &ok) in probs.iter_mut().zip(predictable) {
+        *p = if ok { 1.0 / v } else { 0.0 };
+    }
     for (d, &node) in path.iter().enumerate() {
         let level = &tree.levels[d];
         let n = level.totals[node] as f64;
@@ -84,5 +96,4 @@ pub fn distribution(
             }
         }
     }
-    probs
 }

@@ -29,7 +29,7 @@ fn distributions_sum_to_one_match_log_probs_and_the_scorer() {
         let mut ids = tok.encode("the cat sat on a log");
         ids.push(tok.specials().eos);
         let lp = model.log_probs(&ids);
-        let mut scorer = model.scorer().unwrap();
+        let mut scorer = model.stepper();
         for cut in 0..ids.len() {
             let dist = model.next_distribution(&ids[..cut]);
             assert_eq!(dist.len(), tok.vocab().len());
@@ -42,11 +42,12 @@ fn distributions_sum_to_one_match_log_probs_and_the_scorer() {
         }
         scorer.reset();
         assert!((scorer.score_next(ids[0]) - lp[0]).abs() < 1e-12);
-        let mut stepper = model.next_token_stepper().unwrap();
+        let mut stepper = model.stepper();
         for cut in 0..ids.len() {
             assert_eq!(stepper.distribution(), model.next_distribution(&ids[..cut]));
             stepper.push(ids[cut]);
         }
+        lmlab_core::test_support::check_stepper(&model, &ids, 1e-12);
     }
 }
 

@@ -38,7 +38,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut sum2 = 0.0;
     for s in &seqs {
         // Token by token through the stepper (KV cache or LSTM state).
-        let mut stepper = model.next_token_stepper().ok_or("no stepper")?;
+        let mut stepper = model.stepper();
         for &id in &s.ids {
             sum2 += stepper.distribution()[id as usize].ln();
             stepper.push(id);

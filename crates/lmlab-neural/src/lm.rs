@@ -1,12 +1,12 @@
 //! A trained run as an lmlab [`LanguageModel`]: whole-sequence scoring with sliding windows, the
-//! next-token distribution, and a KV-cache [`Scorer`].
+//! next-token distribution, and [`Stepper`]s (a KV cache that scores proposed tokens in one forward
+//! pass; the LSTM's recurrent state).
 
 use crate::checkpoint::{self, Checkpoint};
 use crate::config::{Arch, RunConfig};
 use crate::model::{KvCache, LstmNet, LstmState, Transformer, Workspace};
 use crate::train::load_run_tokenizer;
-use lmlab_core::model::Stepper;
-use lmlab_core::{Error, LanguageModel, Result, Scorer, TokenId, Tokenizer};
+use lmlab_core::{Error, LanguageModel, Result, Stepper, TokenId, Tokenizer};
 use std::path::Path;
 use std::sync::Mutex;
 
@@ -128,16 +128,15 @@ impl TransformerModel {
         &self.config
     }
 
-    /// A fresh KV-cache scorer (concrete type; [`LanguageModel::scorer`] boxes the same).
+    /// A fresh KV-cache stepper (concrete type; [`LanguageModel::stepper`] boxes the same).
     pub fn kv_scorer(&self) -> KvScorer<'_> {
-        let mut s = KvScorer {
+        KvScorer {
             model: self,
             cache: self.model.new_cache(),
-            history: Vec::new(),
+            inputs: vec![self.tokenizer.specials().bos],
+            offset: 0,
             probs: vec![0.0; self.model.config.vocab_size],
-        };
-        s.reset();
-        s
+        }
     }
 }
 
@@ -297,16 +296,16 @@ impl LanguageModel for TransformerModel {
         distribution(&ws.logits[(t - 1) * v..t * v], bos)
     }
 
-    /// None: scoring whole sequences through batched sliding windows is faster than the KV cache's
-    /// one-token steps and gives the same numbers (see [`TransformerModel::kv_scorer`], which uses the
-    /// same contexts), so evaluation takes [`LanguageModel::log_probs`].
-    fn scorer(&self) -> Option<Box<dyn Scorer + '_>> {
-        None
+    /// The KV cache: generation costs one token's step per token, not a re-encoded prompt. Not
+    /// `scores_by_steps`: scoring whole sequences through batched sliding windows is faster and gives
+    /// the same numbers (the stepper uses the same contexts), so evaluation takes
+    /// [`LanguageModel::log_probs`].
+    fn stepper(&self) -> Box<dyn Stepper<'_> + '_> {
+        Box::new(self.kv_scorer())
     }
 
-    /// The KV cache: generation costs one token's step per token, not a re-encoded prompt.
-    fn next_token_stepper(&self) -> Option<Box<dyn Stepper + '_>> {
-        Some(Box::new(self.kv_scorer()))
+    fn context_window(&self) -> Option<usize> {
+        Some(self.model.config.block_size)
     }
 
     fn parameter_count(&self) -> u64 {
@@ -316,13 +315,21 @@ impl LanguageModel for TransformerModel {
 
 /// The model's probabilities with `<s>` removed and the rest renormalized.
 pub fn distribution(probs: &[f32], bos: TokenId) -> Vec<f64> {
-    let mut out: Vec<f64> = probs.iter().map(|&p| p as f64).collect();
+    let mut out = vec![0.0; probs.len()];
+    distribution_into(probs, bos, &mut out);
+    out
+}
+
+/// [`distribution`] written into `out`.
+pub fn distribution_into(probs: &[f32], bos: TokenId, out: &mut [f64]) {
+    for (o, &p) in out.iter_mut().zip(probs) {
+        *o = p as f64;
+    }
     out[bos as usize] = 0.0;
     let total: f64 = out.iter().sum();
     for p in out.iter_mut() {
         *p /= total;
     }
-    out
 }
 
 fn renormalized_log_prob(probs: &[f32], token: TokenId, bos: TokenId) -> f64 {
@@ -332,63 +339,151 @@ fn renormalized_log_prob(probs: &[f32], token: TokenId, bos: TokenId) -> f64 {
         .ln()
 }
 
-/// Token-by-token scoring with a key/value cache. When the context reaches `block_size`, the cache is
+/// Token-by-token scoring with a key/value cache, lazily: pushing a token only records it, and the
+/// tokens not yet in the cache go through the model together when a distribution is asked for, so
+/// [`Stepper::score_proposed`] scores a proposal (and the token before it) in one forward pass, and
+/// going back is forgetting cache positions. When the context reaches `block_size`, the cache is
 /// rebuilt from the last half window (the contexts `log_probs` uses), so each token costs at most one
 /// window's attention and a rebuild every half window.
+#[derive(Clone)]
 pub struct KvScorer<'a> {
     model: &'a TransformerModel,
     cache: KvCache<f32>,
-    history: Vec<TokenId>,
+    /// `<s>`, then every pushed token.
+    inputs: Vec<TokenId>,
+    /// The cache holds `inputs[offset..offset + cache.len()]`.
+    offset: usize,
+    /// The model's probabilities after the last input in the cache.
     probs: Vec<f32>,
 }
 
-impl Stepper for KvScorer<'_> {
-    fn push(&mut self, token: TokenId) {
-        self.push_token(token)
-    }
-
-    fn distribution(&mut self) -> Vec<f64> {
-        distribution(&self.probs, self.model.tokenizer.specials().bos)
-    }
-}
-
 impl KvScorer<'_> {
-    /// Appends `token` to the context (rebuilding the cache from the last window when it is full).
-    pub fn push_token(&mut self, token: TokenId) {
+    /// Inputs in the cache, counted from the first.
+    fn fed(&self) -> usize {
+        self.offset + self.cache.len()
+    }
+
+    /// Feeds `inputs[fed..]` into the cache, as few forward passes as the window allows; `row`
+    /// receives each input's index and probabilities from `from` on, once, from the window that first
+    /// feeds it (a window rebuilt at `block_size` feeds some inputs again). `probs` ends as the last's.
+    fn feed(&mut self, from: usize, mut row: impl FnMut(usize, &[f32])) {
+        let mut next = from;
         let t = self.model.model.config.block_size;
-        self.history.push(token);
-        if self.cache.len() == t {
-            self.cache.clear();
-            // Keep what the sliding windows of `log_probs` keep: the window moves by `stride`.
-            let stride = (t / 2).max(1);
-            let keep = (t - stride + 1).min(self.history.len());
-            let start = self.history.len() - keep;
-            for i in start..self.history.len() {
-                let p = self.model.model.step(&mut self.cache, self.history[i]);
-                if i + 1 == self.history.len() {
-                    self.probs.copy_from_slice(p);
+        let v = self.probs.len();
+        while self.fed() < self.inputs.len() {
+            if self.cache.len() == t {
+                self.offset = self.window_start(self.fed());
+                self.cache.clear();
+            }
+            let start = self.fed();
+            let end = self.inputs.len().min(start + t - self.cache.len());
+            let probs = self
+                .model
+                .model
+                .step_many(&mut self.cache, &self.inputs[start..end]);
+            for (i, p) in (start..end).zip(probs.chunks_exact(v)) {
+                if i >= next {
+                    row(i, p);
+                    next = i + 1;
                 }
             }
-        } else {
-            let p = self.model.model.step(&mut self.cache, token);
-            self.probs.copy_from_slice(p);
+            self.probs.copy_from_slice(&probs[(end - start - 1) * v..]);
         }
+    }
+
+    /// The first input of the window that feeds input `i`: windows of `block_size` inputs move by
+    /// half a window, as those of `log_probs` (the first holds inputs `0..t`, and input `t` starts the
+    /// next one from `stride`), whatever the order of pushes, truncations and proposals.
+    fn window_start(&self, i: usize) -> usize {
+        let t = self.model.model.config.block_size;
+        let stride = (t / 2).max(1);
+        if i < t {
+            0
+        } else {
+            ((i - t) / stride + 1) * stride
+        }
+    }
+
+    /// Brings the cache up to every input, so `probs` is the next-token distribution.
+    fn catch_up(&mut self) {
+        let from = self.inputs.len();
+        self.feed(from, |_, _| {});
+    }
+
+    /// Appends `token` to the context (compatibility name of [`Stepper::push`]).
+    pub fn push_token(&mut self, token: TokenId) {
+        self.inputs.push(token);
     }
 }
 
-impl Scorer for KvScorer<'_> {
-    fn reset(&mut self) {
-        self.cache.clear();
-        self.history.clear();
-        let bos = self.model.tokenizer.specials().bos;
-        self.push(bos);
+impl<'a> Stepper<'a> for KvScorer<'a> {
+    fn vocab_len(&self) -> usize {
+        self.probs.len()
+    }
+
+    fn context_len(&self) -> usize {
+        self.inputs.len() - 1
+    }
+
+    fn push(&mut self, token: TokenId) {
+        self.inputs.push(token);
+    }
+
+    fn distribution_into(&mut self, out: &mut [f64]) {
+        self.catch_up();
+        distribution_into(&self.probs, self.model.tokenizer.specials().bos, out);
     }
 
     fn score_next(&mut self, token: TokenId) -> f64 {
-        let bos = self.model.tokenizer.specials().bos;
-        let lp = renormalized_log_prob(&self.probs, token, bos);
-        self.push(token);
+        self.catch_up();
+        let lp = renormalized_log_prob(&self.probs, token, self.model.tokenizer.specials().bos);
+        self.inputs.push(token);
         lp
+    }
+
+    fn truncate(&mut self, len: usize) {
+        if len + 1 >= self.inputs.len() {
+            return;
+        }
+        self.inputs.truncate(len + 1);
+        if self.fed() > len + 1 {
+            // The last input waits, so the next distribution comes from feeding it again, in the
+            // window it belongs to.
+            let start = self.window_start(len);
+            if start == self.offset {
+                self.cache.truncate(len - start);
+            } else {
+                self.offset = start;
+                self.cache.clear();
+            }
+        }
+    }
+
+    fn fork(&self) -> Box<dyn Stepper<'a> + 'a> {
+        Box::new(self.clone())
+    }
+
+    fn reserve(&mut self, additional: usize) {
+        self.inputs.reserve(additional);
+    }
+
+    /// The tokens not yet in the cache (the last pushed one, and the proposal) go through the model
+    /// in one forward pass over their positions.
+    fn score_proposed(&mut self, proposed: &[TokenId], out: &mut [f64]) {
+        let bos = self.model.tokenizer.specials().bos;
+        let v = self.probs.len();
+        let last = self.inputs.len() - 1;
+        let from = if self.fed() == self.inputs.len() {
+            distribution_into(&self.probs, bos, &mut out[..v]);
+            last + 1
+        } else {
+            last
+        };
+        self.inputs.extend_from_slice(proposed);
+        self.feed(from, |i, p| {
+            let r = i - last;
+            distribution_into(p, bos, &mut out[r * v..(r + 1) * v]);
+        });
     }
 }
 
@@ -435,13 +530,18 @@ impl LstmModel {
     }
 
     fn lstm_stepper(&self) -> LstmStepper<'_> {
-        let mut s = LstmStepper {
+        let mut state = self.model.new_state();
+        self.model.step(&mut state, self.tokenizer.specials().bos);
+        let stride = state.saved_len();
+        let mut saved = vec![0.0; stride];
+        state.save(&mut saved);
+        LstmStepper {
             model: self,
-            state: self.model.new_state(),
-            probs: vec![0.0; self.model.config.vocab_size],
-        };
-        s.reset();
-        s
+            state,
+            saved,
+            stride,
+            len: 0,
+        }
     }
 }
 
@@ -478,15 +578,15 @@ impl LanguageModel for LstmModel {
         for &t in context {
             s.push(t);
         }
-        distribution(&s.probs, self.tokenizer.specials().bos)
+        s.distribution()
     }
 
-    fn scorer(&self) -> Option<Box<dyn Scorer + '_>> {
-        Some(Box::new(self.lstm_stepper()))
+    fn stepper(&self) -> Box<dyn Stepper<'_> + '_> {
+        Box::new(self.lstm_stepper())
     }
 
-    fn next_token_stepper(&self) -> Option<Box<dyn Stepper + '_>> {
-        Some(Box::new(self.lstm_stepper()))
+    fn scores_by_steps(&self) -> bool {
+        true
     }
 
     fn parameter_count(&self) -> u64 {
@@ -500,35 +600,72 @@ impl NeuralLm for LstmModel {
     }
 }
 
-/// Token-by-token LSTM scoring: the recurrent state is the context.
+/// Token-by-token LSTM scoring: the recurrent state is the context. The state after every context
+/// length (`h`, `c` and the next-token probabilities) is kept in one flat array, so going back is
+/// choosing an earlier one, and a step (restore, one LSTM step, save) allocates nothing once the
+/// array has grown ([`Stepper::reserve`] grows it ahead).
+#[derive(Clone)]
 pub struct LstmStepper<'a> {
     model: &'a LstmModel,
+    /// The state being stepped.
     state: LstmState<f32>,
-    probs: Vec<f32>,
+    /// `saved[i * stride..][..stride]`: the state after `<s>` and `i` pushed tokens.
+    saved: Vec<f32>,
+    stride: usize,
+    len: usize,
 }
 
-impl Stepper for LstmStepper<'_> {
+impl LstmStepper<'_> {
+    /// The next-token probabilities after the context (the end of its saved state).
+    fn probs(&self) -> &[f32] {
+        let v = self.model.model.config.vocab_size;
+        &self.saved[(self.len + 1) * self.stride - v..(self.len + 1) * self.stride]
+    }
+}
+
+impl<'a> Stepper<'a> for LstmStepper<'a> {
+    fn vocab_len(&self) -> usize {
+        self.model.model.config.vocab_size
+    }
+
+    fn context_len(&self) -> usize {
+        self.len
+    }
+
     fn push(&mut self, token: TokenId) {
-        let p = self.model.model.step(&mut self.state, token);
-        self.probs.copy_from_slice(p);
+        let stride = self.stride;
+        self.state
+            .restore(&self.saved[self.len * stride..(self.len + 1) * stride]);
+        self.model.model.step(&mut self.state, token);
+        self.len += 1;
+        self.saved
+            .resize(self.saved.len().max((self.len + 1) * stride), 0.0);
+        self.state
+            .save(&mut self.saved[self.len * stride..(self.len + 1) * stride]);
     }
 
-    fn distribution(&mut self) -> Vec<f64> {
-        distribution(&self.probs, self.model.tokenizer.specials().bos)
-    }
-}
-
-impl Scorer for LstmStepper<'_> {
-    fn reset(&mut self) {
-        self.state = self.model.model.new_state();
-        let bos = self.model.tokenizer.specials().bos;
-        self.push(bos);
+    fn distribution_into(&mut self, out: &mut [f64]) {
+        distribution_into(self.probs(), self.model.tokenizer.specials().bos, out);
     }
 
     fn score_next(&mut self, token: TokenId) -> f64 {
         let bos = self.model.tokenizer.specials().bos;
-        let lp = renormalized_log_prob(&self.probs, token, bos);
+        let lp = renormalized_log_prob(self.probs(), token, bos);
         self.push(token);
         lp
+    }
+
+    fn truncate(&mut self, len: usize) {
+        self.len = self.len.min(len);
+    }
+
+    fn fork(&self) -> Box<dyn Stepper<'a> + 'a> {
+        let mut fork = self.clone();
+        fork.saved.truncate((self.len + 1) * self.stride);
+        Box::new(fork)
+    }
+
+    fn reserve(&mut self, additional: usize) {
+        self.saved.reserve(additional * self.stride);
     }
 }

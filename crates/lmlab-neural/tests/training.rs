@@ -1,7 +1,7 @@
 //! Training, resumption, the LanguageModel contract and bad inputs, on a tiny model (seconds).
 
 use lmlab_core::sampling::{generate, SamplingOptions};
-use lmlab_core::{LanguageModel, Scorer};
+use lmlab_core::{LanguageModel, Stepper};
 use lmlab_neural::checkpoint::{Checkpoint, FILE_NAME};
 use lmlab_neural::config::RunConfig;
 use lmlab_neural::ledger::{self, ComputeLedger};
@@ -31,9 +31,12 @@ fn training_learns_and_the_model_keeps_the_language_model_contract() {
     // The KV-cache scorer agrees with whole-sequence scoring past the context length (both slide by
     // half a window).
     assert!(
-        model.scorer().is_none(),
+        !model.scores_by_steps(),
         "evaluation should take the batched windows"
     );
+    // Within one window the stepper's distributions, going back, forks and one-pass proposals
+    // agree with whole-context forward passes to f32 rounding.
+    lmlab_core::test_support::check_stepper(&model, &ids[..12], 1e-5);
     let mut scorer = model.kv_scorer();
     scorer.reset();
     for (i, &t) in ids.iter().enumerate() {
@@ -75,7 +78,7 @@ fn training_learns_and_the_model_keeps_the_language_model_contract() {
         ..Default::default()
     };
     let a = generate(&model, &[], &o).unwrap();
-    assert!(model.next_token_stepper().is_some());
+    assert_eq!(model.stepper().context_len(), 0);
     assert_eq!(a.len(), 40);
     assert_eq!(a, generate(&model, &[], &o).unwrap());
 }
@@ -235,11 +238,12 @@ fn an_lstm_trains_and_keeps_the_language_model_contract() {
     let mut ids = tok.encode("First Citizen:\nSpeak, speak.");
     ids.push(tok.specials().eos);
     let whole = model.log_probs(&ids);
-    let mut scorer = model.scorer().unwrap();
+    let mut scorer = model.stepper();
     scorer.reset();
     for (i, &t) in ids.iter().enumerate() {
         assert!((scorer.score_next(t) - whole[i]).abs() < 1e-9);
     }
+    lmlab_core::test_support::check_stepper(model.as_ref(), &ids, 1e-9);
     let dist = model.next_distribution(&ids[..4]);
     assert!((dist.iter().sum::<f64>() - 1.0).abs() < 1e-9);
     assert!((dist[ids[4] as usize].ln() - whole[4]).abs() < 1e-5);

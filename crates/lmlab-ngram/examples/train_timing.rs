@@ -80,7 +80,7 @@ fn main() {
             let mut out = std::io::BufWriter::new(std::fs::File::create(dump).unwrap());
             let mut scorer = model.ngram_scorer();
             for s in &sequences {
-                lmlab_core::Scorer::reset(&mut scorer);
+                scorer.reset();
                 for &id in &s.ids {
                     writeln!(out, "{}", scorer.score_next_log10(id)).unwrap();
                 }
@@ -91,7 +91,7 @@ fn main() {
         for _ in 0..10 {
             let mut scorer = model.ngram_scorer();
             for s in &sequences {
-                lmlab_core::Scorer::reset(&mut scorer);
+                scorer.reset();
                 for &id in &s.ids {
                     sum += scorer.score_next_log10(id) as f64;
                     tokens += 1;

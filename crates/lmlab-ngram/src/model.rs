@@ -110,21 +110,26 @@ impl NgramModel {
 
     /// The next-token distribution in `state`: one probability per id, 0 for `<s>`, summing to 1.
     pub fn distribution_after(&self, state: &State) -> Vec<f64> {
-        let bos = self.tokenizer.specials().bos;
-        let mut dist: Vec<f64> = (0..self.tables[0].len() as TokenId)
-            .map(|w| {
-                if w == bos {
-                    0.0
-                } else {
-                    10f64.powf(state.log10_prob(self, w).0 as f64)
-                }
-            })
-            .collect();
-        let sum: f64 = dist.iter().sum();
-        if sum > 0.0 {
-            dist.iter_mut().for_each(|p| *p /= sum);
-        }
+        let mut dist = vec![0.0; self.tables[0].len()];
+        self.distribution_into(state, &mut dist);
         dist
+    }
+
+    /// [`NgramModel::distribution_after`] written into `out` (one value per id).
+    pub fn distribution_into(&self, state: &State, out: &mut [f64]) {
+        let bos = self.tokenizer.specials().bos;
+        for (w, o) in out.iter_mut().enumerate() {
+            let w = w as TokenId;
+            *o = if w == bos {
+                0.0
+            } else {
+                10f64.powf(state.log10_prob(self, w).0 as f64)
+            };
+        }
+        let sum: f64 = out.iter().sum();
+        if sum > 0.0 {
+            out.iter_mut().for_each(|p| *p /= sum);
+        }
     }
 
     /// A KenLM-style stateful scorer, token by token. For whole sequences,
@@ -184,12 +189,11 @@ impl LanguageModel for NgramModel {
         self.distribution_after(&state)
     }
 
-    fn next_token_stepper(&self) -> Option<Box<dyn Stepper + '_>> {
-        Some(Box::new(NgramStepper::new(self)))
+    /// Not `scores_by_steps`: `log_probs` scores a whole sequence faster than a token-by-token
+    /// stepper, so evaluation uses it; `ngram_scorer` stays for callers that need tokens one at a time.
+    fn stepper(&self) -> Box<dyn Stepper<'_> + '_> {
+        Box::new(NgramStepper::new(self))
     }
-
-    // No `scorer`: `log_probs` scores a whole sequence faster than a token-by-token scorer, so
-    // evaluation uses it; `ngram_scorer` stays for callers that need tokens one at a time.
 
     fn parameter_count(&self) -> u64 {
         self.tables.iter().map(|t| t.len() as u64).sum()

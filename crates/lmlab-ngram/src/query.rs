@@ -13,8 +13,7 @@
 use crate::model::{NgramModel, LN_10};
 use crate::options::MAX_ORDER;
 use crate::table::OrderTable;
-use lmlab_core::model::Stepper;
-use lmlab_core::{Scorer, TokenId};
+use lmlab_core::{Stepper, TokenId};
 use std::cell::RefCell;
 
 /// The context of the next token: the longest stored suffix of what came before, truncated to
@@ -363,38 +362,130 @@ impl<'a> NgramScorer<'a> {
     }
 }
 
-impl Scorer for NgramScorer<'_> {
-    fn reset(&mut self) {
+impl NgramScorer<'_> {
+    /// Starts a new sequence (context = `<s>`).
+    pub fn reset(&mut self) {
         self.state.reset(self.model);
     }
 
-    fn score_next(&mut self, token: TokenId) -> f64 {
+    /// Natural-log probability of `token` in the current context; then `token` joins the context.
+    pub fn score_next(&mut self, token: TokenId) -> f64 {
         self.score_next_log10(token) as f64 * LN_10
     }
 }
 
-/// Next-token distributions token by token (generation), carrying a [`State`].
+/// The n-gram [`Stepper`]: the [`State`] after every context length, flattened (at most N−1 words
+/// and backoffs each), so going back is choosing an earlier one. A step copies the current state
+/// into one scratch [`State`], advances it and stores it after the others: nothing is allocated once
+/// the flat arrays have grown ([`Stepper::reserve`] grows them ahead).
+#[derive(Clone)]
 pub struct NgramStepper<'a> {
     model: &'a NgramModel,
-    state: State,
+    /// `words[i * stride..][..lens[i]]`: the words of the state after `<s>` and `i` pushed tokens.
+    words: Vec<TokenId>,
+    /// Their backoffs, `backoff_lens[i]` of them.
+    backoffs: Vec<f32>,
+    lens: Vec<(u8, u8)>,
+    /// N − 1: the most words a state keeps.
+    stride: usize,
+    len: usize,
+    scratch: State,
 }
 
 impl<'a> NgramStepper<'a> {
     /// A stepper at the start of a sequence.
     pub fn new(model: &'a NgramModel) -> Self {
-        NgramStepper {
+        let stride = model.order() - 1;
+        let mut stepper = NgramStepper {
             model,
-            state: State::start(model),
-        }
+            words: Vec::new(),
+            backoffs: Vec::new(),
+            lens: Vec::new(),
+            stride,
+            len: 0,
+            scratch: State {
+                words: Vec::with_capacity(stride + 1),
+                backoffs: Vec::with_capacity(stride + 1),
+            },
+        };
+        stepper.scratch.reset(model);
+        stepper.store(0);
+        stepper
+    }
+
+    /// Copies the state after `i` pushed tokens into `scratch`.
+    fn load(&mut self, i: usize) {
+        let (w, b) = self.lens[i];
+        let at = i * self.stride;
+        self.scratch.words.clear();
+        self.scratch
+            .words
+            .extend_from_slice(&self.words[at..at + w as usize]);
+        self.scratch.backoffs.clear();
+        self.scratch
+            .backoffs
+            .extend_from_slice(&self.backoffs[at..at + b as usize]);
+    }
+
+    /// Stores `scratch` as the state after `i` pushed tokens (the states before it are kept).
+    fn store(&mut self, i: usize) {
+        let at = i * self.stride;
+        self.words.resize(at + self.stride, 0);
+        self.backoffs.resize(at + self.stride, 0.0);
+        self.lens.resize(i + 1, (0, 0));
+        let (w, b) = (&self.scratch.words, &self.scratch.backoffs);
+        self.words[at..at + w.len()].copy_from_slice(w);
+        self.backoffs[at..at + b.len()].copy_from_slice(b);
+        self.lens[i] = (w.len() as u8, b.len() as u8);
+    }
+
+    /// Moves to the next state, advancing past `token`; returns its log10 probability.
+    fn advance(&mut self, token: TokenId) -> f32 {
+        self.load(self.len);
+        let log10 = self.scratch.advance(self.model, token);
+        self.len += 1;
+        self.store(self.len);
+        log10
     }
 }
 
-impl Stepper for NgramStepper<'_> {
-    fn push(&mut self, token: TokenId) {
-        self.state.advance(self.model, token);
+impl<'a> Stepper<'a> for NgramStepper<'a> {
+    fn vocab_len(&self) -> usize {
+        self.model.tokenizer.vocab().len()
     }
 
-    fn distribution(&mut self) -> Vec<f64> {
-        self.model.distribution_after(&self.state)
+    fn context_len(&self) -> usize {
+        self.len
+    }
+
+    fn push(&mut self, token: TokenId) {
+        self.advance(token);
+    }
+
+    fn distribution_into(&mut self, out: &mut [f64]) {
+        self.load(self.len);
+        self.model.distribution_into(&self.scratch, out);
+    }
+
+    fn score_next(&mut self, token: TokenId) -> f64 {
+        self.advance(token) as f64 * LN_10
+    }
+
+    fn truncate(&mut self, len: usize) {
+        self.len = self.len.min(len);
+    }
+
+    fn fork(&self) -> Box<dyn Stepper<'a> + 'a> {
+        let mut fork = self.clone();
+        fork.words.truncate((self.len + 1) * self.stride);
+        fork.backoffs.truncate((self.len + 1) * self.stride);
+        fork.lens.truncate(self.len + 1);
+        Box::new(fork)
+    }
+
+    fn reserve(&mut self, additional: usize) {
+        self.words.reserve(additional * self.stride);
+        self.backoffs.reserve(additional * self.stride);
+        self.lens.reserve(additional);
     }
 }

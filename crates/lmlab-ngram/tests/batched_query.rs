@@ -7,7 +7,7 @@
 mod common;
 
 use common::{shared, synthetic_corpus, train_text};
-use lmlab_core::{LanguageModel, Scorer, TokenId};
+use lmlab_core::{LanguageModel, TokenId};
 use lmlab_ngram::arpa::{read_arpa, write_arpa_to};
 use lmlab_ngram::query::sequence_full_scores;
 use lmlab_ngram::{NgramModel, NgramOptions, State, DEFAULT_FALLBACK};
@@ -121,7 +121,7 @@ fn batched_equals_state_on_trained_models() {
     let (train, test) = texts();
     for (order, prune) in [(1, &[][..]), (2, &[]), (3, &[]), (5, &[]), (5, &[0, 0, 1])] {
         let model = train_text(&train, &options(order, prune)).unwrap();
-        assert!(model.scorer().is_none(), "evaluation should use log_probs");
+        assert!(!model.scores_by_steps(), "evaluation should use log_probs");
         let what = format!("order {order} prune {prune:?}");
         assert_paths_equal(&model, &sequences(&model, &test), &what);
     }

@@ -285,11 +285,12 @@ fn model_file_round_trips_with_equal_values() {
         std::fs::read(&direct).unwrap()
     );
     // The stepper gives the same distributions as whole contexts.
-    let mut stepper = loaded.next_token_stepper().unwrap();
+    let mut stepper = loaded.stepper();
     for (i, &t) in ids.iter().enumerate() {
         assert_eq!(stepper.distribution(), loaded.next_distribution(&ids[..i]));
         stepper.push(t);
     }
+    lmlab_core::test_support::check_stepper(&loaded, &ids, 1e-12);
 }
 
 /// A corpus of 300 lines of 2–11 words over 30 words, from a fixed linear congruential sequence

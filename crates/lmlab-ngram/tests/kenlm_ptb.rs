@@ -37,7 +37,7 @@ fn ptb_order_5_equals_kenlm() {
     for (line_no, line) in test.lines().enumerate() {
         let mut ids = tokenizer.encode(line);
         ids.push(eos);
-        lmlab_core::Scorer::reset(&mut scorer);
+        scorer.reset();
         for (pos, &id) in ids.iter().enumerate() {
             let ours_log10 = scorer.score_next_log10(id) as f64;
             let row = rows.next().expect("fewer reference rows than tokens");
@@ -81,7 +81,7 @@ fn ptb_order_5_equals_kenlm() {
     for line in test.lines() {
         let mut ids = tokenizer.encode(line);
         ids.push(tokenizer.specials().eos);
-        lmlab_core::Scorer::reset(&mut scorer);
+        scorer.reset();
         for &id in &ids {
             let row = rows.next().unwrap();
             let theirs_log10: f64 = row.rsplit('\t').next().unwrap().parse().unwrap();
@@ -115,7 +115,7 @@ fn ptb_order_5_pruned_matches_kenlm_perplexity() {
     for line in test.lines() {
         let mut ids = tokenizer.encode(line);
         ids.push(eos);
-        lmlab_core::Scorer::reset(&mut scorer);
+        scorer.reset();
         for &id in &ids {
             sum += scorer.score_next_log10(id) as f64;
             tokens += 1;

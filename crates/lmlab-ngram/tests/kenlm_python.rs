@@ -92,7 +92,7 @@ fn arpa_written_by_lmlab_scores_the_same_in_kenlm_python() {
         let mut ids = tokenizer.encode(sentence);
         ids.push(eos);
         assert_eq!(ids.len(), kenlm.len(), "token count of {sentence:?}");
-        lmlab_core::Scorer::reset(&mut scorer);
+        scorer.reset();
         for (&id, &k) in ids.iter().zip(&kenlm) {
             let ours = scorer.score_next_log10(id) as f64;
             let diff = (ours - k).abs();

@@ -161,7 +161,7 @@ fn kenlm_query_reads_lmlab_arpa() {
     for line in test.lines() {
         let mut ids = tok.encode(line);
         ids.push(tok.specials().eos);
-        lmlab_core::Scorer::reset(&mut scorer);
+        scorer.reset();
         ours_values.extend(ids.iter().map(|&id| scorer.score_next_log10(id) as f64));
     }
     assert_eq!(theirs.len(), ours_values.len());

@@ -5,7 +5,7 @@ mod common;
 
 use common::{synthetic_corpus, train_text};
 use lmlab_core::model_file::{write_model_file, ModelHeader, Provenance};
-use lmlab_core::{LanguageModel, Scorer, SequenceMode};
+use lmlab_core::{LanguageModel, SequenceMode};
 use lmlab_ngram::{NgramModel, NgramOptions, DEFAULT_FALLBACK};
 
 fn provenance() -> Provenance {
@@ -165,11 +165,12 @@ fn scorer_log_probs_and_distributions_agree() {
 fn stepper_distributions_equal_next_distribution() {
     let model = small_model(4);
     for ids in sample_sequences(&model) {
-        let mut stepper = model.next_token_stepper().unwrap();
+        let mut stepper = model.stepper();
         for i in 0..ids.len() {
             assert_eq!(stepper.distribution(), model.next_distribution(&ids[..i]));
             stepper.push(ids[i]);
         }
+        lmlab_core::test_support::check_stepper(&model, &ids, 1e-5);
     }
 }
 

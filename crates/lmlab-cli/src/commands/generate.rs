@@ -1,14 +1,29 @@
 use super::print_json;
 use crate::args::GenerateArgs;
-use lmlab_core::sampling::{generate_samples, SamplingOptions};
-use lmlab_lab::registry::load;
+use lmlab_core::sampling::{fit_prompt, generate_samples, SamplingOptions};
+use lmlab_core::speculative::{
+    generate_samples_speculative, SpeculativeStats, DEFAULT_DRAFT_TOKENS,
+};
+use lmlab_lab::registry::{load, load_model};
+use std::time::Instant;
 
 pub fn run(args: GenerateArgs) -> anyhow::Result<()> {
     let loaded = load(&args.model)?;
     let stop_at_eos = loaded.sampling_stops_at_eos(args.ignore_eos);
     let model = loaded.model;
+    let draft = args.draft.as_deref().map(load_model).transpose()?;
     let tokenizer = model.tokenizer();
-    let prompt = tokenizer.encode(&args.prompt);
+    let encoded = tokenizer.encode(&args.prompt);
+    let (prompt, dropped) = fit_prompt(model.as_ref(), &encoded);
+    if dropped > 0 {
+        eprintln!(
+            "note: the prompt has {} tokens, more than {}'s context window of {} positions holds \
+             after <s>; its first {dropped} tokens were dropped",
+            encoded.len(),
+            args.model.display(),
+            model.context_window().unwrap_or_default()
+        );
+    }
     let options = SamplingOptions {
         seed: args.seed,
         max_tokens: args.max_tokens as usize,
@@ -18,12 +33,33 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<()> {
         stop_at_eos,
         raw_bytes: args.raw_bytes,
     };
-    let samples = generate_samples(model.as_ref(), &prompt, &options, args.num_samples as usize)?;
+    let count = args.num_samples as usize;
+    let draft_tokens = args.draft_tokens.unwrap_or(DEFAULT_DRAFT_TOKENS);
+    let started = Instant::now();
+    let (samples, stats) = match draft.as_deref() {
+        Some(draft) => {
+            let (samples, stats) = generate_samples_speculative(
+                model.as_ref(),
+                draft,
+                prompt,
+                &options,
+                draft_tokens,
+                count,
+            )?;
+            (samples, Some(stats))
+        }
+        None => (
+            generate_samples(model.as_ref(), prompt, &options, count)?,
+            None,
+        ),
+    };
+    let seconds = started.elapsed().as_secs_f64();
     let texts: Vec<String> = samples
         .iter()
-        .map(|ids| tokenizer.decode(&[prompt.as_slice(), ids].concat()))
+        .map(|ids| tokenizer.decode(&[prompt, ids].concat()))
         .collect();
     if args.json {
+        let generated: usize = samples.iter().map(Vec::len).sum();
         let samples: Vec<serde_json::Value> = samples
             .iter()
             .zip(&texts)
@@ -40,11 +76,16 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<()> {
             "model": args.model,
             "prompt": args.prompt,
             "prompt_ids": prompt,
+            "prompt_dropped_tokens": dropped,
             "greedy": options.is_greedy(),
             "temperature": options.temperature,
             "top_k": options.top_k,
             "top_p": options.top_p,
             "stop_at_eos": options.stop_at_eos,
+            "tokens_generated": generated,
+            "seconds": seconds,
+            "tokens_per_second": generated as f64 / seconds.max(f64::MIN_POSITIVE),
+            "speculative": stats.map(|s| speculative_json(&args, draft_tokens, &s)),
             "samples": samples,
         }));
     }
@@ -55,4 +96,19 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<()> {
         println!("{text}");
     }
     Ok(())
+}
+
+fn speculative_json(
+    args: &GenerateArgs,
+    draft_tokens: usize,
+    stats: &SpeculativeStats,
+) -> serde_json::Value {
+    serde_json::json!({
+        "draft": args.draft,
+        "draft_tokens": draft_tokens,
+        "acceptance_rate": stats.acceptance_rate(),
+        "target_calls_per_token": stats.target_calls_per_token(),
+        "tokens_per_target_call": stats.tokens_per_target_call(),
+        "counts": stats,
+    })
 }

@@ -14,7 +14,9 @@ pub fn run(args: PredictArgs) -> anyhow::Result<()> {
     let model = load_model(&args.model)?;
     let tokenizer = model.tokenizer();
     let context = tokenizer.encode(&args.context);
-    let distribution = model.next_distribution(&context);
+    let mut stepper = model.stepper();
+    context.iter().for_each(|&t| stepper.push(t));
+    let distribution = stepper.distribution();
     let mut ranked: Vec<(usize, f64)> = distribution.into_iter().enumerate().collect();
     ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
     let top: Vec<Candidate> = ranked

@@ -282,21 +282,15 @@ fn mean_loss(model: &dyn LanguageModel, text: &str) -> Option<f64> {
 /// The next-token distributions that predict each of the last `count` tokens of `ids`.
 fn tail_distributions(model: &dyn LanguageModel, ids: &[TokenId], count: usize) -> Vec<Vec<f64>> {
     let start = ids.len() - count.min(ids.len());
-    match model.next_token_stepper() {
-        Some(mut stepper) => {
-            let mut out = Vec::with_capacity(ids.len() - start);
-            for (k, &id) in ids.iter().enumerate() {
-                if k >= start {
-                    out.push(stepper.distribution());
-                }
-                stepper.push(id);
-            }
-            out
+    let mut stepper = model.stepper();
+    let mut out = Vec::with_capacity(ids.len() - start);
+    for (k, &id) in ids.iter().enumerate() {
+        if k >= start {
+            out.push(stepper.distribution());
         }
-        None => (start..ids.len())
-            .map(|k| model.next_distribution(&ids[..k]))
-            .collect(),
+        stepper.push(id);
     }
+    out
 }
 
 fn negation_probe(model: &dyn LanguageModel, documents: &[&str], s: &ProbeSettings) -> ProbeResult {
@@ -472,23 +466,10 @@ mod tests {
         assert!((std_error - 1.0 / 2f64.sqrt()).abs() < 1e-15);
     }
 
-    /// A baseline that also offers a stepper built from its `next_distribution`, so that both
-    /// paths of [`tail_distributions`] can be compared on one model.
+    /// A baseline whose stepper is the generic [`lmlab_core::model::ContextStepper`] (whole
+    /// contexts through `next_distribution`), so [`tail_distributions`] through the baseline's own
+    /// stepper and through whole contexts can be compared on one model.
     struct Stepped(lmlab_baseline::BaselineModel);
-
-    struct ContextStepper<'a> {
-        model: &'a lmlab_baseline::BaselineModel,
-        context: Vec<TokenId>,
-    }
-
-    impl lmlab_core::model::Stepper for ContextStepper<'_> {
-        fn push(&mut self, token: TokenId) {
-            self.context.push(token);
-        }
-        fn distribution(&mut self) -> Vec<f64> {
-            self.model.next_distribution(&self.context)
-        }
-    }
 
     impl LanguageModel for Stepped {
         fn kind(&self) -> &str {
@@ -506,11 +487,8 @@ mod tests {
         fn next_distribution(&self, context: &[TokenId]) -> Vec<f64> {
             self.0.next_distribution(context)
         }
-        fn next_token_stepper(&self) -> Option<Box<dyn lmlab_core::model::Stepper + '_>> {
-            Some(Box::new(ContextStepper {
-                model: &self.0,
-                context: Vec::new(),
-            }))
+        fn stepper(&self) -> Box<dyn lmlab_core::Stepper<'_> + '_> {
+            Box::new(lmlab_core::model::ContextStepper::new(&self.0))
         }
         fn parameter_count(&self) -> u64 {
             self.0.parameter_count()

@@ -15,11 +15,8 @@ pub fn forward<F: Float>(
 ) {
     let y = &mut y[..n * d_out];
     if n == 1 {
-        // One row (a KV-cache or LSTM step): dot products, no GEMM packing of the whole weight.
-        for (o, yo) in y.iter_mut().enumerate() {
-            let dot = dot(&w[o * d_in..(o + 1) * d_in], &x[..d_in]);
-            *yo = b.map_or(dot, |b| dot + b[o]);
-        }
+        // One row (an LSTM step): dot products, no GEMM packing of the whole weight.
+        forward_rows(y, x, w, b, 1, d_in, d_out);
         return;
     }
     let accumulate = match b {
@@ -37,6 +34,27 @@ pub fn forward<F: Float>(
         y,
         accumulate,
     );
+}
+
+/// [`forward`] row by row through [`dot`] (its one-row path), each weight row read once for all
+/// `n` rows: every row's output is bit for bit what it is alone, and nothing is allocated (GEMM
+/// packs its operands into buffers of its own). For the KV cache's steps, however many tokens each
+/// feeds.
+pub fn forward_rows<F: Float>(
+    y: &mut [F],
+    x: &[F],
+    w: &[F],
+    b: Option<&[F]>,
+    n: usize,
+    d_in: usize,
+    d_out: usize,
+) {
+    for (o, wo) in w[..d_out * d_in].chunks_exact(d_in).enumerate() {
+        for r in 0..n {
+            let dot = dot(wo, &x[r * d_in..(r + 1) * d_in]);
+            y[r * d_out + o] = b.map_or(dot, |b| dot + b[o]);
+        }
+    }
 }
 
 /// Dot product with eight independent partial sums (so the compiler can keep them in one vector).

@@ -1,5 +1,6 @@
-//! One-token steps with a key/value cache: the cost of a new token does not grow with re-encoding the
-//! prefix, only with attending over it.
+//! Steps with a key/value cache: the cost of new tokens does not grow with re-encoding the prefix,
+//! only with attending over it. One step feeds one token or several (a speculative proposal scored
+//! in one forward pass over its positions).
 
 use super::params::Span;
 use super::transformer::Transformer;
@@ -22,6 +23,10 @@ pub struct KvCache<F> {
     fc: Vec<F>,
     act: Vec<F>,
     probs: Vec<F>,
+    mean: Vec<F>,
+    rstd: Vec<F>,
+    /// Rows the scratch buffers hold (grown on demand, never shrunk).
+    rows: usize,
 }
 
 impl<F: Float> KvCache<F> {
@@ -38,6 +43,34 @@ impl<F: Float> KvCache<F> {
     /// Forgets every position.
     pub fn clear(&mut self) {
         self.len = 0;
+    }
+
+    /// Forgets the positions from `len` on.
+    pub fn truncate(&mut self, len: usize) {
+        self.len = self.len.min(len);
+    }
+
+    /// Grows the per-row scratch to `rows` rows (`per_row` holds each buffer's length per row).
+    fn ensure_rows(&mut self, rows: usize, per_row: [usize; 8]) {
+        if rows <= self.rows {
+            return;
+        }
+        let bufs = [
+            &mut self.x,
+            &mut self.ln,
+            &mut self.qkv,
+            &mut self.y,
+            &mut self.tmp,
+            &mut self.fc,
+            &mut self.act,
+            &mut self.probs,
+        ];
+        for (buf, n) in bufs.into_iter().zip(per_row) {
+            buf.resize(rows * n, F::ZERO);
+        }
+        self.mean.resize(rows, F::ZERO);
+        self.rstd.resize(rows, F::ZERO);
+        self.rows = rows;
     }
 }
 
@@ -61,30 +94,51 @@ impl<F: Float> Transformer<F> {
             fc: z(f_in),
             act: z(ff),
             probs: z(c.vocab_size),
+            mean: z(1),
+            rstd: z(1),
+            rows: 1,
         }
     }
 
-    fn norm1(&self, y: &mut [F], x: &[F], (g, b): (Span, Option<Span>)) {
+    /// Each scratch buffer's length per row, in the order of [`KvCache::ensure_rows`].
+    fn row_lengths(&self) -> [usize; 8] {
+        let c = &self.config;
+        let (d, ff) = (c.n_embd, c.ff());
+        let f_in = if c.mlp == Mlp::SwiGlu { 2 * ff } else { ff };
+        [d, d, 3 * d, d, d, f_in, ff, c.vocab_size]
+    }
+
+    /// Normalizes the first `n` rows of `cache.x` into `cache.ln` with the norm at `span`.
+    fn norm_rows(&self, cache: &mut KvCache<F>, (g, b): (Span, Option<Span>), n: usize) {
         let (p, d) = (&self.params, self.config.n_embd);
-        let (mut mean, mut rstd) = ([F::ZERO], [F::ZERO]);
+        let (y, x) = (&mut cache.ln, &cache.x);
         match self.config.norm {
             Norm::LayerNorm => norm::layer_norm_forward(
                 y,
-                &mut mean,
-                &mut rstd,
+                &mut cache.mean,
+                &mut cache.rstd,
                 x,
                 g.of(p),
                 b.map(|b| b.of(p)),
-                1,
+                n,
                 d,
             ),
-            Norm::RmsNorm => norm::rms_norm_forward(y, &mut rstd, x, g.of(p), 1, d),
+            Norm::RmsNorm => norm::rms_norm_forward(y, &mut cache.rstd, x, g.of(p), n, d),
         }
     }
 
     /// Feeds `token` at the next position and returns the next-token probabilities.
     /// Panics when the cache already holds `block_size` positions.
     pub fn step<'a>(&self, cache: &'a mut KvCache<F>, token: u32) -> &'a [F] {
+        self.step_many(cache, &[token])
+    }
+
+    /// Feeds `tokens` at the next positions in one forward pass (each attending to the cache and
+    /// the tokens before it) and returns their next-token probabilities, one row of `vocab_size`
+    /// per token. The products go row by row ([`linear::forward_rows`]), each weight row read once
+    /// for all tokens, so each token's probabilities are bit for bit those of feeding it alone with
+    /// [`Transformer::step`]. Panics when they do not fit in `block_size` positions.
+    pub fn step_many<'a>(&self, cache: &'a mut KvCache<F>, tokens: &[u32]) -> &'a [F] {
         let c = &self.config;
         let (d, ff, h, hd, tmax, v) = (
             c.n_embd,
@@ -94,75 +148,86 @@ impl<F: Float> Transformer<F> {
             c.block_size,
             c.vocab_size,
         );
+        let n = tokens.len();
         let f_in = if c.mlp == Mlp::SwiGlu { 2 * ff } else { ff };
         let pos = cache.len;
-        assert!(pos < tmax, "KV cache full");
+        assert!(pos + n <= tmax, "KV cache full");
+        cache.ensure_rows(n, self.row_lengths());
         let (p, lay) = (&self.params, &self.layout);
         let lin = |y: &mut [F], x: &[F], (w, b): (Span, Option<Span>), din, dout| {
-            linear::forward(y, x, w.of(p), b.map(|b| b.of(p)), 1, din, dout)
+            linear::forward_rows(y, x, w.of(p), b.map(|b| b.of(p)), n, din, dout)
         };
         embedding::forward(
             &mut cache.x,
-            &[token],
+            tokens,
             lay.wte.of(p),
             lay.wpe.map(|s| s.of(p)),
-            1,
+            n,
             pos,
             d,
         );
         let scale = F::from_f64(1.0 / (hd as f64).sqrt());
         for (l, sp) in lay.blocks.iter().enumerate() {
-            self.norm1(&mut cache.ln, &cache.x, sp.ln1);
+            self.norm_rows(cache, sp.ln1, n);
             lin(&mut cache.qkv, &cache.ln, sp.qkv, d, 3 * d);
-            if let Some(rope) = &self.rope {
-                rope.apply(&mut cache.qkv[..2 * d], 1, pos, false);
-            }
             // Cache layout per block: [h, tmax, hd].
             let base = l * tmax * d;
-            for hi in 0..h {
-                let at = base + (hi * tmax + pos) * hd;
-                cache.k[at..at + hd].copy_from_slice(&cache.qkv[d + hi * hd..d + (hi + 1) * hd]);
-                cache.v[at..at + hd]
-                    .copy_from_slice(&cache.qkv[2 * d + hi * hd..2 * d + (hi + 1) * hd]);
-            }
-            for hi in 0..h {
-                let q = &cache.qkv[hi * hd..(hi + 1) * hd];
-                let kh = &cache.k[base + hi * tmax * hd..];
-                let vh = &cache.v[base + hi * tmax * hd..];
-                let sc = &mut cache.scores[..=pos];
-                for (j, s) in sc.iter_mut().enumerate() {
-                    let kj = &kh[j * hd..(j + 1) * hd];
-                    *s = q.iter().zip(kj).map(|(&a, &b)| a * b).sum::<F>() * scale;
+            for r in 0..n {
+                let qkv = &mut cache.qkv[r * 3 * d..(r + 1) * 3 * d];
+                if let Some(rope) = &self.rope {
+                    rope.apply(&mut qkv[..2 * d], 1, pos + r, false);
                 }
-                loss::softmax_in_place(sc);
-                let y = &mut cache.y[hi * hd..(hi + 1) * hd];
-                y.fill(F::ZERO);
-                for (j, &pj) in sc.iter().enumerate() {
-                    for (o, &vv) in y.iter_mut().zip(&vh[j * hd..(j + 1) * hd]) {
-                        *o += pj * vv;
+                for hi in 0..h {
+                    let at = base + (hi * tmax + pos + r) * hd;
+                    cache.k[at..at + hd].copy_from_slice(&qkv[d + hi * hd..d + (hi + 1) * hd]);
+                    cache.v[at..at + hd]
+                        .copy_from_slice(&qkv[2 * d + hi * hd..2 * d + (hi + 1) * hd]);
+                }
+            }
+            for r in 0..n {
+                for hi in 0..h {
+                    let q = &cache.qkv[r * 3 * d + hi * hd..r * 3 * d + (hi + 1) * hd];
+                    let kh = &cache.k[base + hi * tmax * hd..];
+                    let vh = &cache.v[base + hi * tmax * hd..];
+                    let sc = &mut cache.scores[..=pos + r];
+                    for (j, s) in sc.iter_mut().enumerate() {
+                        let kj = &kh[j * hd..(j + 1) * hd];
+                        *s = q.iter().zip(kj).map(|(&a, &b)| a * b).sum::<F>() * scale;
+                    }
+                    loss::softmax_in_place(sc);
+                    let y = &mut cache.y[r * d + hi * hd..r * d + (hi + 1) * hd];
+                    y.fill(F::ZERO);
+                    for (j, &pj) in sc.iter().enumerate() {
+                        for (o, &vv) in y.iter_mut().zip(&vh[j * hd..(j + 1) * hd]) {
+                            *o += pj * vv;
+                        }
                     }
                 }
             }
             lin(&mut cache.tmp, &cache.y, sp.proj, d, d);
-            for (x, &t) in cache.x.iter_mut().zip(&cache.tmp) {
+            for (x, &t) in cache.x[..n * d].iter_mut().zip(&cache.tmp) {
                 *x += t;
             }
-            self.norm1(&mut cache.ln, &cache.x, sp.ln2);
+            self.norm_rows(cache, sp.ln2, n);
             lin(&mut cache.fc, &cache.ln, sp.fc, d, f_in);
             match c.mlp {
-                Mlp::Gelu => activation::gelu_forward(&mut cache.act, &cache.fc),
-                Mlp::SwiGlu => activation::swiglu_forward(&mut cache.act, &cache.fc, 1, ff),
+                Mlp::Gelu => {
+                    activation::gelu_forward(&mut cache.act[..n * ff], &cache.fc[..n * ff])
+                }
+                Mlp::SwiGlu => activation::swiglu_forward(&mut cache.act, &cache.fc, n, ff),
             }
             lin(&mut cache.tmp, &cache.act, sp.fc2, ff, d);
-            for (x, &t) in cache.x.iter_mut().zip(&cache.tmp) {
+            for (x, &t) in cache.x[..n * d].iter_mut().zip(&cache.tmp) {
                 *x += t;
             }
         }
-        self.norm1(&mut cache.ln, &cache.x, lay.ln_f);
-        linear::forward(&mut cache.probs, &cache.ln, lay.head.of(p), None, 1, d, v);
-        loss::softmax_in_place(&mut cache.probs);
-        cache.len += 1;
-        &cache.probs
+        self.norm_rows(cache, lay.ln_f, n);
+        linear::forward_rows(&mut cache.probs, &cache.ln, lay.head.of(p), None, n, d, v);
+        for row in cache.probs[..n * v].chunks_exact_mut(v) {
+            loss::softmax_in_place(row);
+        }
+        cache.len += n;
+        &cache.probs[..n * v]
     }
 }
 
@@ -203,6 +268,20 @@ mod tests {
                     assert!((a - b).abs() < 1e-12, "{a} vs {b}");
                 }
             }
+            // Two tokens one by one, then four in one pass after truncating back to two.
+            cache.truncate(2);
+            let probs = m.step_many(&mut cache, &tokens[2..]).to_vec();
+            assert_eq!(cache.len(), 6);
+            for (a, b) in probs.iter().zip(&ws.logits[2 * 9..]) {
+                assert!((a - b).abs() < 1e-12, "{a} vs {b}");
+            }
+            // Bit for bit the probabilities of one token at a time.
+            cache.truncate(2);
+            let mut one = Vec::new();
+            for &tok in &tokens[2..] {
+                one.extend_from_slice(m.step(&mut cache, tok));
+            }
+            assert_eq!(one, probs);
         }
     }
 }

@@ -405,6 +405,37 @@ impl<F: Float> LstmNet<F> {
     }
 }
 
+impl<F: Copy> LstmState<F> {
+    /// The next-token probabilities of the last step.
+    pub fn probs(&self) -> &[F] {
+        &self.probs
+    }
+
+    /// How many values [`LstmState::save`] writes: `h`, `c` and the probabilities.
+    pub fn saved_len(&self) -> usize {
+        self.h.len() + self.c.len() + self.probs.len()
+    }
+
+    /// Writes `h`, `c` and the probabilities into `out` ([`LstmState::saved_len`] values); the
+    /// probabilities come last.
+    pub fn save(&self, out: &mut [F]) {
+        let (h, rest) = out.split_at_mut(self.h.len());
+        let (c, probs) = rest.split_at_mut(self.c.len());
+        h.copy_from_slice(&self.h);
+        c.copy_from_slice(&self.c);
+        probs.copy_from_slice(&self.probs);
+    }
+
+    /// Back to a state written by [`LstmState::save`].
+    pub fn restore(&mut self, saved: &[F]) {
+        let (h, rest) = saved.split_at(self.h.len());
+        let (c, probs) = rest.split_at(self.c.len());
+        self.h.copy_from_slice(h);
+        self.c.copy_from_slice(c);
+        self.probs.copy_from_slice(probs);
+    }
+}
+
 impl<F: Float> LstmNet<F> {
     /// A zero state (the start of a sequence).
     pub fn new_state(&self) -> LstmState<F> {

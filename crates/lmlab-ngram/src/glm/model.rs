@@ -172,11 +172,11 @@ impl LanguageModel for GlmModel {
         self.distribution(&full_context)
     }
 
-    fn next_token_stepper(&self) -> Option<Box<dyn Stepper + '_>> {
-        Some(Box::new(GlmStepper {
+    fn stepper(&self) -> Box<dyn Stepper<'_> + '_> {
+        Box::new(GlmStepper {
             model: self,
             context: vec![self.bos],
-        }))
+        })
     }
 
     fn parameter_count(&self) -> u64 {
@@ -184,22 +184,47 @@ impl LanguageModel for GlmModel {
     }
 }
 
-/// Next-token distributions token by token: the last N−1 tokens as state.
+/// Steps with `<s>` and every pushed token as context (the estimate reads the last N−1). Its
+/// distributions are [`GlmModel::distribution`]'s, which builds a dense vector per pattern: the
+/// GLM's steps allocate.
+#[derive(Clone)]
 struct GlmStepper<'m> {
     model: &'m GlmModel,
     context: Vec<TokenId>,
 }
 
-impl Stepper for GlmStepper<'_> {
-    fn push(&mut self, token: TokenId) {
-        self.context.push(token);
-        let keep = self.model.order - 1;
-        if self.context.len() > keep {
-            self.context.drain(..self.context.len() - keep);
-        }
+impl<'m> Stepper<'m> for GlmStepper<'m> {
+    fn vocab_len(&self) -> usize {
+        self.model.vocab_size
     }
 
-    fn distribution(&mut self) -> Vec<f64> {
-        self.model.distribution(&self.context)
+    fn context_len(&self) -> usize {
+        self.context.len() - 1
+    }
+
+    fn push(&mut self, token: TokenId) {
+        self.context.push(token);
+    }
+
+    fn distribution_into(&mut self, out: &mut [f64]) {
+        out.copy_from_slice(&self.model.distribution(&self.context));
+    }
+
+    fn score_next(&mut self, token: TokenId) -> f64 {
+        let p = self.model.prob(&self.context, token).ln();
+        self.context.push(token);
+        p
+    }
+
+    fn truncate(&mut self, len: usize) {
+        self.context.truncate(len + 1);
+    }
+
+    fn fork(&self) -> Box<dyn Stepper<'m> + 'm> {
+        Box::new(self.clone())
+    }
+
+    fn reserve(&mut self, additional: usize) {
+        self.context.reserve(additional);
     }
 }

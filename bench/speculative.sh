@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# Speculative decoding (issue 14): a byte-level transformer target (4 blocks × 256, 128-byte context)
+# trained briefly on the TinyStories train slice, and three drafts over the same bytes tokenizer
+# trained on the same text: a modified-KN 4-gram, an IGTree with a 4-byte context, and a 1-block
+# transformer (1 × 128). In one run: target-only generation, then each draft at K = 2..8, every one
+# the same samples (seeds SEED..SEED+N−1, MAX tokens each, no stop at the end token) at temperature 1
+# and greedy; prints wall tokens/s, the ratio to target-only, the acceptance rate and target calls
+# per token, from `lmlab generate --json` (generation time only, models loaded before the clock).
+# Generation runs on one rayon thread for every side (the machine is shared; THREADS changes it).
+# WORK=DIR keeps the trained models there and reuses them on the next run; LMLAB=BINARY skips the build.
+# Usage: bench/speculative.sh [STEPS] [SAMPLES] [MAX_TOKENS]   (defaults 200 4 256)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+steps=${1:-200}
+samples=${2:-4}
+max_tokens=${3:-256}
+threads=${THREADS:-1}
+data=../shared/data/tinystories
+[ -d "$data" ] || { echo "missing $data"; exit 1; }
+work=${WORK:-$(mktemp -d)}
+[ -n "${WORK:-}" ] || trap 'rm -rf "$work"' EXIT
+lmlab=${LMLAB:-${CARGO_TARGET_DIR:-target}/release/lmlab}
+[ -n "${LMLAB:-}" ] || cargo build --release -q -p lmlab-cli
+train=$data/train-slice.txt
+head -c 100000 "$data/valid-slice.txt" > "$work/valid.txt"
+
+neural_config() { # LAYERS EMBD
+  cat <<TOML
+tokenizer = "bytes"
+sequences = "stream"
+[model]
+n_layer = $1
+n_head = 4
+n_embd = $2
+block_size = 128
+norm = "layernorm"
+mlp = "gelu"
+positions = "learned"
+tied_head = true
+bias = false
+[train]
+batch_size = 16
+max_steps = $steps
+learning_rate = 2e-3
+min_lr = 2e-4
+warmup_steps = 30
+beta1 = 0.9
+beta2 = 0.99
+weight_decay = 0.1
+grad_clip = 1.0
+seed = 1337
+eval_interval = $steps
+eval_iters = 10
+checkpoint_interval = $steps
+TOML
+}
+neural_config 4 256 > "$work/target.toml"
+neural_config 1 128 > "$work/draft.toml"
+start=$(date +%s)
+[ -f "$work/target/checkpoint.safetensors" ] || "$lmlab" train transformer --config "$work/target.toml" \
+  --train "$train" --valid "$work/valid.txt" -o "$work/target" > "$work/target.log"
+[ -f "$work/t1/checkpoint.safetensors" ] || "$lmlab" train transformer --config "$work/draft.toml" \
+  --train "$train" --valid "$work/valid.txt" -o "$work/t1" > "$work/t1.log"
+[ -f "$work/kn4.lmlab" ] || "$lmlab" train ngram --order 4 --tokenizer bytes --sequences stream \
+  --discount-fallback --input "$train" -o "$work/kn4.lmlab" > /dev/null
+[ -f "$work/ig4.lmlab" ] || "$lmlab" train memory --algorithm igtree --context 4 --tokenizer bytes \
+  --sequences stream --input "$train" -o "$work/ig4.lmlab" > /dev/null
+echo "models trained in $(( $(date +%s) - start )) s (target: $steps steps of 16 × 128 bytes)"
+for m in target t1; do
+  echo "$m: $(tail -n 1 "$work/$m.log")"
+done
+
+# run NAME ARGS...: one generate call; prints tokens/s, acceptance, calls/token, tokens per call.
+run() {
+  RAYON_NUM_THREADS=$threads "$lmlab" generate "$work/target" --num-samples "$samples" --max-tokens "$max_tokens" --ignore-eos \
+    --prompt "Once upon a time" --json "$@" > "$work/out.json"
+  python3 - "$work/out.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+s = r["speculative"] or {}
+print(f'{r["tokens_per_second"]:.1f} {s.get("acceptance_rate", float("nan")):.3f} '
+      f'{s.get("target_calls_per_token", 1.0):.3f} {r["tokens_generated"]}')
+PY
+}
+
+for mode in sample greedy; do
+  flags=()
+  [ "$mode" = greedy ] && flags=(--greedy)
+  read -r base _ _ n <<< "$(run "${flags[@]}")"
+  echo
+  echo "== $mode: target-only $base tokens/s ($n tokens)"
+  printf '%-6s %2s %10s %7s %10s %12s\n' draft K tokens/s ratio acceptance calls/token
+  for draft in kn4.lmlab ig4.lmlab t1; do
+    for k in 2 3 4 5 6 7 8; do
+      read -r tps acc calls _ <<< "$(run "${flags[@]}" --draft "$work/$draft" --draft-tokens "$k")"
+      ratio=$(python3 -c "print(f'{$tps / $base:.2f}')")
+      printf '%-6s %2d %10s %7s %10s %12s\n' "${draft%.lmlab}" "$k" "$tps" "$ratio" "$acc" "$calls"
+    done
+  done
+done
