@@ -5,7 +5,7 @@
 # this script: the CPU-seconds of each (report.json), the ratio, the disk per analysis checkpoint;
 # then `lmlab analyze` over all of it (every metric, every layer), timed.
 #
-# Not yet run: no figure in BENCHMARKS.md comes from it so far.
+# Run 2026-12-05 (BENCHMARKS.md, "Learning-dynamics checkpoints": overhead and analyze time).
 #
 # Usage: bench/dynamics_overhead.sh [STEPS]   (default 2000, nanoGPT's recipe; THREADS=1 by default)
 set -euo pipefail

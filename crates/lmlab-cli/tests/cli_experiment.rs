@@ -181,8 +181,10 @@ fn a_killed_experiment_is_finished_by_the_next_run_with_the_same_bytes() {
     ok(&["experiment", "run", s(&exp), "--out", s(&whole)]);
     let expected = run_files(&whole);
 
-    // Kill -9 at several moments: at once, then as soon as one more run has finished (with two
-    // at a time, another is then half done).
+    // Kill -9 at several moments: as soon as a run is under way, then as soon as one more run has
+    // finished and another is under way (its folder made, its run.json not yet written). Waiting
+    // for a run under way, not only for a count of finished ones, keeps the kills from all
+    // falling between runs when the runs are quick.
     let out = dir.path().join("killed");
     let finished = |out: &Path| -> usize {
         std::fs::read_dir(out.join("runs")).map_or(0, |rd| {
@@ -190,6 +192,7 @@ fn a_killed_experiment_is_finished_by_the_next_run_with_the_same_bytes() {
                 .count()
         })
     };
+    let started = |out: &Path| std::fs::read_dir(out.join("runs")).map_or(0, |rd| rd.count());
     let mut cut_mid_run = 0;
     for target in [0, 1, 2] {
         let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("lmlab"))
@@ -207,14 +210,15 @@ fn a_killed_experiment_is_finished_by_the_next_run_with_the_same_bytes() {
             .spawn()
             .unwrap();
         let start = std::time::Instant::now();
-        while finished(&out) < target && start.elapsed().as_secs() < 60 {
-            std::thread::sleep(std::time::Duration::from_millis(2));
+        while (finished(&out) < target || started(&out) <= finished(&out))
+            && child.try_wait().unwrap().is_none()
+            && start.elapsed().as_secs() < 60
+        {
+            std::thread::yield_now();
         }
         child.kill().unwrap();
         child.wait().unwrap();
-        let done = finished(&out);
-        let started = std::fs::read_dir(out.join("runs")).map_or(0, |rd| rd.count());
-        if started > done {
+        if started(&out) > finished(&out) {
             cut_mid_run += 1;
         }
     }
