@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Issue 17's figures: the nanoGPT-shape transformer (shakespeare-char CPU recipe: 4 layers, 4 heads,
-# width 128, context 64, batch 12) trained for STEPS steps without and with learning-dynamics
+# width 128, context 64, batch 12) trained for STEPS steps, twice without and twice with learning-dynamics
 # checkpoints every 250 steps (`analysis = { every = 250, batch = "valid" }`), both in one run of
 # this script: the CPU-seconds of each (report.json), the ratio, the disk per analysis checkpoint;
 # then `lmlab analyze` over all of it (every metric, every layer), timed.
 #
-# Run 2026-12-05 (BENCHMARKS.md, "Learning-dynamics checkpoints": overhead and analyze time).
+# Figures: BENCHMARKS.md, "Learning-dynamics checkpoints" (overhead and analyze time).
 #
 # Usage: bench/dynamics_overhead.sh [STEPS]   (default 2000, nanoGPT's recipe; THREADS=1 by default)
 set -euo pipefail
@@ -50,16 +50,21 @@ TOML
 config "" >"$tmp/plain.toml"
 config 'analysis = { every = 250, batch = "valid" }' >"$tmp/dynamics.toml"
 cpu() { python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['compute']['cpu_seconds'])" "$1/report.json"; }
-for arm in plain dynamics; do
+# Four trainings in the order plain, analysis, analysis, plain (ABBA), so that a drift over the run
+# (the first training was the slower one both times the script ran in a fixed order) cancels.
+for run in plain:1 dynamics:1 dynamics:2 plain:2; do
+  arm=${run%%:*}
   RAYON_NUM_THREADS=$threads "$lmlab" train transformer --config "$tmp/$arm.toml" --train "$tmp/train.txt" \
-    --valid "$tmp/valid.txt" -o "$tmp/$arm" >/dev/null
+    --valid "$tmp/valid.txt" -o "$tmp/$arm-${run##*:}" >/dev/null
+  echo "  $arm (#${run##*:}): $(cpu "$tmp/$arm-${run##*:}") CPU-s"
 done
-plain=$(cpu "$tmp/plain")
-dyn=$(cpu "$tmp/dynamics")
+plain=$(python3 -c "print($(cpu "$tmp/plain-1") + $(cpu "$tmp/plain-2"))")
+dyn=$(python3 -c "print($(cpu "$tmp/dynamics-1") + $(cpu "$tmp/dynamics-2"))")
+mv "$tmp/dynamics-1" "$tmp/dynamics"
 n=$(ls "$tmp/dynamics/analysis" | grep -c '^step-')
 bytes=$(du -cb "$tmp"/dynamics/analysis/step-*.safetensors | tail -1 | cut -f1)
 ckpt=$(stat -c %s "$tmp/dynamics/checkpoint.safetensors")
-printf 'training CPU-s without analysis %.1f, with %.1f: overhead %.2f%%\n' "$plain" "$dyn" \
+printf 'training CPU-s, two runs each: without analysis %.1f, with %.1f: overhead %.2f%%\n' "$plain" "$dyn" \
   "$(python3 -c "print(($dyn / $plain - 1) * 100)")"
 printf 'analysis checkpoints: %d, %.2f MiB each, %.1f MiB in all (the run checkpoint: %.2f MiB)\n' "$n" \
   "$(python3 -c "print($bytes / $n / 2**20)")" "$(python3 -c "print($bytes / 2**20)")" \
