@@ -67,11 +67,18 @@ pub fn dot<F: Float>(a: &[F], b: &[F]) -> F {
             acc[j] += x[j] * y[j];
         }
     }
-    let mut sum = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+    let mut sum = combine_lanes(&acc);
     for (&x, &y) in ra.iter().zip(rb) {
         sum += x * y;
     }
     sum
+}
+
+/// Eight partial sums combined pairwise in one fixed order (the reductions that keep eight lanes
+/// use this, so every instruction set gives the same bits).
+#[inline(always)]
+pub(crate) fn combine_lanes<F: Float>(acc: &[F; 8]) -> F {
+    ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]))
 }
 
 /// Backward: `dx = dy @ w` (overwritten: no need to zero it first), `dw += dyᵀ @ x`,

@@ -1,6 +1,7 @@
 //! Softmax cross-entropy over the vocabulary, fused and in place.
 
 use crate::float::Float;
+use crate::layers::linear::combine_lanes;
 use crate::simd::simd_dispatch;
 use rayon::prelude::*;
 
@@ -108,7 +109,7 @@ fn lane_sum<F: Float>(row: &[F]) -> F {
             acc[j] += chunk[j];
         }
     }
-    let mut sum = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+    let mut sum = combine_lanes(&acc);
     for &x in tail {
         sum += x;
     }
