@@ -8,6 +8,8 @@
 #     ratio GLM / MKN;
 #   - query speed: `lmlab eval` of PTB test repeated 10 times (~0.8M tokens, </s> included) with
 #     the full-PTB order-5 models, tokens per CPU-second of the whole process (loading included);
+#     and the GLM's two query paths on the same tokens in one process (the `glm_query` example:
+#     token by token through `prob`, and grouped through `log_probs_batch`), loading excluded;
 #   - the EM ensemble of the two order-5 PTB models (weights on PTB valid, perplexity on PTB test).
 # Both sides use --discount-fallback (the 1% slice has patterns whose closed-form discounts are
 # out of range) and one words tokenizer per corpus, learned from its whole training text (PTB's
@@ -23,6 +25,7 @@ shared=$(cd ../shared && pwd)
 ptb=$shared/data/ptb
 stories=$shared/data/tinystories
 cargo build --release -q -p lmlab-cli
+cargo build --release -q -p lmlab-ngram --example glm_query
 lmlab=${CARGO_TARGET_DIR:-target}/release/lmlab
 work=${WORK:-$(mktemp -d /tmp/glm-bench.XXXXXX)}
 mkdir -p "$work"
@@ -75,6 +78,7 @@ for m in kn5 glm5; do
   c=$(cpu "$lmlab" eval "$work/$m.lmlab" --input "$work/test10.txt")
   awk -v m="$m" -v t="$tokens" -v c="$c" 'BEGIN { printf "query %-5s %d tokens in %.2f CPU-s: %.3f M tokens/CPU-s\n", m, t, c, t / c / 1e6 }'
 done
+"${CARGO_TARGET_DIR:-target}/release/examples/glm_query" "$work/glm5.lmlab" "$ptb/ptb.test.txt" 10
 for m in kn5 glm5; do
   "$lmlab" eval "$work/$m.lmlab" --input "$ptb/ptb.valid.txt" --probs "$work/$m.valid.tsv" > /dev/null 2>&1
   "$lmlab" eval "$work/$m.lmlab" --input "$ptb/ptb.test.txt" --probs "$work/$m.test.tsv" > /dev/null 2>&1

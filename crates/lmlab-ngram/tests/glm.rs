@@ -400,3 +400,49 @@ fn orders_4_and_5_equal_an_independent_brute_force_reference() {
         }
     }
 }
+
+#[test]
+fn grouped_scoring_gives_the_bits_of_token_by_token_queries() {
+    // `log_probs` and `log_probs_batch` query a group of positions (across sequences) at a time;
+    // `prob` is the one-query path. Orders 2–5 and 7, with skips and without, sequences of every
+    // length from 0 up (positions whose history is shorter than N − 1), one holding `<s>`, and
+    // words never seen in training.
+    let text = synthetic_corpus();
+    for order in [2, 3, 4, 5, 7] {
+        for skips in [Skips::All, Skips::None] {
+            let options = GlmOptions {
+                order,
+                skips,
+                discount_fallback: Some([0.5, 1.0, 1.5]),
+            };
+            let model = train_glm(&text, &options).unwrap();
+            let tokenizer = model.tokenizer();
+            let bos = tokenizer.specials().bos;
+            let mut sequences: Vec<Vec<u32>> = text
+                .lines()
+                .take(200)
+                .map(|line| tokenizer.encode(line))
+                .collect();
+            sequences.push(Vec::new());
+            sequences.push(tokenizer.encode("w1 unseenword w2 w3 w1 w2"));
+            sequences.push(vec![sequences[0][0], bos, sequences[1][0]]);
+            let slices: Vec<&[u32]> = sequences.iter().map(Vec::as_slice).collect();
+            let batch = model.log_probs_batch(&slices).unwrap();
+            for (ids, scores) in slices.iter().zip(&batch) {
+                let mut context = vec![bos];
+                let expected: Vec<u64> = ids
+                    .iter()
+                    .map(|&t| {
+                        let p = model.prob(&context, t).ln();
+                        context.push(t);
+                        p.to_bits()
+                    })
+                    .collect();
+                let got: Vec<u64> = scores.iter().map(|p| p.to_bits()).collect();
+                assert_eq!(got, expected, "order {order}, skips {skips}, {ids:?}");
+                let alone: Vec<u64> = model.log_probs(ids).iter().map(|p| p.to_bits()).collect();
+                assert_eq!(alone, expected, "order {order}, skips {skips}, alone");
+            }
+        }
+    }
+}

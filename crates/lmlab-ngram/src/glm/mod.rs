@@ -12,8 +12,9 @@
 //! fallback on request), and γ(h) = (D1·N1(h•) + D2·N2(h•) + D3+·N3+(h•))/c(h•). A history never
 //! seen takes the plain mean of the estimates one skip below. Modules: `pattern` (masks, the skip
 //! operator), `count` (one sorted pass per pattern, raw and continuation counts), `table` (rows,
-//! γ, history index), `estimate`, `model` (queries, distributions, [`LanguageModel`]
-//! (lmlab_core::LanguageModel)), `file` (model file of kind `glm`).
+//! γ, history index, entry index), `estimate`, `model` (queries, distributions, [`LanguageModel`]
+//! (lmlab_core::LanguageModel)), `grouped` (whole sequences scored a group of positions at a time,
+//! their cache misses overlapped), `file` (model file of kind `glm`).
 //!
 //! Choices where the paper is silent, or where it and GLMTK (renepickhardt/
 //! generalized-language-modeling-toolkit, `de.glmtk`) differ; this module follows:
@@ -60,10 +61,13 @@
 //! patterns, 8.65 M stored entries against MKN's 2.32 M n-grams (3.7×), a 141 MB model file against
 //! 49 MB, 333 MiB peak RSS to build against 81 MiB. `--memory` (spilling to disk) is not
 //! implemented for the GLM, and loading copies the arrays (the file is not used in place).
+//! Scoring whole sequences (`log_probs`, eval) builds each pattern's entry index on first use:
+//! 4 bytes × the power of two at or above 1.5 × its entries, so 6–12 bytes per entry.
 
 mod count;
 mod estimate;
 mod file;
+mod grouped;
 mod model;
 mod options;
 mod pattern;

@@ -61,7 +61,7 @@ impl GlmModel {
     }
 
     /// The tables a history of `len` words reaches (masks below 2^len), with their masks.
-    fn reachable(&self, len: usize) -> impl Iterator<Item = &PatternTable> {
+    pub(crate) fn reachable(&self, len: usize) -> impl Iterator<Item = &PatternTable> {
         self.tables.iter().take_while(move |t| t.mask < 1 << len)
     }
 
@@ -74,23 +74,22 @@ impl GlmModel {
             return 0.0;
         }
         let history = self.history(context);
-        let uniform = 1.0 / (self.vocab_size - 1).max(1) as f64;
+        let uniform = self.uniform();
         let mut values = [0f64; 1 << (super::options::MAX_ORDER - 1)];
         let mut kept = [0u32; 8];
         for table in self.reachable(history.len()) {
             let (below, n) = children(table.mask, self.skips);
-            let lower = if n == 0 {
-                uniform
-            } else {
-                below[..n].iter().map(|&c| values[c as usize]).sum::<f64>() / n as f64
-            };
+            let lower = lower_mean(&below[..n], &values, uniform);
             let k = kept_words(table.mask, history, &mut kept);
-            values[table.mask as usize] = match table.row(&kept[..k]) {
-                Some(r) => table.discounted(r, table.count(r, word)) + table.gamma(r) * lower,
-                None => lower,
-            };
+            let seen = table.row(&kept[..k]).map(|r| (r, table.count(r, word)));
+            values[table.mask as usize] = table.estimate(seen, lower);
         }
         values[full(history.len()) as usize]
+    }
+
+    /// The uniform distribution's value for every token but `<s>`.
+    pub(crate) fn uniform(&self) -> f64 {
+        1.0 / (self.vocab_size - 1).max(1) as f64
     }
 
     /// The next-token distribution after `context` (starting with `<s>`): [`GlmModel::prob`] of
@@ -131,6 +130,17 @@ impl GlmModel {
     }
 }
 
+/// The mean of the `below` patterns' values, or `uniform` below the unigram pattern: the lower
+/// estimate every pattern interpolates with.
+#[inline]
+pub(crate) fn lower_mean(below: &[u32], values: &[f64], uniform: f64) -> f64 {
+    if below.is_empty() {
+        uniform
+    } else {
+        below.iter().map(|&c| values[c as usize]).sum::<f64>() / below.len() as f64
+    }
+}
+
 impl LanguageModel for GlmModel {
     fn kind(&self) -> &str {
         super::file::KIND
@@ -153,16 +163,11 @@ impl LanguageModel for GlmModel {
     }
 
     fn log_probs(&self, tokens: &[TokenId]) -> Vec<f64> {
-        let mut context = Vec::with_capacity(tokens.len() + 1);
-        context.push(self.bos);
-        tokens
-            .iter()
-            .map(|&t| {
-                let p = self.prob(&context, t).ln();
-                context.push(t);
-                p
-            })
-            .collect()
+        self.grouped_log_probs(&[tokens]).pop().unwrap_or_default()
+    }
+
+    fn log_probs_batch(&self, sequences: &[&[TokenId]]) -> Option<Vec<Vec<f64>>> {
+        Some(self.grouped_log_probs(sequences))
     }
 
     fn next_distribution(&self, context: &[TokenId]) -> Vec<f64> {
