@@ -3,7 +3,7 @@
 
 use lmlab_lab::rl::grpo::GrpoSettings;
 use lmlab_lab::rl::{evaluate, train_grpo, GrpoOptions, GrpoStop, Scaffold};
-use lmlab_lab::tasks::{make, sft_text, write_tasks, MakeOptions, Split, TaskKind};
+use lmlab_lab::tasks::{make, sft_text, write_tasks, MakeOptions, SftOptions, Split, TaskKind};
 use lmlab_neural::config::RunConfig;
 use lmlab_neural::{train, TrainOptions};
 use std::path::{Path, PathBuf};
@@ -34,8 +34,12 @@ fn setup(dir: &Path) -> (PathBuf, PathBuf) {
     let records = additions(300, 2);
     let task = dir.join("add.jsonl");
     write_tasks(&task, &records).unwrap();
-    let text = sft_text(&records, Split::Train, 0.5, 1).unwrap();
-    let valid = sft_text(&records, Split::Valid, 0.5, 1).unwrap();
+    let hinted = |split| SftOptions {
+        hinted: 0.5,
+        ..SftOptions::new(split)
+    };
+    let text = sft_text(&records, &hinted(Split::Train)).unwrap();
+    let valid = sft_text(&records, &hinted(Split::Valid)).unwrap();
     let run = dir.join("sft");
     train_run(&run, &text, &valid, None);
     (run, task)

@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Issue 16: why a supervised start did not solve the easy addition problems, measured. Every run is
+# the same 2-layer, 4-head, 64-wide character transformer trained for SFT_BUDGET CPU-s on the
+# worked solutions of the 1-3 digit training problems of one task file (1-5 digits), then greedy
+# test pass@1 by difficulty. What changes between runs: the worked solution (the sum alone, as
+# before, or the library's reversed-then-sum), balancing the difficulties (1-digit addition has
+# only 100 distinct problems), the learning rate, the positions (learned or RoPE), the seed.
+# Usage: bench/grpo_start.sh [SFT_BUDGET] (default 90). Output in $OUT (default /tmp/grpo-start);
+#        LMLAB=BINARY skips the build.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+sft_budget=${1:-90}
+out=${OUT:-/tmp/grpo-start}
+rm -rf "$out"
+mkdir -p "$out"
+if [ -z "${LMLAB:-}" ]; then
+  cargo build --release -q -p lmlab-cli
+  LMLAB=${CARGO_TARGET_DIR:-target}/release/lmlab
+fi
+lmlab=$LMLAB
+echo "$(date -u +%FT%TZ) $(lscpu | sed -n 's/^Model name: *//p') load $(cut -d' ' -f1-3 /proc/loadavg)" > "$out/machine.txt"
+
+$lmlab tasks make addition --n 8000 --max-difficulty 5 --seed 1 -o "$out/reversed.jsonl"
+# The same problems with the sum alone as the worked solution (the format before this change).
+python3 - "$out" <<'PY'
+import json, sys
+out = sys.argv[1]
+with open(f"{out}/sum.jsonl", "w") as f:
+    for line in open(f"{out}/reversed.jsonl"):
+        r = json.loads(line)
+        r["solution"], r["checker"] = r["answer"], "exact"
+        r["hints"]["solution"] = r["answer"][: max(1, len(r["answer"]) // 2)]
+        f.write(json.dumps(r) + "\n")
+PY
+for format in sum reversed; do
+  for balance in plain balance; do
+    flag=$([ $balance = balance ] && echo --balance || true)
+    for split in train valid; do
+      $lmlab tasks sft "$out/$format.jsonl" --split $split --max-difficulty 3 --hinted 0.25 $flag \
+        -o "$out/$format-$balance-$split.txt" > /dev/null
+    done
+  done
+done
+
+run() { # name format balance lr positions seed
+  cat > "$out/$1.toml" <<TOML
+tokenizer = "chars"
+sequences = "line"
+[model]
+n_layer = 2
+n_head = 4
+n_embd = 64
+block_size = 64
+positions = "$5"
+[train]
+batch_size = 24
+max_steps = 1000000
+learning_rate = $4
+min_lr = $(python3 -c "print($4 / 10)")
+warmup_steps = 50
+seed = $6
+eval_iters = 5
+eval_interval = 0
+checkpoint_interval = 0
+TOML
+  $lmlab train transformer --config "$out/$1.toml" --train "$out/$2-$3-train.txt" \
+    --valid "$out/$2-$3-valid.txt" -o "$out/$1" --budget "$sft_budget" > "$out/$1.log" 2>&1
+  $lmlab rl eval "$out/$1" --task "$out/$2.jsonl" --json > "$out/$1.eval.json"
+}
+run sum-plain-1e-2 sum plain 1e-2 learned 1 &
+run sum-plain-3e-3 sum plain 3e-3 learned 1 &
+run sum-plain-1e-2-rope sum plain 1e-2 rope 1 &
+run sum-balance-3e-3 sum balance 3e-3 learned 1 &
+run reversed-plain-1e-2 reversed plain 1e-2 learned 1 &
+run reversed-plain-3e-3 reversed plain 3e-3 learned 1 &
+run reversed-balance-1e-2 reversed balance 1e-2 learned 1 &
+run reversed-balance-3e-3 reversed balance 3e-3 learned 1 &
+run reversed-balance-3e-3-seed2 reversed balance 3e-3 learned 2 &
+wait
+
+python3 - "$out" <<'PY' | tee "$out/summary.txt"
+import json, sys, glob, os
+out = sys.argv[1]
+print("run                            steps  val loss  test pass@1 d=1..5")
+for path in sorted(glob.glob(f"{out}/*.eval.json")):
+    name = os.path.basename(path)[: -len(".eval.json")]
+    report = json.load(open(f"{out}/{name}/report.json"))
+    scores = json.load(open(path))
+    cells = "  ".join(f"{s['pass_at_1']:.3f} ({s['solved']}/{s['problems']})" for s in scores)
+    print(f"{name:<30} {report.get('steps', '?'):>5}  {report.get('val_loss', float('nan')):.4f}  {cells}")
+PY
