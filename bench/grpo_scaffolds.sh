@@ -43,8 +43,8 @@ block_size = 64
 [train]
 batch_size = 24
 max_steps = 1000000
-learning_rate = 3e-3
-min_lr = 3e-4
+learning_rate = 1e-2
+min_lr = 1e-3
 warmup_steps = 50
 seed = 1
 eval_iters = 5

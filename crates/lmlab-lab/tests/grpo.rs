@@ -15,7 +15,7 @@ sequences = "line"
 n_layer = 1
 n_head = 2
 n_embd = 16
-block_size = 32
+block_size = 48
 [train]
 batch_size = 8
 max_steps = 40
@@ -188,7 +188,7 @@ fn bad_inputs_are_refused_with_their_messages() {
     o.reference = Some(other);
     assert!(err(&o).contains("have different tokenizers"));
 
-    // Problems too long for the window (32): 12- to 15-digit additions.
+    // Problems too long for the window (48): 12- to 15-digit additions.
     let long = additions(5, 15)
         .into_iter()
         .map(|mut r| {
@@ -202,7 +202,7 @@ fn bad_inputs_are_refused_with_their_messages() {
     write_tasks(&long_task, &long).unwrap();
     let e = err(&options(&run, &long_task, &out));
     assert!(
-        e.contains("is too long for the policy") && e.contains("context window has 32"),
+        e.contains("is too long for the policy") && e.contains("context window has 48"),
         "{e}"
     );
 
