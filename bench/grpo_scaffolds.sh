@@ -18,39 +18,12 @@ seeds=${3-1 2}
 sft_budget=${4:-90}
 max_steps=${5:-1000}
 out=${OUT:-/tmp/grpo-exp}
-rm -rf "$out"
-mkdir -p "$out"
-if [ -z "${LMLAB:-}" ]; then
-  cargo build --release -q -p lmlab-cli
-  LMLAB=${CARGO_TARGET_DIR:-target}/release/lmlab
-fi
-lmlab=$LMLAB
-echo "$(date -u +%FT%TZ) $(lscpu | sed -n 's/^Model name: *//p') load $(cut -d' ' -f1-3 /proc/loadavg)" > "$out/machine.txt"
-
-$lmlab tasks make addition --n 8000 --max-difficulty 5 --seed 1 -o "$out/add.jsonl"
+. bench/grpo_common.sh add.jsonl
 for split in train valid; do
   $lmlab tasks sft "$out/add.jsonl" --split $split --max-difficulty 3 --balance --hinted 0.25 \
     -o "$out/$split.txt"
 done
-cat > "$out/sft.toml" <<'TOML'
-tokenizer = "chars"
-sequences = "line"
-[model]
-n_layer = 2
-n_head = 4
-n_embd = 64
-block_size = 64
-[train]
-batch_size = 24
-max_steps = 1000000
-learning_rate = 1e-2
-min_lr = 1e-3
-warmup_steps = 50
-seed = 1
-eval_iters = 5
-eval_interval = 0
-checkpoint_interval = 100
-TOML
+sft_config "$out/sft.toml" 1e-2 learned 1 100
 $lmlab train transformer --config "$out/sft.toml" --train "$out/train.txt" --valid "$out/valid.txt" \
   -o "$out/sft" --budget "$sft_budget" > /dev/null
 sft_cpu=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['cpu_seconds'])" "$out/sft/compute.json")

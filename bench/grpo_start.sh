@@ -11,16 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 sft_budget=${1:-90}
 out=${OUT:-/tmp/grpo-start}
-rm -rf "$out"
-mkdir -p "$out"
-if [ -z "${LMLAB:-}" ]; then
-  cargo build --release -q -p lmlab-cli
-  LMLAB=${CARGO_TARGET_DIR:-target}/release/lmlab
-fi
-lmlab=$LMLAB
-echo "$(date -u +%FT%TZ) $(lscpu | sed -n 's/^Model name: *//p') load $(cut -d' ' -f1-3 /proc/loadavg)" > "$out/machine.txt"
-
-$lmlab tasks make addition --n 8000 --max-difficulty 5 --seed 1 -o "$out/reversed.jsonl"
+. bench/grpo_common.sh reversed.jsonl
 # The same problems with the sum alone as the worked solution (the format before this change).
 python3 - "$out" <<'PY'
 import json, sys
@@ -43,26 +34,7 @@ for format in sum reversed; do
 done
 
 run() { # name format balance lr positions seed
-  cat > "$out/$1.toml" <<TOML
-tokenizer = "chars"
-sequences = "line"
-[model]
-n_layer = 2
-n_head = 4
-n_embd = 64
-block_size = 64
-positions = "$5"
-[train]
-batch_size = 24
-max_steps = 1000000
-learning_rate = $4
-min_lr = $(python3 -c "print($4 / 10)")
-warmup_steps = 50
-seed = $6
-eval_iters = 5
-eval_interval = 0
-checkpoint_interval = 0
-TOML
+  sft_config "$out/$1.toml" "$4" "$5" "$6" 0
   $lmlab train transformer --config "$out/$1.toml" --train "$out/$2-$3-train.txt" \
     --valid "$out/$2-$3-valid.txt" -o "$out/$1" --budget "$sft_budget" > "$out/$1.log" 2>&1
   $lmlab rl eval "$out/$1" --task "$out/$2.jsonl" --json > "$out/$1.eval.json"
