@@ -5,11 +5,13 @@
 # test pass@1 by difficulty. What changes between runs: the worked solution (the sum alone, as
 # before, or the library's reversed-then-sum), balancing the difficulties (1-digit addition has
 # only 100 distinct problems), the learning rate, the positions (learned or RoPE), the seed.
-# Usage: bench/grpo_start.sh [SFT_BUDGET] (default 90). Output in $OUT (default /tmp/grpo-start);
-#        LMLAB=BINARY skips the build.
+# Usage: bench/grpo_start.sh [SFT_BUDGET] ["SEEDS"] (default 90, every variant once). With SEEDS,
+#        only the chosen configuration (reversed, balanced, lr 1e-2) runs, once per seed, to see
+#        how steady it is. Output in $OUT (default /tmp/grpo-start); LMLAB=BINARY skips the build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 sft_budget=${1:-90}
+chosen_seeds=${2:-}
 out=${OUT:-/tmp/grpo-start}
 . bench/grpo_common.sh reversed.jsonl
 # The same problems with the sum alone as the worked solution (the format before this change).
@@ -39,15 +41,21 @@ run() { # name format balance lr positions seed
     --valid "$out/$2-$3-valid.txt" -o "$out/$1" --budget "$sft_budget" > "$out/$1.log" 2>&1
   $lmlab rl eval "$out/$1" --task "$out/$2.jsonl" --json > "$out/$1.eval.json"
 }
-run sum-plain-1e-2 sum plain 1e-2 learned 1 &
-run sum-plain-3e-3 sum plain 3e-3 learned 1 &
-run sum-plain-1e-2-rope sum plain 1e-2 rope 1 &
-run sum-balance-3e-3 sum balance 3e-3 learned 1 &
-run reversed-plain-1e-2 reversed plain 1e-2 learned 1 &
-run reversed-plain-3e-3 reversed plain 3e-3 learned 1 &
-run reversed-balance-1e-2 reversed balance 1e-2 learned 1 &
-run reversed-balance-3e-3 reversed balance 3e-3 learned 1 &
-run reversed-balance-3e-3-seed2 reversed balance 3e-3 learned 2 &
+if [ -n "$chosen_seeds" ]; then
+  for seed in $chosen_seeds; do
+    run reversed-balance-1e-2-seed$seed reversed balance 1e-2 learned "$seed" &
+  done
+else
+  run sum-plain-1e-2 sum plain 1e-2 learned 1 &
+  run sum-plain-3e-3 sum plain 3e-3 learned 1 &
+  run sum-plain-1e-2-rope sum plain 1e-2 rope 1 &
+  run sum-balance-3e-3 sum balance 3e-3 learned 1 &
+  run reversed-plain-1e-2 reversed plain 1e-2 learned 1 &
+  run reversed-plain-3e-3 reversed plain 3e-3 learned 1 &
+  run reversed-balance-1e-2 reversed balance 1e-2 learned 1 &
+  run reversed-balance-3e-3 reversed balance 3e-3 learned 1 &
+  run reversed-balance-3e-3-seed2 reversed balance 3e-3 learned 2 &
+fi
 wait
 
 python3 - "$out" <<'PY' | tee "$out/summary.txt"
