@@ -32,22 +32,20 @@ impl Checker {
     /// [`Checker::Countdown`].
     pub fn well_formed(self, completion: &str) -> bool {
         match self {
-            Checker::Exact => {
-                !completion.is_empty()
-                    && completion
-                        .split(',')
-                        .all(|x| !x.is_empty() && x.chars().all(|c| c.is_ascii_digit()))
-            }
-            Checker::ReversedThenAnswer => completion.split_once('>').is_some_and(|(r, a)| {
-                [r, a]
-                    .iter()
-                    .all(|x| !x.is_empty() && x.chars().all(|c| c.is_ascii_digit()))
-            }),
+            Checker::Exact => !completion.is_empty() && completion.split(',').all(is_digits),
+            Checker::ReversedThenAnswer => completion
+                .split_once('>')
+                .is_some_and(|(r, a)| is_digits(r) && is_digits(a)),
             Checker::Countdown => {
                 !completion.is_empty() && completion.split(',').all(|s| parse_step(s).is_some())
             }
         }
     }
+}
+
+/// One digit or more, nothing else.
+fn is_digits(x: &str) -> bool {
+    !x.is_empty() && x.chars().all(|c| c.is_ascii_digit())
 }
 
 /// `answer`'s characters from the last to the first, `>`, then `answer`.
