@@ -6,9 +6,9 @@
 # training split, every difficulty, no worked solutions), and the fraction of GRPO groups whose
 # advantages are all zero over training.
 # Usage: bench/grpo_scaffolds.sh [RL_BUDGET] [POINTS] ["SEEDS"] [SFT_BUDGET] [MAX_STEPS]
-#        (defaults 60 6 "1 2" 180 1000; at 90 CPU-s the start learns addition in about half of the
-#        seeds, at 180 in all four tried, EXPERIMENTS.md): each arm gets RL_BUDGET CPU-s, evaluated at POINTS equal
-#        fractions of it (a run resumed with a larger budget each time); MAX_STEPS sets where the
+#        (defaults 60 6 "1 2" 180 1000; a 90 CPU-s start solves 1-2 digits in about half of the
+#        seeds, a 180 CPU-s one in all four tried, EXPERIMENTS.md): each arm gets RL_BUDGET CPU-s,
+#        evaluated at POINTS equal fractions of it (a run resumed with a larger budget each time); MAX_STEPS sets where the
 #        decay schedule and Scaf-GRPO's warm-up (15%) sit. Output in $OUT (default /tmp/grpo-exp);
 #        LMLAB=BINARY skips the build.
 set -euo pipefail
