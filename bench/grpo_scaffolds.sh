@@ -1,50 +1,33 @@
 #!/usr/bin/env bash
-# Issue 16's figure: test pass@1 by difficulty against CPU-seconds on addition (1-3 digits), from a
-# supervised start, for supervised-only (continued at the same compute), GRPO, Scaf-GRPO and
-# decaying hints, and the fraction of GRPO groups whose advantages are all zero over training.
+# Issue 16's figure: test pass@1 by difficulty against CPU-seconds on addition (1-5 digits), from a
+# supervised start trained on the worked solutions of the 1-3 digit problems only (so it solves
+# the easy problems and none of the 4-5 digit ones), for supervised-only (the start's run resumed
+# on the same text at the same compute), GRPO, Scaf-GRPO and decaying hints (RL prompts: the
+# training split, every difficulty, no worked solutions), and the fraction of GRPO groups whose
+# advantages are all zero over training.
 # Usage: bench/grpo_scaffolds.sh [RL_BUDGET] [POINTS] ["SEEDS"] [SFT_BUDGET] [MAX_STEPS]
-#        (defaults 45 3 "1 2" 90 200): each arm gets RL_BUDGET CPU-s, evaluated at POINTS equal
-#        fractions of it (a run resumed with a larger budget each time); MAX_STEPS sets where the
-#        decay schedule and Scaf-GRPO's warm-up (15%) sit. Output in $OUT (default /tmp/grpo-exp).
+#        (defaults 60 6 "1 2" 180 1000; a 90 CPU-s start solves 1-2 digits in about half of the
+#        seeds, a 180 CPU-s one in all four tried, EXPERIMENTS.md): each arm gets RL_BUDGET CPU-s,
+#        evaluated at POINTS equal fractions of it (a run resumed with a larger budget each time); MAX_STEPS sets where the
+#        decay schedule and Scaf-GRPO's warm-up (15%) sit. Output in $OUT (default /tmp/grpo-exp);
+#        LMLAB=BINARY skips the build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-budget=${1:-45}
-points=${2:-3}
+budget=${1:-60}
+points=${2:-6}
 seeds=${3-1 2}
-sft_budget=${4:-90}
-max_steps=${5:-200}
+sft_budget=${4:-180}
+max_steps=${5:-1000}
 out=${OUT:-/tmp/grpo-exp}
-rm -rf "$out"
-mkdir -p "$out"
-cargo build --release -q -p lmlab-cli
-lmlab=${CARGO_TARGET_DIR:-target}/release/lmlab
-
-$lmlab tasks make addition --n 6000 --max-difficulty 3 --seed 1 -o "$out/add.jsonl"
-$lmlab tasks sft "$out/add.jsonl" --split train --hinted 0.25 -o "$out/train.txt"
-$lmlab tasks sft "$out/add.jsonl" --split valid --hinted 0.25 -o "$out/valid.txt"
-cat > "$out/sft.toml" <<'TOML'
-tokenizer = "chars"
-sequences = "line"
-[model]
-n_layer = 2
-n_head = 4
-n_embd = 64
-block_size = 48
-[train]
-batch_size = 32
-max_steps = 1000000
-learning_rate = 1e-2
-min_lr = 1e-3
-warmup_steps = 50
-seed = 1
-eval_iters = 5
-eval_interval = 0
-checkpoint_interval = 100
-TOML
+. bench/grpo_common.sh add.jsonl
+for split in train valid; do
+  $lmlab tasks sft "$out/add.jsonl" --split $split --max-difficulty 3 --balance --hinted 0.25 \
+    -o "$out/$split.txt"
+done
+sft_config "$out/sft.toml" 1e-2 learned 1 100
 $lmlab train transformer --config "$out/sft.toml" --train "$out/train.txt" --valid "$out/valid.txt" \
   -o "$out/sft" --budget "$sft_budget" > /dev/null
 sft_cpu=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['cpu_seconds'])" "$out/sft/compute.json")
-$lmlab rl eval "$out/sft" --task "$out/add.jsonl" --json > "$out/sft.eval.json"
 
 mkdir -p "$out/evals"
 record() { # arm seed cpu: appends the eval JSON on stdin to $out/evals/ARM-SEED.jsonl
@@ -91,7 +74,7 @@ done
 wait
 cat "$out"/evals/*.jsonl > "$out/evals.jsonl"
 
-python3 - "$out" <<'PY'
+python3 - "$out" <<'PY' | tee "$out/summary.txt"
 import json, sys, collections
 out = sys.argv[1]
 rows = [json.loads(l) for l in open(f"{out}/evals.jsonl")]
@@ -101,15 +84,19 @@ for r in rows:
     p = {s["difficulty"]: s["pass_at_1"] for s in r["scores"]}
     print(f"{r['arm']:<11} {r['seed']:>4}  {r['cpu']:>8.1f}  " + "  ".join(f"{p.get(d, float('nan')):>10.3f}" for d in diffs))
 print()
-print("GRPO training logs: steps, mean over steps of zero-advantage groups / all-failed groups, first and last quarter; rescued groups, hinted samples")
+print("GRPO training logs: share of groups with all advantages zero (after hints) and with no correct")
+print("unguided sample, mean over the steps in each RL CPU-s interval; rescued groups, hinted samples")
 import glob, os
-for seed_arm in sorted(glob.glob(f"{out}/*-[0-9]*/grpo_log.jsonl")):
-    ev = [json.loads(l) for l in open(seed_arm)]
-    q = max(1, len(ev) // 4)
-    m = lambda xs, k: sum(e[k] for e in xs) / len(xs)
-    name = os.path.basename(os.path.dirname(seed_arm))
-    print(f"{name:<13} steps {len(ev):>4}  zero-adv {m(ev[:q],'zero_advantage_groups'):.2f} -> {m(ev[-q:],'zero_advantage_groups'):.2f}"
-          f"  all-failed {m(ev[:q],'all_failed_groups'):.2f} -> {m(ev[-q:],'all_failed_groups'):.2f}"
-          f"  train pass {m(ev[:q],'pass_rate'):.2f} -> {m(ev[-q:],'pass_rate'):.2f}"
-          f"  kl(last) {ev[-1]['kl']:.4f}  rescued {sum(e['rescued_groups'] for e in ev)}  hinted {sum(e['hinted_samples'] for e in ev)}")
+edges = sorted({r["cpu"] for r in rows if r["arm"] != "start"})
+for log in sorted(glob.glob(f"{out}/*-[0-9]*/grpo_log.jsonl")):
+    ev = [json.loads(l) for l in open(log)]
+    name = os.path.basename(os.path.dirname(log))
+    cells = []
+    lo = 0.0
+    for hi in edges:
+        xs = [e for e in ev if lo < e["cpu_seconds"] <= hi]
+        cells.append(f"{sum(e['zero_advantage_groups'] for e in xs) / len(xs):.2f}/{sum(e['all_failed_groups'] for e in xs) / len(xs):.2f}" if xs else "  -  ")
+        lo = hi
+    print(f"{name:<13} steps {len(ev):>4}  " + " ".join(cells)
+          + f"  kl(last) {ev[-1]['kl']:.4f}  rescued {sum(e['rescued_groups'] for e in ev)}  hinted {sum(e['hinted_samples'] for e in ev)}")
 PY

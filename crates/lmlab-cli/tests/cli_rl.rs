@@ -22,7 +22,29 @@ fn tasks_sft_grpo_and_eval_from_the_command_line() {
     ]);
     assert!(out.starts_with("200 sorting problems"), "{out}");
     let text = d.join("train.txt");
-    ok(&["tasks", "sft", s(&task), "--hinted", "0.3", "-o", s(&text)]);
+    let out = ok(&[
+        "tasks",
+        "sft",
+        s(&task),
+        "--hinted",
+        "0.3",
+        "--max-difficulty",
+        "3",
+        "--balance",
+        "-o",
+        s(&text),
+    ]);
+    assert!(out.contains("lines to"), "{out}");
+    let too_easy = fails(&[
+        "tasks",
+        "sft",
+        s(&task),
+        "--max-difficulty",
+        "1",
+        "-o",
+        s(&text),
+    ]);
+    assert!(too_easy.contains("of difficulty at most 1"), "{too_easy}");
     let config = d.join("c.toml");
     std::fs::write(
         &config,

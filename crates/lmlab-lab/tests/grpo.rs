@@ -3,7 +3,7 @@
 
 use lmlab_lab::rl::grpo::GrpoSettings;
 use lmlab_lab::rl::{evaluate, train_grpo, GrpoOptions, GrpoStop, Scaffold};
-use lmlab_lab::tasks::{make, sft_text, write_tasks, MakeOptions, Split, TaskKind};
+use lmlab_lab::tasks::{make, sft_text, write_tasks, MakeOptions, SftOptions, Split, TaskKind};
 use lmlab_neural::config::RunConfig;
 use lmlab_neural::{train, TrainOptions};
 use std::path::{Path, PathBuf};
@@ -15,7 +15,7 @@ sequences = "line"
 n_layer = 1
 n_head = 2
 n_embd = 16
-block_size = 32
+block_size = 48
 [train]
 batch_size = 8
 max_steps = 40
@@ -34,8 +34,12 @@ fn setup(dir: &Path) -> (PathBuf, PathBuf) {
     let records = additions(300, 2);
     let task = dir.join("add.jsonl");
     write_tasks(&task, &records).unwrap();
-    let text = sft_text(&records, Split::Train, 0.5, 1).unwrap();
-    let valid = sft_text(&records, Split::Valid, 0.5, 1).unwrap();
+    let hinted = |split| SftOptions {
+        hinted: 0.5,
+        ..SftOptions::new(split)
+    };
+    let text = sft_text(&records, &hinted(Split::Train)).unwrap();
+    let valid = sft_text(&records, &hinted(Split::Valid)).unwrap();
     let run = dir.join("sft");
     train_run(&run, &text, &valid, None);
     (run, task)
@@ -184,7 +188,7 @@ fn bad_inputs_are_refused_with_their_messages() {
     o.reference = Some(other);
     assert!(err(&o).contains("have different tokenizers"));
 
-    // Problems too long for the window (32): 12- to 15-digit additions.
+    // Problems too long for the window (48): 12- to 15-digit additions.
     let long = additions(5, 15)
         .into_iter()
         .map(|mut r| {
@@ -198,7 +202,7 @@ fn bad_inputs_are_refused_with_their_messages() {
     write_tasks(&long_task, &long).unwrap();
     let e = err(&options(&run, &long_task, &out));
     assert!(
-        e.contains("is too long for the policy") && e.contains("context window has 32"),
+        e.contains("is too long for the policy") && e.contains("context window has 48"),
         "{e}"
     );
 

@@ -2,7 +2,7 @@
 
 use clap::{Args, Subcommand};
 use lmlab_core::atomic::write_bytes_atomically;
-use lmlab_lab::tasks::{self, MakeOptions, Split, TaskKind};
+use lmlab_lab::tasks::{self, MakeOptions, SftOptions, Split, TaskKind};
 use std::path::PathBuf;
 
 /// `lmlab tasks` subcommands.
@@ -53,6 +53,13 @@ pub struct SftArgs {
     /// Seed of the hint draws.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Only problems of at most this difficulty (default: all).
+    #[arg(long)]
+    pub max_difficulty: Option<u32>,
+    /// Repeat each difficulty's problems so each difficulty has about as many lines as the most
+    /// common one.
+    #[arg(long)]
+    pub balance: bool,
     /// The text file to write.
     #[arg(short, long)]
     pub output: PathBuf,
@@ -83,7 +90,16 @@ pub fn run(command: TasksCommand) -> anyhow::Result<()> {
         }
         TasksCommand::Sft(a) => {
             let records = tasks::read_tasks(&a.task)?;
-            let text = tasks::sft_text(&records, a.split.parse()?, a.hinted, a.seed)?;
+            let text = tasks::sft_text(
+                &records,
+                &SftOptions {
+                    split: a.split.parse()?,
+                    hinted: a.hinted,
+                    seed: a.seed,
+                    max_difficulty: a.max_difficulty,
+                    balance: a.balance,
+                },
+            )?;
             write_bytes_atomically(&a.output, text.as_bytes())?;
             println!("{} lines to {}", text.lines().count(), a.output.display());
         }

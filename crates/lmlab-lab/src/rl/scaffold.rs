@@ -7,6 +7,19 @@
 //!   a guided sample is correct stops the search: that guided sample replaces one failed sample of
 //!   the group, and is trained on with the hint in its context (on-policy: its log-probabilities
 //!   are the policy's given the hinted prompt).
+//!
+//!   Checked against the authors' code (github.com/dvlab-research/Scaf-GRPO,
+//!   `hint_mix_grpo/trainer/ray_trainer.py` and `sh/hint_mix_grpo/bs256_6k_mix.sh`, read at
+//!   1085db5): the same replacement of one failed sample of an all-zero group by a correct guided
+//!   one, its hinted prompt kept as context (their default `replace_hint_prompt=False`), the
+//!   minimal hint level winning. Where lmlab differs: their hint levels are cumulative parts
+//!   within a tier (4 levels a tier, parts written offline by a larger model) and the released
+//!   code tries only the knowledge and solution tiers (planning is commented out), one sample per
+//!   level, all levels in one batch; lmlab has one hint per tier, tries all three tiers in order
+//!   with G samples each and stops at the first tier with a correct sample. Their warm-up is an
+//!   absolute step count (50 steps in the shipped script), lmlab's a fraction of `max_steps`; their
+//!   script trains without a KL term (coefficient 0) at a constant learning rate of 1e-6, lmlab's
+//!   default β is 0.04.
 //! - [`Scaffold::Decay`] gives each sample, with a probability that decays linearly from
 //!   `hint_probability` at the first step to 0 at `max_steps`, a hint of a tier drawn uniformly
 //!   (RuscaRL-style guidance that fades over training).

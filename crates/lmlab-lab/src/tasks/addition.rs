@@ -1,5 +1,10 @@
-//! `a+b=`: both operands of `d` digits (no leading zero, except the single digit 0).
+//! `a+b=`: both operands of `d` digits (no leading zero, except the single digit 0). The worked
+//! solution writes the sum's digits from the right first, then the sum (`99+95=491>194`): each
+//! digit then follows the column and carry it depends on, which a small transformer learns from
+//! a few thousand examples, where the sum written from the left makes it guess carries ahead
+//! (EXPERIMENTS.md, experiment 6).
 
+use super::checker::reversed_then_answer;
 use super::{half_prefix, Checker, Hints, Problem};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
@@ -24,15 +29,16 @@ pub(super) fn problem(rng: &mut ChaCha8Rng, digits: u32) -> Problem {
         .map(|(x, y)| format!("{x}+{y}"))
         .collect::<Vec<_>>()
         .join(",");
+    let solution = reversed_then_answer(&answer);
     Problem {
         prompt: format!("{a}+{b}="),
-        solution: answer.clone(),
         hints: Hints {
             knowledge: "right to left, carry".into(),
             planning,
-            solution: half_prefix(&answer),
+            solution: half_prefix(&solution),
         },
+        solution,
         answer,
-        checker: Checker::Exact,
+        checker: Checker::ReversedThenAnswer,
     }
 }

@@ -8,6 +8,9 @@ use serde::{Deserialize, Serialize};
 pub enum Checker {
     /// The completion is the reference answer, character for character.
     Exact,
+    /// The completion is the answer's digits from the right, `>`, then the answer (`491>194` for
+    /// 194): addition's worked solution, each digit written after the column and carry it depends on.
+    ReversedThenAnswer,
     /// The completion is a chain of steps `a op b=c` (comma-separated) over the prompt's numbers
     /// `n1,n2,…>target=`: each operand an unused given number or an earlier result, each result
     /// right (division exact, subtraction not below 0), the last result the target.
@@ -19,25 +22,36 @@ impl Checker {
     pub fn accepts(self, prompt: &str, answer: &str, completion: &str) -> bool {
         match self {
             Checker::Exact => completion == answer,
+            Checker::ReversedThenAnswer => completion == reversed_then_answer(answer),
             Checker::Countdown => countdown_accepts(prompt, completion).unwrap_or(false),
         }
     }
 
     /// True when `completion` has the shape of an answer: digits and commas for [`Checker::Exact`],
-    /// a chain of well-formed steps for [`Checker::Countdown`].
+    /// digits `>` digits for [`Checker::ReversedThenAnswer`], a chain of well-formed steps for
+    /// [`Checker::Countdown`].
     pub fn well_formed(self, completion: &str) -> bool {
         match self {
-            Checker::Exact => {
-                !completion.is_empty()
-                    && completion
-                        .split(',')
-                        .all(|x| !x.is_empty() && x.chars().all(|c| c.is_ascii_digit()))
-            }
+            Checker::Exact => !completion.is_empty() && completion.split(',').all(is_digits),
+            Checker::ReversedThenAnswer => completion
+                .split_once('>')
+                .is_some_and(|(r, a)| is_digits(r) && is_digits(a)),
             Checker::Countdown => {
                 !completion.is_empty() && completion.split(',').all(|s| parse_step(s).is_some())
             }
         }
     }
+}
+
+/// One digit or more, nothing else.
+fn is_digits(x: &str) -> bool {
+    !x.is_empty() && x.chars().all(|c| c.is_ascii_digit())
+}
+
+/// `answer`'s characters from the last to the first, `>`, then `answer`.
+pub(crate) fn reversed_then_answer(answer: &str) -> String {
+    let reversed: String = answer.chars().rev().collect();
+    format!("{reversed}>{answer}")
 }
 
 /// `a op b=c`.

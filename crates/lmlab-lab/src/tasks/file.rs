@@ -5,6 +5,7 @@ use lmlab_core::atomic::write_bytes_atomically;
 use lmlab_core::{Error, Result};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use std::collections::BTreeMap;
 use std::path::Path;
 
 /// Writes `records` to `path` atomically, one JSON object a line.
@@ -48,30 +49,86 @@ pub fn read_tasks(path: &Path) -> Result<Vec<TaskRecord>> {
     Ok(out)
 }
 
-/// The supervised text of the records of `split`: one line per record, `prompt` then `solution`;
-/// and for a fraction `hinted` of them (seeded) a second line with a hint of a tier drawn
-/// uniformly in front (`[hint]prompt solution`), so the model knows the form hints take.
-pub fn sft_text(records: &[TaskRecord], split: Split, hinted: f64, seed: u64) -> Result<String> {
-    if !(0.0..=1.0).contains(&hinted) {
+/// What `lmlab tasks sft` writes.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SftOptions {
+    /// The split whose records are written.
+    pub split: Split,
+    /// Fraction of records written a second time with a hint in front.
+    pub hinted: f64,
+    /// Seed of the hint draws.
+    pub seed: u64,
+    /// Only records of at most this difficulty (`None`: all): a start that has never seen the
+    /// hard problems, for reinforcement learning to reach.
+    pub max_difficulty: Option<u32>,
+    /// Repeat the records of each difficulty `⌊most / count⌋` times (`most`: the count of the
+    /// most common difficulty written), so a difficulty with few distinct problems (1-digit
+    /// addition has 100) is not drowned out.
+    pub balance: bool,
+}
+
+impl SftOptions {
+    /// The records of `split`, every difficulty once, no hinted copies, seed 1.
+    pub fn new(split: Split) -> SftOptions {
+        SftOptions {
+            split,
+            hinted: 0.0,
+            seed: 1,
+            max_difficulty: None,
+            balance: false,
+        }
+    }
+}
+
+/// The supervised text of the chosen records: one line per record, `prompt` then `solution`
+/// (repeated when balancing); and for a fraction `hinted` of the lines (seeded) a second line with
+/// a hint of a tier drawn uniformly in front (`[hint]prompt solution`), so the model knows the
+/// form hints take.
+pub fn sft_text(records: &[TaskRecord], o: &SftOptions) -> Result<String> {
+    if !(0.0..=1.0).contains(&o.hinted) {
         return Err(Error::invalid(format!(
-            "--hinted {hinted}: a fraction in [0, 1]"
+            "--hinted {}: a fraction in [0, 1]",
+            o.hinted
         )));
     }
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let chosen: Vec<&TaskRecord> = records
+        .iter()
+        .filter(|r| r.split == o.split && o.max_difficulty.is_none_or(|d| r.difficulty <= d))
+        .collect();
+    let mut counts: BTreeMap<u32, usize> = BTreeMap::new();
+    for r in &chosen {
+        *counts.entry(r.difficulty).or_default() += 1;
+    }
+    let most = counts.values().copied().max().unwrap_or(0);
+    let mut rng = ChaCha8Rng::seed_from_u64(o.seed);
     let mut text = String::new();
-    for r in records.iter().filter(|r| r.split == split) {
-        text.push_str(&r.prompt);
-        text.push_str(&r.solution);
-        text.push('\n');
-        if rng.gen::<f64>() < hinted {
-            let tier = HintTier::ALL[rng.gen_range(0..3)];
-            text.push_str(&guided_prompt(&r.prompt, r.hints.tier(tier)));
+    for r in chosen {
+        let copies = if o.balance {
+            (most / counts[&r.difficulty]).max(1)
+        } else {
+            1
+        };
+        for _ in 0..copies {
+            text.push_str(&r.prompt);
             text.push_str(&r.solution);
             text.push('\n');
+            if rng.gen::<f64>() < o.hinted {
+                let tier = HintTier::ALL[rng.gen_range(0..3)];
+                text.push_str(&guided_prompt(&r.prompt, r.hints.tier(tier)));
+                text.push_str(&r.solution);
+                text.push('\n');
+            }
         }
     }
     if text.is_empty() {
-        return Err(Error::invalid(format!("no {split:?} records to write")));
+        let under = o
+            .max_difficulty
+            .map(|d| format!(" of difficulty at most {d}"))
+            .unwrap_or_default();
+        return Err(Error::invalid(format!(
+            "no {:?} records{under} to write",
+            o.split
+        )));
     }
     Ok(text)
 }
@@ -142,13 +199,78 @@ mod tests {
             split_seed: 0,
         })
         .unwrap();
-        let plain = sft_text(&records, Split::Train, 0.0, 1).unwrap();
-        let train = records.iter().filter(|r| r.split == Split::Train).count();
-        assert_eq!(plain.lines().count(), train);
+        let train = SftOptions::new(Split::Train);
+        let plain = sft_text(&records, &train).unwrap();
+        let n_train = records.iter().filter(|r| r.split == Split::Train).count();
+        assert_eq!(plain.lines().count(), n_train);
         assert!(plain.lines().all(|l| !l.starts_with('[')));
-        let hinted = sft_text(&records, Split::Train, 1.0, 1).unwrap();
-        assert_eq!(hinted.lines().count(), 2 * train);
-        assert_eq!(hinted, sft_text(&records, Split::Train, 1.0, 1).unwrap());
-        assert!(sft_text(&records, Split::Train, 1.5, 1).is_err());
+        let all_hinted = SftOptions {
+            hinted: 1.0,
+            ..train
+        };
+        let hinted = sft_text(&records, &all_hinted).unwrap();
+        assert_eq!(hinted.lines().count(), 2 * n_train);
+        assert_eq!(hinted, sft_text(&records, &all_hinted).unwrap());
+        let e = sft_text(
+            &records,
+            &SftOptions {
+                hinted: 1.5,
+                ..train
+            },
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("--hinted 1.5"), "{e}");
+    }
+
+    #[test]
+    fn sft_text_filters_by_difficulty_and_balances() {
+        let records = make(&MakeOptions {
+            kind: TaskKind::Addition,
+            n: 600,
+            seed: 2,
+            max_difficulty: 3,
+            split_seed: 0,
+        })
+        .unwrap();
+        let count = |d: u32| {
+            records
+                .iter()
+                .filter(|r| r.split == Split::Train && r.difficulty == d)
+                .count()
+        };
+        let lines_of = |text: &str, d: usize| {
+            // `a+b=` with both operands of `d` digits: the prompt is 2d + 2 characters.
+            text.lines()
+                .filter(|l| l.find('=') == Some(2 * d + 1))
+                .count()
+        };
+        let easy = SftOptions {
+            max_difficulty: Some(2),
+            ..SftOptions::new(Split::Train)
+        };
+        let text = sft_text(&records, &easy).unwrap();
+        assert_eq!(text.lines().count(), count(1) + count(2));
+        assert_eq!(lines_of(&text, 3), 0);
+        let balanced = sft_text(
+            &records,
+            &SftOptions {
+                balance: true,
+                ..easy
+            },
+        )
+        .unwrap();
+        let copies = count(2) / count(1);
+        assert!(copies > 1, "{} and {}", count(1), count(2));
+        assert_eq!(lines_of(&balanced, 1), copies * count(1));
+        assert_eq!(lines_of(&balanced, 2), count(2));
+        let e = sft_text(
+            &records,
+            &SftOptions {
+                max_difficulty: Some(0),
+                ..easy
+            },
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("of difficulty at most 0"), "{e}");
     }
 }

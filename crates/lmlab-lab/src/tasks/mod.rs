@@ -12,7 +12,7 @@ mod file;
 mod sorting;
 
 pub use checker::Checker;
-pub use file::{read_tasks, sft_text, write_tasks};
+pub use file::{read_tasks, sft_text, write_tasks, SftOptions};
 
 use lmlab_core::hashing::sha256_hex;
 use lmlab_core::{Error, Result};
@@ -308,7 +308,7 @@ mod tests {
         let mut out = vec![String::new(), format!("{s}0"), s[..s.len() - 1].to_string()];
         // Each character changed to another of the answer alphabet.
         for (i, c) in s.char_indices() {
-            for r in ['0', '1', '7', ',', '+'] {
+            for r in ['0', '1', '7', ',', '+', '>'] {
                 if r != c {
                     let mut t = s.to_string();
                     t.replace_range(i..i + c.len_utf8(), &r.to_string());
