@@ -17,7 +17,11 @@ const EM_TOLERANCE: f64 = 1e-10;
 
 /// Loads the teacher `config` names; several become their mixture, weighted by
 /// `config.weights` or by EM on `valid_text` (cut into sequences by `mode`).
-pub fn load_teacher(config: &DistillConfig, valid_text: &str, mode: SequenceMode) -> Result<Teacher> {
+pub fn load_teacher(
+    config: &DistillConfig,
+    valid_text: &str,
+    mode: SequenceMode,
+) -> Result<Teacher> {
     config.validate()?;
     let members = config
         .teacher
@@ -56,7 +60,11 @@ fn load_one(path: &Path) -> Result<Box<dyn LanguageModel>> {
 }
 
 /// EM weights of `members` on the tokens of `text`.
-fn em_weights(members: &[Box<dyn LanguageModel>], text: &str, mode: SequenceMode) -> Result<Vec<f64>> {
+fn em_weights(
+    members: &[Box<dyn LanguageModel>],
+    text: &str,
+    mode: SequenceMode,
+) -> Result<Vec<f64>> {
     let sequences = encode_corpus(members[0].tokenizer(), text, mode);
     let ids: Vec<&[TokenId]> = sequences.iter().map(|s| &s.ids[..]).collect();
     let probs: Vec<Vec<f64>> = members
@@ -116,7 +124,11 @@ impl LanguageModel for MixtureModel {
         let each: Vec<Vec<f64>> = self.members.iter().map(|m| m.log_probs(tokens)).collect();
         (0..tokens.len())
             .map(|i| {
-                let p: f64 = each.iter().zip(&self.weights).map(|(lp, w)| w * lp[i].exp()).sum();
+                let p: f64 = each
+                    .iter()
+                    .zip(&self.weights)
+                    .map(|(lp, w)| w * lp[i].exp())
+                    .sum();
                 p.ln()
             })
             .collect()

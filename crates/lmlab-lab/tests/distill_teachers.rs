@@ -55,8 +55,14 @@ fn ngram(tokenizer: &str) -> String {
 }
 
 fn student_of(teachers: &[&Path]) -> String {
-    let list: Vec<String> = teachers.iter().map(|p| format!("{:?}", p.display().to_string())).collect();
-    format!("{STUDENT}distill = {{ teacher = [{}], weight = 0.7 }}\n", list.join(", "))
+    let list: Vec<String> = teachers
+        .iter()
+        .map(|p| format!("{:?}", p.display().to_string()))
+        .collect();
+    format!(
+        "{STUDENT}distill = {{ teacher = [{}], weight = 0.7 }}\n",
+        list.join(", ")
+    )
 }
 
 #[test]
@@ -73,7 +79,11 @@ fn an_ngram_and_a_mixture_with_a_transformer_teach_a_transformer() {
     let config = DistillConfig::new(vec![kn.clone(), tf.clone()]);
     let valid = std::fs::read_to_string(data.valid.as_ref().unwrap()).unwrap();
     let teacher = load_teacher(&config, &valid, SequenceMode::Line).unwrap();
-    assert!(teacher.0.describe().starts_with("mixture of "), "{}", teacher.0.describe());
+    assert!(
+        teacher.0.describe().starts_with("mixture of "),
+        "{}",
+        teacher.0.describe()
+    );
     // The mixture's stepper rows (one score_proposed call) equal its next_distribution.
     let ids = teacher.0.tokenizer().encode("To be or");
     let v = teacher.0.tokenizer().vocab().len();
@@ -113,7 +123,10 @@ fn a_path_that_is_not_a_model_and_another_tokenizer_are_refused() {
     let err = fit(&student_of(&[&data.train]), &data, &tmp.path().join("s"))
         .unwrap_err()
         .to_string();
-    assert!(err.contains("distill.teacher") && err.contains("not a model lmlab can load"), "{err}");
+    assert!(
+        err.contains("distill.teacher") && err.contains("not a model lmlab can load"),
+        "{err}"
+    );
 
     let kn_bytes = tmp.path().join("kn-bytes.lm");
     fit(&ngram("bytes"), &data, &kn_bytes).unwrap();

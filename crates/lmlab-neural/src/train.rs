@@ -305,7 +305,13 @@ fn train_net<N: Net + Sites>(
 
     if options.resume {
         let ck = Checkpoint::load(&ckpt_path)?;
-        if let Some(field) = ck.config.first_difference(&config) {
+        // A derived run (`lmlab prune`, `grow`, `merge`: step 0, nothing trained yet) may start
+        // with a teacher its recorded config does not name.
+        let mut recorded = ck.config.clone();
+        if ck.step == 0 {
+            recorded.train.distill = config.train.distill.clone();
+        }
+        if let Some(field) = recorded.first_difference(&config) {
             return Err(Error::Mismatch(format!(
                 "--resume refused: the config differs from the run's recorded config in `{field}`"
             )));

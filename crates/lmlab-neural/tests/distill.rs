@@ -77,7 +77,10 @@ fn weight_zero_trains_exactly_as_without_a_teacher_and_distilling_lowers_the_kl(
         o.teacher = Some(teacher.clone())
     })
     .unwrap();
-    assert_eq!(params(&tmp.path().join("plain")), params(&tmp.path().join("zero")));
+    assert_eq!(
+        params(&tmp.path().join("plain")),
+        params(&tmp.path().join("zero"))
+    );
     assert_eq!(plain.val_history, zero.val_history);
     assert_eq!(plain.train_loss.to_bits(), zero.train_loss.to_bits());
 
@@ -147,18 +150,28 @@ fn refusals_name_what_is_wrong() {
 
     // τ ≤ 0, α outside [0, 1], no teacher, in the config file.
     for (field, want) in [
-        ("temperature = 0.0", "distill.temperature must be a finite number > 0, got 0"),
-        ("temperature = -1.0", "distill.temperature must be a finite number > 0, got -1"),
+        (
+            "temperature = 0.0",
+            "distill.temperature must be a finite number > 0, got 0",
+        ),
+        (
+            "temperature = -1.0",
+            "distill.temperature must be a finite number > 0, got -1",
+        ),
         ("weight = 1.5", "distill.weight must be in [0, 1], got 1.5"),
-        ("weight = -0.1", "distill.weight must be in [0, 1], got -0.1"),
+        (
+            "weight = -0.1",
+            "distill.weight must be in [0, 1], got -0.1",
+        ),
     ] {
-        let text = format!("{}distill = {{ teacher = \"t\", {field} }}\n", common::CONFIG);
-        let err = RunConfig::parse(&text).unwrap_err()
-            .to_string();
+        let text = format!(
+            "{}distill = {{ teacher = \"t\", {field} }}\n",
+            common::CONFIG
+        );
+        let err = RunConfig::parse(&text).unwrap_err().to_string();
         assert!(err.contains(want), "{field}: {err}");
     }
     let text = format!("{}distill = {{ teacher = [] }}\n", common::CONFIG);
-    let err = RunConfig::parse(&text).unwrap_err()
-        .to_string();
+    let err = RunConfig::parse(&text).unwrap_err().to_string();
     assert!(err.contains("distill.teacher names no model"), "{err}");
 }

@@ -120,7 +120,11 @@ pub fn distill_loss_backward<F: Float>(
         .map(|((rows, t_rows), tgts)| {
             let mut soft = vec![0f64; 2 * v];
             let mut sums = DistillSums::default();
-            for ((row, t_row), &t) in rows.chunks_exact_mut(v).zip(t_rows.chunks_exact(v)).zip(tgts) {
+            for ((row, t_row), &t) in rows
+                .chunks_exact_mut(v)
+                .zip(t_rows.chunks_exact(v))
+                .zip(tgts)
+            {
                 if Some(t) == ignore {
                     row.fill(F::ZERO);
                     continue;
@@ -186,19 +190,26 @@ mod tests {
             for row in g.chunks_exact_mut(v) {
                 softmax_in_place(row);
             }
-            let sums = distill_loss_backward(&mut g, &teacher, &targets, Some(0), v, mix, 1.0 / 3.0);
+            let sums =
+                distill_loss_backward(&mut g, &teacher, &targets, Some(0), v, mix, 1.0 / 3.0);
             assert_eq!(sums.rows, 3);
             assert!(g[2 * v..3 * v].iter().all(|&x| x == 0.0), "ignored row");
-            check(&format!("distill τ={temperature} α={weight}"), &z, &g, |z| {
-                mean_loss(z, &teacher, &targets, v, mix)
-            });
+            check(
+                &format!("distill τ={temperature} α={weight}"),
+                &z,
+                &g,
+                |z| mean_loss(z, &teacher, &targets, v, mix),
+            );
         }
     }
 
     #[test]
     fn weight_zero_is_the_cross_entropy_bit_for_bit() {
         let (n, v) = (5, 9);
-        let z: Vec<f32> = rand_vec(n * v, 3).iter().map(|&x| (x * 4.0) as f32).collect();
+        let z: Vec<f32> = rand_vec(n * v, 3)
+            .iter()
+            .map(|&x| (x * 4.0) as f32)
+            .collect();
         let targets = [2u32, 0, 8, 1, 5];
         let teacher = teacher_rows(n, v);
         let (mut a, mut b) = (z.clone(), z);

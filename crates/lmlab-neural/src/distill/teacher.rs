@@ -62,7 +62,7 @@ fn window_distributions(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use lmlab_core::{Tokenizer, TokenId};
+    use lmlab_core::{TokenId, Tokenizer};
     use lmlab_tokenize::BytesTokenizer;
 
     /// A model whose distribution puts its mass on (context length + last token) mod vocab.
@@ -119,7 +119,11 @@ mod tests {
             &[],
         ];
         for (i, ctx) in contexts.iter().enumerate() {
-            assert_eq!(&out[i * v..(i + 1) * v], &model.next_distribution(ctx)[..], "row {i}");
+            assert_eq!(
+                &out[i * v..(i + 1) * v],
+                &model.next_distribution(ctx)[..],
+                "row {i}"
+            );
         }
     }
 }
