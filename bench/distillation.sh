@@ -10,12 +10,12 @@
 # Validation (curves, EM weights) on the first half of data/tinystories-valid.txt, bits/byte on the
 # second half. τ = 2, α = 0.5 (the library's defaults). The subnetwork student starts from the
 # teacher's weights and resumes the teacher's recorded seed, so its two "seeds" are one run twice.
-# Usage: bench/distillation.sh ["SEEDS"] [STUDENT] [TEACHER]  (defaults "1 2" 20 60)
+# Usage: bench/distillation.sh ["SEEDS"] [STUDENT] [TEACHER]  (defaults "1 2" 8 25)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seeds=${1-1 2}
-student_b=${2:-20}
-teacher_b=${3:-60}
+student_b=${2:-8}
+teacher_b=${3:-25}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cargo build --release -q -p lmlab-cli
@@ -28,25 +28,7 @@ lines=$(wc -l < data/tinystories-valid.txt)
 head -n $((lines / 2)) data/tinystories-valid.txt > "$work/dev.txt"
 tail -n +$((lines / 2 + 1)) data/tinystories-valid.txt > "$work/test.txt"
 
-config() { # n_layer seed
-  cat <<TOML
-tokenizer = "chars"
-[model]
-n_layer = $1
-n_head = 4
-n_embd = 64
-block_size = 64
-[train]
-batch_size = 16
-max_steps = 100000
-learning_rate = 3e-3
-min_lr = 3e-4
-warmup_steps = 20
-eval_iters = 10
-eval_interval = 50
-seed = $2
-TOML
-}
+source bench/char_transformer_config.sh # config N_LAYER SEED
 bpb() { "$lmlab" eval "$1" --input "$work/test.txt" --json | python3 -c 'import json,sys; print("%.4f" % json.load(sys.stdin)["bits_per_byte"])'; }
 steps() { python3 -c "import json; r=json.load(open('$1/report.json')); print(r['steps'], '%.1f' % r['compute']['cpu_seconds'])"; }
 student() { # run config [extra args]

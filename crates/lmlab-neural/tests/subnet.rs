@@ -106,7 +106,7 @@ fn a_subnetwork_trains_on_with_its_parent_as_teacher() {
     .unwrap();
     let parent_model: Box<dyn LanguageModel> = lmlab_neural::load_model(&parent()).unwrap();
     let mut config = checkpoint(&sub).config;
-    let mut changed = config.clone();
+    let changed = config.clone();
     config.train.distill = Some(DistillConfig::new(vec![parent()]));
     let teacher = Teacher(Arc::from(parent_model));
     let report = common::run(&config, &sub, |o| {
