@@ -41,7 +41,7 @@ config 4 1 > "$work/c4.toml"
 "$lmlab" train transformer --config "$work/c4.toml" --train "$train" --valid "$work/dev.txt" \
   -o "$work/big" --budget "$teacher_b" > /dev/null 2>&1
 "$lmlab" train ngram --input "$train" --order 5 --tokenizer-file "$work/big/tokenizer.json" \
-  -o "$work/kn5.lm" > /dev/null
+  --discount-fallback -o "$work/kn5.lm" > /dev/null
 echo "teachers on test: KN 5-gram $(bpb "$work/kn5.lm") bits/byte; 4-block transformer $(bpb "$work/big") ($(steps "$work/big") steps CPU-s)"
 
 echo "seed student bits/byte steps CPU-s"
