@@ -35,25 +35,7 @@ for i in 1 2 3 4; do
   sed -n "$(((i - 1) * total / 4 + 1)),$((i * total / 4))p" "$train" > "$work/part$i.txt"
 done
 
-config() { # n_layer seed
-  cat <<TOML
-tokenizer = "chars"
-[model]
-n_layer = $1
-n_head = 4
-n_embd = 64
-block_size = 64
-[train]
-batch_size = 16
-max_steps = 100000
-learning_rate = 3e-3
-min_lr = 3e-4
-warmup_steps = 20
-eval_iters = 10
-eval_interval = 50
-seed = $2
-TOML
-}
+source bench/char_transformer_config.sh # config N_LAYER SEED
 bpb() { "$lmlab" eval "$1" --input "$work/test.txt" --json | python3 -c 'import json,sys; print("%.4f" % json.load(sys.stdin)["bits_per_byte"])'; }
 fit() { # run text budget [--resume]
   local run=$1 text=$2 budget=$3; shift 3

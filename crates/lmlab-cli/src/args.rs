@@ -181,6 +181,16 @@ pub struct NeuralArgs {
     /// Pause after this many steps with a checkpoint (continue with --resume).
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     pub stop_after: Option<u64>,
+    /// Distil from this model (model file or run directory, the student's tokenizer); repeated:
+    /// from their mixture, weighted by EM on the validation text. Sets the config's [train] distill.
+    #[arg(long)]
+    pub teacher: Vec<PathBuf>,
+    /// Distillation temperature τ > 0 (default: the library's, 2).
+    #[arg(long, requires = "teacher", allow_negative_numbers = true)]
+    pub distill_temperature: Option<f64>,
+    /// Weight α ∈ [0, 1] of τ²·KL(teacher ‖ student); 1 − α goes to the cross-entropy (default 0.5).
+    #[arg(long, requires = "teacher", allow_negative_numbers = true)]
+    pub distill_weight: Option<f64>,
     /// Print the final report as JSON.
     #[arg(long)]
     pub json: bool,

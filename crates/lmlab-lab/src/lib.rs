@@ -17,5 +17,6 @@ pub mod rl;
 pub mod run;
 pub mod stories;
 pub mod tasks;
+pub mod teacher;
 pub mod tokenizer_stats;
 pub mod training;

@@ -375,7 +375,7 @@ fn encode_stream(
 
 /// Trains a neural family in the run directory `run_dir`. Tokenizers lmlab-neural cannot build
 /// itself are learned here and written to the run directory first; their CPU seconds count
-/// against the budget.
+/// against the budget, as do those of loading a distillation teacher (`[train] distill`).
 fn fit_neural(
     recipe: &Recipe,
     data: &Data,
@@ -411,11 +411,17 @@ fn fit_neural(
             TokenizerSpec::File(path)
         }
     };
-    let tokenizer_cpu = meter.cpu_seconds();
     let mut train = recipe
         .train
         .clone()
         .expect("validated: neural recipes have [train]");
+    // A distilled run's teacher: loading it (and fitting a mixture's weights) counts as well.
+    let teacher = train
+        .distill
+        .as_ref()
+        .map(|d| crate::teacher::load_teacher(d, &valid_text, recipe.sequences))
+        .transpose()?;
+    let tokenizer_cpu = meter.cpu_seconds();
     train.seed = recipe.seed;
     let config = lmlab_neural::RunConfig {
         model: recipe.model.network().expect("neural"),
@@ -430,6 +436,7 @@ fn fit_neural(
     train_options.checkpoint_on_interrupt = options.checkpoint_on_interrupt;
     train_options.log_interval = options.log_interval;
     train_options.eval_at_fractions = options.eval_at_fractions.clone();
+    train_options.teacher = teacher;
     // A budgeted run decays its learning rate over the steps its budget allows.
     train_options.fit_schedule_to_budget = recipe.budget_cpu_seconds.is_some();
     if let Some(budget) = recipe.budget_cpu_seconds {

@@ -221,6 +221,10 @@ pub struct TrainConfig {
     /// Learning-dynamics checkpoints (`analysis = { every = N, batch = "valid" }`); none when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub analysis: Option<crate::dynamics::capture::AnalysisConfig>,
+    /// Distillation from a teacher (`distill = { teacher = "kn5.ngram", temperature = 2.0,
+    /// weight = 0.5 }`); plain training when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub distill: Option<crate::distill::DistillConfig>,
 }
 
 fn one() -> usize {
@@ -275,6 +279,9 @@ impl TrainConfig {
         }
         if let Some(analysis) = &self.analysis {
             analysis.validate()?;
+        }
+        if let Some(distill) = &self.distill {
+            distill.validate()?;
         }
         Ok(())
     }

@@ -7,6 +7,7 @@ pub mod checkpoint;
 pub mod config;
 pub mod data;
 pub mod derived_run;
+pub mod distill;
 pub mod dynamics;
 pub mod export;
 pub mod float;

@@ -13,6 +13,11 @@
 //! - **neurons**: MLP hidden units, ranked in each block by weight norm (‖input row‖ · ‖output
 //!   column‖; for SwiGLU the gate and up rows together), the same number removed from every block,
 //!   written as a smaller model (`d_ff` lowered) that runs faster.
+//! - **layers**: whole blocks, ranked by the weight norm of what they write into the residual
+//!   stream (‖attention output‖ + ‖MLP output‖ matrices' L2 norm together), the kept blocks in
+//!   their order as a shallower model. With `neurons` (and `heads`) applied after it, this is
+//!   "Where to Begin"'s subnetwork of a larger run, a student's starting point for distillation
+//!   from that run (`lmlab train transformer ... --resume --teacher RUN`).
 
 use crate::config::{Arch, Mlp, RunConfig};
 use crate::derived_run::{refuse_used_output, write_derived_run};
@@ -36,6 +41,8 @@ pub enum PruneMethod {
     Heads,
     /// MLP hidden units by weight norm (removed: a smaller model).
     Neurons,
+    /// Whole blocks by the weight norm of their output matrices (removed: a shallower model).
+    Layers,
 }
 
 /// Over what magnitude pruning ranks entries.
@@ -208,6 +215,47 @@ fn remove_neurons(
     Ok((small, out))
 }
 
+/// The config and parameters with the `⌊sparsity · n_layer⌋` blocks of least weight norm removed;
+/// the blocks kept are renumbered in their order.
+fn remove_layers(config: &RunConfig, params: &[f32], sparsity: f64) -> (RunConfig, Vec<f32>) {
+    let m = &config.model;
+    // ⌊sparsity · n⌋ < n for sparsity < 1: at least one block is kept.
+    let keep = m.n_layer - (sparsity * m.n_layer as f64) as usize;
+    let layout = Layout::new(m);
+    let mut blocks: Vec<(f64, usize)> = layout
+        .blocks
+        .iter()
+        .enumerate()
+        .map(|(l, b)| {
+            let written = b.proj.0.of(params).iter().chain(b.fc2.0.of(params));
+            (l2(written.copied()), l)
+        })
+        .collect();
+    blocks.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    let mut kept: Vec<usize> = blocks[..keep].iter().map(|&(_, l)| l).collect();
+    kept.sort_unstable();
+    let mut small = config.clone();
+    small.model.n_layer = keep;
+    let old_specs = param_specs(m);
+    let new_specs = param_specs(&small.model);
+    let mut out = vec![0f32; new_specs.last().map_or(0, |s| s.span.off + s.span.len)];
+    for spec in &new_specs {
+        // `h.<new>.rest` comes from `h.<kept[new]>.rest`; other tensors keep their names.
+        let source = match spec.name.strip_prefix("h.").and_then(|r| r.split_once('.')) {
+            Some((l, rest)) => format!("h.{}.{rest}", kept[l.parse::<usize>().expect("block")]),
+            None => spec.name.clone(),
+        };
+        let old = old_specs
+            .iter()
+            .find(|s| s.name == source)
+            .expect("same names");
+        spec.span
+            .of_mut(&mut out)
+            .copy_from_slice(old.span.of(params));
+    }
+    (small, out)
+}
+
 /// Prunes the transformer run `run_dir` into the new run directory `out`.
 pub fn prune_run(
     run_dir: &Path,
@@ -250,6 +298,12 @@ pub fn prune_run(
         PruneMethod::Heads => zero_heads(&ck.config, &mut params, sparsity),
         PruneMethod::Neurons => {
             let (small, smaller) = remove_neurons(&ck.config, &params, sparsity)?;
+            config = small;
+            params = smaller;
+            Vec::new()
+        }
+        PruneMethod::Layers => {
+            let (small, smaller) = remove_layers(&ck.config, &params, sparsity);
             config = small;
             params = smaller;
             Vec::new()

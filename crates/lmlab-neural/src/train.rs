@@ -6,6 +6,7 @@ use crate::checkpoint::{self, Checkpoint};
 use crate::config::Arch;
 use crate::config::{RunConfig, TokenizerSpec};
 use crate::data::{check_length, token_stream, Batcher};
+use crate::distill::{Distiller, Teacher};
 use crate::dynamics::capture::{self as dynamics, AnalysisBatch, Sites};
 use crate::layers::dropout;
 use crate::ledger::ComputeLedger;
@@ -67,6 +68,8 @@ pub struct TrainOptions {
     /// ([`run_files::FittedSchedule`]) and `--resume` continues it. Without a budget this is
     /// ignored.
     pub fit_schedule_to_budget: bool,
+    /// The teacher `[train] distill` names, loaded by the caller (see [`crate::distill`]).
+    pub teacher: Option<Teacher>,
 }
 
 /// Steps measured in a session before a budgeted run fits its schedule: the first step (cold
@@ -87,6 +90,7 @@ impl TrainOptions {
             log_interval: 1,
             eval_at_fractions: Vec::new(),
             fit_schedule_to_budget: false,
+            teacher: None,
         }
     }
 
@@ -289,6 +293,7 @@ fn train_net<N: Net + Sites>(
         dynamics::fixed_batch(stream, b, t)
     });
 
+    let mut distiller = Distiller::new(tc.distill.as_ref(), options.teacher.as_ref(), &*tokenizer)?;
     let mut model = N::init(&config.model, tc.seed)?;
     let mut opt = AdamW::new(model.specs());
     let mut batcher = Batcher::new(tc.seed.wrapping_add(1));
@@ -300,7 +305,13 @@ fn train_net<N: Net + Sites>(
 
     if options.resume {
         let ck = Checkpoint::load(&ckpt_path)?;
-        if let Some(field) = ck.config.first_difference(&config) {
+        // A derived run (`lmlab prune`, `grow`, `merge`: step 0, nothing trained yet) may start
+        // with a teacher its recorded config does not name.
+        let mut recorded = ck.config.clone();
+        if ck.step == 0 {
+            recorded.train.distill = config.train.distill.clone();
+        }
+        if let Some(field) = recorded.first_difference(&config) {
             return Err(Error::Mismatch(format!(
                 "--resume refused: the config differs from the run's recorded config in `{field}`"
             )));
@@ -442,9 +453,15 @@ fn train_net<N: Net + Sites>(
             );
             let (sum, count) = model.forward_train(&mut ws, &x, &y, Some(bos), key);
             let count = count.max(1);
-            loss_sum += sum / count as f64;
             let scale = 1.0 / (count * tc.grad_accum) as f32;
-            model.backward(&mut ws, &mut grads, &x, &y, Some(bos), scale);
+            let sum = match distiller.as_mut() {
+                Some(d) => d.backward(&model, &mut ws, &mut grads, &x, &y, t, bos, scale),
+                None => {
+                    model.backward(&mut ws, &mut grads, &x, &y, Some(bos), scale);
+                    sum
+                }
+            };
+            loss_sum += sum / count as f64;
         }
         let loss = loss_sum / tc.grad_accum as f64;
         let grad_norm = clip_grad_norm(&mut grads, tc.grad_clip);

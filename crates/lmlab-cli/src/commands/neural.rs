@@ -5,6 +5,7 @@ use indicatif::ProgressStyle;
 use lmlab_lab::recipe::Recipe;
 use lmlab_lab::run::{self, neural_report, Data, RunEvent, RunOptions};
 use lmlab_neural::config::Arch;
+use lmlab_neural::distill::DistillConfig;
 use lmlab_neural::train::StopReason;
 use lmlab_neural::{RunConfig, TrainEvent};
 
@@ -24,6 +25,13 @@ pub fn train(args: NeuralArgs, arch: Arch) -> anyhow::Result<()> {
     }
     if let Some(steps) = args.max_steps {
         config.train.max_steps = steps as usize;
+    }
+    if !args.teacher.is_empty() {
+        let mut distill = DistillConfig::new(args.teacher.clone());
+        distill.temperature = args.distill_temperature.unwrap_or(distill.temperature);
+        distill.weight = args.distill_weight.unwrap_or(distill.weight);
+        distill.validate()?;
+        config.train.distill = Some(distill);
     }
     let recipe = Recipe {
         budget_cpu_seconds: args.budget,

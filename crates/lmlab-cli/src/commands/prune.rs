@@ -1,4 +1,4 @@
-//! `lmlab prune RUN -o OUT --method magnitude|heads|neurons --sparsity S`.
+//! `lmlab prune RUN -o OUT --method magnitude|heads|neurons|layers --sparsity S`.
 
 use super::print_json;
 use clap::{Args, ValueEnum};
@@ -14,6 +14,8 @@ pub enum Method {
     Heads,
     /// MLP units of least weight norm (removed: a smaller model).
     Neurons,
+    /// Whole blocks of least output weight norm (removed: a shallower model).
+    Layers,
 }
 
 /// Over what magnitude pruning ranks.
@@ -53,6 +55,7 @@ pub fn run(args: PruneArgs) -> anyhow::Result<()> {
         Method::Magnitude => PruneMethod::Magnitude,
         Method::Heads => PruneMethod::Heads,
         Method::Neurons => PruneMethod::Neurons,
+        Method::Layers => PruneMethod::Layers,
     };
     let scope = match args.scope {
         None => PruneScope::default(),

@@ -335,11 +335,19 @@ impl<F: Float> LstmNet<F> {
         ignore: Option<u32>,
         scale: F,
     ) {
+        let v = self.config.vocab_size;
+        loss::softmax_cross_entropy_backward(&mut ws.logits, &ws.targets, ignore, v, scale);
+        self.backward_from_logit_grads(ws, grads);
+    }
+
+    /// Backward from the gradient of the loss with respect to the logits, which the caller has put
+    /// in place of the probabilities in `ws.logits`: adds `∂loss/∂θ` into `grads`
+    /// ([`LstmNet::backward`] is this after the cross-entropy's).
+    pub fn backward_from_logit_grads(&self, ws: &mut LstmWorkspace<F>, grads: &mut [F]) {
         let (b, t, d, v) = (ws.b, ws.t, self.config.n_embd, self.config.vocab_size);
         let n = b * t;
         let p = &self.params;
         let s = self.shape(b, t);
-        loss::softmax_cross_entropy_backward(&mut ws.logits, &ws.targets, ignore, v, scale);
         let top = head_input(
             &ws.drop,
             ws.dropped,

@@ -63,6 +63,13 @@ pub trait Net: Sized + Send + Sync {
         ignore: Option<u32>,
         scale: f32,
     );
+    /// After a forward pass: each row's next-token probabilities (`b·t × vocab`), where a loss
+    /// other than the cross-entropy writes its logit gradient before
+    /// [`Net::backward_from_logit_grads`].
+    fn probs_mut<'w>(&self, ws: &'w mut Self::Ws) -> &'w mut [f32];
+    /// Backward from the logit gradient left in [`Net::probs_mut`]'s rows: adds `∂loss/∂θ` into
+    /// `grads`.
+    fn backward_from_logit_grads(&self, ws: &mut Self::Ws, grads: &mut [f32], x: &[u32]);
 }
 
 impl Net for Transformer<f32> {
@@ -103,6 +110,12 @@ impl Net for Transformer<f32> {
     ) {
         Transformer::backward(self, ws, grads, x, y, ignore, scale)
     }
+    fn probs_mut<'w>(&self, ws: &'w mut Self::Ws) -> &'w mut [f32] {
+        &mut ws.logits
+    }
+    fn backward_from_logit_grads(&self, ws: &mut Self::Ws, grads: &mut [f32], x: &[u32]) {
+        Transformer::backward_from_logit_grads(self, ws, grads, x)
+    }
 }
 
 impl Net for LstmNet<f32> {
@@ -142,5 +155,11 @@ impl Net for LstmNet<f32> {
         scale: f32,
     ) {
         LstmNet::backward(self, ws, grads, ignore, scale)
+    }
+    fn probs_mut<'w>(&self, ws: &'w mut Self::Ws) -> &'w mut [f32] {
+        &mut ws.logits
+    }
+    fn backward_from_logit_grads(&self, ws: &mut Self::Ws, grads: &mut [f32], _x: &[u32]) {
+        LstmNet::backward_from_logit_grads(self, ws, grads)
     }
 }
