@@ -15,7 +15,7 @@
 use crate::dynamics::{write_line_plot, Axes, Line, PLOTS_DIR};
 use lmlab_core::atomic::write_bytes_atomically;
 use lmlab_core::model::encode_sequence;
-use lmlab_core::{Corpus, Error, LanguageModel, Result, TokenId};
+use lmlab_core::{Corpus, Error, LanguageModel, Result, SequenceMode, TokenId};
 use lmlab_neural::dynamics::capture::{self, AnalysisCheckpoint};
 use lmlab_neural::NeuralLm;
 use rayon::prelude::*;
@@ -98,7 +98,7 @@ pub struct AgreementReport {
     pub input: String,
     /// The tokenizer's fingerprint (the same for both).
     pub tokenizer: String,
-    /// Sequences of the text (cut as the run was trained to cut text).
+    /// Sequences of the text (cut as the run was trained to cut text; a stream run's into lines).
     pub sequences: usize,
     /// The longest context length with a row of its own.
     pub max_context: usize,
@@ -287,11 +287,15 @@ fn check_same_tokenizer(
     )))
 }
 
-/// The token ids of the sequences of `input`, cut as `run` was trained to cut text; refuses a
-/// text without tokens.
+/// The token ids of the sequences of `input`, cut as `run` was trained to cut text, except that a
+/// stream run's text is cut into lines (one stream would be one sequence: a single position per
+/// context length); refuses a text without tokens.
 fn held_out_sequences(run: &dyn NeuralLm, input: &Path) -> Result<Vec<Vec<TokenId>>> {
     let corpus = Corpus::open(input)?;
-    let mode = run.run_config().sequence_mode();
+    let mode = match run.run_config().sequence_mode() {
+        SequenceMode::Stream => SequenceMode::Line,
+        mode => mode,
+    };
     let sequences: Vec<Vec<TokenId>> = corpus
         .sequences(mode)
         .iter()
@@ -442,4 +446,180 @@ fn write_plots(report: &AgreementReport, plot_dir: &Path) -> Result<Vec<PathBuf>
     write_line_plot(&path, title, &axes, &lines)?;
     plots.push(path);
     Ok(plots)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lmlab_tokenize::words::WordsTokenizer;
+
+    // Ids of the toy vocabulary: <unk> 0, <s> 1, </s> 2, then the words.
+    const EOS: TokenId = 2;
+    const A: TokenId = 3;
+    const B: TokenId = 4;
+
+    /// A model over {a, b} whose next-token distribution depends on the last token at most.
+    struct Toy {
+        tokenizer: WordsTokenizer,
+        dist: fn(Option<TokenId>) -> [f64; 5],
+        top1: Option<TokenId>,
+    }
+
+    fn toy(dist: fn(Option<TokenId>) -> [f64; 5]) -> Toy {
+        let tokenizer = WordsTokenizer::from_words(["a".to_string(), "b".to_string()]);
+        Toy {
+            tokenizer,
+            dist,
+            top1: None,
+        }
+    }
+
+    impl LanguageModel for Toy {
+        fn kind(&self) -> &str {
+            "toy"
+        }
+        fn describe(&self) -> String {
+            "toy".into()
+        }
+        fn tokenizer(&self) -> &dyn lmlab_core::Tokenizer {
+            &self.tokenizer
+        }
+        fn log_probs(&self, tokens: &[TokenId]) -> Vec<f64> {
+            (0..tokens.len())
+                .map(|i| (self.dist)(i.checked_sub(1).map(|j| tokens[j]))[tokens[i] as usize].ln())
+                .collect()
+        }
+        fn next_distribution(&self, context: &[TokenId]) -> Vec<f64> {
+            (self.dist)(context.last().copied()).to_vec()
+        }
+        fn parameter_count(&self) -> u64 {
+            0
+        }
+        fn top1_predictions(&self, tokens: &[TokenId]) -> Option<Vec<TokenId>> {
+            self.top1.map(|t| vec![t; tokens.len()])
+        }
+    }
+
+    /// a 0.6, b 0.3, </s> 0.1 whatever the context.
+    fn unigram(_: Option<TokenId>) -> [f64; 5] {
+        [0.0, 0.0, 0.1, 0.6, 0.3]
+    }
+
+    /// After `b`: the unigram; after `a` or `<s>`: b 0.7, a 0.2, </s> 0.1.
+    fn bigram(last: Option<TokenId>) -> [f64; 5] {
+        match last {
+            Some(B) => unigram(last),
+            _ => [0.0, 0.0, 0.1, 0.2, 0.7],
+        }
+    }
+
+    /// "a b a </s>".
+    fn text() -> Vec<Vec<TokenId>> {
+        vec![vec![A, B, A, EOS]]
+    }
+
+    fn close(a: f64, b: f64) -> bool {
+        (a - b).abs() < 1e-12
+    }
+
+    #[test]
+    fn kl_divergence_is_by_hand_and_infinite_off_the_support() {
+        let (p, q) = ([0.5, 0.5, 0.0], [0.25, 0.25, 0.5]);
+        assert!(close(kl_divergence(&p, &q), 2f64.ln()));
+        assert_eq!(kl_divergence(&p, &p), 0.0);
+        assert_eq!(kl_divergence(&q, &p), f64::INFINITY);
+        assert_eq!(argmax(&[0.2, 0.4, 0.4]), 1, "the lowest id on ties");
+    }
+
+    #[test]
+    fn a_model_agrees_with_itself_everywhere() {
+        let m = toy(bigram);
+        let curve = agreement_curve(&m, &m, &text(), 8);
+        assert_eq!(curve.all.positions, 4);
+        assert_eq!(curve.all.agreement, 1.0);
+        assert_eq!(curve.all.mean_kl, 0.0);
+        assert_eq!(curve.all.infinite_kl, 0);
+        assert_eq!(curve.all.model_accuracy, curve.all.reference_accuracy);
+        let contexts: Vec<usize> = curve.contexts.iter().map(|c| c.context).collect();
+        assert_eq!(contexts, vec![0, 1, 2, 3], "only lengths with positions");
+        assert!(curve
+            .contexts
+            .iter()
+            .all(|c| c.agreement.agreement == 1.0 && c.agreement.mean_kl == 0.0));
+    }
+
+    #[test]
+    fn a_bigram_against_a_unigram_is_by_hand() {
+        // Over "a b a </s>", the bigram predicts b after <s> and after a (the unigram: a), and
+        // the unigram's distribution after b: they agree at the third position only.
+        let (model, reference) = (toy(bigram), toy(unigram));
+        let kl = 0.7 * (0.7f64 / 0.3).ln() + 0.2 * (0.2f64 / 0.6).ln();
+        let curve = agreement_curve(&model, &reference, &text(), 2);
+        let all = &curve.all;
+        assert_eq!(all.positions, 4);
+        assert!(close(all.agreement, 0.25));
+        assert!(close(all.mean_kl, 3.0 * kl / 4.0), "{}", all.mean_kl);
+        // Top-1 right: the bigram at b and the second a, the unigram at both a's.
+        assert!(close(all.model_accuracy, 0.5) && close(all.reference_accuracy, 0.5));
+        let rows: Vec<(usize, u64, f64, f64)> = curve
+            .contexts
+            .iter()
+            .map(|c| {
+                let a = &c.agreement;
+                (c.context, a.positions, a.agreement, a.mean_kl)
+            })
+            .collect();
+        // Context 2 holds the positions with 2 tokens of history or more (the third and fourth).
+        assert_eq!(rows.len(), 3);
+        assert_eq!(rows[0], (0, 1, 0.0, rows[0].3));
+        assert_eq!(rows[1], (1, 1, 0.0, rows[1].3));
+        assert_eq!((rows[2].0, rows[2].1, rows[2].2), (2, 2, 0.5));
+        assert!(close(rows[0].3, kl) && close(rows[1].3, kl) && close(rows[2].3, kl / 2.0));
+    }
+
+    #[test]
+    fn zero_reference_probabilities_count_as_infinite_kl_apart_from_the_mean() {
+        fn no_b(last: Option<TokenId>) -> [f64; 5] {
+            match last {
+                Some(A) => [0.0, 0.0, 0.4, 0.6, 0.0],
+                _ => unigram(last),
+            }
+        }
+        let curve = agreement_curve(&toy(unigram), &toy(no_b), &text(), 8);
+        // After a (positions 1 and 3) the reference gives b nothing; elsewhere they are equal.
+        assert_eq!(curve.all.infinite_kl, 2);
+        assert_eq!(curve.all.mean_kl, 0.0);
+        assert_eq!(curve.all.agreement, 1.0);
+    }
+
+    #[test]
+    fn a_model_with_a_classifier_of_its_own_is_compared_by_its_answers() {
+        let mut reference = toy(bigram);
+        reference.top1 = Some(EOS);
+        let curve = agreement_curve(&toy(bigram), &reference, &text(), 8);
+        assert_eq!(curve.all.agreement, 0.0);
+        assert!(close(curve.all.reference_accuracy, 0.25), "right at </s>");
+        assert_eq!(curve.all.mean_kl, 0.0, "KL stays on the distributions");
+    }
+
+    #[test]
+    fn many_sequences_sum_to_the_same_rates_whatever_the_tasks() {
+        let (model, reference) = (toy(bigram), toy(unigram));
+        let one = agreement_curve(&model, &reference, &text(), 2);
+        let many: Vec<Vec<TokenId>> = (0..3 * SEQUENCES_PER_TASK + 5)
+            .map(|_| text()[0].clone())
+            .collect();
+        let curve = agreement_curve(&model, &reference, &many, 2);
+        assert_eq!(curve.all.positions, 4 * many.len() as u64);
+        assert!(close(curve.all.agreement, one.all.agreement));
+        assert!(close(curve.all.mean_kl, one.all.mean_kl));
+    }
+
+    #[test]
+    fn the_contexts_drawn_against_the_step_double_up_to_the_longest() {
+        assert_eq!(drawn_contexts(64), vec![0, 1, 2, 4, 8, 16, 32, 64]);
+        assert_eq!(drawn_contexts(20), vec![0, 1, 2, 4, 8, 16, 20]);
+        assert_eq!(drawn_contexts(1), vec![0, 1]);
+        assert_eq!(drawn_contexts(0), vec![0]);
+    }
 }
