@@ -29,7 +29,7 @@ lines=$(wc -l <"$input")
 head -n $((lines * 9 / 10)) "$input" >"$out/train.txt"
 tail -n +$((lines * 9 / 10 + 1)) "$input" >"$out/valid.txt"
 # Held-out lines for the agreement: the validation text's first non-empty lines.
-grep -v '^$' "$out/valid.txt" | head -n "$heldout_lines" >"$out/heldout.txt"
+awk -v n="$heldout_lines" 'NF && k < n { print; k++ }' "$out/valid.txt" >"$out/heldout.txt"
 config() { # ARCH N_LAYER
   cat <<TOML
 tokenizer = "chars"
