@@ -101,6 +101,20 @@ fn analyze_names_bad_inputs() {
     );
 }
 
+/// `lmlab analyze RUN --agree-with MODEL --input TEXT` and `extra`.
+fn agree<'a>(run: &'a Path, model: &'a Path, input: &'a Path, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
+        "analyze",
+        s(run),
+        "--agree-with",
+        s(model),
+        "--input",
+        s(input),
+    ];
+    args.extend_from_slice(extra);
+    args
+}
+
 /// A trigram over the run's own tokenizer, trained on the run's training text.
 fn trigram_with_tokenizer_of(run: &Path, dir: &Path) -> std::path::PathBuf {
     let model = dir.join("same-tokenizer.lmlab");
@@ -126,16 +140,7 @@ fn analyze_agree_with_compares_every_saved_step_with_a_count_model() {
     let run = train(dir.path(), "run", true);
     let test = dir.path().join("test.txt");
     let trigram = trigram_with_tokenizer_of(&run, dir.path());
-    let summary = ok(&[
-        "analyze",
-        s(&run),
-        "--agree-with",
-        s(&trigram),
-        "--input",
-        s(&test),
-        "--max-context",
-        "4",
-    ]);
+    let summary = ok(&agree(&run, &trigram, &test, &["--max-context", "4"]));
     assert!(
         summary.contains("top-1 agreement by context length 0..4"),
         "{summary}"
@@ -170,16 +175,8 @@ fn analyze_agree_with_compares_every_saved_step_with_a_count_model() {
     // the analysis checkpoint) agrees everywhere with KL 0.
     let export = dir.path().join("export.lmlab");
     ok(&["export", s(&run), "-o", s(&export)]);
-    let own: serde_json::Value = serde_json::from_str(&ok(&[
-        "analyze",
-        s(&run),
-        "--agree-with",
-        s(&export),
-        "--input",
-        s(&test),
-        "--json",
-    ]))
-    .unwrap();
+    let own: serde_json::Value =
+        serde_json::from_str(&ok(&agree(&run, &export, &test, &["--json"]))).unwrap();
     let last = &own["steps"][2];
     assert_eq!(last["step"], 12);
     assert_eq!(last["all"]["agreement"], 1.0);
@@ -195,14 +192,7 @@ fn analyze_agree_with_names_bad_inputs() {
     let dir = tempfile::tempdir().unwrap();
     let run = train(dir.path(), "run", false);
     let (_, test, other_tokenizer) = common::trained_trigram(dir.path());
-    let err = fails(&[
-        "analyze",
-        s(&run),
-        "--agree-with",
-        s(&other_tokenizer),
-        "--input",
-        s(&test),
-    ]);
+    let err = fails(&agree(&run, &other_tokenizer, &test, &[]));
     assert!(
         err.contains("was trained with another tokenizer")
             && err.contains("agreement needs one tokenizer for both"),
@@ -212,14 +202,7 @@ fn analyze_agree_with_names_bad_inputs() {
     let err = fails(&["analyze", s(&run), "--agree-with", s(&trigram)]);
     assert!(err.contains("--input"), "{err}");
     let missing = dir.path().join("missing.txt");
-    let err = fails(&[
-        "analyze",
-        s(&run),
-        "--agree-with",
-        s(&trigram),
-        "--input",
-        s(&missing),
-    ]);
+    let err = fails(&agree(&run, &trigram, &missing, &[]));
     assert!(err.contains("missing.txt"), "{err}");
     let err = fails(&[
         "analyze",
@@ -231,16 +214,8 @@ fn analyze_agree_with_names_bad_inputs() {
     ]);
     assert!(err.contains("train.txt"), "{err}");
     // A run without learning-dynamics checkpoints is compared at its last step.
-    let out: serde_json::Value = serde_json::from_str(&ok(&[
-        "analyze",
-        s(&run),
-        "--agree-with",
-        s(&trigram),
-        "--input",
-        s(&test),
-        "--json",
-    ]))
-    .unwrap();
+    let out: serde_json::Value =
+        serde_json::from_str(&ok(&agree(&run, &trigram, &test, &["--json"]))).unwrap();
     assert_eq!(out["steps"].as_array().unwrap().len(), 1);
     assert_eq!(out["steps"][0]["step"], 12);
 }

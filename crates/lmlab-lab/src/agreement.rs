@@ -15,6 +15,7 @@
 use crate::dynamics::{write_line_plot, Axes, Line, PLOTS_DIR};
 use lmlab_core::atomic::write_bytes_atomically;
 use lmlab_core::model::encode_sequence;
+use lmlab_core::sampling::most_likely;
 use lmlab_core::{Corpus, Error, LanguageModel, Result, SequenceMode, TokenId};
 use lmlab_neural::dynamics::capture::{self, AnalysisCheckpoint};
 use lmlab_neural::NeuralLm;
@@ -171,17 +172,6 @@ pub fn kl_divergence(p: &[f64], q: &[f64]) -> f64 {
         .sum()
 }
 
-/// The most likely id of `dist`, the lowest on ties.
-fn argmax(dist: &[f64]) -> TokenId {
-    let mut best = 0;
-    for (i, &p) in dist.iter().enumerate() {
-        if p > dist[best] {
-            best = i;
-        }
-    }
-    best as TokenId
-}
-
 /// Adds the positions of one sequence to `tallies` (indexed by context length, capped at the
 /// last).
 fn tally_sequence(
@@ -199,8 +189,8 @@ fn tally_sequence(
     for (i, &token) in ids.iter().enumerate() {
         sm.distribution_into(&mut p);
         sr.distribution_into(&mut q);
-        let a = top_m.as_ref().map_or_else(|| argmax(&p), |t| t[i]);
-        let b = top_r.as_ref().map_or_else(|| argmax(&q), |t| t[i]);
+        let a = top_m.as_ref().map_or_else(|| most_likely(&p), |t| t[i]);
+        let b = top_r.as_ref().map_or_else(|| most_likely(&q), |t| t[i]);
         let kl = kl_divergence(&p, &q);
         let t = &mut tallies[i.min(last)];
         t.positions += 1;
@@ -528,7 +518,6 @@ mod tests {
         assert!(close(kl_divergence(&p, &q), 2f64.ln()));
         assert_eq!(kl_divergence(&p, &p), 0.0);
         assert_eq!(kl_divergence(&q, &p), f64::INFINITY);
-        assert_eq!(argmax(&[0.2, 0.4, 0.4]), 1, "the lowest id on ties");
     }
 
     #[test]
