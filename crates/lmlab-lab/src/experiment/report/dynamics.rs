@@ -42,11 +42,11 @@ pub fn run_dynamics(dir: &Path, entries: &[RunEntry]) -> Result<Vec<RunDynamics>
             .join(&e.record.model_path)
             .join(capture::DIR);
         let plot_dir = analysis.join(PLOTS_DIR);
-        let listing = match std::fs::read_dir(&plot_dir) {
-            Ok(listing) => listing,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-            Err(e) => return Err(Error::io(&plot_dir, e)),
-        };
+        // Count-based runs' models are files; neural runs without analysis have no such folder.
+        if !plot_dir.is_dir() {
+            continue;
+        }
+        let listing = std::fs::read_dir(&plot_dir).map_err(|e| Error::io(&plot_dir, e))?;
         let mut plots = Vec::new();
         for entry in listing {
             let path = entry.map_err(|e| Error::io(&plot_dir, e))?.path();
@@ -126,6 +126,9 @@ mod tests {
         let mut neural = entry("r-neural", "tf", Some(10.0), 1, 1.2);
         neural.record.model_path = "model".into();
         let plain = entry("r-plain", "kn", None, 1, 1.3);
+        // A count-based run's model is a file.
+        std::fs::create_dir_all(run_dir(dir.path(), "r-plain")).unwrap();
+        std::fs::write(run_dir(dir.path(), "r-plain").join("model.lmlab"), "x").unwrap();
         let plots = run_dir(dir.path(), "r-neural").join("model/analysis/plots");
         std::fs::create_dir_all(&plots).unwrap();
         for (name, mark) in [
