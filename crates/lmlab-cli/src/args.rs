@@ -1053,6 +1053,18 @@ pub struct AnalyzeArgs {
     /// next token and the fitted per-layer ratio, per saved step.
     #[arg(long)]
     pub law: bool,
+    /// Where the run agrees with this model file (an n-gram or memory-based model over the run's
+    /// tokenizer) instead: per context length, top-1 agreement and KL(neural ‖ model) at each
+    /// saved step, over the text of --input.
+    #[arg(long, value_name = "MODEL", requires = "input", conflicts_with = "law")]
+    pub agree_with: Option<PathBuf>,
+    /// The held-out text of --agree-with.
+    #[arg(long, value_name = "TEXT", requires = "agree_with")]
+    pub input: Option<PathBuf>,
+    /// With --agree-with: the longest context length with a row of its own (default: the run's
+    /// context window less one; 64 for an LSTM).
+    #[arg(long, requires = "agree_with")]
+    pub max_context: Option<usize>,
     /// Print the analysis as JSON instead of a summary.
     #[arg(long)]
     pub json: bool,

@@ -100,3 +100,122 @@ fn analyze_names_bad_inputs() {
         "{err}"
     );
 }
+
+/// `lmlab analyze RUN --agree-with MODEL --input TEXT` and `extra`.
+fn agree<'a>(run: &'a Path, model: &'a Path, input: &'a Path, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
+        "analyze",
+        s(run),
+        "--agree-with",
+        s(model),
+        "--input",
+        s(input),
+    ];
+    args.extend_from_slice(extra);
+    args
+}
+
+/// A trigram over the run's own tokenizer, trained on the run's training text.
+fn trigram_with_tokenizer_of(run: &Path, dir: &Path) -> std::path::PathBuf {
+    let model = dir.join("same-tokenizer.lmlab");
+    ok(&[
+        "train",
+        "ngram",
+        "--order",
+        "3",
+        "--input",
+        s(&dir.join("train.txt")),
+        "--tokenizer-file",
+        s(&run.join("tokenizer.json")),
+        "-o",
+        s(&model),
+        "--discount-fallback",
+    ]);
+    model
+}
+
+#[test]
+fn analyze_agree_with_compares_every_saved_step_with_a_count_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = train(dir.path(), "run", true);
+    let test = dir.path().join("test.txt");
+    let trigram = trigram_with_tokenizer_of(&run, dir.path());
+    let summary = ok(&agree(&run, &trigram, &test, &["--max-context", "4"]));
+    assert!(
+        summary.contains("top-1 agreement by context length 0..4"),
+        "{summary}"
+    );
+    let json: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(run.join("analysis/agreement.json")).unwrap(),
+    )
+    .unwrap();
+    let steps = json["steps"].as_array().unwrap();
+    let saved: Vec<u64> = steps.iter().map(|s| s["step"].as_u64().unwrap()).collect();
+    assert_eq!(saved, vec![0, 6, 12]);
+    assert_eq!(json["max_context"], 4);
+    for step in steps {
+        let contexts = step["contexts"].as_array().unwrap();
+        assert_eq!(contexts.len(), 5, "context lengths 0 to 4");
+        let positions: u64 = contexts
+            .iter()
+            .map(|c| c["positions"].as_u64().unwrap())
+            .sum();
+        let all = &step["all"];
+        assert_eq!(positions, all["positions"].as_u64().unwrap());
+        let agreement = all["agreement"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&agreement), "{agreement}");
+        assert!(all["mean_kl"].as_f64().unwrap() > 0.0);
+    }
+    for plot in ["agreement-context", "kl-context", "agreement-step"] {
+        let svg = std::fs::read_to_string(run.join(format!("analysis/plots/{plot}.svg"))).unwrap();
+        assert!(svg.contains("step") && svg.contains("agreement") || svg.contains("KL"));
+    }
+
+    // The run against its own export: the last saved step (the exported weights, rebuilt from
+    // the analysis checkpoint) agrees everywhere with KL 0.
+    let export = dir.path().join("export.lmlab");
+    ok(&["export", s(&run), "-o", s(&export)]);
+    let own: serde_json::Value =
+        serde_json::from_str(&ok(&agree(&run, &export, &test, &["--json"]))).unwrap();
+    let last = &own["steps"][2];
+    assert_eq!(last["step"], 12);
+    assert_eq!(last["all"]["agreement"], 1.0);
+    assert!(
+        last["all"]["mean_kl"].as_f64().unwrap().abs() < 1e-9,
+        "{last}"
+    );
+    assert!(own["steps"][0]["all"]["agreement"].as_f64().unwrap() < 1.0);
+}
+
+#[test]
+fn analyze_agree_with_names_bad_inputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = train(dir.path(), "run", false);
+    let (_, test, other_tokenizer) = common::trained_trigram(dir.path());
+    let err = fails(&agree(&run, &other_tokenizer, &test, &[]));
+    assert!(
+        err.contains("was trained with another tokenizer")
+            && err.contains("agreement needs one tokenizer for both"),
+        "{err}"
+    );
+    let trigram = trigram_with_tokenizer_of(&run, dir.path());
+    let err = fails(&["analyze", s(&run), "--agree-with", s(&trigram)]);
+    assert!(err.contains("--input"), "{err}");
+    let missing = dir.path().join("missing.txt");
+    let err = fails(&agree(&run, &trigram, &missing, &[]));
+    assert!(err.contains("missing.txt"), "{err}");
+    let err = fails(&[
+        "analyze",
+        s(&dir.path().join("train.txt")),
+        "--agree-with",
+        s(&trigram),
+        "--input",
+        s(&test),
+    ]);
+    assert!(err.contains("train.txt"), "{err}");
+    // A run without learning-dynamics checkpoints is compared at its last step.
+    let out: serde_json::Value =
+        serde_json::from_str(&ok(&agree(&run, &trigram, &test, &["--json"]))).unwrap();
+    assert_eq!(out["steps"].as_array().unwrap().len(), 1);
+    assert_eq!(out["steps"][0]["step"], 12);
+}

@@ -47,7 +47,7 @@ pub fn law_run(run_dir: &Path) -> Result<LawOutput> {
     let json = dir.join(LAW_FILE);
     let text = serde_json::to_string_pretty(&fits).expect("law serializes");
     write_bytes_atomically(&json, text.as_bytes())?;
-    let lines: BTreeMap<usize, Vec<(f64, f64)>> = fits
+    let lines: Vec<Line> = fits
         .iter()
         .map(|f| {
             let points = f
@@ -56,7 +56,7 @@ pub fn law_run(run_dir: &Path) -> Result<LawOutput> {
                 .enumerate()
                 .map(|(l, r)| (l as f64, *r))
                 .filter(|p| p.1.is_finite());
-            (f.step, points.collect())
+            (format!("step {}", f.step), points.collect())
         })
         .collect();
     let plot_dir = dir.join(PLOTS_DIR);
@@ -65,20 +65,22 @@ pub fn law_run(run_dir: &Path) -> Result<LawOutput> {
     let axes = Axes {
         x: "layer",
         y: "PR",
-        legend: "step",
     };
-    let svg = svg_of(|svg| draw_series(svg, title, &axes, &lines), title)?;
     let plot = plot_dir.join("law.svg");
-    write_bytes_atomically(&plot, svg.as_bytes())?;
+    write_line_plot(&plot, title, &axes, &lines)?;
     Ok(LawOutput { fits, json, plot })
 }
 
-/// The axis titles of a plot and the word before each line's key in the legend.
-struct Axes<'a> {
-    x: &'a str,
-    y: &'a str,
-    legend: &'a str,
+/// The axis titles of a plot.
+pub(crate) struct Axes<'a> {
+    /// The x axis.
+    pub x: &'a str,
+    /// The y axis.
+    pub y: &'a str,
 }
+
+/// One line of a plot: its legend entry and its points.
+pub(crate) type Line = (String, Vec<(f64, f64)>);
 
 /// What `analyze_run` wrote.
 #[derive(Debug)]
@@ -114,11 +116,13 @@ pub fn analyze_run(
         let axes = Axes {
             x: "training step",
             y: metric,
-            legend: "layer",
         };
-        let svg = svg_of(|svg| draw_series(svg, &title, &axes, &series), &title)?;
+        let lines: Vec<Line> = series
+            .into_iter()
+            .map(|(layer, points)| (format!("layer {layer}"), points))
+            .collect();
         let path = plot_dir.join(format!("{metric}-{data}-{component}.svg"));
-        write_bytes_atomically(&path, svg.as_bytes())?;
+        write_line_plot(&path, &title, &axes, &lines)?;
         plots.push(path);
     }
     Ok(AnalyzeOutput {
@@ -161,14 +165,25 @@ fn range(values: impl Iterator<Item = f64>) -> std::ops::Range<f64> {
     (lo - pad)..(hi + pad)
 }
 
-/// A line per key of `lines` (layers, or steps) through its points.
-fn draw_series(
+/// Draws `lines` ([`draw_series`]) and writes the SVG to `path` atomically.
+pub(crate) fn write_line_plot(
+    path: &Path,
+    title: &str,
+    axes: &Axes<'_>,
+    lines: &[Line],
+) -> Result<()> {
+    let svg = svg_of(|svg| draw_series(svg, title, axes, lines), title)?;
+    write_bytes_atomically(path, svg.as_bytes())
+}
+
+/// A line per entry of `lines` (layers, steps, context lengths) through its points.
+pub(crate) fn draw_series(
     svg: &mut String,
     title: &str,
     axes: &Axes<'_>,
-    lines: &BTreeMap<usize, Vec<(f64, f64)>>,
+    lines: &[Line],
 ) -> DrawResult {
-    let all = || lines.values().flat_map(|p| p.iter().copied());
+    let all = || lines.iter().flat_map(|(_, p)| p.iter().copied());
     let (plot_area, legend_area) = canvas(svg)?;
     let mut chart = ChartBuilder::on(&plot_area)
         .caption(title, ("sans-serif", 18))
@@ -182,14 +197,14 @@ fn draw_series(
         .y_desc(axes.y)
         .draw()?;
     let mut legend = Vec::new();
-    for (i, (key, points)) in lines.iter().enumerate() {
+    for (i, (label, points)) in lines.iter().enumerate() {
         let colour = arm_colour(i);
         chart.draw_series(LineSeries::new(
             points.iter().copied(),
             colour.stroke_width(2),
         ))?;
         chart.draw_series(points.iter().map(|&p| Circle::new(p, 3, colour.filled())))?;
-        legend.push((format!("{} {key}", axes.legend), colour, Mark::Line(2)));
+        legend.push((label.clone(), colour, Mark::Line(2)));
     }
     draw_legend(&legend_area, &legend)?;
     plot_area.present()?;

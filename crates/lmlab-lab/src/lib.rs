@@ -1,6 +1,7 @@
 //! lmlab-lab: what runs experiments over the model crates — one recipe for every family, training
 //! runs with compute accounting and provenance, loading any model kind from its file, ensembles and comparisons of probability files, and the demo.
 
+pub mod agreement;
 pub mod compare;
 pub mod demo;
 pub mod dynamics;

@@ -58,6 +58,8 @@ pub(crate) fn load_parts(run_dir: &Path) -> Result<(Checkpoint, Box<dyn Tokenize
 pub trait NeuralLm: LanguageModel {
     /// The run's config.
     fn run_config(&self) -> &RunConfig;
+    /// Training steps completed when its weights were saved.
+    fn step(&self) -> usize;
     /// The transformer, when it is one.
     fn as_transformer(&self) -> Option<&TransformerModel> {
         None
@@ -491,6 +493,9 @@ impl NeuralLm for TransformerModel {
     fn run_config(&self) -> &RunConfig {
         &self.config
     }
+    fn step(&self) -> usize {
+        self.step
+    }
     fn as_transformer(&self) -> Option<&TransformerModel> {
         Some(self)
     }
@@ -597,6 +602,9 @@ impl LanguageModel for LstmModel {
 impl NeuralLm for LstmModel {
     fn run_config(&self) -> &RunConfig {
         &self.config
+    }
+    fn step(&self) -> usize {
+        self.step
     }
 }
 

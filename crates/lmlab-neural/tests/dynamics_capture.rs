@@ -70,6 +70,21 @@ fn analysis_checkpoints_are_written_at_their_steps_and_leave_training_unchanged(
         stored, expected,
         "the weights of the last step are the checkpoint's"
     );
+    // Put back in place, they are the checkpoint's parameters buffer, element for element.
+    assert!(last.params().unwrap() == ckpt.params);
+    let mut broken = last.clone();
+    broken
+        .tensors
+        .get_mut("weights.h.0.attn.c_proj.weight")
+        .unwrap()
+        .shape = vec![1, 256];
+    let err = broken.params().unwrap_err().to_string();
+    assert!(
+        err.contains(
+            "weights.h.0.attn.c_proj.weight has shape [1, 256], the config gives [16, 16]"
+        ),
+        "{err}"
+    );
 
     let (n, d) = (4 * 16, 16); // batch_size × block_size tokens, n_embd features
     for layer in 0..2 {

@@ -1,5 +1,6 @@
 use super::print_json;
 use crate::args::AnalyzeArgs;
+use lmlab_lab::agreement::{agreement_run, AgreementOptions};
 use lmlab_lab::dynamics::{analyze_run, law_run};
 use lmlab_neural::dynamics::analyze::AnalyzeOptions;
 use lmlab_neural::dynamics::Metric;
@@ -7,6 +8,9 @@ use lmlab_neural::dynamics::Metric;
 pub fn run(args: AnalyzeArgs) -> anyhow::Result<()> {
     if args.law {
         return law(&args);
+    }
+    if let (Some(reference), Some(input)) = (&args.agree_with, &args.input) {
+        return agreement(&args, reference, input);
     }
     let metrics = args
         .metrics
@@ -63,5 +67,52 @@ fn law(args: &AnalyzeArgs) -> anyhow::Result<()> {
     }
     println!("json        {}", out.json.display());
     println!("plot        {}", out.plot.display());
+    Ok(())
+}
+
+fn agreement(
+    args: &AnalyzeArgs,
+    reference: &std::path::Path,
+    input: &std::path::Path,
+) -> anyhow::Result<()> {
+    let options = AgreementOptions {
+        max_context: args.max_context,
+    };
+    let out = agreement_run(&args.run, reference, input, &options)?;
+    if args.json {
+        return print_json(&out.report);
+    }
+    let r = &out.report;
+    println!("reference   {}", r.reference_model);
+    println!(
+        "input       {} ({} sequences, {} positions)",
+        r.input,
+        r.sequences,
+        r.steps.first().map_or(0, |s| s.curve.all.positions)
+    );
+    println!(
+        "{:>8}  {:>9}  {:>8}  {:>8}  {:>8}  top-1 agreement by context length 0..{} (last: that or more)",
+        "step", "agreement", "KL nats", "acc run", "acc ref", r.max_context
+    );
+    for s in &r.steps {
+        let a = &s.curve.all;
+        let per: Vec<String> = s
+            .curve
+            .contexts
+            .iter()
+            .map(|c| format!("{:.3}", c.agreement.agreement))
+            .collect();
+        println!(
+            "{:>8}  {:>9.4}  {:>8.4}  {:>8.4}  {:>8.4}  {}",
+            s.step,
+            a.agreement,
+            a.mean_kl,
+            a.model_accuracy,
+            a.reference_accuracy,
+            per.join(" ")
+        );
+    }
+    println!("json        {}", out.json.display());
+    println!("plots       {}", out.plots.len());
     Ok(())
 }

@@ -1,9 +1,10 @@
 //! `lmlab report`: an experiment's results as one self-contained HTML page (inline SVG and CSS, no
 //! script, no network): the hypothesis and its verdict with bootstrap intervals ([`verdict`]),
 //! bits per byte against compute with the frontier, learning curves, the fitted compute laws
-//! ([`fit`]) with their extrapolation ([`plots`]), a table per arm and budget, the failures, and
-//! provenance ([`html`]).
+//! ([`fit`]) with their extrapolation ([`plots`]), a table per arm and budget, the runs' learning-dynamics
+//! plots ([`dynamics`]), the failures, and provenance ([`html`]).
 
+pub mod dynamics;
 pub mod fit;
 pub mod html;
 pub mod plots;
@@ -293,6 +294,7 @@ pub fn report_html(
     };
     let figures = figures(entries)?;
     let rows = arm_rows(entries);
+    let runs_dynamics = dynamics::run_dynamics(dir, entries)?;
     Ok(html::page(&html::Page {
         state,
         split: report_split(entries),
@@ -300,6 +302,7 @@ pub fn report_html(
         claim,
         figures: &figures,
         rows: &rows,
+        dynamics: &runs_dynamics,
         failures,
         provenance: html::Provenance::of_this_machine(),
     }))

@@ -361,6 +361,49 @@ impl AnalysisCheckpoint {
     }
 }
 
+impl AnalysisCheckpoint {
+    /// The run's flat parameters at this step, put together from the `weights.*` tensors (each
+    /// checked against the shape the config gives it).
+    pub fn params(&self) -> Result<Vec<f32>> {
+        let (specs, len) = match self.config.model.arch {
+            crate::config::Arch::Transformer => {
+                let net = Transformer::<f32>::zeros(&self.config.model)?;
+                (net.layout.specs, net.params.len())
+            }
+            crate::config::Arch::Lstm => {
+                let net = LstmNet::<f32>::zeros(&self.config.model)?;
+                (net.layout.specs, net.params.len())
+            }
+        };
+        let mut params = vec![0f32; len];
+        for spec in &specs {
+            let name = format!("weights.{}", spec.name);
+            let tensor = self.tensors.get(&name).ok_or_else(|| {
+                Error::invalid(format!(
+                    "the analysis checkpoint of step {} has no tensor {name}",
+                    self.step
+                ))
+            })?;
+            if tensor.shape != spec.shape {
+                return Err(Error::Mismatch(format!(
+                    "analysis checkpoint of step {}: {name} has shape {:?}, the config gives {:?}",
+                    self.step, tensor.shape, spec.shape
+                )));
+            }
+            spec.span.of_mut(&mut params).copy_from_slice(&tensor.data);
+        }
+        Ok(params)
+    }
+
+    /// The model at this step, over the run's `tokenizer`.
+    pub fn model(
+        &self,
+        tokenizer: Box<dyn lmlab_core::Tokenizer>,
+    ) -> Result<Box<dyn crate::NeuralLm>> {
+        crate::lm::model_from_parts(self.config.clone(), self.params()?, tokenizer, self.step)
+    }
+}
+
 /// The saved learning-dynamics checkpoints of `run_dir` as `(step, path)` in step order; empty
 /// when the run saved none.
 pub fn list(run_dir: &Path) -> Result<Vec<(usize, PathBuf)>> {

@@ -77,6 +77,8 @@ pub struct Page<'a> {
     pub figures: &'a Figures,
     /// The table.
     pub rows: &'a [ArmRow],
+    /// The runs' learning-dynamics plots.
+    pub dynamics: &'a [super::dynamics::RunDynamics],
     /// The failed runs.
     pub failures: &'a [RunFailure],
     /// Provenance.
@@ -166,6 +168,7 @@ pub fn page(p: &Page<'_>) -> String {
         );
     }
     table(&mut h, p);
+    super::dynamics::section(&mut h, p.dynamics);
     failures(&mut h, p.failures);
     provenance(&mut h, p);
     h.push_str("</body></html>\n");
@@ -265,7 +268,7 @@ fn hypothesis(h: &mut String, p: &Page<'_>) {
     );
 }
 
-fn figure(h: &mut String, svg: &Option<String>, missing: &str) {
+pub(super) fn figure(h: &mut String, svg: &Option<String>, missing: &str) {
     match svg {
         Some(svg) => {
             // The HTML parser places inline <svg> in the SVG namespace: the attribute naming it
