@@ -36,10 +36,10 @@ pub fn forward<F: Float>(
     );
 }
 
-/// [`forward`] row by row through [`dot`] (its one-row path), each weight row read once for all
-/// `n` rows: every row's output is bit for bit what it is alone, and nothing is allocated (GEMM
-/// packs its operands into buffers of its own). For the KV cache's steps, however many tokens each
-/// feeds.
+/// [`forward`] with every element summed as [`dot`] sums it (tiled over outputs and rows by
+/// [`super::row_tiles::forward`]): every row's output is bit for bit what it is alone, and nothing
+/// is allocated (GEMM packs its operands into buffers of its own). For the KV cache's steps,
+/// however many tokens each feeds.
 pub fn forward_rows<F: Float>(
     y: &mut [F],
     x: &[F],
@@ -49,12 +49,7 @@ pub fn forward_rows<F: Float>(
     d_in: usize,
     d_out: usize,
 ) {
-    for (o, wo) in w[..d_out * d_in].chunks_exact(d_in).enumerate() {
-        for r in 0..n {
-            let dot = dot(wo, &x[r * d_in..(r + 1) * d_in]);
-            y[r * d_out + o] = b.map_or(dot, |b| dot + b[o]);
-        }
-    }
+    super::row_tiles::forward(y, x, w, b, n, d_in, d_out);
 }
 
 /// Dot product with eight independent partial sums (so the compiler can keep them in one vector).
