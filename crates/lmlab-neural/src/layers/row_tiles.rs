@@ -67,18 +67,13 @@ simd_dispatch! {
 fn tile<F: Float, const O: usize, const R: usize>(ws: &[F], xs: &[F], d_in: usize) -> [[F; R]; O] {
     let mut acc = [[[F::ZERO; 8]; R]; O];
     let full = d_in / 8 * 8;
-    let mut i = 0;
-    while i < full {
-        let wv: [&[F]; O] = std::array::from_fn(|k| &ws[k * d_in + i..k * d_in + i + 8]);
-        let xv: [&[F]; R] = std::array::from_fn(|r| &xs[r * d_in + i..r * d_in + i + 8]);
-        for k in 0..O {
-            for r in 0..R {
-                for j in 0..8 {
-                    acc[k][r][j] += wv[k][j] * xv[r][j];
-                }
+    for i in (0..full).step_by(8) {
+        for (k, acc_k) in acc.iter_mut().enumerate() {
+            let wk = lanes(ws, k * d_in + i);
+            for (r, a) in acc_k.iter_mut().enumerate() {
+                add_products(a, wk, lanes(xs, r * d_in + i));
             }
         }
-        i += 8;
     }
     std::array::from_fn(|k| {
         std::array::from_fn(|r| {
@@ -89,6 +84,20 @@ fn tile<F: Float, const O: usize, const R: usize>(ws: &[F], xs: &[F], d_in: usiz
             sum
         })
     })
+}
+
+/// The eight elements of `v` from `at`.
+#[inline(always)]
+fn lanes<F>(v: &[F], at: usize) -> &[F; 8] {
+    v[at..at + 8].try_into().expect("eight lanes")
+}
+
+/// `acc[j] += w[j] · x[j]` for the eight lanes (one vector multiply and one add).
+#[inline(always)]
+fn add_products<F: Float>(acc: &mut [F; 8], w: &[F; 8], x: &[F; 8]) {
+    for j in 0..8 {
+        acc[j] += w[j] * x[j];
+    }
 }
 
 /// Writes a tile's sums (plus the bias) at output features `o..` of rows `r..` of `y`.
