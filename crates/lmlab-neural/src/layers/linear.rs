@@ -36,21 +36,10 @@ pub fn forward<F: Float>(
     );
 }
 
-/// [`forward`] with every element summed as [`dot`] sums it (tiled over outputs and rows by
-/// [`super::row_tiles::forward`]): every row's output is bit for bit what it is alone, and nothing
-/// is allocated (GEMM packs its operands into buffers of its own). For the KV cache's steps,
-/// however many tokens each feeds.
-pub fn forward_rows<F: Float>(
-    y: &mut [F],
-    x: &[F],
-    w: &[F],
-    b: Option<&[F]>,
-    n: usize,
-    d_in: usize,
-    d_out: usize,
-) {
-    super::row_tiles::forward(y, x, w, b, n, d_in, d_out);
-}
+/// [`forward`] with every element summed as [`dot`] sums it (tiled over outputs and rows): every
+/// row's output is bit for bit what it is alone, and nothing is allocated (GEMM packs its operands
+/// into buffers of its own). For the KV cache's steps, however many tokens each feeds.
+pub use super::row_tiles::forward as forward_rows;
 
 /// Dot product with eight independent partial sums (so the compiler can keep them in one vector).
 pub fn dot<F: Float>(a: &[F], b: &[F]) -> F {
