@@ -2,10 +2,10 @@
 # Speculative decoding (issue 14): a byte-level transformer target (4 blocks × 256, 128-byte context)
 # trained briefly on the TinyStories train slice, and three drafts over the same bytes tokenizer
 # trained on the same text: a modified-KN 4-gram, an IGTree with a 4-byte context, and a 1-block
-# transformer (1 × 128). In one run: target-only generation, then each draft at K = 2..8, every one
-# the same samples (seeds SEED..SEED+N−1, MAX tokens each, no stop at the end token) at temperature 1
-# and greedy; prints wall tokens/s, the ratio to target-only, the acceptance rate and target calls
-# per token, from `lmlab generate --json` (generation time only, models loaded before the clock).
+# transformer (1 × 128). In one run: each draft at K = 2..8, each paired with a target-only run just
+# before it, every one the same samples (seeds SEED..SEED+N−1, MAX tokens each, no stop at the end
+# token) at temperature 1 and greedy; prints wall tokens/s of both, the ratio within the pair, the
+# acceptance rate and target calls per token, from `lmlab generate --json` (generation time only, models loaded before the clock).
 # Generation runs on one rayon thread for every side (the machine is shared; THREADS changes it).
 # WORK=DIR keeps the trained models there and reuses them on the next run; LMLAB=BINARY skips the build.
 # Usage: bench/speculative.sh [STEPS] [SAMPLES] [MAX_TOKENS]   (defaults 200 4 256)
@@ -83,18 +83,20 @@ print(f'{r["tokens_per_second"]:.1f} {s.get("acceptance_rate", float("nan")):.3f
 PY
 }
 
+# Each draft run is paired with a target-only run just before it (the ratio is within the pair), so a
+# change of load on the shared machine between pairs does not enter the ratios.
 for mode in sample greedy; do
   flags=()
   [ "$mode" = greedy ] && flags=(--greedy)
-  read -r base _ _ n <<< "$(run "${flags[@]}")"
   echo
-  echo "== $mode: target-only $base tokens/s ($n tokens)"
-  printf '%-6s %2s %10s %7s %10s %12s\n' draft K tokens/s ratio acceptance calls/token
+  echo "== $mode"
+  printf '%-6s %2s %10s %10s %7s %10s %12s\n' draft K target-only tokens/s ratio acceptance calls/token
   for draft in kn4.lmlab ig4.lmlab t1; do
     for k in 2 3 4 5 6 7 8; do
+      read -r base _ _ _ <<< "$(run "${flags[@]}")"
       read -r tps acc calls _ <<< "$(run "${flags[@]}" --draft "$work/$draft" --draft-tokens "$k")"
       ratio=$(python3 -c "print(f'{$tps / $base:.2f}')")
-      printf '%-6s %2d %10s %7s %10s %12s\n' "${draft%.lmlab}" "$k" "$tps" "$ratio" "$acc" "$calls"
+      printf '%-6s %2d %10s %10s %7s %10s %12s\n' "${draft%.lmlab}" "$k" "$base" "$tps" "$ratio" "$acc" "$calls"
     done
   done
 done

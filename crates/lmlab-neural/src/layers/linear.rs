@@ -36,26 +36,10 @@ pub fn forward<F: Float>(
     );
 }
 
-/// [`forward`] row by row through [`dot`] (its one-row path), each weight row read once for all
-/// `n` rows: every row's output is bit for bit what it is alone, and nothing is allocated (GEMM
-/// packs its operands into buffers of its own). For the KV cache's steps, however many tokens each
-/// feeds.
-pub fn forward_rows<F: Float>(
-    y: &mut [F],
-    x: &[F],
-    w: &[F],
-    b: Option<&[F]>,
-    n: usize,
-    d_in: usize,
-    d_out: usize,
-) {
-    for (o, wo) in w[..d_out * d_in].chunks_exact(d_in).enumerate() {
-        for r in 0..n {
-            let dot = dot(wo, &x[r * d_in..(r + 1) * d_in]);
-            y[r * d_out + o] = b.map_or(dot, |b| dot + b[o]);
-        }
-    }
-}
+/// [`forward`] with every element summed as [`dot`] sums it (tiled over outputs and rows): every
+/// row's output is bit for bit what it is alone, and nothing is allocated (GEMM packs its operands
+/// into buffers of its own). For the KV cache's steps, however many tokens each feeds.
+pub use super::row_tiles::forward as forward_rows;
 
 /// Dot product with eight independent partial sums (so the compiler can keep them in one vector).
 pub fn dot<F: Float>(a: &[F], b: &[F]) -> F {

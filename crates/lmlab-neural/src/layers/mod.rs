@@ -20,6 +20,7 @@ pub mod loss;
 pub mod lstm;
 pub mod norm;
 pub mod rope;
+pub mod row_tiles;
 
 #[cfg(test)]
 pub(crate) mod gradcheck;

@@ -135,9 +135,9 @@ impl<F: Float> Transformer<F> {
 
     /// Feeds `tokens` at the next positions in one forward pass (each attending to the cache and
     /// the tokens before it) and returns their next-token probabilities, one row of `vocab_size`
-    /// per token. The products go row by row ([`linear::forward_rows`]), each weight row read once
-    /// for all tokens, so each token's probabilities are bit for bit those of feeding it alone with
-    /// [`Transformer::step`]. Panics when they do not fit in `block_size` positions.
+    /// per token. The products go through [`linear::forward_rows`] (tiles of weight rows, each read
+    /// once for all tokens, every element summed as one row's dot product sums it), so each token's
+    /// probabilities are bit for bit those of feeding it alone with [`Transformer::step`]. Panics when they do not fit in `block_size` positions.
     pub fn step_many<'a>(&self, cache: &'a mut KvCache<F>, tokens: &[u32]) -> &'a [F] {
         let c = &self.config;
         let (d, ff, h, hd, tmax, v) = (
