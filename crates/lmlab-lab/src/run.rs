@@ -442,8 +442,13 @@ fn fit_neural(
     if let Some(budget) = recipe.budget_cpu_seconds {
         let left = budget - tokenizer_cpu;
         if left <= 0.0 {
+            let what = if train_options.teacher.is_some() {
+                "learning the tokenizer and loading the teacher"
+            } else {
+                "learning the tokenizer"
+            };
             return Err(Error::invalid(format!(
-                "learning the tokenizer took {tokenizer_cpu:.1} CPU-s, the whole budget of {budget} CPU-s"
+                "{what} took {tokenizer_cpu:.1} CPU-s, the whole budget of {budget} CPU-s"
             )));
         }
         train_options.budget_cpu_seconds = Some(left);

@@ -135,3 +135,18 @@ fn a_path_that_is_not_a_model_and_another_tokenizer_are_refused() {
         .to_string();
     assert!(err.contains("another tokenizer than the student"), "{err}");
 }
+
+#[test]
+fn a_budget_spent_before_training_names_the_teacher() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = data(tmp.path());
+    let kn = tmp.path().join("kn3.lm");
+    fit(&ngram("chars"), &data, &kn).unwrap();
+    let recipe = format!("budget_cpu_seconds = 1e-9\n{}", student_of(&[&kn]));
+    let err = fit(&recipe, &data, &tmp.path().join("s")).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("learning the tokenizer and loading the teacher took"),
+        "{err}"
+    );
+}
