@@ -1,7 +1,7 @@
 //! Evaluation of any [`LanguageModel`] on a corpus: totals for every metric and, on request, the
 //! per-token probability file.
 
-use crate::corpus::{split_sequences, Corpus, SequenceMode};
+use crate::corpus::{count_sequences, split_sequences, Corpus, SequenceMode};
 use crate::metrics::EvalTotals;
 use crate::model::{encode_sequence, LanguageModel, TokenSequence};
 use crate::probs::{ProbRow, ProbsFile, ProbsHeader};
@@ -103,7 +103,7 @@ pub fn evaluate_keeping(
     let total: usize = blocks
         .iter()
         .map(|range| {
-            let n = split_sequences(&text[range.clone()], mode).len();
+            let n = count_sequences(&text[range.clone()], mode);
             corpus.release_range(range.clone());
             n
         })

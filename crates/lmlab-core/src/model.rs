@@ -201,7 +201,9 @@ pub fn encode_sequence(
     sequence: &Sequence<'_>,
     mode: SequenceMode,
 ) -> TokenSequence {
-    let mut ids = Vec::new();
+    let words = sequence.word_count();
+    // Words and line ends: a word tokenizer's exact count of ids, a lower bound for most others.
+    let mut ids = Vec::with_capacity(words);
     let mut oov_at = Vec::new();
     let oov = encode_lines(tokenizer, sequence, mode, &mut ids, |text, out| {
         tokenizer.encode_into_marking_oov(text, out, &mut oov_at)
@@ -211,7 +213,7 @@ pub fn encode_sequence(
         oov,
         oov_at,
         bytes: sequence.byte_count(),
-        words: sequence.word_count(),
+        words,
     }
 }
 
