@@ -124,6 +124,10 @@ impl OrderTable {
         let lower = lower.ok_or("a hashed table without a lower order")?;
         let mut count = 0;
         for (slot, entry) in entries.iter().enumerate() {
+            // The suffix checked some slots ahead, so that the lower order's cache misses overlap.
+            if let Some(ahead) = entries.get(slot + 16).filter(|e| e.key != EMPTY) {
+                lower.prefetch_id((ahead.key >> 32) as usize);
+            }
             if entry.key == EMPTY {
                 continue;
             }
@@ -153,6 +157,13 @@ impl OrderTable {
 
     fn is_id(&self, id: usize) -> bool {
         self.entries.get(id).is_some_and(|e| e.key != EMPTY)
+    }
+
+    /// Prefetches the entry of `id` (if in range) for [`OrderTable::is_id`].
+    fn prefetch_id(&self, id: usize) {
+        if let Some(entry) = self.entries.get(id) {
+            prefetch(entry);
+        }
     }
 
     /// Number of n-grams of this order.
