@@ -231,13 +231,27 @@ impl ModelFile {
         }
         // SAFETY: read-only map of a file lmlab does not modify while it is open.
         let map = unsafe { Mmap::map(&file) }.map_err(|e| Error::io(path, e))?;
-        let (header, payload_start) = parse(path, &map)?;
-        Ok(ModelFile {
+        let (header, payload_start, crc) = parse(path, &map)?;
+        let file = ModelFile {
             path: path.to_path_buf(),
             map,
             header,
             payload_start,
-        })
+        };
+        let mut hasher = crc32fast::Hasher::new();
+        let payload = file.payload();
+        for from in (0..payload.len()).step_by(CHECK_STRETCH) {
+            let to = (from + CHECK_STRETCH).min(payload.len());
+            hasher.update(&payload[from..to]);
+            file.release_range(from..to);
+        }
+        if hasher.finalize() != crc {
+            return Err(Error::bad_file(
+                path,
+                "payload checksum mismatch; the file is corrupted",
+            ));
+        }
+        Ok(file)
     }
 
     /// The file's path.
@@ -253,6 +267,27 @@ impl ModelFile {
     /// The payload bytes (8-byte aligned in the file).
     pub fn payload(&self) -> &[u8] {
         &self.map[self.payload_start..]
+    }
+
+    /// Lets the whole pages inside `range` of the payload leave this process's resident memory, as
+    /// [`ModelFile::release_pages`] does for the whole file (pages the range only partly covers
+    /// stay; 4 KiB pages assumed: on other page sizes the advice may fail, which changes nothing).
+    pub fn release_range(&self, range: std::ops::Range<usize>) {
+        const PAGE: usize = 4096;
+        let (start, end) = (
+            self.payload_start + range.start,
+            self.payload_start + range.end,
+        );
+        let (start, end) = (start.div_ceil(PAGE) * PAGE, end / PAGE * PAGE);
+        if start >= end {
+            return;
+        }
+        #[cfg(unix)]
+        // SAFETY: as in `release_pages`: read-only pages, read again from the file when needed.
+        let _ = unsafe {
+            self.map
+                .unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, start, end - start)
+        };
     }
 
     /// Lets the mapped bytes leave this process's resident memory (after the checks that read them
@@ -282,7 +317,8 @@ fn read_u32(bytes: &[u8], at: usize) -> u32 {
     u32::from_le_bytes(bytes[at..at + 4].try_into().expect("4 bytes"))
 }
 
-fn parse(path: &Path, bytes: &[u8]) -> Result<(ModelHeader, usize)> {
+/// The header, the payload's offset and its expected CRC-32 (checked by the caller).
+fn parse(path: &Path, bytes: &[u8]) -> Result<(ModelHeader, usize, u32)> {
     let magic_len = bytes.len().min(MAGIC.len());
     if bytes[..magic_len] != MAGIC[..magic_len] {
         return Err(Error::bad_file(
@@ -328,14 +364,12 @@ fn parse(path: &Path, bytes: &[u8]) -> Result<(ModelHeader, usize)> {
     }
     let header: ModelHeader = serde_json::from_slice(&bytes[PREFIX_LEN..payload_start])
         .map_err(|e| Error::bad_file(path, format!("corrupted model header: {e}")))?;
-    if crc32fast::hash(&bytes[payload_start..]) != crc {
-        return Err(Error::bad_file(
-            path,
-            "payload checksum mismatch; the file is corrupted",
-        ));
-    }
-    Ok((header, payload_start))
+    Ok((header, payload_start, crc))
 }
+
+/// Bytes of a mapped payload checksummed at a time by [`ModelFile::open`], each stretch's pages
+/// released once read, so that opening a model does not make the whole file resident.
+const CHECK_STRETCH: usize = 4 << 20;
 
 fn truncated(path: &Path, expected: usize, found: usize) -> Error {
     Error::bad_file(

@@ -186,6 +186,11 @@ impl OrderTable {
         self.entries.is_mapped()
     }
 
+    /// True when a loaded model's slots were copied into huge pages (tables of 2 MiB and more).
+    pub fn is_copied(&self) -> bool {
+        self.entries.is_copied()
+    }
+
     /// True for a hash table (orders ≥ 2).
     pub fn is_hashed(&self) -> bool {
         self.hashed

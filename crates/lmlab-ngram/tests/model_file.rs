@@ -66,6 +66,48 @@ fn save_and_load_round_trip() {
     }
 }
 
+/// Tables of 2 MiB and more are copied out of the file into huge pages when loaded: the same
+/// slots, the same scores; smaller ones stay mapped.
+#[test]
+fn large_tables_are_copied_when_loaded_and_score_the_same() {
+    let mut state = 11u64;
+    let mut words = Vec::with_capacity(300_000);
+    for _ in 0..300_000 {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        words.push(format!("w{}", (state >> 33) % 2000));
+    }
+    let text: String = words.chunks(30).map(|line| line.join(" ") + "\n").collect();
+    let dir = tempfile::tempdir().unwrap();
+    let options = NgramOptions {
+        order: 2,
+        discount_fallback: Some(DEFAULT_FALLBACK),
+        ..NgramOptions::default()
+    };
+    let model = train_text(&text, &options).unwrap();
+    let path = dir.path().join("big.lmlab");
+    model.save(&path, provenance()).unwrap();
+    let back = NgramModel::load(&path).unwrap();
+    let bigrams = &back.tables()[1];
+    assert!(
+        std::mem::size_of_val(bigrams.entries()) >= 2 << 20,
+        "{bigrams:?}"
+    );
+    if cfg!(all(target_os = "linux", target_endian = "little")) {
+        assert!(bigrams.is_copied() && !bigrams.is_mapped(), "{bigrams:?}");
+    }
+    assert_eq!(back.tables(), model.tables());
+    let sequences: Vec<Vec<u32>> = text
+        .lines()
+        .take(200)
+        .map(|line| back.tokenizer().encode(line))
+        .collect();
+    for ids in &sequences {
+        assert_eq!(back.log_probs(ids), model.log_probs(ids));
+    }
+}
+
 #[test]
 fn truncated_files_are_clear_errors() {
     let dir = tempfile::tempdir().unwrap();
