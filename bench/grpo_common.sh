@@ -13,7 +13,8 @@ echo "$(date -u +%FT%TZ) $(lscpu | sed -n 's/^Model name: *//p') load $(cut -d' 
 $lmlab tasks make "${2:-addition}" --n 8000 --max-difficulty "${3:-5}" --seed 1 -o "$out/$1"
 
 # sft_config FILE LR POSITIONS SEED CHECKPOINT_INTERVAL: the supervised start's config, a 2-layer,
-# 4-head, 64-wide character transformer over lines, the learning rate decaying to a tenth.
+# 4-head, 64-wide character transformer over lines (context $BLOCK, default 64), the learning
+# rate decaying to a tenth.
 sft_config() {
   cat > "$1" <<TOML
 tokenizer = "chars"
@@ -22,7 +23,7 @@ sequences = "line"
 n_layer = 2
 n_head = 4
 n_embd = 64
-block_size = 64
+block_size = ${BLOCK:-64}
 positions = "$3"
 [train]
 batch_size = 24
