@@ -197,6 +197,36 @@ mod tests {
         assert_eq!(back, with_reference);
     }
 
+    /// An experiment file's derived start, `from` a parent arm, `op` naming the derivation.
+    #[derive(Deserialize)]
+    struct Derived {
+        from: String,
+        #[serde(flatten)]
+        op: Op,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(tag = "op", rename_all = "lowercase")]
+    enum Op {
+        Rl(RlStart),
+    }
+
+    #[test]
+    fn it_reads_inside_a_derived_start_tagged_by_op() {
+        let line = r#"start = { from = "sft", op = "rl", task = "add.jsonl", group = 8, scaffold = "scaf-grpo" }"#;
+        #[derive(Deserialize)]
+        struct File {
+            start: Derived,
+        }
+        let derived = toml::from_str::<File>(line).unwrap().start;
+        assert_eq!(derived.from, "sft");
+        let Op::Rl(start) = derived.op;
+        assert_eq!(start.settings.group, 8);
+        assert_eq!(start.settings.scaffold, Scaffold::ScafGrpo);
+        let bad = toml::from_str::<File>(&line.replace("group", "groups"));
+        assert!(bad.is_err_and(|e| e.to_string().contains("unknown field `groups`")));
+    }
+
     #[test]
     fn a_missing_task_a_seed_an_unknown_key_or_a_bad_scaffold_are_refused() {
         assert!(parse("start = { group = 4 }").unwrap_err().contains("task"));
