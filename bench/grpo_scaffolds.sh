@@ -10,7 +10,9 @@
 #        seeds, a 180 CPU-s one in all four tried, EXPERIMENTS.md): each arm gets RL_BUDGET CPU-s,
 #        evaluated at POINTS equal fractions of it (a run resumed with a larger budget each time); MAX_STEPS sets where the
 #        decay schedule and Scaf-GRPO's warm-up (15%) sit. Output in $OUT (default /tmp/grpo-exp);
-#        LMLAB=BINARY skips the build.
+#        LMLAB=BINARY skips the build. TASK=KIND MAX_DIFFICULTY=D SFT_MAX_DIFFICULTY=S BLOCK=B run
+#        it on another task kind (defaults addition 5 3, block 64; sorting's hinted prompts of 8
+#        numbers need BLOCK=96).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 budget=${1:-60}
@@ -19,9 +21,10 @@ seeds=${3-1 2}
 sft_budget=${4:-180}
 max_steps=${5:-1000}
 out=${OUT:-/tmp/grpo-exp}
-. bench/grpo_common.sh add.jsonl
+. bench/grpo_common.sh task.jsonl "${TASK:-addition}" "${MAX_DIFFICULTY:-5}"
 for split in train valid; do
-  $lmlab tasks sft "$out/add.jsonl" --split $split --max-difficulty 3 --balance --hinted 0.25 \
+  $lmlab tasks sft "$out/task.jsonl" --split $split --max-difficulty "${SFT_MAX_DIFFICULTY:-3}" \
+    --balance --hinted 0.25 \
     -o "$out/$split.txt"
 done
 sft_config "$out/sft.toml" 1e-2 learned 1 100
@@ -39,7 +42,7 @@ with open(path, "a") as f:
     f.write(json.dumps({"arm": arm, "seed": int(seed), "cpu": float(cpu), "scores": scores}) + "\n")
 ' "$1" "$2" "$3" "$out/evals/$1-$2.jsonl"
 }
-$lmlab rl eval "$out/sft" --task "$out/add.jsonl" --json | record start 0 0
+$lmlab rl eval "$out/sft" --task "$out/task.jsonl" --json | record start 0 0
 
 # Supervised only: the start's run resumed for the same CPU-seconds (deterministic: one seed).
 supervised() {
@@ -48,7 +51,7 @@ supervised() {
     b=$(python3 -c "print($budget * $k / $points)")
     $lmlab train transformer --config "$out/sft.toml" --train "$out/train.txt" --valid "$out/valid.txt" \
       -o "$out/sup" --resume --budget "$(python3 -c "print($sft_cpu + $b)")" > /dev/null
-    $lmlab rl eval "$out/sup" --task "$out/add.jsonl" --json | record supervised 0 "$b"
+    $lmlab rl eval "$out/sup" --task "$out/task.jsonl" --json | record supervised 0 "$b"
   done
 }
 
@@ -57,10 +60,10 @@ grpo() { # arm seed
   for k in $(seq 1 "$points"); do
     b=$(python3 -c "print($budget * $k / $points)")
     resume=$([ "$k" -gt 1 ] && echo --resume || true)
-    $lmlab rl grpo "$out/sft" --task "$out/add.jsonl" -o "$run" --scaffold "$1" --seed "$2" \
+    $lmlab rl grpo "$out/sft" --task "$out/task.jsonl" -o "$run" --scaffold "$1" --seed "$2" \
       --group 8 --prompts 8 --lr 3e-4 --beta 0.04 --max-steps "$max_steps" --budget "$b" $resume \
       2> "$run.k$k.log" > /dev/null
-    $lmlab rl eval "$run" --task "$out/add.jsonl" --json | record "$1" "$2" "$b"
+    $lmlab rl eval "$run" --task "$out/task.jsonl" --json | record "$1" "$2" "$b"
   done
 }
 

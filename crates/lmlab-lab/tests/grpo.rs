@@ -1,8 +1,12 @@
 //! GRPO end to end on a tiny supervised start: same bytes after a resume, scaffolds that do what
-//! they say, and the bad inputs of issue 16 refused with their messages.
+//! they say, GRPO from a parent run as an experiment arm calls it, and the bad inputs of issue 16
+//! refused with their messages.
 
+use lmlab_lab::rl::from_parent::OUTCOME_FILE;
 use lmlab_lab::rl::grpo::GrpoSettings;
-use lmlab_lab::rl::{evaluate, train_grpo, GrpoOptions, GrpoStop, Scaffold};
+use lmlab_lab::rl::{
+    evaluate, grpo_from_parent, train_grpo, GrpoOptions, GrpoStop, RlOutcome, RlStart, Scaffold,
+};
 use lmlab_lab::tasks::{make, sft_text, write_tasks, MakeOptions, SftOptions, Split, TaskKind};
 use lmlab_neural::config::RunConfig;
 use lmlab_neural::{train, TrainOptions};
@@ -226,4 +230,61 @@ fn bad_inputs_are_refused_with_their_messages() {
     // An output directory holding a run is not overwritten without --force.
     train_grpo(&options(&run, &task, &out), &mut |_| {}).unwrap();
     assert!(err(&options(&run, &task, &out)).contains("--force"));
+}
+
+#[test]
+fn grpo_from_a_parent_run_leaves_a_run_every_command_loads() {
+    let dir = tempfile::tempdir().unwrap();
+    let (run, task) = setup(dir.path());
+    let start = RlStart {
+        settings: GrpoSettings {
+            scaffold: Scaffold::ScafGrpo,
+            format_reward: 0.5,
+            ..options(&run, &task, dir.path()).settings
+        },
+        ..RlStart::new(&task)
+    };
+    let out = dir.path().join("rl");
+    let outcome = grpo_from_parent(&run, &start, 1e6, 7, &out, &mut |_| {}).unwrap();
+    assert_eq!((outcome.steps, outcome.stop), (4, GrpoStop::Finished));
+    assert!(outcome.cpu_seconds > 0.0 && outcome.eval_cpu_seconds > 0.0);
+    let records = lmlab_lab::tasks::read_tasks(&task).unwrap();
+    let tests = records.iter().filter(|r| r.split == Split::Test).count();
+    assert_eq!(
+        outcome.test.iter().map(|s| s.problems).sum::<usize>(),
+        tests
+    );
+    let written: RlOutcome =
+        serde_json::from_slice(&std::fs::read(out.join(OUTCOME_FILE)).unwrap()).unwrap();
+    assert_eq!(written, outcome);
+
+    // It is GRPO with the run's seed: the same bytes as `train_grpo` with seed 7.
+    let mut direct = options(&run, &task, &dir.path().join("direct"));
+    direct.settings.scaffold = Scaffold::ScafGrpo;
+    direct.settings.format_reward = 0.5;
+    direct.settings.seed = 7;
+    train_grpo(&direct, &mut |_| {}).unwrap();
+    let ck = |d: &Path| std::fs::read(d.join("checkpoint.safetensors")).unwrap();
+    assert_eq!(ck(&out), ck(&direct.output));
+
+    // The output loads through the registry as any neural run, with weights of its own (the
+    // format reward gives the all-failing groups advantages to learn from).
+    let tuned = lmlab_lab::registry::load_model(&out).unwrap();
+    let parent = lmlab_lab::registry::load_model(&run).unwrap();
+    let ids = tuned.tokenizer().encode("12+34=64>46");
+    let (a, b) = (tuned.log_probs(&ids), parent.log_probs(&ids));
+    assert!(a.iter().all(|x| x.is_finite()));
+    assert_ne!(a, b);
+
+    // Called again into the same directory it replaces the run, to the same bytes; a budget spent
+    // on loading stops before the first step.
+    let again = grpo_from_parent(&run, &start, 1e6, 7, &out, &mut |_| {}).unwrap();
+    assert_eq!((again.steps, again.test), (outcome.steps, outcome.test));
+    assert_eq!(ck(&out), ck(&direct.output));
+    let spent = grpo_from_parent(&run, &start, 1e-9, 7, &out, &mut |_| {}).unwrap();
+    assert_eq!((spent.steps, spent.stop), (0, GrpoStop::Budget));
+    let e = grpo_from_parent(&run, &start, 0.0, 7, &out, &mut |_| {})
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("a budget must be a positive number"), "{e}");
 }

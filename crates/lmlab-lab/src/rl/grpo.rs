@@ -37,8 +37,10 @@ pub const LOG_FILE: &str = "grpo_log.jsonl";
 /// The final report.
 pub const REPORT_FILE: &str = "grpo_report.json";
 
-/// What determines a GRPO run's result (with the policy, the reference and the task file).
+/// What determines a GRPO run's result (with the policy, the reference and the task file). In
+/// serde forms, keys left out take [`GrpoSettings::default`] and unknown keys are refused.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct GrpoSettings {
     /// Samples per prompt (G ≥ 2).
     pub group: usize,

@@ -2,6 +2,7 @@
 //! length in steps rather than re-encoding the prefix.
 
 use crate::model::{KvCache, Transformer};
+use lmlab_core::sampling::most_likely;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -39,7 +40,7 @@ pub fn sample_completion(
         probs.extend(p.iter().map(|&x| x as f64));
         probs[bos as usize] = 0.0;
         next = if temperature == 0.0 {
-            argmax(&probs)
+            most_likely(&probs)
         } else {
             draw(&mut probs, temperature, rng.gen::<f64>())
         };
@@ -49,16 +50,6 @@ pub fn sample_completion(
         }
     }
     out
-}
-
-fn argmax(p: &[f64]) -> u32 {
-    let mut best = 0;
-    for (i, &x) in p.iter().enumerate() {
-        if x > p[best] {
-            best = i;
-        }
-    }
-    best as u32
 }
 
 /// The token where the cumulative tempered distribution passes `u · total`.
