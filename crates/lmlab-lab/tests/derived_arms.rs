@@ -13,7 +13,9 @@ use std::sync::Mutex;
 
 /// Train, valid and test texts in `dir` (deterministic, a few KB).
 fn data(dir: &Path) {
-    let words = ["the", "cat", "sat", "on", "a", "mat", "dog", "ran", "red", "ball"];
+    let words = [
+        "the", "cat", "sat", "on", "a", "mat", "dog", "ran", "red", "ball",
+    ];
     for (name, lines, salt) in [("train", 300, 1), ("valid", 40, 2), ("test", 40, 3)] {
         let text: String = (0..lines)
             .map(|i| {
@@ -117,7 +119,11 @@ fn derived_children_run_after_their_parents_and_are_charged_their_ancestors() {
     let position = |id: &str| finished.iter().position(|e| e.id == id).unwrap();
     for entry in &finished {
         let Some(derived) = &entry.record.derived else {
-            assert!(["base", "kn"].contains(&entry.arm.as_str()), "{}", entry.arm);
+            assert!(
+                ["base", "kn"].contains(&entry.arm.as_str()),
+                "{}",
+                entry.arm
+            );
             continue;
         };
         let mut ancestors_cpu = 0.0;
@@ -140,7 +146,11 @@ fn derived_children_run_after_their_parents_and_are_charged_their_ancestors() {
     for soup in finished.iter().filter(|e| e.arm == "soup") {
         let derived = soup.record.derived.as_ref().unwrap();
         assert_eq!(derived.op.as_deref(), Some("merge"));
-        assert_eq!(derived.ancestors.len(), 3, "two fine-tunes and their one base");
+        assert_eq!(
+            derived.ancestors.len(),
+            3,
+            "two fine-tunes and their one base"
+        );
         assert_eq!(soup.record.stop.as_deref(), Some("NotTrained"));
         let members: Vec<Vec<f32>> = derived
             .parents
@@ -168,7 +178,14 @@ fn derived_children_run_after_their_parents_and_are_charged_their_ancestors() {
     for student in finished.iter().filter(|e| e.arm == "student") {
         let derived = student.record.derived.as_ref().unwrap();
         assert!(derived.ancestors.contains_key(&kn.id));
-        let distill = student.record.recipe.train.as_ref().unwrap().distill.as_ref();
+        let distill = student
+            .record
+            .recipe
+            .train
+            .as_ref()
+            .unwrap()
+            .distill
+            .as_ref();
         assert!(distill.unwrap().teacher[0].starts_with(run_dir(&out, &kn.id)));
     }
     // The store has every run; a second run skips them all.

@@ -187,11 +187,13 @@ impl Start {
     fn validate(&self) -> Result<()> {
         let bad = |m: String| Err(Error::invalid(format!("start: {m}")));
         match &self.op {
-            Derivation::Merge { .. } => {
-                self.merge_config(&self.from.iter().map(PathBuf::from).collect::<Vec<_>>(), None)
-                    .plan()
-                    .map(|_| ())
-            }
+            Derivation::Merge { .. } => self
+                .merge_config(
+                    &self.from.iter().map(PathBuf::from).collect::<Vec<_>>(),
+                    None,
+                )
+                .plan()
+                .map(|_| ()),
             _ if self.from.len() != 1 => bad(format!(
                 "op {} starts from one arm, `from` names {}",
                 self.op.name(),
@@ -243,9 +245,11 @@ impl Start {
                 .map(|(i, model)| MemberConfig {
                     model: model.clone(),
                     parameters: MemberParameters {
-                        weight: Some(weights.as_ref().map_or(1.0, |w| {
-                            w.get(i).copied().unwrap_or(f64::NAN)
-                        })),
+                        weight: Some(
+                            weights
+                                .as_ref()
+                                .map_or(1.0, |w| w.get(i).copied().unwrap_or(f64::NAN)),
+                        ),
                         density: *density,
                     },
                 })
@@ -744,18 +748,34 @@ mod tests {
                   recipe = { train = { learning_rate = 5e-4 } }\n\
                   sweep = { \"start.seed_offset\" = [10, 20] }";
         let grown = "start = { from = \"base\", op = \"grow\", n_layer = 2, budget = 4 }";
-        let exp = experiment(&[("soup", soup), ("ft", ft), ("base", &root()), ("grown", grown)]).unwrap();
+        let exp = experiment(&[
+            ("soup", soup),
+            ("ft", ft),
+            ("base", &root()),
+            ("grown", grown),
+        ])
+        .unwrap();
         let names: Vec<String> = exp.arms().unwrap().into_iter().map(|a| a.name).collect();
         assert_eq!(
             names,
-            ["base", "ft[seed_offset=10]", "ft[seed_offset=20]", "soup", "grown"]
+            [
+                "base",
+                "ft[seed_offset=10]",
+                "ft[seed_offset=20]",
+                "soup",
+                "grown"
+            ]
         );
         let plan = exp.plan(&BTreeMap::new()).unwrap();
         assert_eq!(plan.len(), 2 + 4 + 2 + 2);
         let base: Vec<&PlannedRun> = plan.iter().filter(|r| r.arm == "base").collect();
         for run in plan.iter().filter(|r| r.arm.starts_with("ft")) {
             let parent = base.iter().find(|b| b.id == run.parents[0].id).unwrap();
-            assert_eq!(run.recipe.seed % 10, parent.recipe.seed, "offset added to its seed");
+            assert_eq!(
+                run.recipe.seed % 10,
+                parent.recipe.seed,
+                "offset added to its seed"
+            );
             assert!(run.recipe.seed > 10);
             // The override is laid over the parent's recipe; the rest is the parent's.
             let train = run.recipe.train.as_ref().unwrap();
@@ -765,7 +785,10 @@ mod tests {
         let soups: Vec<&PlannedRun> = plan.iter().filter(|r| r.arm == "soup").collect();
         for soup in &soups {
             assert_eq!(soup.parents.len(), 2, "both fine-tunes of the same seed");
-            assert_eq!(soup.recipe.budget_cpu_seconds, None, "budget 0: not trained");
+            assert_eq!(
+                soup.recipe.budget_cpu_seconds, None,
+                "budget 0: not trained"
+            );
             for p in &soup.parents {
                 let member = plan.iter().find(|r| r.id == p.id).unwrap();
                 assert_eq!(member.recipe.seed % 10, soup.recipe.seed);
@@ -785,7 +808,10 @@ mod tests {
         };
         let replanned = changed.plan(&BTreeMap::new()).unwrap();
         let soup_ids = |p: &[PlannedRun]| -> Vec<String> {
-            p.iter().filter(|r| r.arm == "soup").map(|r| r.id.clone()).collect()
+            p.iter()
+                .filter(|r| r.arm == "soup")
+                .map(|r| r.id.clone())
+                .collect()
         };
         assert!(soup_ids(&replanned)
             .iter()
@@ -825,31 +851,55 @@ mod tests {
         assert!(m.contains("a -> a"), "{m}");
         let m = err(&[("a", "start = { from = \"nothing\", op = \"continue\" }")]);
         assert!(m.contains("'a'") && m.contains("'nothing'"), "{m}");
-        let m = err(&[("b", &root()), ("a", "start = { from = \"b\", op = \"dance\" }")]);
+        let m = err(&[
+            ("b", &root()),
+            ("a", "start = { from = \"b\", op = \"dance\" }"),
+        ]);
         assert!(m.contains("dance"), "{m}");
-        let m = err(&[("b", &root()), ("a", "start = { from = \"b\", op = \"continue\", x = 1 }")]);
+        let m = err(&[
+            ("b", &root()),
+            ("a", "start = { from = \"b\", op = \"continue\", x = 1 }"),
+        ]);
         assert!(m.contains("'x'") || m.contains("`x`"), "{m}");
         let m = err(&[
             ("b", &root()),
-            ("a", "start = { from = \"b\", op = \"prune\", method = \"magnitude\", sparsity = 1.0 }"),
+            (
+                "a",
+                "start = { from = \"b\", op = \"prune\", method = \"magnitude\", sparsity = 1.0 }",
+            ),
         ]);
         assert!(m.contains("sparsity") && m.contains("[0, 1)"), "{m}");
-        let m = err(&[("b", &root()), ("a", "start = { from = [\"b\", \"b\"], op = \"grow\" }")]);
+        let m = err(&[
+            ("b", &root()),
+            ("a", "start = { from = [\"b\", \"b\"], op = \"grow\" }"),
+        ]);
         assert!(m.contains("one arm"), "{m}");
         let m = err(&[
             ("b", &root()),
-            ("a", "start = { from = \"b\", op = \"merge\", method = \"ties\" }"),
+            (
+                "a",
+                "start = { from = \"b\", op = \"merge\", method = \"ties\" }",
+            ),
         ]);
         assert!(m.contains("base"), "{m}");
         let m = err(&[("b", &root()), ("a", "start = { op = \"continue\" }")]);
         assert!(m.contains("from"), "{m}");
-        let m = err(&[("b", &root()), ("a", &format!("{}\nsweep = {{ \"start.seed_offset\" = [1] }}", root()))]);
+        let m = err(&[
+            ("b", &root()),
+            (
+                "a",
+                &format!("{}\nsweep = {{ \"start.seed_offset\" = [1] }}", root()),
+            ),
+        ]);
         assert!(m.contains("no start"), "{m}");
         let kn = "recipe = { model = { family = \"ngram\", order = 3 } }";
-        let m = experiment(&[("kn", kn), ("a", "start = { from = \"kn\", op = \"continue\" }")])
-            .and_then(|s| s.plan(&BTreeMap::new()))
-            .unwrap_err()
-            .to_string();
+        let m = experiment(&[
+            ("kn", kn),
+            ("a", "start = { from = \"kn\", op = \"continue\" }"),
+        ])
+        .and_then(|s| s.plan(&BTreeMap::new()))
+        .unwrap_err()
+        .to_string();
         assert!(m.contains("'kn'") && m.contains("neural"), "{m}");
     }
 }

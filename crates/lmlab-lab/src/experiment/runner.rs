@@ -222,7 +222,11 @@ pub fn run_experiment(
         Executor::InProcess => 1,
         Executor::Subprocess { .. } => jobs.max(1),
         Executor::Slurm(_) if pending.iter().any(|r| !r.parents.is_empty()) => {
-            let arm = &pending.iter().find(|r| !r.parents.is_empty()).expect("one").arm;
+            let arm = &pending
+                .iter()
+                .find(|r| !r.parents.is_empty())
+                .expect("one")
+                .arm;
             return Err(Error::invalid(format!(
                 "arm '{arm}' starts from other arms' runs, which the Slurm executor does not \
                  order yet; run this experiment with the local executor"
@@ -263,9 +267,11 @@ pub fn run_experiment(
                         }
                         Err(failure) => {
                             events(RunnerEvent::Failed(&run, &failure.error));
-                            results
-                                .1
-                                .push((run.id.clone(), run.arm.clone(), failure.error.clone()));
+                            results.1.push((
+                                run.id.clone(),
+                                run.arm.clone(),
+                                failure.error.clone(),
+                            ));
                             on_done(Outcome::Failed(failure.as_ref()))
                         }
                     };
@@ -325,11 +331,10 @@ impl Schedule {
             if state.pending.is_empty() || lmlab_core::interrupt::requested() {
                 return None;
             }
-            let ready = state.pending.iter().position(|r| {
-                r.parents
-                    .iter()
-                    .all(|p| state.ended.contains_key(&p.id))
-            });
+            let ready = state
+                .pending
+                .iter()
+                .position(|r| r.parents.iter().all(|p| state.ended.contains_key(&p.id)));
             if let Some(i) = ready {
                 let run = state.pending.remove(i).expect("in the queue");
                 let failed = run.parents.iter().find_map(|p| {

@@ -238,9 +238,10 @@ impl ExperimentSpec {
                 None => recipe.clone(),
             };
             let context = |e: Error| Error::invalid(format!("arm '{name}': {e}"));
-            let parsed: Recipe = value.clone().try_into().map_err(|e: toml::de::Error| {
-                context(Error::invalid(format!("recipe: {e}")))
-            })?;
+            let parsed: Recipe = value
+                .clone()
+                .try_into()
+                .map_err(|e: toml::de::Error| context(Error::invalid(format!("recipe: {e}"))))?;
             parsed.validate().map_err(context)?;
             values.insert(name.clone(), value);
             arms.push(Arm {
