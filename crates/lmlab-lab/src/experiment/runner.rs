@@ -547,3 +547,50 @@ fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<()> {
     let json = serde_json::to_vec_pretty(value).expect("serializes");
     write_bytes_atomically(path, &json)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::experiment::derive::{Parent, Role};
+    use crate::recipe::{ModelChoice, Recipe};
+
+    fn run(id: &str, parents: &[&str]) -> PlannedRun {
+        PlannedRun {
+            id: id.into(),
+            arm: id.into(),
+            recipe: Recipe::new(ModelChoice::Uniform),
+            start: None,
+            parents: parents
+                .iter()
+                .map(|p| Parent {
+                    role: Role::From,
+                    arm: p.to_string(),
+                    id: p.to_string(),
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn a_child_waits_for_its_parents_while_ready_runs_go_ahead() {
+        let pending = [run("a", &[]), run("child", &["a", "b"]), run("b", &[])];
+        let schedule = Schedule::new(pending.into_iter().collect(), BTreeMap::new());
+        let (first, _) = schedule.next().unwrap();
+        let (second, _) = schedule.next().unwrap();
+        // The child is skipped while its parents run; the next ready run goes first.
+        assert_eq!((first.id.as_str(), second.id.as_str()), ("a", "b"));
+        std::thread::scope(|scope| {
+            let waiter = scope.spawn(|| schedule.next());
+            schedule.done("a", None);
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            assert!(!waiter.is_finished(), "b is still running");
+            schedule.done("b", Some("out of memory".into()));
+            let (child, failed) = waiter.join().unwrap().unwrap();
+            assert_eq!(child.id, "child");
+            let why = failed.expect("a parent failed");
+            assert!(why.contains("parent run b") && why.contains("out of memory"), "{why}");
+        });
+        schedule.done("child", None);
+        assert!(schedule.next().is_none());
+    }
+}
