@@ -588,7 +588,10 @@ mod tests {
             let (child, failed) = waiter.join().unwrap().unwrap();
             assert_eq!(child.id, "child");
             let why = failed.expect("a parent failed");
-            assert!(why.contains("parent run b") && why.contains("out of memory"), "{why}");
+            assert!(
+                why.contains("parent run b") && why.contains("out of memory"),
+                "{why}"
+            );
         });
         schedule.done("child", None);
         assert!(schedule.next().is_none());
