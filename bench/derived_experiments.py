@@ -160,5 +160,5 @@ def distillation(runs):
 if __name__ == "__main__":
     if len(sys.argv) != 3:
         sys.exit(__doc__)
-    {"soup": soup, "pruning": pruning, "growth": growth, "distillation": distillation}[sys.argv[1]](
+    {"model": soup, "soup": soup, "pruning": pruning, "growth": growth, "distillation": distillation}[sys.argv[1]](
         load(sys.argv[2]))
