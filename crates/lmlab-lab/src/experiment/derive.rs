@@ -15,9 +15,10 @@
 //!
 //! - **Order.** [`order`] puts every arm after the arms it starts from or distils from; a cycle or
 //!   a name that is no arm is refused, naming them.
-//! - **Pairing.** A dependent arm runs once per run of its first parent (per budget and seed); every
-//!   other parent and teacher gives its run of the same budget and seed, or its only run when it
-//!   has one (a count-based teacher).
+//! - **Pairing.** A dependent arm runs once per run of its first parent (per compute class and
+//!   seed); every other parent and teacher gives its run of the same class (the entry of the
+//!   experiment's `budgets`, when it has them) and seed, or its only run when it has one (a
+//!   count-based teacher).
 //! - **Budgets.** A derived run trains for its own `budget` (default: its parent's budget, i.e. the
 //!   experiment's budget of that compute class), in addition to what its parents spent; `budget =
 //!   0` evaluates the derived weights as they are. Its recipe's `budget_cpu_seconds` is that own
@@ -389,30 +390,35 @@ pub struct Parent {
     pub id: String,
 }
 
-/// A planned run's compute class and seed, by which dependent runs pair with their parents.
+/// A planned run's compute class and seed, by which dependent runs pair with their parents, and
+/// its budget.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct RunKey {
-    /// The experiment budget it was planned for (`None`: count-based, run once).
-    pub budget: Option<f64>,
+    /// The entry of the experiment's `budgets` it was planned for (`None`: the experiment has no
+    /// `budgets`, or a count-based run).
+    pub class: Option<f64>,
     /// Its seed before any `seed_offset`.
     pub seed: u64,
+    /// Its own budget (a child's default).
+    pub budget: Option<f64>,
 }
 
 /// The runs planned so far, by arm: each with its key.
 pub type Planned = BTreeMap<String, Vec<(RunKey, PlannedRun)>>;
 
-/// The run of `arm` that pairs with `key`: the one of the same budget and seed, or the arm's only
-/// run.
+/// The run of `arm` that pairs with `key`: the one of the same compute class and seed, or the
+/// arm's only run.
 fn paired<'a>(planned: &'a Planned, user: &str, arm: &str, key: RunKey) -> Result<&'a PlannedRun> {
     let runs = &planned[arm];
-    if let Some((_, run)) = runs.iter().find(|(k, _)| *k == key) {
+    let same = |k: &RunKey| k.class == key.class && k.seed == key.seed;
+    if let Some((_, run)) = runs.iter().find(|(k, _)| same(k)) {
         return Ok(run);
     }
     match runs.as_slice() {
         [(_, only)] => Ok(only),
         _ => Err(Error::invalid(format!(
-            "arm '{user}': arm '{arm}' has no run of budget {:?} and seed {} to pair with",
-            key.budget, key.seed
+            "arm '{user}': arm '{arm}' has no run of budget class {:?} and seed {} to pair with",
+            key.class, key.seed
         ))),
     }
 }
@@ -486,7 +492,10 @@ pub fn plan_dependent(
         let start = start.as_ref().map(|(s, _)| (*s).clone());
         let id = dependent_run_id(&recipe, data_sha256, start.as_ref(), &ids);
         out.push((
-            key,
+            RunKey {
+                budget: recipe.budget_cpu_seconds,
+                ..key
+            },
             PlannedRun {
                 id,
                 arm: name.to_string(),
@@ -836,6 +845,27 @@ mod tests {
             assert_eq!(run.parents.len(), 1);
             assert_eq!(run.parents[0].role, Role::Teacher);
             assert_eq!(run.parents[0].id, plan[0].id);
+        }
+    }
+
+    #[test]
+    fn without_experiment_budgets_arms_of_their_own_budgets_pair_by_seed() {
+        let with_budget = |b: u32| format!("budget_cpu_seconds = {b}, tokenizer = {{");
+        let big = format!("recipe = {}", TF.replace("tokenizer = {", &with_budget(12)));
+        let student = format!(
+            "recipe = {}",
+            TF.replace("tokenizer = {", &with_budget(6)).replace(
+                "min_lr = 1e-4 }",
+                "min_lr = 1e-4, distill = { teacher = \"arm:big\" } }"
+            )
+        );
+        let exp = experiment(&[("big", &big), ("student", &student)]).unwrap();
+        let plan = exp.plan(&BTreeMap::new()).unwrap();
+        for run in plan.iter().filter(|r| r.arm == "student") {
+            let teacher = plan.iter().find(|r| r.id == run.parents[0].id).unwrap();
+            assert_eq!(teacher.recipe.seed, run.recipe.seed);
+            assert_eq!(teacher.budget(), Some(12.0));
+            assert_eq!(run.budget(), Some(6.0));
         }
     }
 

@@ -284,7 +284,14 @@ impl ExperimentSpec {
             };
             let keys: Vec<RunKey> = budgets
                 .iter()
-                .flat_map(|&budget| seeds.iter().map(move |&seed| RunKey { budget, seed }))
+                .flat_map(|&budget| {
+                    let class = budget.filter(|_| !self.budgets.is_empty());
+                    seeds.iter().map(move |&seed| RunKey {
+                        class,
+                        seed,
+                        budget,
+                    })
+                })
                 .collect();
             let teachers: Vec<String> = arm
                 .recipe
