@@ -72,6 +72,7 @@ train = { batch_size = 8, max_steps = 1000000, learning_rate = 3e-3, min_lr = 3e
             name: "t".into(),
             recipe,
             sweep: [("model.n_embd".to_string(), widths)].into(),
+            start: None,
         }],
         budgets: BUDGETS.to_vec(),
         seeds: (1..=seeds).collect(),
@@ -147,6 +148,7 @@ train = { batch_size = 8, max_steps = 1000000, learning_rate = 3e-3, min_lr = 3e
                 stop: Some("Budget".into()),
                 warnings: vec![],
                 lmlab_version: lmlab_core::LMLAB_VERSION.into(),
+                derived: None,
             },
         };
         std::fs::create_dir_all(&folder).map_err(io(&folder))?;

@@ -171,6 +171,10 @@ pub struct RunRecord {
     pub warnings: Vec<String>,
     /// lmlab's version.
     pub lmlab_version: String,
+    /// A run that started from other runs of its experiment: which, how, and the CPU seconds
+    /// charged to it with theirs ([`crate::experiment::derive`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub derived: Option<crate::experiment::derive::Derived>,
 }
 
 impl RunRecord {
@@ -240,18 +244,39 @@ pub fn train(
         (compute, None, Vec::new())
     };
     Ok(RunRecord {
+        compute,
+        curve,
+        stop,
+        warnings,
+        ..record_of(recipe, digests, model_path)?
+    })
+}
+
+/// The record of a model at `model_path` that was not trained (e.g. a merge evaluated as it is):
+/// no compute, curve or evaluation yet.
+pub fn untrained_record(recipe: &Recipe, data: &Data, model_path: &Path) -> Result<RunRecord> {
+    record_of(recipe, data.digests()?, model_path)
+}
+
+fn record_of(
+    recipe: &Recipe,
+    data: BTreeMap<String, FileDigest>,
+    model_path: &Path,
+) -> Result<RunRecord> {
+    Ok(RunRecord {
         format: RUN_RECORD_FORMAT,
         recipe: recipe.clone(),
-        data: digests,
-        compute,
+        data,
+        compute: ComputeRecord::default(),
         model_path: model_path.to_path_buf(),
         model_bytes: model_bytes(model_path)?,
         artifacts: BTreeMap::new(),
         eval: BTreeMap::new(),
-        curve,
-        stop,
-        warnings,
+        curve: Vec::new(),
+        stop: None,
+        warnings: Vec::new(),
         lmlab_version: LMLAB_VERSION.to_string(),
+        derived: None,
     })
 }
 
@@ -373,6 +398,25 @@ fn encode_stream(
     Ok(stream)
 }
 
+/// The tokenizer a neural run of `choice` in `run_dir` records, and whether lmlab-lab learns it
+/// (kinds lmlab-neural cannot build itself: a file in the run directory).
+pub fn neural_tokenizer_spec(choice: &TokenizerChoice, run_dir: &Path) -> (TokenizerSpec, bool) {
+    match choice {
+        TokenizerChoice::Bytes => (TokenizerSpec::Bytes, false),
+        TokenizerChoice::File { path } => (TokenizerSpec::File(path.clone()), false),
+        TokenizerChoice::Chars {
+            vocab_size: None,
+            min_count: 0 | 1,
+            nfc: false,
+            specials,
+        } if specials.is_empty() => (TokenizerSpec::Chars, false),
+        _ => (
+            TokenizerSpec::File(run_dir.join(lmlab_neural::train::files::TOKENIZER)),
+            true,
+        ),
+    }
+}
+
 /// Trains a neural family in the run directory `run_dir`. Tokenizers lmlab-neural cannot build
 /// itself are learned here and written to the run directory first; their CPU seconds count
 /// against the budget, as do those of loading a distillation teacher (`[train] distill`).
@@ -392,25 +436,15 @@ fn fit_neural(
     let train_text = lmlab_core::corpus::read_text_file(&data.train)?;
     let valid_text = lmlab_core::corpus::read_text_file(valid_path)?;
     let meter = ComputeMeter::start();
-    let tokenizer = match &recipe.tokenizer {
-        TokenizerChoice::Bytes => TokenizerSpec::Bytes,
-        TokenizerChoice::File { path } => TokenizerSpec::File(path.clone()),
-        TokenizerChoice::Chars {
-            vocab_size: None,
-            min_count: 0 | 1,
-            nfc: false,
-            specials,
-        } if specials.is_empty() => TokenizerSpec::Chars,
-        learned => {
-            std::fs::create_dir_all(run_dir).map_err(|e| Error::io(run_dir, e))?;
-            let path = run_dir.join(lmlab_neural::train::files::TOKENIZER);
-            if !options.resume {
-                let tokenizer = build_tokenizer(learned, &[&train_text], events)?;
-                save_tokenizer_file(tokenizer.as_ref(), &path)?;
-            }
-            TokenizerSpec::File(path)
-        }
-    };
+    let (tokenizer, learned) = neural_tokenizer_spec(&recipe.tokenizer, run_dir);
+    if learned && !options.resume {
+        std::fs::create_dir_all(run_dir).map_err(|e| Error::io(run_dir, e))?;
+        let tokenizer = build_tokenizer(&recipe.tokenizer, &[&train_text], events)?;
+        save_tokenizer_file(
+            tokenizer.as_ref(),
+            &run_dir.join(lmlab_neural::train::files::TOKENIZER),
+        )?;
+    }
     let mut train = recipe
         .train
         .clone()

@@ -150,3 +150,67 @@ fn a_budget_spent_before_training_names_the_teacher() {
         "{err}"
     );
 }
+
+#[test]
+fn an_lstm_student_learns_from_an_ngram_teacher_and_weight_zero_is_plain_training() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = data(tmp.path());
+    let kn = tmp.path().join("kn3.lm");
+    fit(&ngram("chars"), &data, &kn).unwrap();
+    let lstm = STUDENT
+        .replace("family = \"transformer\"", "family = \"lstm\"")
+        .replace("n_head = 2\n", "")
+        .replace("max_steps = 4", "max_steps = 100");
+    let with = |weight: f64| {
+        format!(
+            "{lstm}distill = {{ teacher = {:?}, weight = {weight}, temperature = 1.0 }}\n",
+            kn.display().to_string()
+        )
+    };
+    let params = |run: &Path| {
+        lmlab_neural::checkpoint::Checkpoint::load(&run.join(lmlab_neural::checkpoint::FILE_NAME))
+            .unwrap()
+            .params
+    };
+    let plain = tmp.path().join("plain");
+    fit(&lstm, &data, &plain).unwrap();
+    let zero = tmp.path().join("zero");
+    fit(&with(0.0), &data, &zero).unwrap();
+    let (a, b) = (params(&plain), params(&zero));
+    let differ = a.iter().zip(&b).filter(|(x, y)| x != y).count();
+    assert_eq!(
+        differ,
+        0,
+        "α = 0 trains as without a teacher ({differ} of {} differ)",
+        a.len()
+    );
+    let taught = tmp.path().join("taught");
+    let record = fit(&with(1.0), &data, &taught).unwrap();
+    assert!(params(&plain) != params(&taught));
+    assert!(record.curve.iter().all(|p| p.val_loss.is_finite()));
+    // Trained on the teacher's distributions alone, the student is nearer the teacher than the
+    // plain student is: its mean KL(teacher ‖ student) on the validation text is smaller.
+    let teacher = lmlab_lab::registry::load_model(&kn).unwrap();
+    let valid = std::fs::read_to_string(data.valid.as_ref().unwrap()).unwrap();
+    let kl = |run: &Path| {
+        let student = lmlab_lab::registry::load_model(run).unwrap();
+        let ids = teacher.tokenizer().encode(&valid[..400]);
+        let mut sum = 0.0;
+        for i in 0..ids.len() {
+            let p = teacher.next_distribution(&ids[..i]);
+            let q = student.next_distribution(&ids[..i]);
+            sum += p
+                .iter()
+                .zip(&q)
+                .filter(|(p, _)| **p > 0.0)
+                .map(|(p, q)| p * (p / q).ln())
+                .sum::<f64>();
+        }
+        sum / ids.len() as f64
+    };
+    let (k_plain, k_taught) = (kl(&plain), kl(&taught));
+    assert!(
+        k_taught < k_plain,
+        "KL to the teacher: taught {k_taught}, plain {k_plain}"
+    );
+}

@@ -52,3 +52,46 @@ pub fn write_derived_run(
     lmlab_tokenize::save_tokenizer_file(tokenizer, &out.join(files::TOKENIZER))?;
     checkpoint.save(&out.join(checkpoint::FILE_NAME))
 }
+
+/// Writes the weights of the run in `run_dir` as a new run directory at `out` (step 0, fresh
+/// optimizer): training it continues from the parent's weights. A pruned parent's
+/// `pruning.json` comes along, so its zeros stay zero.
+pub fn restart_run(run_dir: &Path, out: &Path) -> Result<()> {
+    let (ck, tokenizer) = crate::lm::load_parts(run_dir)?;
+    refuse_used_output(out)?;
+    write_derived_run(out, ck.config, ck.params, tokenizer.as_ref())?;
+    let mask = run_dir.join(crate::prune::FILE_NAME);
+    if mask.is_file() {
+        let bytes = std::fs::read(&mask).map_err(|e| Error::io(&mask, e))?;
+        write_bytes_atomically(&out.join(crate::prune::FILE_NAME), &bytes)?;
+    }
+    Ok(())
+}
+
+/// Gives the step-0 derived run at `out` another loop, tokenizer spec or sequence mode: its
+/// checkpoint and `config.json` then record `config` (whose model must be the run's), and its
+/// batch sampler starts where a new run of `config` starts.
+pub fn retarget_derived_run(out: &Path, config: RunConfig) -> Result<()> {
+    let path = out.join(checkpoint::FILE_NAME);
+    let mut ck = Checkpoint::load(&path)?;
+    if ck.step != 0 {
+        return Err(Error::invalid(format!(
+            "{}: at step {}, not a derived run at step 0",
+            out.display(),
+            ck.step
+        )));
+    }
+    let mut reshaped = ck.config.clone();
+    reshaped.model = config.model.clone();
+    if let Some(field) = ck.config.first_difference(&reshaped) {
+        return Err(Error::Mismatch(format!(
+            "{}: the new config's model differs from the run's in `{field}`",
+            out.display()
+        )));
+    }
+    ck.rng = Batcher::new(config.train.seed.wrapping_add(1)).state();
+    ck.config = config;
+    let config_json = serde_json::to_string_pretty(&ck.config).expect("config serializes");
+    write_bytes_atomically(&out.join(files::CONFIG), config_json.as_bytes())?;
+    ck.save(&path)
+}

@@ -196,7 +196,8 @@ fn print_plan(spec: &ExperimentSpec, args: &ExperimentRunArgs) -> anyhow::Result
     let unbudgeted = pending.iter().filter(|r| r.run.budget().is_none()).count();
     println!(
         "{} runs, {} to run: {budget:.0} CPU-s of neural budgets (~{:.0} s at {} at a time), \
-         plus {unbudgeted} count-based or memory-based runs, which take what they take",
+         plus {unbudgeted} runs without a budget (count-based, memory-based, derived and not \
+         trained), which take what they take",
         rows.len(),
         pending.len(),
         budget / args.jobs as f64,

@@ -14,6 +14,7 @@
 //!   ([`slurm`]).
 
 pub mod claim;
+pub mod derive;
 pub mod report;
 pub mod results;
 pub mod runner;

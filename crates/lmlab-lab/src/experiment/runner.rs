@@ -221,6 +221,17 @@ pub fn run_experiment(
     let jobs = match executor {
         Executor::InProcess => 1,
         Executor::Subprocess { .. } => jobs.max(1),
+        Executor::Slurm(_) if pending.iter().any(|r| !r.parents.is_empty()) => {
+            let arm = &pending
+                .iter()
+                .find(|r| !r.parents.is_empty())
+                .expect("one")
+                .arm;
+            return Err(Error::invalid(format!(
+                "arm '{arm}' starts from other arms' runs, which the Slurm executor does not \
+                 order yet; run this experiment with the local executor"
+            )));
+        }
         Executor::Slurm(options) => {
             let (finished, failed) =
                 super::slurm::run_pending(options, dir, pending.into(), events, on_done)?;
@@ -229,38 +240,49 @@ pub fn run_experiment(
             return Ok(summary);
         }
     };
-    let queue = Mutex::new(pending);
+    let done: BTreeMap<String, Option<String>> = rows
+        .iter()
+        .filter(|r| r.status == "finished")
+        .map(|r| (r.run.id.clone(), None))
+        .collect();
+    let schedule = Schedule::new(pending, done);
     let results = Mutex::new((0usize, Vec::new(), None::<Error>));
     std::thread::scope(|scope| {
         for _ in 0..jobs {
-            scope.spawn(|| loop {
-                let Some(run) = queue.lock().expect("queue").pop_front() else {
-                    return;
-                };
-                if lmlab_core::interrupt::requested() {
-                    return;
-                }
-                events(RunnerEvent::Started(&run));
-                let outcome = execute(executor, dir, &run);
-                let mut results = results.lock().expect("results");
-                let stored = match &outcome {
-                    Ok(entry) => {
-                        events(RunnerEvent::Finished(&run, entry));
-                        results.0 += 1;
-                        on_done(Outcome::Finished(entry))
+            scope.spawn(|| {
+                while let Some((run, parent_failure)) = schedule.next() {
+                    let outcome = match parent_failure {
+                        Some(why) => Err(Box::new(fail_without_running(dir, &run, why))),
+                        None => {
+                            events(RunnerEvent::Started(&run));
+                            execute(executor, dir, &run)
+                        }
+                    };
+                    let mut results = results.lock().expect("results");
+                    let stored = match &outcome {
+                        Ok(entry) => {
+                            events(RunnerEvent::Finished(&run, entry));
+                            results.0 += 1;
+                            on_done(Outcome::Finished(entry))
+                        }
+                        Err(failure) => {
+                            events(RunnerEvent::Failed(&run, &failure.error));
+                            results.1.push((
+                                run.id.clone(),
+                                run.arm.clone(),
+                                failure.error.clone(),
+                            ));
+                            on_done(Outcome::Failed(failure.as_ref()))
+                        }
+                    };
+                    let error = outcome.err().map(|f| f.error);
+                    if let Err(e) = stored {
+                        // The store could not take it: stop starting runs, report after the others.
+                        results.2.get_or_insert(e);
+                        schedule.stop();
                     }
-                    Err(failure) => {
-                        events(RunnerEvent::Failed(&run, &failure.error));
-                        results
-                            .1
-                            .push((run.id.clone(), run.arm.clone(), failure.error.clone()));
-                        on_done(Outcome::Failed(failure.as_ref()))
-                    }
-                };
-                if let Err(e) = stored {
-                    // The store could not take it: stop starting runs, report after the others.
-                    results.2.get_or_insert(e);
-                    queue.lock().expect("queue").clear();
+                    drop(results);
+                    schedule.done(&run.id, error);
                 }
             });
         }
@@ -272,6 +294,96 @@ pub fn run_experiment(
     summary.finished = finished;
     summary.failed = failed;
     Ok(summary)
+}
+
+/// The runs left to start, in plan order (parents before children), and how the started ones
+/// ended: a run is handed out once every run it depends on has ended, so `jobs` workers run what
+/// is ready in parallel.
+struct Schedule {
+    state: Mutex<ScheduleState>,
+    changed: std::sync::Condvar,
+}
+
+struct ScheduleState {
+    pending: VecDeque<PlannedRun>,
+    /// Ended runs: `None` finished, `Some(error)` failed.
+    ended: BTreeMap<String, Option<String>>,
+    running: usize,
+}
+
+impl Schedule {
+    fn new(pending: VecDeque<PlannedRun>, ended: BTreeMap<String, Option<String>>) -> Schedule {
+        Schedule {
+            state: Mutex::new(ScheduleState {
+                pending,
+                ended,
+                running: 0,
+            }),
+            changed: std::sync::Condvar::new(),
+        }
+    }
+
+    /// The next run whose parents have all ended, waiting while runs it needs are running;
+    /// with why it cannot run when a parent failed. `None`: nothing is left (or an interrupt).
+    fn next(&self) -> Option<(PlannedRun, Option<String>)> {
+        let mut state = self.state.lock().expect("schedule");
+        loop {
+            if state.pending.is_empty() || lmlab_core::interrupt::requested() {
+                return None;
+            }
+            let ready = state
+                .pending
+                .iter()
+                .position(|r| r.parents.iter().all(|p| state.ended.contains_key(&p.id)));
+            if let Some(i) = ready {
+                let run = state.pending.remove(i).expect("in the queue");
+                let failed = run.parents.iter().find_map(|p| {
+                    let error = state.ended[&p.id].as_ref()?;
+                    Some(format!(
+                        "its parent run {} (arm '{}') failed: {error}",
+                        p.id, p.arm
+                    ))
+                });
+                state.running += 1;
+                return Some((run, failed));
+            }
+            if state.running == 0 {
+                // Parents that are in no queue (a plan is ordered, so this does not happen).
+                return None;
+            }
+            state = self.changed.wait(state).expect("schedule");
+        }
+    }
+
+    /// Run `id` ended (`error`: it failed).
+    fn done(&self, id: &str, error: Option<String>) {
+        let mut state = self.state.lock().expect("schedule");
+        state.ended.insert(id.to_string(), error);
+        state.running -= 1;
+        self.changed.notify_all();
+    }
+
+    /// Starts nothing more.
+    fn stop(&self) {
+        self.state.lock().expect("schedule").pending.clear();
+        self.changed.notify_all();
+    }
+}
+
+/// Records that `run` failed before it started, because `why`.
+fn fail_without_running(dir: &Path, run: &PlannedRun, why: String) -> RunFailure {
+    let folder = run_dir(dir, &run.id);
+    let failure = RunFailure {
+        id: run.id.clone(),
+        experiment: String::new(),
+        arm: run.arm.clone(),
+        recipe: run.recipe.clone(),
+        error: why,
+        failed: utc_now(),
+    };
+    let _ = std::fs::create_dir_all(&folder);
+    let _ = write_json(&folder.join(FAILED_FILE), &failure);
+    failure
 }
 
 /// Runs one planned run with `executor`; its entry, or its failure (also written to its folder).
@@ -371,7 +483,7 @@ pub fn run_one(dir: &Path, id: &str) -> Result<RunEntry> {
             Error::invalid(format!("experiment '{}' has no run {id}", state.spec.name))
         })?;
     let folder = run_dir(dir, id);
-    let result = train_and_evaluate(&state, &run, &folder);
+    let result = train_and_evaluate(&state, dir, &run, &folder);
     if let Err(e) = &result {
         let failure = RunFailure {
             id: id.to_string(),
@@ -390,6 +502,7 @@ pub fn run_one(dir: &Path, id: &str) -> Result<RunEntry> {
 
 fn train_and_evaluate(
     state: &ExperimentState,
+    dir: &Path,
     run: &PlannedRun,
     folder: &Path,
 ) -> Result<RunEntry> {
@@ -410,13 +523,12 @@ fn train_and_evaluate(
         eval_at_fractions: state.spec.eval_points.clone(),
         ..RunOptions::default()
     };
-    let mut record = train(
-        &run.recipe,
-        data,
-        &folder.join(model_name),
-        &options,
-        &mut |_| {},
-    )?;
+    let model_path = folder.join(model_name);
+    let mut record = if run.parents.is_empty() {
+        train(&run.recipe, data, &model_path, &options, &mut |_| {})?
+    } else {
+        super::derive::train_with_parents(state, dir, run, &model_path, &options)?
+    };
     check_same_data(&state.data, &record.data)?;
     evaluate_run(&mut record, data, Some(folder))?;
     record.relativize(folder);
@@ -434,4 +546,54 @@ fn train_and_evaluate(
 fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<()> {
     let json = serde_json::to_vec_pretty(value).expect("serializes");
     write_bytes_atomically(path, &json)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::experiment::derive::{Parent, Role};
+    use crate::recipe::{ModelChoice, Recipe};
+
+    fn run(id: &str, parents: &[&str]) -> PlannedRun {
+        PlannedRun {
+            id: id.into(),
+            arm: id.into(),
+            recipe: Recipe::new(ModelChoice::Uniform),
+            start: None,
+            parents: parents
+                .iter()
+                .map(|p| Parent {
+                    role: Role::From,
+                    arm: p.to_string(),
+                    id: p.to_string(),
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn a_child_waits_for_its_parents_while_ready_runs_go_ahead() {
+        let pending = [run("a", &[]), run("child", &["a", "b"]), run("b", &[])];
+        let schedule = Schedule::new(pending.into_iter().collect(), BTreeMap::new());
+        let (first, _) = schedule.next().unwrap();
+        let (second, _) = schedule.next().unwrap();
+        // The child is skipped while its parents run; the next ready run goes first.
+        assert_eq!((first.id.as_str(), second.id.as_str()), ("a", "b"));
+        std::thread::scope(|scope| {
+            let waiter = scope.spawn(|| schedule.next());
+            schedule.done("a", None);
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            assert!(!waiter.is_finished(), "b is still running");
+            schedule.done("b", Some("out of memory".into()));
+            let (child, failed) = waiter.join().unwrap().unwrap();
+            assert_eq!(child.id, "child");
+            let why = failed.expect("a parent failed");
+            assert!(
+                why.contains("parent run b") && why.contains("out of memory"),
+                "{why}"
+            );
+        });
+        schedule.done("child", None);
+        assert!(schedule.next().is_none());
+    }
 }

@@ -18,6 +18,7 @@
 //! sweep = { "model.order" = [3, 4, 5] }   # optional: one arm per value (a grid over several keys)
 //! ```
 
+use super::derive::{self, Parent, Planned, RunKey, Start};
 use crate::recipe::Recipe;
 use crate::run::Data;
 use lmlab_core::{Error, Result, LMLAB_VERSION};
@@ -59,12 +60,21 @@ pub struct ExperimentSpec {
 pub struct ArmSpec {
     /// The arm's name (unique in the experiment).
     pub name: String,
-    /// The recipe, as in a recipe file.
+    /// The recipe, as in a recipe file; with `start`, changes to the first parent's recipe.
+    #[serde(default = "empty_table")]
     pub recipe: toml::Value,
-    /// Dotted recipe keys and the values each takes: one arm per point of the grid, named
-    /// `name[key=value,...]`.
+    /// Dotted recipe keys (or `start.` keys) and the values each takes: one arm per point of the
+    /// grid, named `name[key=value,...]`.
     #[serde(default)]
     pub sweep: BTreeMap<String, Vec<toml::Value>>,
+    /// Where the arm starts: other arms' runs and what is done to them
+    /// ([`super::derive::Start`]); absent: from scratch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start: Option<toml::Value>,
+}
+
+fn empty_table() -> toml::Value {
+    toml::Value::Table(Default::default())
 }
 
 /// An arm after sweeps are expanded: a name and a valid recipe.
@@ -76,17 +86,27 @@ pub struct Arm {
     pub base: String,
     /// The recipe (budget and seed not yet set).
     pub recipe: Recipe,
+    /// Where it starts, when from other arms' runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start: Option<Start>,
 }
 
 /// One run of the plan.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PlannedRun {
-    /// Hash of recipe + data + budget + seed + lmlab version (16 hex digits).
+    /// Hash of recipe + data + budget + seed + lmlab version (16 hex digits); with parents, also
+    /// of the start and the parents' ids.
     pub id: String,
     /// The arm's name.
     pub arm: String,
     /// The recipe with its budget and seed set.
     pub recipe: Recipe,
+    /// Where it starts, when from other runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start: Option<Start>,
+    /// The runs it depends on (the runner runs it after them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub parents: Vec<Parent>,
 }
 
 impl PlannedRun {
@@ -171,9 +191,11 @@ impl ExperimentSpec {
         Ok(())
     }
 
-    /// The arms with their sweeps expanded, each recipe validated; names must be unique.
+    /// The arms with their sweeps expanded, each recipe validated, every arm after the arms it
+    /// starts or distils from (file order otherwise); names must be unique. A derived arm's
+    /// recipe is its first parent's with the arm's `recipe` table laid over it.
     pub fn arms(&self) -> Result<Vec<Arm>> {
-        let mut arms = Vec::new();
+        let mut expanded = Vec::new();
         let mut seen = BTreeSet::new();
         for arm in &self.arms {
             if !seen.insert(arm.name.clone()) {
@@ -182,28 +204,73 @@ impl ExperimentSpec {
                     arm.name
                 )));
             }
-            for (name, value) in expand(arm)? {
-                let context = |e: Error| Error::invalid(format!("arm '{name}': {e}"));
-                let recipe: Recipe = value.try_into().map_err(|e: toml::de::Error| {
-                    context(Error::invalid(format!("recipe: {e}")))
-                })?;
-                recipe.validate().map_err(context)?;
-                arms.push(Arm {
-                    name,
-                    base: arm.name.clone(),
-                    recipe,
-                });
+            for (name, recipe, start) in expand(arm)? {
+                let start = start
+                    .map(|s| Start::parse(&s))
+                    .transpose()
+                    .map_err(|e| Error::invalid(format!("arm '{name}': {e}")))?;
+                expanded.push((name, arm.name.clone(), recipe, start));
             }
+        }
+        let nodes: Vec<derive::Node> = expanded
+            .iter()
+            .map(|(name, base, recipe, start)| {
+                let mut deps: Vec<String> = start
+                    .iter()
+                    .flat_map(|s| s.parents())
+                    .map(str::to_string)
+                    .collect();
+                deps.extend(derive::arm_teachers(recipe));
+                derive::Node { name, base, deps }
+            })
+            .collect();
+        let mut values: BTreeMap<String, toml::Value> = BTreeMap::new();
+        let mut arms = Vec::new();
+        for i in derive::order(&nodes)? {
+            let (name, base, recipe, start) = &expanded[i];
+            let value = match start {
+                Some(s) => {
+                    let first = derive::resolve(&nodes, name, &s.from[0])?[0];
+                    let mut value = values[first].clone();
+                    overlay(&mut value, recipe);
+                    value
+                }
+                None => recipe.clone(),
+            };
+            let context = |e: Error| Error::invalid(format!("arm '{name}': {e}"));
+            let parsed: Recipe = value
+                .clone()
+                .try_into()
+                .map_err(|e: toml::de::Error| context(Error::invalid(format!("recipe: {e}"))))?;
+            parsed.validate().map_err(context)?;
+            values.insert(name.clone(), value);
+            arms.push(Arm {
+                name: name.clone(),
+                base: base.clone(),
+                recipe: parsed,
+                start: start.clone(),
+            });
         }
         Ok(arms)
     }
 
-    /// Every run the experiment takes, in order: arm by arm, budget by budget, seed by seed.
-    /// Neural arms run once per budget and seed; the others (whose training does not depend on
-    /// either) once, at no budget, seed 0. `data_sha256` are the data files' digests by split.
+    /// Every run the experiment takes, in order: arm by arm (parents first), budget by budget,
+    /// seed by seed. Neural arms run once per budget and seed; the others (whose training does
+    /// not depend on either) once, at no budget, seed 0; a derived arm once per run of its first
+    /// parent ([`derive`]). `data_sha256` are the data files' digests by split.
     pub fn plan(&self, data_sha256: &BTreeMap<String, String>) -> Result<Vec<PlannedRun>> {
+        let arms = self.arms()?;
+        let nodes: Vec<derive::Node> = arms
+            .iter()
+            .map(|a| derive::Node {
+                name: &a.name,
+                base: &a.base,
+                deps: Vec::new(),
+            })
+            .collect();
+        let mut planned: Planned = BTreeMap::new();
         let mut runs = Vec::new();
-        for arm in self.arms()? {
+        for arm in &arms {
             let neural = arm.recipe.model.is_neural();
             let budgets: Vec<Option<f64>> = match (neural, self.budgets.is_empty()) {
                 (true, false) => self.budgets.iter().map(|&b| Some(b)).collect(),
@@ -215,20 +282,73 @@ impl ExperimentSpec {
                 (true, true) => vec![arm.recipe.seed],
                 (false, _) => vec![0],
             };
-            for &budget in &budgets {
-                for &seed in &seeds {
-                    let recipe = Recipe {
-                        budget_cpu_seconds: budget,
+            let keys: Vec<RunKey> = budgets
+                .iter()
+                .flat_map(|&budget| {
+                    let class = budget.filter(|_| !self.budgets.is_empty());
+                    seeds.iter().map(move |&seed| RunKey {
+                        class,
                         seed,
-                        ..arm.recipe.clone()
-                    };
-                    runs.push(PlannedRun {
-                        id: run_id(&recipe, data_sha256),
-                        arm: arm.name.clone(),
-                        recipe,
-                    });
+                        budget,
+                    })
+                })
+                .collect();
+            let teachers: Vec<String> = arm
+                .recipe
+                .train
+                .iter()
+                .flat_map(|t| t.distill.iter())
+                .flat_map(|d| d.teacher.iter())
+                .filter_map(|p| p.to_str()?.strip_prefix(derive::ARM_TEACHER))
+                .map(str::to_string)
+                .collect();
+            let mut teacher_arms = Vec::new();
+            for t in &teachers {
+                match derive::resolve(&nodes, &arm.name, t)?.as_slice() {
+                    [one] => teacher_arms.push(*one),
+                    many => {
+                        return Err(Error::invalid(format!(
+                            "arm '{}': teacher arm:{t} names {} arms (a sweep); name one of them",
+                            arm.name,
+                            many.len()
+                        )))
+                    }
                 }
             }
+            let start = match &arm.start {
+                Some(s) => {
+                    let parents = s
+                        .parents()
+                        .into_iter()
+                        .map(|p| derive::resolve(&nodes, &arm.name, p))
+                        .collect::<Result<Vec<_>>>()?;
+                    Some((s, parents))
+                }
+                None => None,
+            };
+            let arm_runs = if start.is_none() && teacher_arms.is_empty() {
+                keys.into_iter()
+                    .map(|key| {
+                        let recipe = Recipe {
+                            budget_cpu_seconds: key.budget,
+                            seed: key.seed,
+                            ..arm.recipe.clone()
+                        };
+                        let run = PlannedRun {
+                            id: run_id(&recipe, data_sha256),
+                            arm: arm.name.clone(),
+                            recipe,
+                            start: None,
+                            parents: Vec::new(),
+                        };
+                        (key, run)
+                    })
+                    .collect()
+            } else {
+                derive::plan_dependent(arm, start, &teacher_arms, keys, &planned, data_sha256)?
+            };
+            runs.extend(arm_runs.iter().map(|(_, r)| r.clone()));
+            planned.insert(arm.name.clone(), arm_runs);
         }
         Ok(runs)
     }
@@ -246,9 +366,18 @@ pub fn run_id(recipe: &Recipe, data_sha256: &BTreeMap<String, String>) -> String
     lmlab_core::hashing::sha256_hex(text.as_bytes())[..16].to_string()
 }
 
-/// The arm's recipes: one per point of its sweep grid, with names.
-fn expand(arm: &ArmSpec) -> Result<Vec<(String, toml::Value)>> {
-    let mut points: Vec<(Vec<String>, toml::Value)> = vec![(Vec::new(), arm.recipe.clone())];
+/// A point of an arm's sweep grid: its name, recipe and start.
+type Point = (String, toml::Value, Option<toml::Value>);
+
+/// The arm's points: one per point of its sweep grid, with names. Keys `start.X` set the start's
+/// options, the others the recipe's.
+fn expand(arm: &ArmSpec) -> Result<Vec<Point>> {
+    let mut root = toml::value::Table::new();
+    root.insert("recipe".into(), arm.recipe.clone());
+    if let Some(start) = &arm.start {
+        root.insert("start".into(), start.clone());
+    }
+    let mut points: Vec<(Vec<String>, toml::Value)> = vec![(Vec::new(), toml::Value::Table(root))];
     for (key, values) in &arm.sweep {
         if values.is_empty() {
             return Err(Error::invalid(format!(
@@ -256,32 +385,62 @@ fn expand(arm: &ArmSpec) -> Result<Vec<(String, toml::Value)>> {
                 arm.name
             )));
         }
+        let path = match key.strip_prefix("start.") {
+            Some(_) if arm.start.is_none() => {
+                return Err(Error::invalid(format!(
+                    "arm '{}': sweep key '{key}': the arm has no start",
+                    arm.name
+                )))
+            }
+            Some(_) => key.clone(),
+            None => format!("recipe.{key}"),
+        };
         let mut next = Vec::new();
-        for (labels, recipe) in &points {
+        for (labels, point) in &points {
             for value in values {
-                let mut recipe = recipe.clone();
-                set_dotted(&mut recipe, key, value.clone()).map_err(|m| {
+                let mut point = point.clone();
+                set_dotted(&mut point, &path, value.clone()).map_err(|m| {
                     Error::invalid(format!("arm '{}': sweep key '{key}': {m}", arm.name))
                 })?;
                 let leaf = key.rsplit('.').next().unwrap_or(key);
                 let mut labels = labels.clone();
                 labels.push(format!("{leaf}={}", value_label(value)));
-                next.push((labels, recipe));
+                next.push((labels, point));
             }
         }
         points = next;
     }
     Ok(points
         .into_iter()
-        .map(|(labels, recipe)| {
+        .map(|(labels, mut point)| {
             let name = if labels.is_empty() {
                 arm.name.clone()
             } else {
                 format!("{}[{}]", arm.name, labels.join(","))
             };
-            (name, recipe)
+            let table = point.as_table_mut().expect("a table");
+            let recipe = table.remove("recipe").expect("set above");
+            (name, recipe, table.remove("start"))
         })
         .collect())
+}
+
+/// Lays the tables and values of `over` onto `base` (tables merge key by key; other values
+/// replace).
+fn overlay(base: &mut toml::Value, over: &toml::Value) {
+    match (base, over) {
+        (toml::Value::Table(b), toml::Value::Table(o)) => {
+            for (k, v) in o {
+                match b.get_mut(k) {
+                    Some(existing) => overlay(existing, v),
+                    None => {
+                        b.insert(k.clone(), v.clone());
+                    }
+                }
+            }
+        }
+        (b, o) => *b = o.clone(),
+    }
 }
 
 fn value_label(value: &toml::Value) -> String {

@@ -904,6 +904,7 @@ pub(crate) mod tests {
                 stop: None,
                 warnings: vec![],
                 lmlab_version: "test".into(),
+                derived: None,
             },
         }
     }

@@ -145,6 +145,8 @@ pub(crate) struct Distiller {
     teacher: Arc<dyn LanguageModel>,
     mix: Mix,
     dists: Vec<f64>,
+    /// `dists` and the targets in the model's row order, when it is not the windows' order.
+    reordered: (Vec<f64>, Vec<u32>),
 }
 
 impl Distiller {
@@ -173,6 +175,7 @@ impl Distiller {
                     teacher: t.0.clone(),
                     mix: c.mix(),
                     dists: Vec::new(),
+                    reordered: (Vec::new(), Vec::new()),
                 }))
             }
         }
@@ -196,8 +199,23 @@ impl Distiller {
         let v = self.teacher.tokenizer().vocab().len();
         self.dists.resize(x.len() * v, 0.0);
         teacher::teacher_distributions(self.teacher.as_ref(), x, t, bos, &mut self.dists);
+        let (dists, targets) = if N::TIME_MAJOR_ROWS {
+            // Row `bi·t + ti` of the windows is the model's row `ti·b + bi`.
+            let b = x.len() / t;
+            let (rd, ry) = &mut self.reordered;
+            rd.resize(self.dists.len(), 0.0);
+            ry.resize(y.len(), 0);
+            for (row, &target) in y.iter().enumerate() {
+                let to = (row % t) * b + row / t;
+                ry[to] = target;
+                rd[to * v..(to + 1) * v].copy_from_slice(&self.dists[row * v..(row + 1) * v]);
+            }
+            (&rd[..], &ry[..])
+        } else {
+            (&self.dists[..], y)
+        };
         let probs = model.probs_mut(ws);
-        let sums = distill_loss_backward(probs, &self.dists, y, Some(bos), v, self.mix, scale);
+        let sums = distill_loss_backward(probs, dists, targets, Some(bos), v, self.mix, scale);
         model.backward_from_logit_grads(ws, grads, x);
         sums.mixed(self.mix)
     }

@@ -63,6 +63,9 @@ pub trait Net: Sized + Send + Sync {
         ignore: Option<u32>,
         scale: f32,
     );
+    /// Whether [`Net::probs_mut`]'s rows are time-major (row `ti·b + bi`, the LSTM's) rather than
+    /// window-major (row `bi·t + ti`, as `x` and `y` are laid out).
+    const TIME_MAJOR_ROWS: bool = false;
     /// After a forward pass: each row's next-token probabilities (`b·t × vocab`), where a loss
     /// other than the cross-entropy writes its logit gradient before
     /// [`Net::backward_from_logit_grads`].
@@ -120,6 +123,7 @@ impl Net for Transformer<f32> {
 
 impl Net for LstmNet<f32> {
     type Ws = LstmWorkspace<f32>;
+    const TIME_MAJOR_ROWS: bool = true;
     fn init(config: &ModelConfig, seed: u64) -> Result<Self> {
         LstmNet::new(config, seed)
     }
