@@ -64,6 +64,7 @@
 //! Scoring whole sequences (`log_probs`, eval) builds each pattern's entry index on first use:
 //! 4 bytes × the power of two at or above 1.5 × its entries, so 6–12 bytes per entry.
 
+mod budget;
 mod count;
 mod estimate;
 mod file;
@@ -71,6 +72,7 @@ mod grouped;
 mod model;
 mod options;
 mod pattern;
+mod sort;
 mod table;
 
 pub use estimate::{train, train_stream, train_stream_to_file};
