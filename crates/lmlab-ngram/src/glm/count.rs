@@ -8,7 +8,7 @@
 use super::budget::Budget;
 use super::options::MAX_ORDER;
 use super::pattern::{full, is_contiguous, kept_words, span, Mask};
-use super::sort::sort_bounded;
+use super::sort::{sort_bounded, Leading};
 use crate::discount::CountsOfCounts;
 use crate::spill::{Column, Plain, SpillDir, Stored};
 use lmlab_core::{Result, TokenId};
@@ -91,24 +91,47 @@ pub(crate) fn count_pattern(
             record: |p: &u128| codec.unpack(*p),
         };
         let packed = occurrences.map(|r| codec.pack(&r));
-        count_sorted(packed, ids.len(), k, &runs, last.as_deref(), bound)
+        let shift = (k as u32 + 1) * bits;
+        let leading = Leading {
+            field: |p: &u128| (p >> shift) as usize,
+            buckets: vocab_size,
+        };
+        count_sorted(
+            packed,
+            ids.len(),
+            k,
+            (&runs, &leading),
+            last.as_deref(),
+            bound,
+        )
     } else {
         let runs = Runs {
             same_key: |a: &Record, b: &Record| a[..=k] == b[..=k],
             left: |r: &Record| r[k + 1],
             record: |r: &Record| *r,
         };
-        count_sorted(occurrences, ids.len(), k, &runs, last.as_deref(), bound)
+        let leading = Leading {
+            field: |r: &Record| r[0] as usize,
+            buckets: vocab_size,
+        };
+        count_sorted(
+            occurrences,
+            ids.len(),
+            k,
+            (&runs, &leading),
+            last.as_deref(),
+            bound,
+        )
     }
 }
 
 /// Sorts the occurrences (at most `positions` of them; in runs spilled to `bound`'s directory when
 /// they and their counts do not fit its budget) and groups them into counts.
-fn count_sorted<T, S, L, R>(
+fn count_sorted<T, S, L, R, F>(
     occurrences: impl Iterator<Item = T>,
     positions: usize,
     k: usize,
-    runs: &Runs<S, L, R>,
+    (runs, leading): (&Runs<S, L, R>, &Leading<F>),
     last: Option<&[u32]>,
     bound: Option<(&Budget, &SpillDir)>,
 ) -> Result<StoredCounts>
@@ -117,6 +140,7 @@ where
     S: Fn(&T, &T) -> bool,
     L: Fn(&T) -> u32,
     R: Fn(&T) -> Record,
+    F: Fn(&T) -> usize,
 {
     let item = std::mem::size_of::<T>();
     let (capacity, dir) = match bound {
@@ -125,7 +149,7 @@ where
         }
         _ => (usize::MAX, None),
     };
-    let mut sorted = sort_bounded(occurrences, capacity, dir)?;
+    let mut sorted = sort_bounded(occurrences, leading, capacity, dir)?;
     let counts = group(&mut sorted, runs, k, last, dir)?;
     sorted.finish()?;
     Ok(counts)
