@@ -87,6 +87,7 @@ pub(crate) fn count_pattern(
         let field = (1u128 << bits) - 1;
         let runs = Runs {
             same_key: |a: &u128, b: &u128| a >> bits == b >> bits,
+            same_history: |a: &u128, b: &u128| a >> (2 * bits) == b >> (2 * bits),
             left: |p: &u128| (p & field) as u32,
             record: |p: &u128| codec.unpack(*p),
         };
@@ -107,6 +108,7 @@ pub(crate) fn count_pattern(
     } else {
         let runs = Runs {
             same_key: |a: &Record, b: &Record| a[..=k] == b[..=k],
+            same_history: |a: &Record, b: &Record| a[..k] == b[..k],
             left: |r: &Record| r[k + 1],
             record: |r: &Record| *r,
         };
@@ -127,17 +129,18 @@ pub(crate) fn count_pattern(
 
 /// Sorts the occurrences (at most `positions` of them; in runs spilled to `bound`'s directory when
 /// they and their counts do not fit its budget) and groups them into counts.
-fn count_sorted<T, S, L, R, F>(
+fn count_sorted<T, S, H, L, R, F>(
     occurrences: impl Iterator<Item = T>,
     positions: usize,
     k: usize,
-    (runs, leading): (&Runs<S, L, R>, &Leading<F>),
+    (runs, leading): (&Runs<S, H, L, R>, &Leading<F>),
     last: Option<&[u32]>,
     bound: Option<(&Budget, &SpillDir)>,
 ) -> Result<StoredCounts>
 where
     T: Plain + Ord,
     S: Fn(&T, &T) -> bool,
+    H: Fn(&T, &T) -> bool,
     L: Fn(&T) -> u32,
     R: Fn(&T) -> Record,
     F: Fn(&T) -> usize,
@@ -149,17 +152,18 @@ where
         }
         _ => (usize::MAX, None),
     };
-    let mut sorted = sort_bounded(occurrences, leading, capacity, dir)?;
+    let mut sorted = sort_bounded(occurrences, leading, capacity.min(positions), dir)?;
     let counts = group(&mut sorted, runs, k, last, dir)?;
     sorted.finish()?;
     Ok(counts)
 }
 
 /// How [`group`] reads sorted items of one representation: whether two have the same pattern
-/// (all but the left word), an item's left word (any value, only compared), and the item as a
-/// record.
-struct Runs<S, L, R> {
+/// (all but the left word) and the same history (all but the word and the left word), an item's
+/// left word (any value, only compared), and the item as a record.
+struct Runs<S, H, L, R> {
     same_key: S,
+    same_history: H,
     left: L,
     record: R,
 }
@@ -247,15 +251,16 @@ fn last_occurrence(window: &[TokenId], bos: TokenId, mask: Mask, top: bool) -> O
 
 /// Groups sorted items into rows with used counts and counts-of-counts, written to `dir`'s files
 /// when given.
-fn group<T, S, L, R>(
+fn group<T, S, H, L, R>(
     items: &mut impl Iterator<Item = T>,
-    runs: &Runs<S, L, R>,
+    runs: &Runs<S, H, L, R>,
     k: usize,
     last: Option<&[u32]>,
     dir: Option<&SpillDir>,
 ) -> Result<StoredCounts>
 where
     S: Fn(&T, &T) -> bool,
+    H: Fn(&T, &T) -> bool,
     L: Fn(&T) -> u32,
     R: Fn(&T) -> Record,
 {
@@ -265,6 +270,7 @@ where
     };
     let (mut raw, mut distinct) = (1u32, 1u32);
     let mut left = (runs.left)(&first);
+    let mut new_row = true;
     for item in items {
         if (runs.same_key)(&first, &item) {
             raw += 1;
@@ -274,12 +280,13 @@ where
                 left = l;
             }
         } else {
-            out.emit(&(runs.record)(&first), raw, distinct, last)?;
+            out.emit(&(runs.record)(&first), new_row, (raw, distinct), last)?;
+            new_row = !(runs.same_history)(&first, &item);
             (raw, distinct, left) = (1, 1, (runs.left)(&item));
             first = item;
         }
     }
-    out.emit(&(runs.record)(&first), raw, distinct, last)?;
+    out.emit(&(runs.record)(&first), new_row, (raw, distinct), last)?;
     out.finish()
 }
 
@@ -293,8 +300,6 @@ struct Columns {
     stats: CountsOfCounts,
     /// Entries so far.
     entries: u32,
-    /// The history of the last row, if any.
-    last_history: Option<[u32; MAX_ORDER]>,
 }
 
 impl Columns {
@@ -307,16 +312,16 @@ impl Columns {
             counts: Column::new(dir)?,
             stats: [0; 5],
             entries: 0,
-            last_history: None,
         })
     }
 
-    /// Adds one pattern (first record, raw count, distinct left words).
+    /// Adds one pattern (its first record, whether it starts a row, its raw count and distinct
+    /// left words).
     fn emit(
         &mut self,
         first: &Record,
-        raw: u32,
-        distinct: u32,
+        new_row: bool,
+        (raw, distinct): (u32, u32),
         last: Option<&[u32]>,
     ) -> Result<()> {
         let k = self.k;
@@ -326,13 +331,9 @@ impl Columns {
         } else {
             distinct
         };
-        let new_row = self.last_history.is_none_or(|h| h[..k] != key[..k]);
         if new_row {
             self.row_start.push(self.entries)?;
             self.histories.extend(&key[..k])?;
-            let mut history = [0; MAX_ORDER];
-            history[..k].copy_from_slice(&key[..k]);
-            self.last_history = Some(history);
         }
         self.words.push(key[k])?;
         self.counts.push(used)?;

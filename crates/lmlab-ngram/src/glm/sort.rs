@@ -61,7 +61,8 @@ pub(crate) struct Leading<F> {
 }
 
 /// Sorts `items` holding at most `capacity` (≥ 1) of them at once; runs go to a file of `dir`
-/// when there are more (without `dir`, everything is sorted in memory whatever `capacity` says).
+/// when there are more (without `dir`, everything is sorted in memory whatever `capacity` says,
+/// `capacity` only sizing the first allocation).
 pub(crate) fn sort_bounded<T: Plain + Ord, F: Fn(&T) -> usize>(
     items: impl Iterator<Item = T>,
     leading: &Leading<F>,
@@ -69,13 +70,14 @@ pub(crate) fn sort_bounded<T: Plain + Ord, F: Fn(&T) -> usize>(
     dir: Option<&SpillDir>,
 ) -> Result<Sorted<T>> {
     let Some(dir) = dir else {
-        let mut all: Vec<T> = items.collect();
+        let mut all: Vec<T> = Vec::with_capacity(capacity);
+        all.extend(items);
         sort_in_memory(&mut all, leading);
         return Ok(Sorted::Memory(all.into_iter()));
     };
     let capacity = capacity.max(1);
     let mut items = items.peekable();
-    let mut buffer: Vec<T> = Vec::with_capacity(capacity.min(1 << 20));
+    let mut buffer: Vec<T> = Vec::with_capacity(capacity);
     buffer.extend(items.by_ref().take(capacity));
     sort_in_memory(&mut buffer, leading);
     if items.peek().is_none() {
