@@ -8,7 +8,7 @@
 use super::budget::Budget;
 use super::options::MAX_ORDER;
 use super::pattern::{full, is_contiguous, kept_words, span, Mask};
-use super::sort::{sort_bounded, Leading};
+use super::sort::sort_bounded;
 use crate::discount::CountsOfCounts;
 use crate::spill::{Column, Plain, SpillDir, Stored};
 use lmlab_core::{Result, TokenId};
@@ -92,19 +92,7 @@ pub(crate) fn count_pattern(
             record: |p: &u128| codec.unpack(*p),
         };
         let packed = occurrences.map(|r| codec.pack(&r));
-        let shift = (k as u32 + 1) * bits;
-        let leading = Leading {
-            field: |p: &u128| (p >> shift) as usize,
-            buckets: vocab_size,
-        };
-        count_sorted(
-            packed,
-            ids.len(),
-            k,
-            (&runs, &leading),
-            last.as_deref(),
-            bound,
-        )
+        count_sorted(packed, ids.len(), k, &runs, last.as_deref(), bound)
     } else {
         let runs = Runs {
             same_key: |a: &Record, b: &Record| a[..=k] == b[..=k],
@@ -112,28 +100,17 @@ pub(crate) fn count_pattern(
             left: |r: &Record| r[k + 1],
             record: |r: &Record| *r,
         };
-        let leading = Leading {
-            field: |r: &Record| r[0] as usize,
-            buckets: vocab_size,
-        };
-        count_sorted(
-            occurrences,
-            ids.len(),
-            k,
-            (&runs, &leading),
-            last.as_deref(),
-            bound,
-        )
+        count_sorted(occurrences, ids.len(), k, &runs, last.as_deref(), bound)
     }
 }
 
 /// Sorts the occurrences (at most `positions` of them; in runs spilled to `bound`'s directory when
 /// they and their counts do not fit its budget) and groups them into counts.
-fn count_sorted<T, S, H, L, R, F>(
+fn count_sorted<T, S, H, L, R>(
     occurrences: impl Iterator<Item = T>,
     positions: usize,
     k: usize,
-    (runs, leading): (&Runs<S, H, L, R>, &Leading<F>),
+    runs: &Runs<S, H, L, R>,
     last: Option<&[u32]>,
     bound: Option<(&Budget, &SpillDir)>,
 ) -> Result<StoredCounts>
@@ -143,7 +120,6 @@ where
     H: Fn(&T, &T) -> bool,
     L: Fn(&T) -> u32,
     R: Fn(&T) -> Record,
-    F: Fn(&T) -> usize,
 {
     let item = std::mem::size_of::<T>();
     let (capacity, dir) = match bound {
@@ -152,7 +128,7 @@ where
         }
         _ => (usize::MAX, None),
     };
-    let mut sorted = sort_bounded(occurrences, leading, capacity.min(positions), dir)?;
+    let mut sorted = sort_bounded(occurrences, capacity.min(positions), dir)?;
     let counts = group(&mut sorted, runs, k, last, dir)?;
     sorted.finish()?;
     Ok(counts)

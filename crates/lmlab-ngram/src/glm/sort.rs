@@ -2,9 +2,7 @@
 //! sorted in memory; beyond that, each full buffer is sorted and appended to one temporary file as
 //! a run, and the runs are merged, each read back through its share of the same buffer space
 //! (an external merge sort, as lmplz's). Either way the items come out ascending, the same
-//! sequence: the bound changes where they wait, never what they are. Each in-memory sort first
-//! distributes the items by their leading field (a word id) in place, as an American flag sort's
-//! first pass, and then sorts each bucket: about half the CPU of sorting the whole array at once.
+//! sequence: the bound changes where they wait, never what they are.
 
 use crate::spill::{Column, Plain, SpillDir, Stored};
 use lmlab_core::{Error, Result};
@@ -53,33 +51,25 @@ impl<T> Sorted<T> {
     }
 }
 
-/// The leading field of the items being sorted: `field(item)` is below `buckets`, and an item's
-/// field is never above a greater item's (the items' order is the fields' order first).
-pub(crate) struct Leading<F> {
-    pub field: F,
-    pub buckets: usize,
-}
-
 /// Sorts `items` holding at most `capacity` (≥ 1) of them at once; runs go to a file of `dir`
 /// when there are more (without `dir`, everything is sorted in memory whatever `capacity` says,
 /// `capacity` only sizing the first allocation).
-pub(crate) fn sort_bounded<T: Plain + Ord, F: Fn(&T) -> usize>(
+pub(crate) fn sort_bounded<T: Plain + Ord>(
     items: impl Iterator<Item = T>,
-    leading: &Leading<F>,
     capacity: usize,
     dir: Option<&SpillDir>,
 ) -> Result<Sorted<T>> {
     let Some(dir) = dir else {
         let mut all: Vec<T> = Vec::with_capacity(capacity);
         all.extend(items);
-        sort_in_memory(&mut all, leading);
+        all.sort_unstable();
         return Ok(Sorted::Memory(all.into_iter()));
     };
     let capacity = capacity.max(1);
     let mut items = items.peekable();
     let mut buffer: Vec<T> = Vec::with_capacity(capacity);
     buffer.extend(items.by_ref().take(capacity));
-    sort_in_memory(&mut buffer, leading);
+    buffer.sort_unstable();
     if items.peek().is_none() {
         return Ok(Sorted::Memory(buffer.into_iter()));
     }
@@ -95,55 +85,10 @@ pub(crate) fn sort_bounded<T: Plain + Ord, F: Fn(&T) -> usize>(
         if buffer.is_empty() {
             break;
         }
-        sort_in_memory(&mut buffer, leading);
+        buffer.sort_unstable();
     }
     drop(buffer);
     Merge::start(file.finish()?, &bounds, capacity)
-}
-
-/// Below this many items, a plain sort.
-const MIN_BUCKETED: usize = 4096;
-
-/// Sorts `items`: when there are at least twice as many as buckets, distributed by their leading
-/// field in place first (cycles of swaps into each bucket's next free place), then each bucket
-/// sorted; the same result as one sort.
-fn sort_in_memory<T: Ord + Copy, F: Fn(&T) -> usize>(items: &mut [T], leading: &Leading<F>) {
-    let buckets = leading.buckets;
-    if items.len() < MIN_BUCKETED.max(buckets.saturating_mul(2)) {
-        items.sort_unstable();
-        return;
-    }
-    let field = &leading.field;
-    // ends[b]: where bucket b ends; next[b]: its first place not yet filled.
-    let mut ends = vec![0usize; buckets];
-    for item in items.iter() {
-        ends[field(item)] += 1;
-    }
-    let mut next = Vec::with_capacity(buckets);
-    let mut total = 0;
-    for end in ends.iter_mut() {
-        next.push(total);
-        total += *end;
-        *end = total;
-    }
-    for b in 0..buckets {
-        while next[b] < ends[b] {
-            let mut item = items[next[b]];
-            let mut home = field(&item);
-            while home != b {
-                std::mem::swap(&mut item, &mut items[next[home]]);
-                next[home] += 1;
-                home = field(&item);
-            }
-            items[next[b]] = item;
-            next[b] += 1;
-        }
-    }
-    let mut start = 0;
-    for &end in &ends {
-        items[start..end].sort_unstable();
-        start = end;
-    }
 }
 
 /// A k-way merge of sorted runs lying one after another in a file.
@@ -248,39 +193,15 @@ mod tests {
         let mut expected = values();
         expected.sort_unstable();
         for (capacity, runs) in [(1, 1000), (7, 143), (999, 2), (1000, 0), (5000, 0)] {
-            let sorted =
-                sort_bounded(values().into_iter(), &LEADING, capacity, Some(&dir)).unwrap();
+            let sorted = sort_bounded(values().into_iter(), capacity, Some(&dir)).unwrap();
             assert_eq!(sorted.runs(), runs, "capacity {capacity}");
             let mut sorted = sorted;
             let got: Vec<u128> = sorted.by_ref().collect();
             sorted.finish().unwrap();
             assert_eq!(got, expected, "capacity {capacity}");
         }
-        let unbounded = sort_bounded(values().into_iter(), &LEADING, 1, None).unwrap();
+        let unbounded = sort_bounded(values().into_iter(), 1, None).unwrap();
         assert_eq!(unbounded.runs(), 0);
         assert_eq!(unbounded.collect::<Vec<_>>(), expected);
-    }
-
-    /// The values' top 4 of 10 bits.
-    const LEADING: Leading<fn(&u128) -> usize> = Leading {
-        field: |v| (v >> 6) as usize,
-        buckets: 16,
-    };
-
-    #[test]
-    fn bucketed_sorts_equal_plain_sorts() {
-        // 20,000 values: above the bucketing threshold; with one bucket, and with 16.
-        let mut values: Vec<u128> = (0..20).flat_map(|_| values()).collect();
-        let mut expected = values.clone();
-        expected.sort_unstable();
-        let one = Leading {
-            field: |_: &u128| 0,
-            buckets: 1,
-        };
-        let mut copy = values.clone();
-        sort_in_memory(&mut copy, &one);
-        assert_eq!(copy, expected);
-        sort_in_memory(&mut values, &LEADING);
-        assert_eq!(values, expected);
     }
 }
