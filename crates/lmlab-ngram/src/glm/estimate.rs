@@ -13,7 +13,7 @@ use crate::spill::SpillDir;
 use crate::{checked_specials, TokenStream};
 use lmlab_core::model::TokenSequence;
 use lmlab_core::model_file::{write_model_file_once, ModelHeader, Provenance};
-use lmlab_core::{Error, Result, Tokenizer};
+use lmlab_core::{Error, Result, Specials, Tokenizer};
 use std::path::Path;
 
 /// Estimates a GLM from token-id sequences (each ending with the end token, each read from a
@@ -39,7 +39,7 @@ pub fn train_stream(
     let mut tables = Vec::new();
     let counted = count_patterns(
         stream,
-        tokenizer.as_ref(),
+        checked_specials(tokenizer.as_ref())?,
         options,
         |mask, counts, discount| {
             tables.push(PatternTable::new(mask, counts.into_memory()?, discount));
@@ -69,8 +69,11 @@ pub fn train_stream_to_file(
     path: &Path,
     provenance: Provenance,
 ) -> Result<(u64, Vec<String>)> {
-    let (_, vocab_size) = checked_specials(tokenizer.as_ref())?;
+    let specials = checked_specials(tokenizer.as_ref())?;
+    let vocab_size = specials.1;
     let header = ModelHeader::new(KIND, KIND_VERSION, tokenizer.as_ref(), provenance);
+    // The tokenizer is in the header now: freed before counting, as MKN's build does.
+    drop(tokenizer);
     let prelude = Prelude {
         order: options.order,
         skips: options.skips,
@@ -79,16 +82,12 @@ pub fn train_stream_to_file(
     };
     let mut parameters = 0;
     let counted = write_model_file_once(path, header, |w| {
+        lmlab_core::compute::release_free_heap();
         prelude.write(w).map_err(|e| Error::io(path, e))?;
-        count_patterns(
-            stream,
-            tokenizer.as_ref(),
-            options,
-            |mask, counts, discount| {
-                parameters += counts.words.len() as u64;
-                write_stored_pattern(w, path, mask, &discount, &counts)
-            },
-        )
+        count_patterns(stream, specials, options, |mask, counts, discount| {
+            parameters += counts.words.len() as u64;
+            write_stored_pattern(w, path, mask, &discount, &counts)
+        })
     })?;
     Ok((parameters, counted.warnings))
 }
@@ -100,16 +99,16 @@ struct Counted {
     warnings: Vec<String>,
 }
 
-/// Counts every pattern of `options` over `stream` (within `options.memory`, if set) and computes
+/// Counts every pattern of `options` over `stream` (built for a tokenizer with `specials` and a
+/// vocabulary of `vocab_size`) (within `options.memory`, if set) and computes
 /// its discounts, handing each pattern to `take` in the model's order.
 fn count_patterns(
     stream: TokenStream,
-    tokenizer: &dyn Tokenizer,
+    (specials, vocab_size): (Specials, usize),
     options: &GlmOptions,
     mut take: impl FnMut(Mask, StoredCounts, Discount) -> Result<()>,
 ) -> Result<Counted> {
     options.validate()?;
-    let (specials, vocab_size) = checked_specials(tokenizer)?;
     if stream.specials() != specials || stream.vocab_size() != vocab_size {
         return Err(Error::invalid(
             "the token stream was built for another tokenizer (specials or vocabulary size differ)",
