@@ -357,6 +357,18 @@ pub struct GlmArgs {
     /// use these (D1 D2 D3+; default 0.5 1 1.5) instead of stopping with an error.
     #[arg(long, num_args = 0..=3, value_name = "D", allow_negative_numbers = true)]
     pub discount_fallback: Option<Vec<f64>>,
+    /// Memory setting, as KenLM's -S (e.g. 500M, 2G; no unit = KiB): the token stream (4 bytes per
+    /// token) stays in memory; a skip pattern whose sort (16 bytes per token) and counts do not
+    /// fit the rest is sorted in runs spilled to --temp and merged, giving the same model. Each
+    /// pattern goes to the model file as soon as it is counted. A setting below the stream plus
+    /// 64 KiB is refused. Default: no limit. Skipping multiplies the tables: an order-N GLM has
+    /// 2^(N-1) skip patterns; on PTB it stores 1.4x / 2.2x / 3.7x MKN's entries at orders 3 / 4 /
+    /// 5, in 0.7x / 1.4x / 2.9x the model file bytes.
+    #[arg(long, value_name = "SIZE", value_parser = parse_memory)]
+    pub memory: Option<u64>,
+    /// Directory for the temporary files of --memory (default: the system temp dir).
+    #[arg(long, value_name = "DIR")]
+    pub temp: Option<PathBuf>,
     #[command(flatten)]
     pub tokenizer: TokenizerArgs,
     #[command(flatten)]

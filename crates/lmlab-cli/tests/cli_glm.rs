@@ -29,6 +29,15 @@ fn train_eval_probs_ensemble_predict_and_generate() {
     let glm = train_model("glm", &[], "glm.lmlab");
     let none = train_model("glm", &["--skips", "none"], "none.lmlab");
     let kn = train_model("ngram", &[], "kn.lmlab");
+    // Under --memory 80K (the stream of ~3,600 positions and 64 KiB beside it) every pattern but
+    // the unigrams' is sorted in spilled runs: the same file.
+    let temp = tempfile::tempdir().unwrap();
+    let bounded = train_model(
+        "glm",
+        &["--memory", "80K", "--temp", s(temp.path())],
+        "b.lmlab",
+    );
+    assert!(std::fs::read(&glm).unwrap() == std::fs::read(&bounded).unwrap());
     let eval = |m: &std::path::Path, probs: &std::path::Path| -> serde_json::Value {
         serde_json::from_str(&ok(&[
             "eval",
@@ -81,6 +90,11 @@ fn bad_inputs_name_the_problem() {
     assert!(m.contains("larger than the maximum of 7"), "{m}");
     let m = train_glm(&train, &["--order", "3", "--skips", "every-other"]);
     assert!(m.contains("unknown --skips pattern 'every-other'"), "{m}");
+    let m = train_glm(&train, &["--order", "3", "--memory", "8K"]);
+    assert!(
+        m.contains("below what a GLM build needs") && m.contains("or more"),
+        "{m}"
+    );
     let small = dir.path().join("small.txt");
     std::fs::write(&small, "one two three\n").unwrap();
     let m = train_glm(&small, &["--order", "3"]);

@@ -18,6 +18,7 @@ impl Plain for u8 {}
 impl Plain for u32 {}
 impl Plain for u64 {}
 impl Plain for f64 {}
+impl Plain for u128 {}
 
 /// The bytes of a slice of plain numbers.
 fn as_bytes<T: Plain>(values: &[T]) -> &[u8] {
@@ -143,7 +144,7 @@ impl<T: Plain> Stored<T> {
     }
 
     /// Reads elements `at..at + out.len()` of a spilled array.
-    fn read_into(&self, at: usize, out: &mut [T]) -> Result<()> {
+    pub(crate) fn read_into(&self, at: usize, out: &mut [T]) -> Result<()> {
         let Stored::File { file, dir, .. } = self else {
             unreachable!("only spilled arrays are read back");
         };

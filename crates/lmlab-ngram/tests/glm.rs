@@ -414,6 +414,7 @@ fn grouped_scoring_gives_the_bits_of_token_by_token_queries() {
                 order,
                 skips,
                 discount_fallback: Some([0.5, 1.0, 1.5]),
+                ..GlmOptions::default()
             };
             let model = train_glm(&text, &options).unwrap();
             let tokenizer = model.tokenizer();

@@ -67,6 +67,8 @@ pub fn glm(args: GlmArgs) -> anyhow::Result<()> {
         order: args.order as usize,
         skips: args.skips.parse()?,
         discount_fallback: discount_fallback(args.discount_fallback.as_deref())?,
+        memory: args.memory,
+        temp_dir: args.temp.clone(),
     };
     let recipe = Recipe {
         tokenizer: tokenizer_choice(&args.tokenizer)?,

@@ -5,14 +5,19 @@
 //! raw count at the top pattern (the full history) and for occurrences that start with `<s>`
 //! (nothing precedes them), its continuation count otherwise, as lmplz's adjusted counts.
 
+use super::budget::Budget;
 use super::options::MAX_ORDER;
 use super::pattern::{full, is_contiguous, kept_words, span, Mask};
+use super::sort::sort_bounded;
 use crate::discount::CountsOfCounts;
-use lmlab_core::TokenId;
+use crate::spill::{Column, Plain, SpillDir, Stored};
+use lmlab_core::{Result, TokenId};
 
 /// Kept history words, the predicted word, the left word.
 const WIDTH: usize = MAX_ORDER + 1;
 type Record = [u32; WIDTH];
+impl Plain for Record {}
+
 /// The left word of an occurrence that uses its raw count.
 const NO_LEFT: u32 = u32::MAX;
 
@@ -26,15 +31,38 @@ pub(crate) struct PatternCounts {
     pub words: Vec<u32>,
     /// The count each (history, word) uses.
     pub counts: Vec<u32>,
+}
+
+/// [`PatternCounts`] as counting leaves them: each array in memory or, under a memory bound, in a
+/// temporary file.
+pub(crate) struct StoredCounts {
+    pub histories: Stored<u32>,
+    pub row_start: Stored<u32>,
+    pub words: Stored<u32>,
+    pub counts: Stored<u32>,
     /// Counts-of-counts of the used counts (lmplz's for contiguous patterns, see [`count_pattern`]).
     pub stats: CountsOfCounts,
+}
+
+impl StoredCounts {
+    /// The counts in memory (read back from their files if spilled).
+    pub fn into_memory(self) -> Result<PatternCounts> {
+        Ok(PatternCounts {
+            histories: self.histories.into_vec()?,
+            row_start: self.row_start.into_vec()?,
+            words: self.words.into_vec()?,
+            counts: self.counts.into_vec()?,
+        })
+    }
 }
 
 /// Counts pattern `mask` over `ids` (`<s>` then each sequence), `top` when it is the model's full
 /// history. For a contiguous pattern below the top, the counts-of-counts take the occurrence ending
 /// lmplz's last window (`window`, most recent word first: [`crate::count::last_window`]) with its
 /// raw count instead of its continuation count, as lmplz does (see `crate::stats`), so that
-/// `--skips none` reproduces lmplz's discounts exactly.
+/// `--skips none` reproduces lmplz's discounts exactly. With a `budget` (and its spill directory
+/// `dir`), a pattern too large for it is sorted in spilled runs and its counts go to files
+/// ([`super::budget`]); the counts are the same.
 pub(crate) fn count_pattern(
     ids: &[TokenId],
     vocab_size: usize,
@@ -42,7 +70,8 @@ pub(crate) fn count_pattern(
     mask: Mask,
     top: bool,
     window: &[TokenId],
-) -> PatternCounts {
+    bound: Option<(&Budget, &SpillDir)>,
+) -> Result<StoredCounts> {
     let k = mask.count_ones() as usize;
     let last = last_occurrence(window, bos, mask, top);
     let occurrences = occurrences(ids, bos, mask, top);
@@ -55,32 +84,62 @@ pub(crate) fn count_pattern(
             k,
             marker: vocab_size as u32,
         };
-        let mut packed: Vec<u128> = occurrences.map(|r| codec.pack(&r)).collect();
-        packed.sort_unstable();
         let field = (1u128 << bits) - 1;
         let runs = Runs {
             same_key: |a: &u128, b: &u128| a >> bits == b >> bits,
+            same_history: |a: &u128, b: &u128| a >> (2 * bits) == b >> (2 * bits),
             left: |p: &u128| (p & field) as u32,
             record: |p: &u128| codec.unpack(*p),
         };
-        group(&packed, &runs, k, last.as_deref())
+        let packed = occurrences.map(|r| codec.pack(&r));
+        count_sorted(packed, ids.len(), k, &runs, last.as_deref(), bound)
     } else {
-        let mut records: Vec<Record> = occurrences.collect();
-        records.sort_unstable();
         let runs = Runs {
             same_key: |a: &Record, b: &Record| a[..=k] == b[..=k],
+            same_history: |a: &Record, b: &Record| a[..k] == b[..k],
             left: |r: &Record| r[k + 1],
             record: |r: &Record| *r,
         };
-        group(&records, &runs, k, last.as_deref())
+        count_sorted(occurrences, ids.len(), k, &runs, last.as_deref(), bound)
     }
 }
 
+/// Sorts the occurrences (at most `positions` of them; in runs spilled to `bound`'s directory when
+/// they and their counts do not fit its budget) and groups them into counts.
+fn count_sorted<T, S, H, L, R>(
+    occurrences: impl Iterator<Item = T>,
+    positions: usize,
+    k: usize,
+    runs: &Runs<S, H, L, R>,
+    last: Option<&[u32]>,
+    bound: Option<(&Budget, &SpillDir)>,
+) -> Result<StoredCounts>
+where
+    T: Plain + Ord,
+    S: Fn(&T, &T) -> bool,
+    H: Fn(&T, &T) -> bool,
+    L: Fn(&T) -> u32,
+    R: Fn(&T) -> Record,
+{
+    let item = std::mem::size_of::<T>();
+    let (capacity, dir) = match bound {
+        Some((budget, dir)) if !budget.fits(positions, item, k) => {
+            (budget.run_capacity(item), Some(dir))
+        }
+        _ => (usize::MAX, None),
+    };
+    let mut sorted = sort_bounded(occurrences, capacity.min(positions), dir)?;
+    let counts = group(&mut sorted, runs, k, last, dir)?;
+    sorted.finish()?;
+    Ok(counts)
+}
+
 /// How [`group`] reads sorted items of one representation: whether two have the same pattern
-/// (all but the left word), an item's left word (any value, only compared), and the item as a
-/// record.
-struct Runs<S, L, R> {
+/// (all but the left word) and the same history (all but the word and the left word), an item's
+/// left word (any value, only compared), and the item as a record.
+struct Runs<S, H, L, R> {
     same_key: S,
+    same_history: H,
     left: L,
     record: R,
 }
@@ -166,70 +225,111 @@ fn last_occurrence(window: &[TokenId], bos: TokenId, mask: Mask, top: bool) -> O
     (!words.contains(&bos)).then(|| words.iter().rev().copied().collect())
 }
 
-/// Groups sorted items into rows with used counts and counts-of-counts.
-fn group<T, S, L, R>(
-    items: &[T],
-    runs: &Runs<S, L, R>,
+/// Groups sorted items into rows with used counts and counts-of-counts, written to `dir`'s files
+/// when given.
+fn group<T, S, H, L, R>(
+    items: &mut impl Iterator<Item = T>,
+    runs: &Runs<S, H, L, R>,
     k: usize,
     last: Option<&[u32]>,
-) -> PatternCounts
+    dir: Option<&SpillDir>,
+) -> Result<StoredCounts>
 where
     S: Fn(&T, &T) -> bool,
+    H: Fn(&T, &T) -> bool,
     L: Fn(&T) -> u32,
     R: Fn(&T) -> Record,
 {
-    let mut out = PatternCounts {
-        histories: Vec::new(),
-        row_start: Vec::new(),
-        words: Vec::new(),
-        counts: Vec::new(),
-        stats: [0; 5],
+    let mut out = Columns::new(k, dir)?;
+    let Some(mut first) = items.next() else {
+        return out.finish();
     };
-    let mut i = 0;
-    while i < items.len() {
-        let (mut raw, mut distinct) = (1u32, 1u32);
-        let mut left = (runs.left)(&items[i]);
-        let mut j = i + 1;
-        while j < items.len() && (runs.same_key)(&items[i], &items[j]) {
+    let (mut raw, mut distinct) = (1u32, 1u32);
+    let mut left = (runs.left)(&first);
+    let mut new_row = true;
+    for item in items {
+        if (runs.same_key)(&first, &item) {
             raw += 1;
-            let l = (runs.left)(&items[j]);
+            let l = (runs.left)(&item);
             if l != left {
                 distinct += 1;
                 left = l;
             }
-            j += 1;
+        } else {
+            out.emit(&(runs.record)(&first), new_row, (raw, distinct), last)?;
+            new_row = !(runs.same_history)(&first, &item);
+            (raw, distinct, left) = (1, 1, (runs.left)(&item));
+            first = item;
         }
-        emit(
-            &mut out,
-            ((runs.record)(&items[i]), raw, distinct, left),
-            k,
-            last,
-        );
-        i = j;
     }
-    out.row_start.push(out.words.len() as u32);
-    out
+    out.emit(&(runs.record)(&first), new_row, (raw, distinct), last)?;
+    out.finish()
 }
 
-/// Adds one pattern (first record, raw count, distinct left words) to `out`.
-fn emit(out: &mut PatternCounts, run: (Record, u32, u32, u32), k: usize, last: Option<&[u32]>) {
-    let (first, raw, distinct, _) = run;
-    let key = &first[..=k];
-    let used = if first[k + 1] == NO_LEFT {
-        raw
-    } else {
-        distinct
-    };
-    let new_row = out.row_start.is_empty() || out.histories[out.histories.len() - k..] != key[..k];
-    if new_row {
-        out.row_start.push(out.words.len() as u32);
-        out.histories.extend_from_slice(&key[..k]);
+/// The arrays of one pattern's counts as they are made.
+struct Columns {
+    k: usize,
+    histories: Column<u32>,
+    row_start: Column<u32>,
+    words: Column<u32>,
+    counts: Column<u32>,
+    stats: CountsOfCounts,
+    /// Entries so far.
+    entries: u32,
+}
+
+impl Columns {
+    fn new(k: usize, dir: Option<&SpillDir>) -> Result<Columns> {
+        Ok(Columns {
+            k,
+            histories: Column::new(dir)?,
+            row_start: Column::new(dir)?,
+            words: Column::new(dir)?,
+            counts: Column::new(dir)?,
+            stats: [0; 5],
+            entries: 0,
+        })
     }
-    out.words.push(key[k]);
-    out.counts.push(used);
-    let stat = if last == Some(key) { raw } else { used };
-    if (1..5).contains(&stat) {
-        out.stats[stat as usize] += 1;
+
+    /// Adds one pattern (its first record, whether it starts a row, its raw count and distinct
+    /// left words).
+    fn emit(
+        &mut self,
+        first: &Record,
+        new_row: bool,
+        (raw, distinct): (u32, u32),
+        last: Option<&[u32]>,
+    ) -> Result<()> {
+        let k = self.k;
+        let key = &first[..=k];
+        let used = if first[k + 1] == NO_LEFT {
+            raw
+        } else {
+            distinct
+        };
+        if new_row {
+            self.row_start.push(self.entries)?;
+            self.histories.extend(&key[..k])?;
+        }
+        self.words.push(key[k])?;
+        self.counts.push(used)?;
+        self.entries += 1;
+        let stat = if last == Some(key) { raw } else { used };
+        if (1..5).contains(&stat) {
+            self.stats[stat as usize] += 1;
+        }
+        Ok(())
+    }
+
+    fn finish(mut self) -> Result<StoredCounts> {
+        self.row_start.push(self.entries)?;
+        Ok(StoredCounts {
+            histories: self.histories.finish()?,
+            row_start: self.row_start.finish()?,
+            words: self.words.finish()?,
+            counts: self.counts.finish()?,
+            stats: self.stats,
+        })
     }
 }
 
@@ -242,29 +342,64 @@ pub(crate) fn top_pattern(order: usize) -> Mask {
 mod tests {
     use super::*;
 
+    /// <s> = 1, </s> = 2, words 3..=5: "a b c", "a b a", "c b c".
+    const IDS: [u32; 15] = [1, 3, 4, 5, 2, 1, 3, 4, 3, 2, 1, 5, 4, 5, 2];
+    const WINDOW: [u32; 4] = [2, 5, 4, 5];
+
+    fn count(
+        vocab: usize,
+        mask: Mask,
+        bound: Option<(&Budget, &SpillDir)>,
+    ) -> (PatternCounts, CountsOfCounts) {
+        let counts = count_pattern(&IDS, vocab, 1, mask, mask == 0b111, &WINDOW, bound).unwrap();
+        let stats = counts.stats;
+        (counts.into_memory().unwrap(), stats)
+    }
+
+    fn assert_same(
+        a: &(PatternCounts, CountsOfCounts),
+        b: &(PatternCounts, CountsOfCounts),
+        what: &str,
+    ) {
+        let ((a, a_stats), (b, b_stats)) = (a, b);
+        assert_eq!(a_stats, b_stats, "{what}");
+        assert_eq!(a.histories, b.histories, "{what}");
+        assert_eq!(a.row_start, b.row_start, "{what}");
+        assert_eq!(a.words, b.words, "{what}");
+        assert_eq!(a.counts, b.counts, "{what}");
+        assert!(!a.words.is_empty(), "{what}");
+    }
+
     #[test]
     fn packed_and_plain_records_count_the_same() {
-        // <s> = 1, </s> = 2, words 3..=5: "a b c", "a b a", "c b c".
-        let ids = [1, 3, 4, 5, 2, 1, 3, 4, 3, 2, 1, 5, 4, 5, 2];
-        let window = [2, 5, 4, 5];
         for mask in [0, 1, 0b10, 0b11, 0b101, 0b111] {
-            let top = mask == 0b111;
             // A vocabulary of 6 packs into u128; one of 2^40 ids cannot (3 × 41 bits > 128).
-            let packed = count_pattern(&ids, 6, 1, mask, top, &window);
-            let plain = count_pattern(&ids, 1 << 40, 1, mask, top, &window);
-            assert_eq!(packed.histories, plain.histories, "{mask}");
-            assert_eq!(packed.row_start, plain.row_start, "{mask}");
-            assert_eq!(packed.words, plain.words, "{mask}");
-            assert_eq!(packed.counts, plain.counts, "{mask}");
-            assert_eq!(packed.stats, plain.stats, "{mask}");
-            assert!(!packed.words.is_empty());
+            assert_same(&count(6, mask, None), &count(1 << 40, mask, None), "{mask}");
         }
         // "b" after "a": twice, both with the left word <s>: continuation count 1.
-        let bigrams = count_pattern(&ids, 6, 1, 1, false, &window);
+        let (bigrams, _) = count(6, 1, None);
         let row = bigrams.histories.iter().position(|&h| h == 3).unwrap();
         let range = bigrams.row_start[row] as usize..bigrams.row_start[row + 1] as usize;
         // After "a": </s> (2, in "a b a </s>"), b (4), c (5, none): sorted by id.
         assert_eq!(bigrams.words[range.clone()], [2, 4]);
         assert_eq!(bigrams.counts[range], [1, 1]);
+    }
+
+    #[test]
+    fn counts_sorted_in_spilled_runs_equal_counts_sorted_in_memory() {
+        let temp = tempfile::tempdir().unwrap();
+        let dir = SpillDir::new(temp.path()).unwrap();
+        // 16 bytes of working space: runs of one occurrence; 64: of 4 packed or 2 plain ones.
+        for working in [16, 64] {
+            let budget = Budget::with_working(working);
+            assert!(!budget.fits(IDS.len(), 16, 0));
+            for mask in [0, 1, 0b10, 0b11, 0b101, 0b111] {
+                for vocab in [6, 1 << 40] {
+                    let what = format!("{working} bytes, mask {mask}, vocabulary {vocab}");
+                    let spilled = count(vocab, mask, Some((&budget, &dir)));
+                    assert_same(&spilled, &count(vocab, mask, None), &what);
+                }
+            }
+        }
     }
 }

@@ -4,17 +4,18 @@
 //! Denominators, γ and the history index are rebuilt on load from the counts (so they cannot
 //! disagree with them); loading copies the arrays into memory rather than using them from the map.
 
-use super::count::PatternCounts;
+use super::count::{PatternCounts, StoredCounts};
 use super::model::GlmModel;
 use super::options::{Skips, MAX_ORDER};
 use super::pattern::patterns;
 use super::table::PatternTable;
 use crate::discount::Discount;
 use lmlab_core::model_file::{
-    write_model_file, ModelFile, ModelHeader, PayloadReader, PayloadWriter, Provenance,
+    write_model_file_with, ModelFile, ModelHeader, PayloadReader, Provenance,
 };
 use lmlab_core::{Error, Result};
 use lmlab_tokenize::tokenizer_from_json;
+use std::io::Write;
 use std::path::Path;
 
 /// The model kind in the file header.
@@ -26,20 +27,24 @@ impl GlmModel {
     /// Writes the model atomically as an lmlab model file of kind `glm`.
     pub fn save(&self, path: &Path, provenance: Provenance) -> Result<()> {
         let header = ModelHeader::new(KIND, KIND_VERSION, self.tokenizer.as_ref(), provenance);
-        let parts: Vec<_> = self
-            .tables
-            .iter()
-            .map(|t| (t.mask, &t.discount, &t.counts))
-            .collect();
-        write_file(
-            path,
-            &header,
-            self.order,
-            self.skips,
-            self.vocab_size,
-            self.training_tokens,
-            &parts,
-        )
+        let prelude = Prelude {
+            order: self.order,
+            skips: self.skips,
+            vocab_size: self.vocab_size,
+            training_tokens: self.training_tokens,
+        };
+        write_model_file_with(path, &header, |w| {
+            prelude.write(w)?;
+            for t in &self.tables {
+                let c = &t.counts;
+                write_pattern_start(w, t.mask, &t.discount)?;
+                for array in [&c.histories, &c.row_start, &c.words, &c.counts] {
+                    write_u32_len(w, array.len())?;
+                    write_u32_values(w, array)?;
+                }
+            }
+            Ok(())
+        })
     }
 
     /// Loads an lmlab model file of kind `glm`, checking what the queries rely on.
@@ -83,7 +88,6 @@ impl GlmModel {
                 row_start: r.u32_vec()?,
                 words: r.u32_vec()?,
                 counts: r.u32_vec()?,
-                stats: [0; 5],
             };
             check_counts(&counts, mask, vocab_size).map_err(corrupt)?;
             tables.push(PatternTable::new(mask, counts, discount));
@@ -102,36 +106,89 @@ impl GlmModel {
     }
 }
 
-/// Writes a model file of kind `glm` atomically from each pattern's mask, discounts and counts.
-pub(crate) fn write_file(
-    path: &Path,
-    header: &ModelHeader,
-    order: usize,
-    skips: Skips,
-    vocab_size: usize,
-    training_tokens: u64,
-    patterns: &[(u32, &Discount, &PatternCounts)],
-) -> Result<()> {
-    let mut w = PayloadWriter::new();
-    w.u64(order as u64);
-    w.u64(match skips {
-        Skips::All => 0,
-        Skips::None => 1,
-    });
-    w.u64(vocab_size as u64);
-    w.u64(training_tokens);
-    w.u64(patterns.len() as u64);
-    for (mask, discount, counts) in patterns {
-        w.u64(u64::from(*mask));
-        for d in discount.amount {
-            w.f64(d);
+/// What the payload holds before its patterns.
+pub(crate) struct Prelude {
+    pub order: usize,
+    pub skips: Skips,
+    pub vocab_size: usize,
+    pub training_tokens: u64,
+}
+
+impl Prelude {
+    /// Writes order, skips, vocabulary size, training tokens and the number of patterns.
+    pub fn write(&self, w: &mut dyn Write) -> std::io::Result<()> {
+        let skips = match self.skips {
+            Skips::All => 0,
+            Skips::None => 1,
+        };
+        let n = patterns(self.order, self.skips).len();
+        for v in [
+            self.order as u64,
+            skips,
+            self.vocab_size as u64,
+            self.training_tokens,
+            n as u64,
+        ] {
+            w.write_all(&v.to_le_bytes())?;
         }
-        w.u32_slice(&counts.histories);
-        w.u32_slice(&counts.row_start);
-        w.u32_slice(&counts.words);
-        w.u32_slice(&counts.counts);
+        Ok(())
     }
-    write_model_file(path, header, &w.finish())
+}
+
+/// Writes a pattern's mask and discounts (its four arrays follow).
+fn write_pattern_start(w: &mut dyn Write, mask: u32, discount: &Discount) -> std::io::Result<()> {
+    w.write_all(&u64::from(mask).to_le_bytes())?;
+    for d in discount.amount {
+        w.write_all(&d.to_le_bytes())?;
+    }
+    Ok(())
+}
+
+/// Writes an array's length prefix (its values follow).
+fn write_u32_len(w: &mut dyn Write, len: usize) -> std::io::Result<()> {
+    w.write_all(&(len as u64).to_le_bytes())
+}
+
+/// Writes u32 values, little-endian.
+fn write_u32_values(w: &mut dyn Write, values: &[u32]) -> std::io::Result<()> {
+    let mut bytes = Vec::with_capacity(4 * values.len().min(1 << 16));
+    for piece in values.chunks(1 << 16) {
+        bytes.clear();
+        bytes.extend(piece.iter().flat_map(|v| v.to_le_bytes()));
+        w.write_all(&bytes)?;
+    }
+    Ok(())
+}
+
+/// Writes one pattern as counting left it (arrays read back piece by piece from their files when
+/// spilled): the same bytes as [`GlmModel::save`] writes for it. `path` is named in errors.
+pub(crate) fn write_stored_pattern(
+    w: &mut dyn Write,
+    path: &Path,
+    mask: u32,
+    discount: &Discount,
+    counts: &StoredCounts,
+) -> Result<()> {
+    let io = |e| Error::io(path, e);
+    write_pattern_start(w, mask, discount).map_err(io)?;
+    for array in [
+        &counts.histories,
+        &counts.row_start,
+        &counts.words,
+        &counts.counts,
+    ] {
+        write_u32_len(w, array.len()).map_err(io)?;
+        let mut failed = None;
+        array.for_each_chunk(|piece| {
+            if failed.is_none() {
+                failed = write_u32_values(w, piece).err();
+            }
+        })?;
+        if let Some(e) = failed {
+            return Err(io(e));
+        }
+    }
+    Ok(())
 }
 
 /// The invariants of one pattern's arrays: rows cover the entries in order, no empty row, every

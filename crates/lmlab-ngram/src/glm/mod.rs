@@ -56,14 +56,27 @@
 //! counting pipeline and Stanford CoreNLP. Stripping those out means rewriting the count cache the
 //! estimators read, i.e. no longer GLMTK's code, so the comparison the issue asks for is not made.
 //!
-//! Memory: counting holds one 32-byte record per token for the pattern being counted (patterns
-//! go one at a time); the model keeps every pattern's table. Measured at order 5 on PTB train: 16
-//! patterns, 8.65 M stored entries against MKN's 2.32 M n-grams (3.7×), a 141 MB model file against
-//! 49 MB, 333 MiB peak RSS to build against 81 MiB. `--memory` (spilling to disk) is not
-//! implemented for the GLM, and loading copies the arrays (the file is not used in place).
+//! Memory: patterns are counted one at a time, each from the token stream (4 bytes per token):
+//! its occurrences sorted (16 bytes each when k + 2 ids pack into a u128, else 32), then grouped
+//! into its count arrays; `lmlab train glm` (`train_stream_to_file`) writes each pattern into the
+//! model file as soon as it is counted, so only one pattern's counts are ever held. `--memory`
+//! (`GlmOptions::memory`) bounds that: the stream plus one pattern's working space; a pattern
+//! whose sort and counts do not fit the space is sorted in runs spilled to `--temp` and merged,
+//! its counts going to files there too (`budget`, `sort`), with the same model file byte for
+//! byte; a bound below the stream plus 64 KiB is refused with the least that works. The model
+//! built in memory (`train`) keeps every pattern's table whatever the bound. Skipping multiplies
+//! the tables: an order-N GLM has 2^(N−1) patterns against MKN's N orders. On PTB train
+//! (`bench/glm_tables.sh`) it stores 1.39× / 2.23× / 3.73× MKN's entries at orders 3 / 4 / 5
+//! (1.20 M / 3.53 M / 8.65 M against 0.86 M / 1.58 M / 2.32 M n-grams), in 0.71× / 1.42× / 2.86×
+//! the file bytes (13 / 48 / 141 MB against 18 / 34 / 49 MB: a GLM entry is a word and a count, 8
+//! bytes plus its row's share, an MKN entry a 16-byte hash slot), and builds in 39 / 47 / 60 MiB
+//! peak RSS against MKN's 43 / 62 / 85. Queries add each pattern's row index, weights and
+//! (grouped scoring) entry index on load, and loading copies the arrays (the file is not used in
+//! place).
 //! Scoring whole sequences (`log_probs`, eval) builds each pattern's entry index on first use:
 //! 4 bytes × the power of two at or above 1.5 × its entries, so 6–12 bytes per entry.
 
+mod budget;
 mod count;
 mod estimate;
 mod file;
@@ -71,6 +84,7 @@ mod grouped;
 mod model;
 mod options;
 mod pattern;
+mod sort;
 mod table;
 
 pub use estimate::{train, train_stream, train_stream_to_file};

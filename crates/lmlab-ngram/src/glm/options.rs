@@ -4,6 +4,7 @@ use crate::NgramOptions;
 use lmlab_core::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::fmt;
+use std::path::PathBuf;
 use std::str::FromStr;
 
 /// The largest GLM order: an order-N GLM interpolates 2^(N-1) skip patterns (64 at order 7), each
@@ -58,6 +59,16 @@ pub struct GlmOptions {
     /// Discounts (D1, D2, D3+) for every skip pattern whose closed-form discounts are out of range,
     /// as `lmlab train ngram --discount-fallback`; `None` makes such a pattern an error.
     pub discount_fallback: Option<[f64; 3]>,
+    /// Bytes of memory for counting (`--memory`, KenLM's -S sizes): the token stream (4 bytes per
+    /// token) plus one skip pattern's working space; a pattern that does not fit is sorted in runs
+    /// spilled to [`GlmOptions::temp_dir`] and merged, its counts waiting there too
+    /// (`glm::budget`). A bound below the stream plus 64 KiB is refused. `None` = no limit. Not
+    /// part of the model's provenance: it never changes the model.
+    #[serde(default, skip_serializing)]
+    pub memory: Option<u64>,
+    /// Where the temporary files of a bounded build go (default: the system temp dir).
+    #[serde(default, skip_serializing)]
+    pub temp_dir: Option<PathBuf>,
 }
 
 impl Default for GlmOptions {
@@ -66,6 +77,8 @@ impl Default for GlmOptions {
             order: 3,
             skips: Skips::All,
             discount_fallback: None,
+            memory: None,
+            temp_dir: None,
         }
     }
 }
