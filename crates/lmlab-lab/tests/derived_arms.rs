@@ -1,7 +1,7 @@
 //! Experiment arms that start from other arms' runs (issue 15): a tiny experiment whose
 //! continue / grow / prune / merge children and an `arm:` distillation student run after their
-//! parents, land in the store and charge their ancestors' CPU seconds; a failed parent fails its
-//! children without running them.
+//! parents, land in the store and charge their ancestors' CPU seconds; an `rl` child runs GRPO
+//! from its supervised parent (issue 16); a failed parent fails its children without running them.
 
 use lmlab_lab::experiment::runner::{run_experiment, Executor, Outcome};
 use lmlab_lab::experiment::spec::ExperimentSpec;
@@ -220,4 +220,86 @@ fn a_failed_parent_fails_its_children_with_the_reason() {
     }
     let (_, failures) = scan_runs(&dir.path().join("out")).unwrap();
     assert_eq!(failures.len(), 4);
+}
+
+/// An `op = "rl"` arm: GRPO from each seed's supervised run on the task file (its path relative to
+/// the experiment file), for at most `max_steps`; its record holds GRPO's CPU seconds and stop,
+/// points at the pass@1 outcome, is evaluated on the experiment's text and charged its parent.
+#[test]
+fn an_rl_child_runs_grpo_from_its_supervised_parent() {
+    use lmlab_lab::rl::RlOutcome;
+    use lmlab_lab::tasks::{make, sft_text, write_tasks, MakeOptions, SftOptions, Split, TaskKind};
+    let dir = tempfile::tempdir().unwrap();
+    let records = make(&MakeOptions {
+        kind: TaskKind::Addition,
+        n: 200,
+        seed: 1,
+        max_difficulty: 2,
+        split_seed: 0,
+    })
+    .unwrap();
+    write_tasks(&dir.path().join("add.jsonl"), &records).unwrap();
+    for (name, split) in [
+        ("train", Split::Train),
+        ("valid", Split::Valid),
+        ("test", Split::Test),
+    ] {
+        let options = SftOptions {
+            hinted: 0.5,
+            ..SftOptions::new(split)
+        };
+        let text = sft_text(&records, &options).unwrap();
+        std::fs::write(dir.path().join(format!("{name}.txt")), text).unwrap();
+    }
+    let text = r#"name = "rl"
+seeds = [1, 2]
+[data]
+train = "train.txt"
+valid = "valid.txt"
+test = "test.txt"
+
+[[arm]]
+name = "sft"
+[arm.recipe]
+tokenizer = { kind = "chars" }
+model = { family = "transformer", n_layer = 1, n_head = 2, n_embd = 16, block_size = 48 }
+train = { batch_size = 8, max_steps = 40, learning_rate = 1e-2, min_lr = 1e-3, warmup_steps = 2, eval_iters = 1 }
+
+[[arm]]
+name = "grpo"
+start = { from = "sft", op = "rl", task = "add.jsonl", group = 4, prompts_per_step = 2, max_steps = 2, format_reward = 0.5, budget = 1000 }
+"#;
+    let (finished, failed) = run(dir.path(), text);
+    assert!(failed.is_empty(), "{failed:?}");
+    assert_eq!(finished.len(), 4);
+    let out = dir.path().join("out");
+    for rl in finished.iter().filter(|e| e.arm == "grpo") {
+        let derived = rl.record.derived.as_ref().unwrap();
+        assert_eq!(derived.op.as_deref(), Some("rl"));
+        let parent = finished
+            .iter()
+            .find(|e| e.id == derived.parents[0].id)
+            .unwrap();
+        assert_eq!(parent.arm, "sft");
+        assert_eq!(parent.record.recipe.seed, rl.record.recipe.seed);
+        assert_eq!(rl.record.stop.as_deref(), Some("Finished"));
+        let outcome_path = run_dir(&out, &rl.id).join(&rl.record.artifacts["rl_outcome"]);
+        let outcome: RlOutcome =
+            serde_json::from_slice(&std::fs::read(outcome_path).unwrap()).unwrap();
+        assert_eq!(outcome.steps, 2);
+        assert_eq!(rl.record.compute.cpu_seconds, outcome.cpu_seconds);
+        let tests = records.iter().filter(|r| r.split == Split::Test).count();
+        assert_eq!(
+            outcome.test.iter().map(|s| s.problems).sum::<usize>(),
+            tests
+        );
+        assert!(rl.record.eval["test"].bits_per_byte.is_finite());
+        assert!(derived.total_cpu_seconds > derived.own_cpu_seconds);
+        // Its model is GRPO's output, loadable as any run.
+        assert_eq!(
+            outcome.output,
+            run_dir(&out, &rl.id).join(&rl.record.model_path)
+        );
+        assert_eq!(params(&out, rl).len(), params(&out, parent).len());
+    }
 }

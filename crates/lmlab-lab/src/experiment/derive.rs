@@ -1,5 +1,6 @@
 //! Arms that start from other arms' runs (issue 15): `start = { from = "ARM" | ["ARM", ...],
-//! op = "continue" | "grow" | "prune" | "merge", budget?, seed_offset?, ...the op's options }`,
+//! op = "continue" | "grow" | "prune" | "merge" | "rl", budget?, seed_offset?, ...the op's
+//! options }`,
 //! and distillation teachers named `arm:NAME` in `[train] distill.teacher`.
 //!
 //! ```toml
@@ -32,8 +33,9 @@
 //!
 //! A derived run's model is a run directory at step 0 with a fresh optimizer
 //! ([`lmlab_neural::derived_run`]), made by the op; it is then trained like any neural run
-//! (`--resume` semantics), so pruning masks hold through recovery. A new op (e.g. RL from a
-//! parent run) is one more [`Derivation`] arm and its branch in [`build_start`].
+//! (`--resume` semantics), so pruning masks hold through recovery. `op = "rl"` instead runs GRPO
+//! from the parent ([`crate::rl::grpo_from_parent`], issue 16) for the run's budget. A new op is
+//! one more [`Derivation`] arm and its branch in [`build_start`] (or beside it, as RL's).
 
 use super::spec::PlannedRun;
 use super::{read_json, run_dir, ExperimentState, RunEntry, RUN_FILE};
@@ -112,6 +114,11 @@ pub enum Derivation {
         #[serde(default)]
         lambda: Option<f64>,
     },
+    /// GRPO from the parent run on a task file (issue 16; [`crate::rl::grpo_from_parent`]): `task`
+    /// and any of GRPO's settings (`group`, `scaffold`, ...; the library's defaults otherwise).
+    /// The run's budget bounds GRPO; its record's `rl_outcome` artifact holds the test split's
+    /// greedy pass@1 by difficulty.
+    Rl(crate::rl::RlStart),
 }
 
 fn linear() -> MergeMethod {
@@ -126,6 +133,7 @@ impl Derivation {
             Derivation::Grow { .. } => "grow",
             Derivation::Prune { .. } => "prune",
             Derivation::Merge { .. } => "merge",
+            Derivation::Rl(_) => "rl",
         }
     }
 }
@@ -203,6 +211,9 @@ impl Start {
             Derivation::Prune { sparsity, .. } if !(0.0..1.0).contains(sparsity) => bad(format!(
                 "sparsity is {sparsity}; it must be in [0, 1) (the fraction removed)"
             )),
+            Derivation::Rl(_) if !self.trains() => {
+                bad("op rl trains: its budget must be above 0".into())
+            }
             _ => Ok(()),
         }
     }
@@ -644,6 +655,7 @@ fn build_start(start: &Start, parents: &[ParentRun], out: &Path, seed: u64) -> R
             scope,
             sparsity,
         } => lmlab_neural::prune::prune_run(model, out, *method, *scope, *sparsity).map(|_| ()),
+        Derivation::Rl(_) => unreachable!("an RL start is trained by `rl_from_parent`"),
         Derivation::Merge { .. } => {
             let members: Vec<PathBuf> = from.iter().map(|p| p.model.clone()).collect();
             let base = parents
@@ -665,6 +677,9 @@ fn derive_and_train(
     model_path: &Path,
     options: &RunOptions,
 ) -> Result<RunRecord> {
+    if let Derivation::Rl(rl) = &start.op {
+        return rl_from_parent(state, rl, recipe, parents, model_path);
+    }
     let meter = ComputeMeter::start();
     build_start(start, parents, model_path, recipe.seed)?;
     // The recipe now describes the derived model, trained by this recipe's loop and seed.
@@ -719,6 +734,43 @@ fn derive_and_train(
         }
     };
     record.recipe = recipe;
+    Ok(record)
+}
+
+/// GRPO from the parent's run for the recipe's budget ([`crate::rl::grpo_from_parent`]), then the
+/// record of the result: its CPU seconds are GRPO's (the budgeted part; scoring the task's test
+/// split is not charged, as no run's evaluation is), its stop GRPO's, and its `rl_outcome`
+/// artifact the pass@1 by difficulty.
+fn rl_from_parent(
+    state: &ExperimentState,
+    rl: &crate::rl::RlStart,
+    recipe: &Recipe,
+    parents: &[ParentRun],
+    model_path: &Path,
+) -> Result<RunRecord> {
+    let budget = recipe.budget_cpu_seconds.ok_or_else(|| {
+        Error::invalid("op rl needs a CPU budget (the experiment's `budgets` or `start.budget`)")
+    })?;
+    let meter = ComputeMeter::start();
+    let outcome = crate::rl::grpo_from_parent(
+        &parents[0].model,
+        rl,
+        budget,
+        recipe.seed,
+        model_path,
+        &mut |_| {},
+    )?;
+    let ck = lmlab_neural::checkpoint::Checkpoint::load(
+        &model_path.join(lmlab_neural::checkpoint::FILE_NAME),
+    )?;
+    let mut record = crate::run::untrained_record(recipe, &state.spec.data, model_path)?;
+    record.compute = meter.finish(0, ck.params.len() as u64);
+    record.compute.cpu_seconds = outcome.cpu_seconds;
+    record.stop = Some(format!("{:?}", outcome.stop));
+    record.artifacts.insert(
+        "rl_outcome".into(),
+        model_path.join(crate::rl::from_parent::OUTCOME_FILE),
+    );
     Ok(record)
 }
 
@@ -904,6 +956,15 @@ mod tests {
             ("a", "start = { from = [\"b\", \"b\"], op = \"grow\" }"),
         ]);
         assert!(m.contains("one arm"), "{m}");
+        for (rl, expected) in [
+            ("task = \"t.jsonl\", budget = 0", "budget must be above 0"),
+            ("task = \"t.jsonl\", groups = 4", "groups"),
+            ("group = 4", "task"),
+        ] {
+            let start = format!("start = {{ from = \"b\", op = \"rl\", {rl} }}");
+            let m = err(&[("b", &root()), ("a", &start)]);
+            assert!(m.contains(expected), "{rl}: {m}");
+        }
         let m = err(&[
             ("b", &root()),
             (

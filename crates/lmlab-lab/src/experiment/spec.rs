@@ -128,8 +128,8 @@ impl ExperimentSpec {
         Self::parse(&text, base).map_err(|e| Error::bad_file(path, e.to_string()))
     }
 
-    /// Parses experiment TOML whose relative data paths are relative to `base` (made absolute),
-    /// and validates it.
+    /// Parses experiment TOML whose relative data paths (and RL starts' `task` files) are relative
+    /// to `base` (made absolute), and validates it.
     pub fn parse(text: &str, base: &Path) -> Result<ExperimentSpec> {
         let mut spec: ExperimentSpec =
             toml::from_str(text).map_err(|e| Error::invalid(format!("experiment: {e}")))?;
@@ -143,6 +143,22 @@ impl ExperimentSpec {
         resolve(&mut spec.data.train);
         spec.data.valid.as_mut().map(resolve);
         spec.data.test.as_mut().map(resolve);
+        // An RL start's task file, written in `start` or swept as `start.task`.
+        let resolve_value = |v: &mut toml::Value| {
+            if let toml::Value::String(path) = v {
+                let mut p = PathBuf::from(&*path);
+                resolve(&mut p);
+                *path = p.to_string_lossy().into_owned();
+            }
+        };
+        for arm in &mut spec.arms {
+            if let Some(task) = arm.start.as_mut().and_then(|s| s.get_mut("task")) {
+                resolve_value(task);
+            }
+            if let Some(values) = arm.sweep.get_mut("start.task") {
+                values.iter_mut().for_each(resolve_value);
+            }
+        }
         spec.validate()?;
         Ok(spec)
     }
