@@ -206,7 +206,7 @@ mod tests {
         // A chunk of the last two tokens retrieved before token 2 with s = 0.9, taken at S = 0.8:
         // P = 0.5 · (0.1 · 0.25 · 0.8 + 0.9 · 1).
         let found = [r(0.1, 0), r(0.9, 2), r(f64::NEG_INFINITY, 0)];
-        let want = (0.5 * (0.1 * 0.25 * 0.8 + 0.9)).ln();
+        let want = (0.5f64 * (0.1 * 0.25 * 0.8 + 0.9)).ln();
         assert!((sequence_log_prob(&lp, &found, 0.8) - want).abs() < 1e-12);
         // A wrong chunk costs its probability: P = 0.5 · 0.1 · 0.25 · 0.8.
         let wrong = [r(0.1, 0), r(0.9, 0), r(f64::NEG_INFINITY, 0)];
