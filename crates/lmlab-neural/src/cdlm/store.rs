@@ -125,7 +125,7 @@ impl ChunkStore {
     ) -> ChunkStore {
         let inv_norms = states
             .chunks_exact(dim.max(1))
-            .map(|s| inverse_norm(s))
+            .map(inverse_norm)
             .collect();
         ChunkStore {
             dim,
