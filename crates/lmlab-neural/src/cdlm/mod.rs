@@ -46,6 +46,8 @@ use lmlab_core::{Error, Result};
 
 /// The default probability threshold a chunk token must exceed (the paper's and code's 0.3).
 pub const DEFAULT_THRESHOLD: f64 = 0.3;
+/// The default cosine-similarity threshold of retrieval (near the authors' 0.89 default).
+pub const DEFAULT_SIMILARITY: f64 = 0.9;
 /// The default fewest tokens of a chunk after its entry.
 pub const DEFAULT_MIN_TOKENS: usize = 2;
 

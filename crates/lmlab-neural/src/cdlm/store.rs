@@ -123,10 +123,7 @@ impl ChunkStore {
         ends: Vec<u32>,
         states: Vec<f32>,
     ) -> ChunkStore {
-        let inv_norms = states
-            .chunks_exact(dim.max(1))
-            .map(inverse_norm)
-            .collect();
+        let inv_norms = states.chunks_exact(dim.max(1)).map(inverse_norm).collect();
         ChunkStore {
             dim,
             vocab,
