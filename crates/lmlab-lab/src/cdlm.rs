@@ -2,6 +2,7 @@
 //! target is a transformer run directory or an exported neural model file; chunks files are built
 //! from a corpus cut as the target was trained (or as asked).
 
+use crate::dynamics::{write_line_plot, Axes, Line};
 use lmlab_core::corpus::{split_sequences, Corpus};
 use lmlab_core::model::encode_sequence_into;
 use lmlab_core::model_file::ModelFile;
@@ -12,7 +13,7 @@ use lmlab_neural::cdlm::{
 };
 use lmlab_neural::{NeuralLm, TransformerModel};
 use serde::Serialize;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// A CD-LM target: a neural transformer with the sequence mode it was trained with.
 pub struct Target {
@@ -157,4 +158,84 @@ pub fn evaluate_with_chunks(
     let corpus = Corpus::open(input)?;
     let sequences = target.encode(&corpus, mode.unwrap_or(target.sequences));
     evaluate_sequences(target.transformer(), &store, &sequences, similarities)
+}
+
+/// One similarity threshold's measurements, for [`write_tradeoff_plots`].
+#[derive(Clone, Debug, serde::Deserialize, Serialize)]
+pub struct TradeoffPoint {
+    /// The similarity threshold S (1 = retrieval off).
+    pub similarity: f64,
+    /// CD-LM's generated tokens per wall second.
+    pub tokens_per_second: f64,
+    /// The target alone's tokens per wall second, measured beside it.
+    pub target_tokens_per_second: f64,
+    /// CD-LM's perplexity on held-out text.
+    pub perplexity: f64,
+    /// The target's perplexity on the same text.
+    pub target_perplexity: f64,
+}
+
+/// Writes `cdlm-speed.svg` (tokens/s against S, CD-LM and the target alone) and `cdlm-ppl.svg`
+/// (perplexity against S) into `dir`; returns their paths.
+pub fn write_tradeoff_plots(points: &[TradeoffPoint], dir: &Path) -> Result<Vec<PathBuf>> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let line = |name: &str, value: fn(&TradeoffPoint) -> f64| -> Line {
+        let xy = points.iter().map(|p| (p.similarity, value(p))).collect();
+        (name.to_string(), xy)
+    };
+    let mut written = Vec::new();
+    for (file, title, y, cdlm, target) in [
+        (
+            "cdlm-speed.svg",
+            "CD-LM generation speed against the similarity threshold",
+            "generated tokens per second",
+            (|p: &TradeoffPoint| p.tokens_per_second) as fn(&TradeoffPoint) -> f64,
+            (|p: &TradeoffPoint| p.target_tokens_per_second) as fn(&TradeoffPoint) -> f64,
+        ),
+        (
+            "cdlm-ppl.svg",
+            "CD-LM perplexity on held-out text against the similarity threshold",
+            "perplexity",
+            |p: &TradeoffPoint| p.perplexity,
+            |p: &TradeoffPoint| p.target_perplexity,
+        ),
+    ] {
+        let path = dir.join(file);
+        let axes = Axes {
+            x: "similarity threshold S (1 = retrieval off)",
+            y,
+        };
+        let lines = [line("CD-LM", cdlm), line("target alone", target)];
+        write_line_plot(&path, title, &axes, &lines)?;
+        written.push(path);
+    }
+    Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_tradeoff_plots_draw_both_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let point = |similarity, tokens_per_second, perplexity| TradeoffPoint {
+            similarity,
+            tokens_per_second,
+            target_tokens_per_second: 100.0,
+            perplexity,
+            target_perplexity: 4.0,
+        };
+        let points = [
+            point(0.5, 180.0, 9.0),
+            point(0.9, 130.0, 5.0),
+            point(1.0, 100.0, 4.0),
+        ];
+        let paths = write_tradeoff_plots(&points, dir.path()).unwrap();
+        assert_eq!(paths.len(), 2);
+        for path in paths {
+            let svg = std::fs::read_to_string(path).unwrap();
+            assert!(svg.contains("CD-LM") && svg.contains("target alone"));
+        }
+    }
 }
