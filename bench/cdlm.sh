@@ -44,7 +44,7 @@ if [ ! -f "$work/target/checkpoint.safetensors" ]; then
   "$lmlab" train transformer --config "$work/target.toml" --train "$train" --valid "$work/valid.txt" \
     -o "$work/target" > "$work/target.log"
 fi
-echo "target: $(tail -n 1 "$work/target.log") ($(( $(date +%s) - start )) s)"
+echo "target: $(grep -m1 Finished "$work/target.log") (trained here in $(( $(date +%s) - start )) s; 0 = reused)"
 
 start=$(date +%s)
 "$lmlab" chunks build "$work/target" --input "$work/chunk-text.txt" -o "$work/chunks.lmlab" --json \
