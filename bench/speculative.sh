@@ -24,36 +24,7 @@ lmlab=${LMLAB:-${CARGO_TARGET_DIR:-target}/release/lmlab}
 train=$data/train-slice.txt
 head -c 100000 "$data/valid-slice.txt" > "$work/valid.txt"
 
-neural_config() { # LAYERS EMBD
-  cat <<TOML
-tokenizer = "bytes"
-sequences = "stream"
-[model]
-n_layer = $1
-n_head = 4
-n_embd = $2
-block_size = 128
-norm = "layernorm"
-mlp = "gelu"
-positions = "learned"
-tied_head = true
-bias = false
-[train]
-batch_size = 16
-max_steps = $steps
-learning_rate = 2e-3
-min_lr = 2e-4
-warmup_steps = 30
-beta1 = 0.9
-beta2 = 0.99
-weight_decay = 0.1
-grad_clip = 1.0
-seed = 1337
-eval_interval = $steps
-eval_iters = 10
-checkpoint_interval = $steps
-TOML
-}
+source bench/tinystories_target.sh # neural_config LAYERS EMBD (uses $steps)
 neural_config 4 256 > "$work/target.toml"
 neural_config 1 128 > "$work/draft.toml"
 start=$(date +%s)

@@ -56,6 +56,10 @@ pub enum Command {
     /// N-gram model tools: ARPA export and import.
     #[command(subcommand)]
     Ngram(NgramCommand),
+    /// Chunk-distilled LM (CD-LM): build the chunks a transformer predicts confidently on a corpus,
+    /// for `generate --chunks` and `eval --chunks`.
+    #[command(subcommand)]
+    Chunks(ChunksCommand),
     /// Train every model kind on the embedded corpus, evaluate, ensemble and sample.
     Demo(DemoArgs),
     /// Run an experiment file: every arm × budget × seed, skipping runs already finished.
@@ -395,6 +399,40 @@ pub enum NgramCommand {
     Prune(PruneArgs),
 }
 
+/// CD-LM chunks files.
+#[derive(Subcommand, Debug)]
+pub enum ChunksCommand {
+    /// Run TARGET over a corpus and keep the chunks CD-LM keeps: maximal runs of tokens the target
+    /// predicts with probability above --threshold, each entered by the token before it and keyed
+    /// by the target's final hidden state there.
+    Build(ChunksBuildArgs),
+}
+
+/// `lmlab chunks build`.
+#[derive(Args, Debug)]
+pub struct ChunksBuildArgs {
+    /// The target: a transformer run directory or an exported neural model file.
+    pub target: PathBuf,
+    /// The corpus (UTF-8), usually the target's training text.
+    #[arg(long)]
+    pub input: PathBuf,
+    /// Where to write the chunks file.
+    #[arg(short, long)]
+    pub output: PathBuf,
+    /// A chunk token's target probability must exceed this, in (0, 1) (default 0.3).
+    #[arg(long, allow_negative_numbers = true)]
+    pub threshold: Option<f64>,
+    /// The fewest tokens after a chunk's entry (default 2; the authors' code keeps 1).
+    #[arg(long)]
+    pub min_tokens: Option<usize>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Sequence mode (default: the one the target was trained with).
+    #[command(flatten)]
+    pub sequences: SequencesArg,
+}
+
 /// `lmlab ngram prune`.
 #[derive(Args, Debug)]
 #[command(group(clap::ArgGroup::new("criterion").required(true).args(["count", "entropy"])))]
@@ -542,6 +580,18 @@ pub struct EvalArgs {
     /// Sequence mode (default: the one the model was trained with).
     #[command(flatten)]
     pub sequences: SequencesArg,
+    /// CD-LM's perplexity with this chunks file (`lmlab chunks build`): the target's token
+    /// probabilities mixed with retrieved chunks, every segmentation summed.
+    #[arg(long, conflicts_with_all = ["probs", "accuracy", "output_path"])]
+    pub chunks: Option<PathBuf>,
+    /// CD-LM's similarity thresholds in [-1, 1], comma-separated (1 = the target alone; default 0.9).
+    #[arg(
+        long,
+        requires = "chunks",
+        value_delimiter = ',',
+        allow_negative_numbers = true
+    )]
+    pub similarity: Vec<f64>,
 }
 
 /// `lmlab eval-pairs` (a command of its own: `eval` takes the model as its first argument, so an
@@ -705,6 +755,13 @@ pub struct GenerateArgs {
     /// Tokens the draft proposes per call of MODEL (default 4; 1 to 64).
     #[arg(long, requires = "draft")]
     pub draft_tokens: Option<usize>,
+    /// CD-LM: a chunks file built for MODEL (`lmlab chunks build`); a chunk whose entry state is
+    /// within --similarity of MODEL's is emitted without MODEL predicting its tokens (not lossless).
+    #[arg(long, conflicts_with = "draft")]
+    pub chunks: Option<PathBuf>,
+    /// CD-LM's cosine-similarity threshold in [-1, 1]; 1 turns retrieval off (default 0.9).
+    #[arg(long, requires = "chunks", allow_negative_numbers = true)]
+    pub similarity: Option<f64>,
 }
 
 /// `lmlab info`.

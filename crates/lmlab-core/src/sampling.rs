@@ -351,19 +351,15 @@ pub fn generate(
 }
 
 /// The [`TextGuard`] of a generation when it has one (unless `raw_bytes`), with how many generated
-/// tokens end on a whole character.
-pub(crate) struct Guard {
+/// tokens end on a whole character (public for generation loops outside this crate, e.g. CD-LM's).
+pub struct Guard {
     guard: Option<TextGuard>,
     whole: usize,
 }
 
 impl Guard {
     /// The guard for `model`'s tokenizer after `prompt`; none with `options.raw_bytes`.
-    pub(crate) fn new(
-        model: &dyn LanguageModel,
-        prompt: &[TokenId],
-        options: &SamplingOptions,
-    ) -> Guard {
+    pub fn new(model: &dyn LanguageModel, prompt: &[TokenId], options: &SamplingOptions) -> Guard {
         let guard = (!options.raw_bytes).then(|| {
             let mut guard = TextGuard::new(model.tokenizer());
             prompt.iter().for_each(|&t| guard.push(t));
@@ -373,7 +369,7 @@ impl Guard {
     }
 
     /// Masks the tokens that may not come next; false when no allowed token has probability.
-    pub(crate) fn mask(&self, distribution: &mut [f64]) -> bool {
+    pub fn mask(&self, distribution: &mut [f64]) -> bool {
         match &self.guard {
             Some(guard) => {
                 guard.mask(distribution);
@@ -384,7 +380,7 @@ impl Guard {
     }
 
     /// Records generated token `id`, the `count`-th.
-    pub(crate) fn push(&mut self, id: TokenId, count: usize) {
+    pub fn push(&mut self, id: TokenId, count: usize) {
         if let Some(guard) = self.guard.as_mut() {
             guard.push(id);
             if guard.at_boundary() {
@@ -394,12 +390,12 @@ impl Guard {
     }
 
     /// The guard's state, for [`Guard::restore`]; `None` without a guard.
-    pub(crate) fn mark(&self) -> Option<GuardMark> {
+    pub fn mark(&self) -> Option<GuardMark> {
         self.guard.as_ref().map(TextGuard::mark)
     }
 
     /// Back to a state from [`Guard::mark`], with `whole` tokens on a whole character.
-    pub(crate) fn restore(&mut self, mark: Option<GuardMark>, whole: usize) {
+    pub fn restore(&mut self, mark: Option<GuardMark>, whole: usize) {
         if let (Some(guard), Some(mark)) = (self.guard.as_mut(), mark) {
             guard.restore(&mark);
         }
@@ -407,12 +403,12 @@ impl Guard {
     }
 
     /// Generated tokens ending on a whole character so far.
-    pub(crate) fn whole(&self) -> usize {
+    pub fn whole(&self) -> usize {
         self.whole
     }
 
     /// Drops trailing tokens that leave a character incomplete.
-    pub(crate) fn finish(&self, generated: &mut Vec<TokenId>) {
+    pub fn finish(&self, generated: &mut Vec<TokenId>) {
         if self.guard.is_some() {
             generated.truncate(self.whole);
         }

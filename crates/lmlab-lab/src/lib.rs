@@ -2,6 +2,7 @@
 //! runs with compute accounting and provenance, loading any model kind from its file, ensembles and comparisons of probability files, and the demo.
 
 pub mod agreement;
+pub mod cdlm;
 pub mod compare;
 pub mod demo;
 pub mod dynamics;

@@ -2,8 +2,8 @@
 //! with seeded random weights, a KN trigram, an IGTree, a bigram baseline), and the allocation count
 //! of generation: nothing is allocated per generated token once the steppers have grown.
 //!
-//! Every allocation of the process is counted (a counting global allocator), so the tests of this
-//! file take one lock and never overlap.
+//! Every allocation is counted per thread (a counting global allocator); the allocation test reads
+//! its own thread's count only. The tests of this file still take one lock and never overlap.
 
 use lmlab_core::model::encode_corpus;
 use lmlab_core::sampling::{fit_prompt, generate, SamplingOptions};
@@ -11,23 +11,32 @@ use lmlab_core::speculative::generate_speculative;
 use lmlab_core::{LanguageModel, SequenceMode, TokenId, Tokenizer};
 use lmlab_tokenize::{WordsTokenizer, WordsTrainer};
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::cell::Cell;
 use std::sync::Mutex;
 
 struct Counting;
 
-static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+thread_local! {
+    /// Allocations made by this thread. Only the test's own thread is read, so the test harness's
+    /// other threads (and rayon's workers between tests) cannot move the count under load.
+    static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
+}
+
+/// Counts one allocation on the calling thread (nothing once its thread-locals are gone).
+fn count_one() {
+    let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
+}
 
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        count_one();
         System.alloc(layout)
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         System.dealloc(ptr, layout)
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        count_one();
         System.realloc(ptr, layout, new_size)
     }
 }
@@ -153,11 +162,11 @@ fn a_prompt_longer_than_the_window_keeps_its_end() {
     assert_eq!(fit_prompt(baseline.as_ref(), &ids).1, 0, "no window");
 }
 
-/// Allocations made by `run`.
+/// Allocations made by `run` on this thread.
 fn allocations(run: impl FnOnce()) -> u64 {
-    let before = ALLOCATIONS.load(Ordering::SeqCst);
+    let before = ALLOCATIONS.with(Cell::get);
     run();
-    ALLOCATIONS.load(Ordering::SeqCst) - before
+    ALLOCATIONS.with(Cell::get) - before
 }
 
 /// Generated tokens of the short and the long runs compared by the allocation test.

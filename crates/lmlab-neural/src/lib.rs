@@ -3,6 +3,7 @@
 //! AdamW training with checkpoints, and the [`lmlab_core::LanguageModel`] face of a trained run.
 
 pub mod budget;
+pub mod cdlm;
 pub mod checkpoint;
 pub mod config;
 pub mod data;

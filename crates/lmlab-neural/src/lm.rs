@@ -138,6 +138,7 @@ impl TransformerModel {
             inputs: vec![self.tokenizer.specials().bos],
             offset: 0,
             probs: vec![0.0; self.model.config.vocab_size],
+            hidden: vec![0.0; self.model.config.n_embd],
         }
     }
 }
@@ -334,9 +335,14 @@ pub fn distribution_into(probs: &[f32], bos: TokenId, out: &mut [f64]) {
     }
 }
 
-fn renormalized_log_prob(probs: &[f32], token: TokenId, bos: TokenId) -> f64 {
-    let rest = 1.0 - probs[bos as usize] as f64;
-    (probs[token as usize] as f64 / rest)
+/// The probability of `token` with `<s>` removed and the rest renormalized.
+pub(crate) fn renormalized_prob(probs: &[f32], token: TokenId, bos: TokenId) -> f64 {
+    probs[token as usize] as f64 / (1.0 - probs[bos as usize] as f64)
+}
+
+/// The natural log of [`renormalized_prob`] (at least that of the smallest positive f64).
+pub(crate) fn renormalized_log_prob(probs: &[f32], token: TokenId, bos: TokenId) -> f64 {
+    renormalized_prob(probs, token, bos)
         .max(f64::MIN_POSITIVE)
         .ln()
 }
@@ -357,6 +363,8 @@ pub struct KvScorer<'a> {
     offset: usize,
     /// The model's probabilities after the last input in the cache.
     probs: Vec<f32>,
+    /// The final hidden state (the LM head's input) at the last input in the cache.
+    hidden: Vec<f32>,
 }
 
 impl KvScorer<'_> {
@@ -366,12 +374,13 @@ impl KvScorer<'_> {
     }
 
     /// Feeds `inputs[fed..]` into the cache, as few forward passes as the window allows; `row`
-    /// receives each input's index and probabilities from `from` on, once, from the window that first
-    /// feeds it (a window rebuilt at `block_size` feeds some inputs again). `probs` ends as the last's.
-    fn feed(&mut self, from: usize, mut row: impl FnMut(usize, &[f32])) {
+    /// receives each input's index, probabilities and final hidden state from `from` on, once, from
+    /// the window that first feeds it (a window rebuilt at `block_size` feeds some inputs again).
+    /// `probs` and `hidden` end as the last's.
+    fn feed(&mut self, from: usize, mut row: impl FnMut(usize, &[f32], &[f32])) {
         let mut next = from;
         let t = self.model.model.config.block_size;
-        let v = self.probs.len();
+        let (v, d) = (self.probs.len(), self.hidden.len());
         while self.fed() < self.inputs.len() {
             if self.cache.len() == t {
                 self.offset = self.window_start(self.fed());
@@ -379,17 +388,20 @@ impl KvScorer<'_> {
             }
             let start = self.fed();
             let end = self.inputs.len().min(start + t - self.cache.len());
-            let probs = self
-                .model
+            self.model
                 .model
                 .step_many(&mut self.cache, &self.inputs[start..end]);
-            for (i, p) in (start..end).zip(probs.chunks_exact(v)) {
+            let (probs, hidden) = self.cache.last_rows(end - start);
+            self.probs.copy_from_slice(&probs[(end - start - 1) * v..]);
+            let rows = probs.chunks_exact(v).zip(hidden.chunks_exact(d));
+            for (i, (p, h)) in (start..end).zip(rows) {
                 if i >= next {
-                    row(i, p);
+                    row(i, p, h);
                     next = i + 1;
                 }
             }
-            self.probs.copy_from_slice(&probs[(end - start - 1) * v..]);
+            self.hidden
+                .copy_from_slice(&hidden[(end - start - 1) * d..(end - start) * d]);
         }
     }
 
@@ -409,12 +421,29 @@ impl KvScorer<'_> {
     /// Brings the cache up to every input, so `probs` is the next-token distribution.
     fn catch_up(&mut self) {
         let from = self.inputs.len();
-        self.feed(from, |_, _| {});
+        self.feed(from, |_, _, _| {});
     }
 
     /// Appends `token` to the context (compatibility name of [`Stepper::push`]).
     pub fn push_token(&mut self, token: TokenId) {
         self.inputs.push(token);
+    }
+
+    /// The final hidden state (after the final norm: the vector the LM head reads) at the last
+    /// pushed token (`<s>` when none), feeding the pending tokens first.
+    pub fn hidden_state(&mut self) -> &[f32] {
+        self.catch_up();
+        &self.hidden
+    }
+
+    /// Pushes `tokens` and feeds every pending input, handing `row` each newly fed input's index
+    /// (0 is `<s>`), the model's next-token probabilities after it (`<s>` included, not
+    /// renormalized) and its final hidden state, in order, once each: a whole text in as few forward
+    /// passes as the window allows, with the contexts of `log_probs`.
+    pub fn push_with_rows(&mut self, tokens: &[TokenId], row: impl FnMut(usize, &[f32], &[f32])) {
+        let from = self.fed();
+        self.inputs.extend_from_slice(tokens);
+        self.feed(from, row);
     }
 }
 
@@ -482,7 +511,7 @@ impl<'a> Stepper<'a> for KvScorer<'a> {
             last
         };
         self.inputs.extend_from_slice(proposed);
-        self.feed(from, |i, p| {
+        self.feed(from, |i, p, _| {
             let r = i - last;
             distribution_into(p, bos, &mut out[r * v..(r + 1) * v]);
         });

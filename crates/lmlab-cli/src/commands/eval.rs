@@ -4,6 +4,9 @@ use crate::progress::bar;
 use lmlab_lab::evaluation::{evaluate_path, write_lm_eval_output, EvalOptions};
 
 pub fn run(args: EvalArgs) -> anyhow::Result<()> {
+    if let Some(chunks) = &args.chunks {
+        return super::chunks::eval(&args, chunks);
+    }
     let options = EvalOptions {
         sequences: args.sequences.sequences,
         keep_probs: args.probs.is_some(),

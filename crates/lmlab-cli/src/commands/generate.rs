@@ -4,17 +4,65 @@ use lmlab_core::sampling::{fit_prompt, generate_samples, SamplingOptions};
 use lmlab_core::speculative::{
     generate_samples_speculative, SpeculativeStats, DEFAULT_DRAFT_TOKENS,
 };
+use lmlab_core::{LanguageModel, TokenId};
 use lmlab_lab::registry::{load, load_model};
 use std::time::Instant;
 
 pub fn run(args: GenerateArgs) -> anyhow::Result<()> {
+    if let Some(chunks) = &args.chunks {
+        return super::chunks::generate(&args, chunks);
+    }
     let loaded = load(&args.model)?;
     let stop_at_eos = loaded.sampling_stops_at_eos(args.ignore_eos);
     let model = loaded.model;
     let draft = args.draft.as_deref().map(load_model).transpose()?;
-    let tokenizer = model.tokenizer();
-    let encoded = tokenizer.encode(&args.prompt);
-    let (prompt, dropped) = fit_prompt(model.as_ref(), &encoded);
+    let (prompt, dropped) = fitted_prompt(&args, model.as_ref());
+    let options = sampling_options(&args, stop_at_eos);
+    let count = args.num_samples as usize;
+    let draft_tokens = args.draft_tokens.unwrap_or(DEFAULT_DRAFT_TOKENS);
+    let started = Instant::now();
+    let (samples, stats) = match draft.as_deref() {
+        Some(draft) => {
+            let (samples, stats) = generate_samples_speculative(
+                model.as_ref(),
+                draft,
+                &prompt,
+                &options,
+                draft_tokens,
+                count,
+            )?;
+            (samples, Some(stats))
+        }
+        None => (
+            generate_samples(model.as_ref(), &prompt, &options, count)?,
+            None,
+        ),
+    };
+    let seconds = started.elapsed().as_secs_f64();
+    let speculative = stats.map(|s| speculative_json(&args, draft_tokens, &s));
+    let generated = Generated {
+        prompt: &prompt,
+        dropped,
+        options: &options,
+        samples: &samples,
+        seconds,
+    };
+    print_samples(
+        &args,
+        model.as_ref(),
+        &generated,
+        ("speculative", speculative),
+    )
+}
+
+/// The prompt encoded and cut to `model`'s window (a note on stderr when cut), and how many tokens
+/// were dropped from its front.
+pub(super) fn fitted_prompt(
+    args: &GenerateArgs,
+    model: &dyn LanguageModel,
+) -> (Vec<TokenId>, usize) {
+    let encoded = model.tokenizer().encode(&args.prompt);
+    let (prompt, dropped) = fit_prompt(model, &encoded);
     if dropped > 0 {
         eprintln!(
             "note: the prompt has {} tokens, more than {}'s context window of {} positions holds \
@@ -24,7 +72,12 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<()> {
             model.context_window().unwrap_or_default()
         );
     }
-    let options = SamplingOptions {
+    (prompt.to_vec(), dropped)
+}
+
+/// The sampling options the arguments ask for.
+pub(super) fn sampling_options(args: &GenerateArgs, stop_at_eos: bool) -> SamplingOptions {
+    SamplingOptions {
         seed: args.seed,
         max_tokens: args.max_tokens as usize,
         temperature: if args.greedy { 0.0 } else { args.temperature },
@@ -32,35 +85,37 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<()> {
         top_p: args.top_p,
         stop_at_eos,
         raw_bytes: args.raw_bytes,
-    };
-    let count = args.num_samples as usize;
-    let draft_tokens = args.draft_tokens.unwrap_or(DEFAULT_DRAFT_TOKENS);
-    let started = Instant::now();
-    let (samples, stats) = match draft.as_deref() {
-        Some(draft) => {
-            let (samples, stats) = generate_samples_speculative(
-                model.as_ref(),
-                draft,
-                prompt,
-                &options,
-                draft_tokens,
-                count,
-            )?;
-            (samples, Some(stats))
-        }
-        None => (
-            generate_samples(model.as_ref(), prompt, &options, count)?,
-            None,
-        ),
-    };
-    let seconds = started.elapsed().as_secs_f64();
-    let texts: Vec<String> = samples
+    }
+}
+
+/// What a generation produced, for [`print_samples`].
+pub(super) struct Generated<'a> {
+    pub prompt: &'a [TokenId],
+    pub dropped: usize,
+    pub options: &'a SamplingOptions,
+    pub samples: &'a [Vec<TokenId>],
+    pub seconds: f64,
+}
+
+/// Prints the samples as text, or with `--json` with tokens/s and the method's own figures under
+/// `method.0`.
+pub(super) fn print_samples(
+    args: &GenerateArgs,
+    model: &dyn LanguageModel,
+    g: &Generated<'_>,
+    method: (&str, Option<serde_json::Value>),
+) -> anyhow::Result<()> {
+    let tokenizer = model.tokenizer();
+    let options = g.options;
+    let texts: Vec<String> = g
+        .samples
         .iter()
-        .map(|ids| tokenizer.decode(&[prompt, ids].concat()))
+        .map(|ids| tokenizer.decode(&[g.prompt, ids].concat()))
         .collect();
     if args.json {
-        let generated: usize = samples.iter().map(Vec::len).sum();
-        let samples: Vec<serde_json::Value> = samples
+        let generated: usize = g.samples.iter().map(Vec::len).sum();
+        let samples: Vec<serde_json::Value> = g
+            .samples
             .iter()
             .zip(&texts)
             .zip(0u64..)
@@ -72,22 +127,23 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<()> {
                 })
             })
             .collect();
-        return print_json(&serde_json::json!({
+        let mut out = serde_json::json!({
             "model": args.model,
             "prompt": args.prompt,
-            "prompt_ids": prompt,
-            "prompt_dropped_tokens": dropped,
+            "prompt_ids": g.prompt,
+            "prompt_dropped_tokens": g.dropped,
             "greedy": options.is_greedy(),
             "temperature": options.temperature,
             "top_k": options.top_k,
             "top_p": options.top_p,
             "stop_at_eos": options.stop_at_eos,
             "tokens_generated": generated,
-            "seconds": seconds,
-            "tokens_per_second": generated as f64 / seconds.max(f64::MIN_POSITIVE),
-            "speculative": stats.map(|s| speculative_json(&args, draft_tokens, &s)),
+            "seconds": g.seconds,
+            "tokens_per_second": generated as f64 / g.seconds.max(f64::MIN_POSITIVE),
             "samples": samples,
-        }));
+        });
+        out[method.0] = method.1.unwrap_or(serde_json::Value::Null);
+        return print_json(&out);
     }
     for (i, text) in texts.iter().enumerate() {
         if i > 0 {

@@ -1,6 +1,7 @@
 //! One module per subcommand: each reads its arguments, calls the library and prints.
 
 mod analyze;
+mod chunks;
 mod compare;
 mod demo;
 mod ensemble;
@@ -27,8 +28,8 @@ mod tokenizer;
 mod train;
 
 use crate::args::{
-    Cli, Command, ExperimentCommand, MemoryCommand, NgramCommand, ProbsCommand, TokenizerCommand,
-    TrainArgs, TrainCommand,
+    ChunksCommand, Cli, Command, ExperimentCommand, MemoryCommand, NgramCommand, ProbsCommand,
+    TokenizerCommand, TrainArgs, TrainCommand,
 };
 use lmlab_neural::config::Arch;
 
@@ -59,6 +60,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Ngram(NgramCommand::ExportArpa(args)) => ngram::export_arpa(args),
         Command::Ngram(NgramCommand::ImportArpa(args)) => ngram::import_arpa(args),
         Command::Ngram(NgramCommand::Prune(args)) => ngram::prune(args),
+        Command::Chunks(ChunksCommand::Build(args)) => chunks::build(args),
         Command::Predict(args) => predict::run(args),
         Command::Tokenizer(TokenizerCommand::Train(args)) => tokenizer::train(args),
         Command::Tokenizer(TokenizerCommand::Encode(args)) => tokenizer::encode(args),

@@ -45,6 +45,14 @@ impl<F: Float> KvCache<F> {
         self.len = 0;
     }
 
+    /// The last [`Transformer::step_many`]'s first `rows` rows: next-token probabilities
+    /// (`vocab_size` per fed token) and final hidden states (the rows after the final norm, the LM
+    /// head's inputs, `n_embd` per fed token: what CD-LM keys its chunks by).
+    pub fn last_rows(&self, rows: usize) -> (&[F], &[F]) {
+        let (v, d) = (self.probs.len() / self.rows, self.ln.len() / self.rows);
+        (&self.probs[..rows * v], &self.ln[..rows * d])
+    }
+
     /// Forgets the positions from `len` on.
     pub fn truncate(&mut self, len: usize) {
         self.len = self.len.min(len);
