@@ -30,13 +30,16 @@ fn data(dir: &Path) {
     }
 }
 
-const HEAD: &str = r#"name = "derived"
-seeds = [1, 2]
+/// An experiment file's seeds (1 and 2) and the data files `data` writes (after its `name` line).
+const DATA: &str = r#"seeds = [1, 2]
 [data]
 train = "train.txt"
 valid = "valid.txt"
 test = "test.txt"
+"#;
 
+/// The `base` arm every other arm of the tests descends from.
+const HEAD: &str = r#"
 [[arm]]
 name = "base"
 [arm.recipe]
@@ -110,7 +113,10 @@ fn params(out: &Path, entry: &RunEntry) -> Vec<f32> {
 fn derived_children_run_after_their_parents_and_are_charged_their_ancestors() {
     let dir = tempfile::tempdir().unwrap();
     data(dir.path());
-    let (finished, failed) = run(dir.path(), &format!("{HEAD}{CHILDREN}"));
+    let (finished, failed) = run(
+        dir.path(),
+        &format!("name = \"derived\"\n{DATA}{HEAD}{CHILDREN}"),
+    );
     assert!(failed.is_empty(), "{failed:?}");
     let out = dir.path().join("out");
     // base 2, ft 4, soup 2, grown 2, pruned 2, kn 1, student 2.
@@ -193,7 +199,10 @@ fn derived_children_run_after_their_parents_and_are_charged_their_ancestors() {
     assert_eq!((entries.len(), failures.len()), (15, 0));
     let recorded = store::Store::open(&out).unwrap().recorded().unwrap();
     assert_eq!(recorded.len(), 15);
-    let (again, _) = run(dir.path(), &format!("{HEAD}{CHILDREN}"));
+    let (again, _) = run(
+        dir.path(),
+        &format!("name = \"derived\"\n{DATA}{HEAD}{CHILDREN}"),
+    );
     assert!(again.is_empty());
 }
 
@@ -201,7 +210,7 @@ fn derived_children_run_after_their_parents_and_are_charged_their_ancestors() {
 fn a_failed_parent_fails_its_children_with_the_reason() {
     let dir = tempfile::tempdir().unwrap();
     data(dir.path());
-    let bad = HEAD.replace(
+    let bad = format!("name = \"derived\"\n{DATA}{HEAD}").replace(
         "eval_iters = 1 }",
         "eval_iters = 1, distill = { teacher = \"no-such-teacher.lmlab\" } }",
     );
@@ -251,13 +260,7 @@ fn an_rl_child_runs_grpo_from_its_supervised_parent() {
         let text = sft_text(&records, &options).unwrap();
         std::fs::write(dir.path().join(format!("{name}.txt")), text).unwrap();
     }
-    let text = r#"name = "rl"
-seeds = [1, 2]
-[data]
-train = "train.txt"
-valid = "valid.txt"
-test = "test.txt"
-
+    let arms = r#"
 [[arm]]
 name = "sft"
 [arm.recipe]
@@ -269,7 +272,7 @@ train = { batch_size = 8, max_steps = 40, learning_rate = 1e-2, min_lr = 1e-3, w
 name = "grpo"
 start = { from = "sft", op = "rl", task = "add.jsonl", group = 4, prompts_per_step = 2, max_steps = 2, format_reward = 0.5, budget = 1000 }
 "#;
-    let (finished, failed) = run(dir.path(), text);
+    let (finished, failed) = run(dir.path(), &format!("name = \"rl\"\n{DATA}{arms}"));
     assert!(failed.is_empty(), "{failed:?}");
     assert_eq!(finished.len(), 4);
     let out = dir.path().join("out");
