@@ -274,33 +274,31 @@ impl ModelFile {
     /// stay; 4 KiB pages assumed: on other page sizes the advice may fail, which changes nothing).
     pub fn release_range(&self, range: std::ops::Range<usize>) {
         const PAGE: usize = 4096;
-        let (start, end) = (
-            self.payload_start + range.start,
-            self.payload_start + range.end,
-        );
-        let (start, end) = (start.div_ceil(PAGE) * PAGE, end / PAGE * PAGE);
-        if start >= end {
-            return;
+        let start = (self.payload_start + range.start).div_ceil(PAGE) * PAGE;
+        let end = (self.payload_start + range.end) / PAGE * PAGE;
+        if start < end {
+            self.release(start, end - start);
         }
-        #[cfg(unix)]
-        // SAFETY: as in `release_pages`: read-only pages, read again from the file when needed.
-        let _ = unsafe {
-            self.map
-                .unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, start, end - start)
-        };
     }
 
     /// Lets the mapped bytes leave this process's resident memory (after the checks that read them
     /// all); they stay in the page cache and come back, page by page, as they are read again.
     pub fn release_pages(&self) {
+        self.release(0, self.map.len());
+    }
+
+    /// Drops the mapped pages of `len` bytes from `offset` (page aligned) from resident memory.
+    fn release(&self, offset: usize, len: usize) {
         #[cfg(unix)]
         // SAFETY: the map is read-only and never written through; dropping its pages only means
         // they are read from the file again on the next access. Advice that fails changes
         // nothing, so its result is ignored.
         let _ = unsafe {
             self.map
-                .unchecked_advise(memmap2::UncheckedAdvice::DontNeed)
+                .unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, offset, len)
         };
+        #[cfg(not(unix))]
+        let _ = (offset, len);
     }
 }
 

@@ -81,12 +81,12 @@ impl Entries {
         let copy = unsafe {
             std::slice::from_raw_parts_mut(map.as_mut_ptr().cast::<Entry>(), entries.len())
         };
-        const STRETCH: usize = (1 << 20) / std::mem::size_of::<Entry>();
+        const SIZE: usize = std::mem::size_of::<Entry>();
+        const STRETCH: usize = (1 << 20) / SIZE;
         for from in (0..entries.len()).step_by(STRETCH) {
             let to = (from + STRETCH).min(entries.len());
             copy[from..to].copy_from_slice(&entries[from..to]);
-            let size = std::mem::size_of::<Entry>();
-            copied(from * size..to * size);
+            copied(from * SIZE..to * SIZE);
         }
         Some(Entries {
             ptr: map.as_ptr().cast::<Entry>(),

@@ -726,14 +726,32 @@ fn derive_and_train(
             }
             record
         }
-        false => {
-            let mut record = crate::run::untrained_record(&recipe, data, model_path)?;
-            record.compute = meter.finish(0, ck.params.len() as u64);
-            record.stop = Some("NotTrained".into());
-            record
-        }
+        false => record_as_is(
+            &recipe,
+            data,
+            model_path,
+            meter,
+            ck.params.len(),
+            "NotTrained",
+        )?,
     };
     record.recipe = recipe;
+    Ok(record)
+}
+
+/// The record of the run at `model_path` (`params` parameters) as it is, not trained by the
+/// supervised loop: its compute since `meter` started and why it stopped.
+fn record_as_is(
+    recipe: &Recipe,
+    data: &crate::run::Data,
+    model_path: &Path,
+    meter: ComputeMeter,
+    params: usize,
+    stop: &str,
+) -> Result<RunRecord> {
+    let mut record = crate::run::untrained_record(recipe, data, model_path)?;
+    record.compute = meter.finish(0, params as u64);
+    record.stop = Some(stop.to_string());
     Ok(record)
 }
 
@@ -760,13 +778,14 @@ fn rl_from_parent(
         model_path,
         &mut |_| {},
     )?;
-    let ck = lmlab_neural::checkpoint::Checkpoint::load(
+    let params = lmlab_neural::checkpoint::Checkpoint::load(
         &model_path.join(lmlab_neural::checkpoint::FILE_NAME),
-    )?;
-    let mut record = crate::run::untrained_record(recipe, &state.spec.data, model_path)?;
-    record.compute = meter.finish(0, ck.params.len() as u64);
+    )?
+    .params
+    .len();
+    let stop = format!("{:?}", outcome.stop);
+    let mut record = record_as_is(recipe, &state.spec.data, model_path, meter, params, &stop)?;
     record.compute.cpu_seconds = outcome.cpu_seconds;
-    record.stop = Some(format!("{:?}", outcome.stop));
     record.artifacts.insert(
         "rl_outcome".into(),
         model_path.join(crate::rl::from_parent::OUTCOME_FILE),
