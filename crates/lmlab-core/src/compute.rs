@@ -36,6 +36,30 @@ pub fn release_free_heap() {
     }
 }
 
+/// An empty vector with room for `capacity` elements whose memory is advised to use transparent
+/// huge pages (Linux; an ordinary vector elsewhere, or where the advice fails). For large tables
+/// read at random (the GLM's indexes): each 2 MiB huge page takes one TLB entry where 4 KiB pages
+/// take 512, so the random reads' page walks mostly disappear. Call before writing the elements:
+/// pages already touched stay small. A hint: no effect on results.
+pub fn huge_page_vec<T>(capacity: usize) -> Vec<T> {
+    let v = Vec::with_capacity(capacity);
+    #[cfg(target_os = "linux")]
+    {
+        const HUGE: usize = 2 << 20;
+        let start = v.as_ptr() as usize;
+        let end = start + capacity * std::mem::size_of::<T>();
+        let (from, to) = (start.next_multiple_of(HUGE), end / HUGE * HUGE);
+        if to > from {
+            // SAFETY: [from, to) lies inside the vector's allocation, which this function owns
+            // and has not written; madvise only changes how the kernel backs those pages.
+            unsafe {
+                libc::madvise(from as *mut libc::c_void, to - from, libc::MADV_HUGEPAGE);
+            }
+        }
+    }
+    v
+}
+
 /// Peak resident set size of this process in bytes.
 pub fn peak_rss_bytes() -> u64 {
     // Linux reports ru_maxrss in KiB.
@@ -110,6 +134,19 @@ impl Budget {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_huge_page_vec_is_an_empty_vec_with_its_room() {
+        // 6 MiB: at least one whole 2 MiB page inside, so the advice is given.
+        let mut v: Vec<u64> = huge_page_vec(3 << 18);
+        assert!(v.is_empty() && v.capacity() >= 3 << 18);
+        v.extend((0..3u64 << 18).map(|i| i * 3));
+        assert_eq!(
+            (v.len(), v[12345], v[(3 << 18) - 1]),
+            (3 << 18, 37035, ((3 << 18) - 1) * 3)
+        );
+        assert!(huge_page_vec::<u8>(0).is_empty());
+    }
 
     #[test]
     fn cpu_time_advances_with_work_and_budgets_are_checked() {

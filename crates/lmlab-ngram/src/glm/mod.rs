@@ -70,11 +70,12 @@
 //! (1.20 M / 3.53 M / 8.65 M against 0.86 M / 1.58 M / 2.32 M n-grams), in 0.71× / 1.42× / 2.86×
 //! the file bytes (13 / 48 / 141 MB against 18 / 34 / 49 MB: a GLM entry is a word and a count, 8
 //! bytes plus its row's share, an MKN entry a 16-byte hash slot), and builds in 39 / 47 / 60 MiB
-//! peak RSS against MKN's 43 / 62 / 85. Queries add each pattern's row index, weights and
-//! (grouped scoring) entry index on load, and loading copies the arrays (the file is not used in
-//! place).
-//! Scoring whole sequences (`log_probs`, eval) builds each pattern's entry index on first use:
-//! 4 bytes × the power of two at or above 1.5 × its entries, so 6–12 bytes per entry.
+//! peak RSS against MKN's 43 / 62 / 85. Loading copies the arrays (the file is not used in place)
+//! and adds, per row, a record of its denominator, γ, entry region and history words (24 + 4k
+//! bytes for k kept words) and 16–32 bytes of row index (8-byte slots, a power of two ≥ 2 × the
+//! rows). Scoring whole sequences (`log_probs`, eval) builds each row's entry slots on first use:
+//! 8 bytes × the power of two at or above 1.5 × the row's entries (one slot for a single entry),
+//! so 8–24 bytes per entry.
 
 mod budget;
 mod count;
