@@ -135,6 +135,18 @@ fn greedy_speculative_output_is_the_targets_for_every_draft_family() {
             assert!(stats.target_calls < 40 || stats.accepted == 0);
         }
     }
+    // A window of 12 positions: proposals cross a window boundary every 6 tokens and are cut back
+    // across it (the stepper keeps the window it left and takes it up again).
+    let small = neural("transformer", 2, 12);
+    let long = options(0, 60, 0.0);
+    let alone = generate(small.as_ref(), &prompt, &long).unwrap();
+    for draft in &drafts {
+        for k in [2, 5, 9] {
+            let (fast, _) =
+                generate_speculative(small.as_ref(), draft.as_ref(), &prompt, &long, k).unwrap();
+            assert_eq!(fast, alone, "window 12, draft {} K {k}", draft.kind());
+        }
+    }
     // Sampling runs for every pair and gives full-length output with the same seed's stats.
     for draft in &drafts {
         let o = options(5, 30, 0.9);
@@ -223,4 +235,62 @@ fn generating_more_tokens_allocates_nothing_more() {
             target.kind()
         );
     }
+}
+
+/// The distribution after `context` from a stepper that was given only `context`.
+fn fresh_distribution(model: &dyn LanguageModel, context: &[TokenId]) -> Vec<f64> {
+    let mut s = model.stepper();
+    context.iter().for_each(|&t| s.push(t));
+    let mut out = vec![0.0; s.vocab_len()];
+    s.distribution_into(&mut out);
+    out
+}
+
+#[test]
+fn proposals_crossing_a_window_boundary_and_cut_back_score_as_a_fresh_stepper() {
+    // A transformer with a window of 8 positions (windows move by 4): each round proposes three
+    // true tokens and three wrong ones, keeps 0-3 of them and pushes the true next token, as
+    // speculative decoding does, so proposals keep crossing window boundaries and being cut back
+    // across them. Every distribution must be the one a fresh stepper gives for the same context,
+    // bit for bit.
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let model = neural("transformer", 2, 8);
+    let text = model
+        .tokenizer()
+        .encode(&"the cat sat on the mat the dog ran to a log ".repeat(4));
+    let mut s = model.stepper();
+    let v = s.vocab_len();
+    let mut out = vec![0.0; 7 * v];
+    let mut len = 0;
+    let mut round = 0;
+    while len + 8 < text.len() {
+        let proposal: Vec<TokenId> = text[len..len + 3]
+            .iter()
+            .chain(&text[len + 5..len + 8])
+            .copied()
+            .collect();
+        s.score_proposed(&proposal, &mut out);
+        for r in 0..4 {
+            let context: Vec<TokenId> = text[..len].iter().chain(&proposal[..r]).copied().collect();
+            let want = fresh_distribution(model.as_ref(), &context);
+            assert_eq!(
+                &out[r * v..(r + 1) * v],
+                &want[..],
+                "round {round}, row {r}"
+            );
+        }
+        let kept = round % 4;
+        s.truncate(len + kept);
+        s.push(text[len + kept]);
+        len += kept + 1;
+        round += 1;
+        let mut got = vec![0.0; v];
+        s.distribution_into(&mut got);
+        assert_eq!(
+            got,
+            fresh_distribution(model.as_ref(), &text[..len]),
+            "after round {round}"
+        );
+    }
+    assert!(round > 10 && len > 16, "several windows crossed");
 }

@@ -137,6 +137,7 @@ impl TransformerModel {
             cache: self.model.new_cache(),
             inputs: vec![self.tokenizer.specials().bos],
             offset: 0,
+            spare: None,
             probs: vec![0.0; self.model.config.vocab_size],
             hidden: vec![0.0; self.model.config.n_embd],
         }
@@ -352,7 +353,11 @@ pub(crate) fn renormalized_log_prob(probs: &[f32], token: TokenId, bos: TokenId)
 /// [`Stepper::score_proposed`] scores a proposal (and the token before it) in one forward pass, and
 /// going back is forgetting cache positions. When the context reaches `block_size`, the cache is
 /// rebuilt from the last half window (the contexts `log_probs` uses), so each token costs at most one
-/// window's attention and a rebuild every half window.
+/// window's attention and a rebuild every half window. The window left behind is kept as a spare:
+/// going back into it (a speculative proposal that crossed the boundary, then was rejected) takes
+/// it up again where it stopped, and crossing again takes up the newer one, so neither window is
+/// rebuilt each time a proposal crosses (which made speculative decoding slower than the target
+/// alone near every boundary).
 #[derive(Clone)]
 pub struct KvScorer<'a> {
     model: &'a TransformerModel,
@@ -361,6 +366,9 @@ pub struct KvScorer<'a> {
     inputs: Vec<TokenId>,
     /// The cache holds `inputs[offset..offset + cache.len()]`.
     offset: usize,
+    /// Another window's cache and its offset (made at the first window change), holding
+    /// `inputs[offset..offset + len()]` of that window, all of them inputs before the last.
+    spare: Option<(usize, KvCache<f32>)>,
     /// The model's probabilities after the last input in the cache.
     probs: Vec<f32>,
     /// The final hidden state (the LM head's input) at the last input in the cache.
@@ -383,8 +391,8 @@ impl KvScorer<'_> {
         let (v, d) = (self.probs.len(), self.hidden.len());
         while self.fed() < self.inputs.len() {
             if self.cache.len() == t {
-                self.offset = self.window_start(self.fed());
-                self.cache.clear();
+                let fed = self.fed();
+                self.use_window(self.window_start(fed), fed);
             }
             let start = self.fed();
             let end = self.inputs.len().min(start + t - self.cache.len());
@@ -403,6 +411,26 @@ impl KvScorer<'_> {
             self.hidden
                 .copy_from_slice(&hidden[(end - start - 1) * d..(end - start) * d]);
         }
+    }
+
+    /// Makes the cache of the window starting at input `start` the active one: the spare if it is
+    /// that window, else an empty cache, the previously active one becoming the spare. Both keep at
+    /// most the rows of the inputs before `keep`.
+    fn use_window(&mut self, start: usize, keep: usize) {
+        if start != self.offset {
+            let (spare_start, mut spare) = self
+                .spare
+                .take()
+                .unwrap_or_else(|| (usize::MAX, self.model.model.new_cache()));
+            std::mem::swap(&mut self.cache, &mut spare);
+            if spare_start != start {
+                self.cache.clear();
+            }
+            let spare_start = std::mem::replace(&mut self.offset, start);
+            spare.truncate(keep.saturating_sub(spare_start));
+            self.spare = Some((spare_start, spare));
+        }
+        self.cache.truncate(keep.saturating_sub(start));
     }
 
     /// The first input of the window that feeds input `i`: windows of `block_size` inputs move by
@@ -477,16 +505,14 @@ impl<'a> Stepper<'a> for KvScorer<'a> {
             return;
         }
         self.inputs.truncate(len + 1);
+        // The spare keeps only inputs before the new last one.
+        if let Some((start, spare)) = &mut self.spare {
+            spare.truncate(len.saturating_sub(*start));
+        }
         if self.fed() > len + 1 {
             // The last input waits, so the next distribution comes from feeding it again, in the
             // window it belongs to.
-            let start = self.window_start(len);
-            if start == self.offset {
-                self.cache.truncate(len - start);
-            } else {
-                self.offset = start;
-                self.cache.clear();
-            }
+            self.use_window(self.window_start(len), len);
         }
     }
 
