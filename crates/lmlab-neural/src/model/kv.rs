@@ -200,7 +200,8 @@ impl<F: Float> Transformer<F> {
                     let sc = &mut cache.scores[..=pos + r];
                     for (j, s) in sc.iter_mut().enumerate() {
                         let kj = &kh[j * hd..(j + 1) * hd];
-                        *s = q.iter().zip(kj).map(|(&a, &b)| a * b).sum::<F>() * scale;
+                        // Eight partial sums, not one chain of dependent adds per score.
+                        *s = linear::dot(q, kj) * scale;
                     }
                     loss::softmax_in_place(sc);
                     let y = &mut cache.y[r * d + hi * hd..r * d + (hi + 1) * hd];
