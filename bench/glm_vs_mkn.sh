@@ -6,7 +6,7 @@
 #     TinyStories slice (test: its valid slice);
 #   - build CPU seconds (user + sys of the whole `lmlab train` process, /usr/bin/time) and their
 #     ratio GLM / MKN;
-#   - query speed: `lmlab eval` of PTB test repeated 10 times (~0.8M tokens, </s> included) with
+#   - query speed: `lmlab eval` of PTB test repeated REPEATS times (default 10: ~0.8M tokens, </s> included) with
 #     the full-PTB order-5 models, tokens per CPU-second of the whole process (loading included);
 #     and the GLM's two query paths on the same tokens in one process (the `glm_query` example:
 #     token by token through `prob`, and grouped through `log_probs_batch`), loading excluded;
@@ -14,12 +14,13 @@
 # Both sides use --discount-fallback (the 1% slice has patterns whose closed-form discounts are
 # out of range) and one words tokenizer per corpus, learned from its whole training text (PTB's
 # 10k vocabulary for every fraction), so the perplexities of the fractions share one vocabulary.
-# Usage: bench/glm_vs_mkn.sh   ORDERS="3 4 5", FRACTIONS="1 10 100" to narrow it; WORK=DIR for
+# Usage: bench/glm_vs_mkn.sh   ORDERS="3 4 5", FRACTIONS="1 10 100" to narrow it; REPEATS=N; WORK=DIR for
 # temporary files (default: a fresh dir under /tmp).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 orders=${ORDERS:-3 4 5}
 fractions=${FRACTIONS:-1 10 100}
+repeats=${REPEATS:-10}
 [ -x /usr/bin/time ] || { echo "needs /usr/bin/time (GNU time)" >&2; exit 1; }
 shared=$(cd ../shared && pwd)
 ptb=$shared/data/ptb
@@ -72,13 +73,13 @@ done
 # Query speed and the ensemble, order 5 on full PTB.
 "$lmlab" train ngram --order 5 --input "$ptb/ptb.train.txt" -o "$work/kn5.lmlab" --tokenizer words > /dev/null 2>&1
 "$lmlab" train glm --order 5 --input "$ptb/ptb.train.txt" -o "$work/glm5.lmlab" --tokenizer words > /dev/null 2>&1
-for i in $(seq 10); do cat "$ptb/ptb.test.txt"; done > "$work/test10.txt"
-tokens=$(( $(wc -w < "$work/test10.txt") + $(wc -l < "$work/test10.txt") ))
+for i in $(seq "$repeats"); do cat "$ptb/ptb.test.txt"; done > "$work/test-repeated.txt"
+tokens=$(( $(wc -w < "$work/test-repeated.txt") + $(wc -l < "$work/test-repeated.txt") ))
 for m in kn5 glm5; do
-  c=$(cpu "$lmlab" eval "$work/$m.lmlab" --input "$work/test10.txt")
+  c=$(cpu "$lmlab" eval "$work/$m.lmlab" --input "$work/test-repeated.txt")
   awk -v m="$m" -v t="$tokens" -v c="$c" 'BEGIN { printf "query %-5s %d tokens in %.2f CPU-s: %.3f M tokens/CPU-s\n", m, t, c, t / c / 1e6 }'
 done
-"${CARGO_TARGET_DIR:-target}/release/examples/glm_query" "$work/glm5.lmlab" "$ptb/ptb.test.txt" 10
+"${CARGO_TARGET_DIR:-target}/release/examples/glm_query" "$work/glm5.lmlab" "$ptb/ptb.test.txt" "$repeats"
 for m in kn5 glm5; do
   "$lmlab" eval "$work/$m.lmlab" --input "$ptb/ptb.valid.txt" --probs "$work/$m.valid.tsv" > /dev/null 2>&1
   "$lmlab" eval "$work/$m.lmlab" --input "$ptb/ptb.test.txt" --probs "$work/$m.test.tsv" > /dev/null 2>&1

@@ -48,8 +48,8 @@ pub(crate) struct PatternTable {
     /// Row index, linear probing, a power of two ≥ 2 × the rows long; each slot the row (low 32
     /// bits) and a tag of its history's hash (high 32 bits).
     index: Vec<u64>,
-    /// Every row's entries in a region of its own of a power-of-two number of slots (the least
-    /// ≥ 1.5 × its entries, 1 for a single entry), regions in row order, linear probing within
+    /// Every row's entries in a region of its own of a power-of-two number of slots (see
+    /// [`region_log2`]), regions in row order, linear probing within
     /// the region from the word's hash, at most the region's size; each slot a word (low 32 bits)
     /// and its count (high 32 bits). Built by the first grouped query (a binary search in the row
     /// needs no such table but cannot be prefetched).
@@ -304,11 +304,17 @@ fn mixed_slot(hash: u64, size: usize) -> usize {
     (hash.rotate_left(26) as usize) & (size - 1)
 }
 
-/// log2 of the number of entry slots of a row of `entries` entries: the least power of two ≥ 1.5 ×
-/// the entries (a single entry takes one slot).
+/// log2 of the number of entry slots of a row of `entries` entries: the least power of two ≥ the
+/// entries up to 8 of them (a probe reads at most 8 slots, one cache line, so the region may be
+/// full), else the least ≥ 1.5 × the entries.
 fn region_log2(entries: u32) -> u8 {
     let entries = u64::from(entries);
-    (entries + entries / 2).next_power_of_two().trailing_zeros() as u8
+    let room = if entries <= 8 {
+        entries
+    } else {
+        entries + entries / 2
+    };
+    room.next_power_of_two().trailing_zeros() as u8
 }
 
 /// The home slot of `word` in an entry region of `size` slots (a power of two): Fibonacci hashing,
