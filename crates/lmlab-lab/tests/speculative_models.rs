@@ -251,8 +251,8 @@ fn proposals_crossing_a_window_boundary_and_cut_back_score_as_a_fresh_stepper() 
     // A transformer with a window of 8 positions (windows move by 4): each round proposes three
     // true tokens and three wrong ones, keeps 0-3 of them and pushes the true next token, as
     // speculative decoding does, so proposals keep crossing window boundaries and being cut back
-    // across them. Every distribution must be the one a fresh stepper gives for the same context,
-    // bit for bit.
+    // across them (every other round the distribution is asked for right after the cut). Every
+    // distribution must be the one a fresh stepper gives for the same context, bit for bit.
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let model = neural("transformer", 2, 8);
     let text = model
@@ -281,6 +281,13 @@ fn proposals_crossing_a_window_boundary_and_cut_back_score_as_a_fresh_stepper() 
         }
         let kept = round % 4;
         s.truncate(len + kept);
+        if round % 2 == 0 {
+            // Asked for right after the cut: the kept row's probabilities are fed again.
+            let mut got = vec![0.0; v];
+            s.distribution_into(&mut got);
+            let want = fresh_distribution(model.as_ref(), &text[..len + kept]);
+            assert_eq!(got, want, "right after the cut of round {round}");
+        }
         s.push(text[len + kept]);
         len += kept + 1;
         round += 1;

@@ -138,6 +138,7 @@ impl TransformerModel {
             inputs: vec![self.tokenizer.specials().bos],
             offset: 0,
             spare: None,
+            stale: false,
             probs: vec![0.0; self.model.config.vocab_size],
             hidden: vec![0.0; self.model.config.n_embd],
         }
@@ -367,12 +368,18 @@ pub struct KvScorer<'a> {
     /// The cache holds `inputs[offset..offset + cache.len()]`.
     offset: usize,
     /// Another window's cache and its offset (made at the first window change), holding
-    /// `inputs[offset..offset + len()]` of that window, all of them inputs before the last.
+    /// `inputs[offset..offset + len()]` of that window.
     spare: Option<(usize, KvCache<f32>)>,
-    /// The model's probabilities after the last input in the cache.
+    /// The model's probabilities after the last input in the cache (unless `stale`).
     probs: Vec<f32>,
-    /// The final hidden state (the LM head's input) at the last input in the cache.
+    /// The final hidden state (the LM head's input) at the last input in the cache (unless
+    /// `stale`).
     hidden: Vec<f32>,
+    /// True when a truncation kept the cache's last row (the input is the same, at the same
+    /// position) but `probs` and `hidden` are another input's: asked for before anything else is
+    /// fed, that input is fed again. So after a speculative round's truncation and the next token's
+    /// push, the next verification feeds K + 1 rows, not K + 2.
+    stale: bool,
 }
 
 impl KvScorer<'_> {
@@ -386,6 +393,7 @@ impl KvScorer<'_> {
     /// the window that first feeds it (a window rebuilt at `block_size` feeds some inputs again).
     /// `probs` and `hidden` end as the last's.
     fn feed(&mut self, from: usize, mut row: impl FnMut(usize, &[f32], &[f32])) {
+        self.refresh();
         let mut next = from;
         let t = self.model.model.config.block_size;
         let (v, d) = (self.probs.len(), self.hidden.len());
@@ -410,6 +418,16 @@ impl KvScorer<'_> {
             }
             self.hidden
                 .copy_from_slice(&hidden[(end - start - 1) * d..(end - start) * d]);
+            self.stale = false;
+        }
+    }
+
+    /// Where `probs` and `hidden` are stale and nothing waits to be fed, forgets the cache's last
+    /// row, so that feeding gives them again.
+    fn refresh(&mut self) {
+        if self.stale && self.fed() == self.inputs.len() {
+            self.cache.truncate(self.cache.len() - 1);
+            self.stale = false;
         }
     }
 
@@ -505,14 +523,14 @@ impl<'a> Stepper<'a> for KvScorer<'a> {
             return;
         }
         self.inputs.truncate(len + 1);
-        // The spare keeps only inputs before the new last one.
         if let Some((start, spare)) = &mut self.spare {
-            spare.truncate(len.saturating_sub(*start));
+            spare.truncate((len + 1).saturating_sub(*start));
         }
         if self.fed() > len + 1 {
-            // The last input waits, so the next distribution comes from feeding it again, in the
-            // window it belongs to.
-            self.use_window(self.window_start(len), len);
+            // The window of the new last input, its row kept where it is in the cache; its
+            // probabilities are fed again only if asked for before the next push.
+            self.use_window(self.window_start(len), len + 1);
+            self.stale = self.fed() == len + 1;
         }
     }
 
@@ -527,6 +545,7 @@ impl<'a> Stepper<'a> for KvScorer<'a> {
     /// The tokens not yet in the cache (the last pushed one, and the proposal) go through the model
     /// in one forward pass over their positions.
     fn score_proposed(&mut self, proposed: &[TokenId], out: &mut [f64]) {
+        self.refresh();
         let bos = self.model.tokenizer.specials().bos;
         let v = self.probs.len();
         let last = self.inputs.len() - 1;

@@ -33,6 +33,8 @@ simd_dispatch! {
         let mut o = 0;
         while o < d_out {
             let outs = OUTS.min(d_out - o);
+            // The next tile's weight rows, asked for now, arrive while the rows pass over these.
+            prefetch_rows(w, (o + outs) * d_in..((o + outs + OUTS) * d_in).min(w.len()));
             let mut r = 0;
             while r < n {
                 let rows = ROWS.min(n - r);
@@ -173,6 +175,27 @@ mod avx {
             out
         }
     }
+}
+
+/// Asks for the cache lines of `v[range]` (a hint; nothing on other targets).
+#[inline(always)]
+fn prefetch_rows<F>(v: &[F], range: std::ops::Range<usize>) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let step = 64 / std::mem::size_of::<F>().max(1);
+        for at in range.step_by(step.max(1)) {
+            // SAFETY: `at` is within `v` (the range is clamped by the caller to v.len()); a
+            // prefetch never faults and reads nothing architecturally.
+            unsafe {
+                std::arch::x86_64::_mm_prefetch(
+                    v.as_ptr().add(at).cast::<i8>(),
+                    std::arch::x86_64::_MM_HINT_T0,
+                )
+            };
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (v, range);
 }
 
 /// The eight elements of `v` from `at`.
