@@ -1,9 +1,9 @@
 //! Scoring sequences a group of positions at a time (the positions of several short sequences
 //! share a group). A GLM query visits every skip pattern, and each visit is a chain of dependent
-//! cache misses (row index slot → row record → the row's entry slot). One position's chain cannot go faster, but the chains of different
-//! positions are independent: so for each pattern, every position of the group takes one step of
-//! its chain and asks for the next step's memory (a prefetch) before any position takes the next
-//! step, and the misses of the group overlap. Same arithmetic as [`GlmModel::prob`], so the same
+//! cache misses (row index slot → row record → the row's entry slot). One position's chain cannot
+//! go faster, but the chains of different positions are independent: so for each pattern, every
+//! position of the group takes one step of its chain and asks for the next step's memory (a
+//! prefetch) before any position takes the next step, and the misses of the group overlap. Same arithmetic as [`GlmModel::prob`], so the same
 //! bits (test). Positions near the start of a sequence, whose history is shorter than N − 1 words,
 //! skip the patterns they do not reach.
 //!
@@ -144,11 +144,10 @@ impl GlmModel {
             {
                 let lower = lower_mean(&below[..nb], v, uniform);
                 let seen = p.row.map(|r| {
-                    let count = if p.probe_entry {
-                        table.count_from(r, p.word, p.entry_slot)
-                    } else {
-                        None
-                    };
+                    let count = p
+                        .probe_entry
+                        .then(|| table.count_from(r, p.word, p.entry_slot))
+                        .flatten();
                     if count.is_some() {
                         p.entries_seen |= bit;
                     }

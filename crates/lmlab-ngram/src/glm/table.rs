@@ -54,8 +54,6 @@ pub(crate) struct PatternTable {
     /// and its count (high 32 bits). Built by the first grouped query (a binary search in the row
     /// needs no such table but cannot be prefetched).
     entry_slots: OnceLock<Vec<u64>>,
-    /// The number of entry slots of all rows' regions.
-    entry_slot_count: usize,
 }
 
 impl PatternTable {
@@ -90,7 +88,6 @@ impl PatternTable {
             records,
             index: huge_page_vec(size),
             entry_slots: OnceLock::new(),
-            entry_slot_count: base as usize,
         };
         table.index.resize(size, EMPTY);
         for r in 0..rows {
@@ -204,16 +201,18 @@ impl PatternTable {
     /// The rows' entry regions (built on first use).
     fn entry_slots(&self) -> &[u64] {
         self.entry_slots.get_or_init(|| {
-            let total = self.entry_slot_count;
+            let rows = self.counts.row_start.len() - 1;
+            // The regions follow each other in row order: the last one ends them.
+            let total = rows.checked_sub(1).map_or(0, |last| {
+                let (base, size) = Self::region(self.record(last));
+                base + size
+            });
             let mut slots: Vec<u64> = huge_page_vec(total);
             slots.resize(total, EMPTY_ENTRY);
-            // Rows in order (the regions were laid out so), reading the counts sequentially.
-            let c = &self.counts;
-            let mut base = 0;
-            for row in 0..c.row_start.len() - 1 {
-                let range = c.row_start[row] as usize..c.row_start[row + 1] as usize;
-                let size = 1 << region_log2(range.len() as u32);
-                let (words, counts) = (&c.words[range.clone()], &c.counts[range]);
+            // Rows in order: records and counts read sequentially.
+            for row in 0..rows {
+                let (base, size) = Self::region(self.record(row));
+                let (words, counts) = self.row_entries(row);
                 for (&word, &count) in words.iter().zip(counts) {
                     let mut i = word_slot(word, size);
                     while slots[base + i] != EMPTY_ENTRY {
@@ -221,7 +220,6 @@ impl PatternTable {
                     }
                     slots[base + i] = u64::from(word) | u64::from(count) << 32;
                 }
-                base += size;
             }
             slots
         })
