@@ -320,7 +320,9 @@ fn slurm_runs_match_the_local_runs_and_a_cancelled_task_is_retried() {
         return;
     };
     let work = tempfile::tempdir().unwrap();
-    let exp = experiment(work.path(), 600, 120, "[1, 2]", true);
+    // 3,000 steps: a tiny run long enough (about a second) that the task seen running is still
+    // running when it is cancelled (with 600 steps it once finished first, and nothing was retried).
+    let exp = experiment(work.path(), 3000, 120, "[1, 2]", true);
     let local = work.path().join("local");
     let out = work.path().join("slurm");
     let tiny = run_ids(&cluster, &exp, &out, "tiny");
