@@ -22,6 +22,19 @@ pub fn layer_norm_forward<F: Float>(
     n: usize,
     d: usize,
 ) {
+    if n <= ROWS {
+        // One task: on this thread (see `rms_norm_forward`).
+        return layer_norm_rows(
+            &mut y[..n * d],
+            &mut mean[..n],
+            &mut rstd[..n],
+            &x[..n * d],
+            g,
+            b,
+            n,
+            d,
+        );
+    }
     y[..n * d]
         .par_chunks_mut(ROWS * d)
         .zip(mean[..n].par_chunks_mut(ROWS))
@@ -176,6 +189,11 @@ pub fn rms_norm_forward<F: Float>(
     n: usize,
     d: usize,
 ) {
+    if n <= ROWS {
+        // One task: on this thread. A parallel iterator called from outside the pool hands even a
+        // single task to a pool thread and waits for it, a thread switch per call (KV-cache steps).
+        return rms_norm_rows(&mut y[..n * d], &mut rstd[..n], &x[..n * d], g, n, d);
+    }
     y[..n * d]
         .par_chunks_mut(ROWS * d)
         .zip(rstd[..n].par_chunks_mut(ROWS))

@@ -1,5 +1,7 @@
 //! A fully connected layer over a few rows (the KV cache's steps: one token, or a speculative
-//! proposal's K + 1), computed in tiles of [`OUTS`] output features × [`ROWS`] input rows.
+//! proposal's K + 1), computed in tiles of output features × input rows: on AVX-512 CPUs tiles of
+//! 8 features × up to 4 rows or 4 × up to 8 (the `avx512` module), elsewhere and for the features
+//! left over [`OUTS`] × [`ROWS`].
 //!
 //! Every output element is summed exactly as [`super::linear::dot`] sums it: eight lanes, lane `j`
 //! adding `w[8i + j] · x[8i + j]` for `i` in order, the lanes combined by `combine_lanes`, then the
@@ -30,7 +32,8 @@ simd_dispatch! {
         d_in: usize,
         d_out: usize,
     ) {
-        let mut o = 0;
+        // Whole AVX-512 tiles where the CPU has AVX-512; the features left over below.
+        let mut o = avx512::forward_f32(y, x, w, b, n, d_in, d_out);
         while o < d_out {
             let outs = OUTS.min(d_out - o);
             // The next tile's weight rows, asked for now, arrive while the rows pass over these.
@@ -177,6 +180,162 @@ mod avx {
     }
 }
 
+/// f32 tiles through AVX-512: one 16-lane register holds the eight lanes of two output features
+/// (features `2p` and `2p + 1`, the same input row), so each vector multiply and add does the work
+/// of two AVX ones. Each lane still adds `w · x` in order (multiply, then add: no fused
+/// multiply-add) and the lanes of each feature combine as `combine_lanes` combines them, so the
+/// sums are bit for bit those of `dot` and of the AVX tiles.
+///
+/// A lane's sum is one chain of dependent adds (`dot`'s order), so a tile needs about eight
+/// registers of sums in flight to keep the adders busy, and each tile costs a fixed reduction: one
+/// tile takes all the rows of a step or verification where it can (up to [`MAX_ROWS`]: 2 pairs of
+/// features × the rows), two rows or fewer take 4 pairs of features. Measured on the 4 × 256 target
+/// of `bench/speculative.sh` (`kv_rows`): tiles of 4 rows added ~0.25 ms at the fifth row and again at
+/// the ninth, a second pass of short dependency chains over every weight tile. The weights are not
+/// prefetched by hand here: on that machine (an Intel Xeon) the hardware streams them, and the
+/// AVX path's explicit prefetch of the next tile made one step ~10% slower (the prefetches stall
+/// once the line fill buffers are full).
+mod avx512 {
+    use crate::float::Float;
+    use std::any::TypeId;
+
+    /// The most rows one tile takes (2 pairs × 8 rows = 16 registers of sums, of the 32).
+    const MAX_ROWS: usize = 8;
+
+    /// Computes the first output features of every row of `y` (as [`super::forward`]), all but
+    /// the last `d_out % tile` ones, and returns how many: 0, computing nothing, where `F` is not
+    /// f32 or the CPU lacks AVX-512 (F and DQ).
+    pub(super) fn forward_f32<F: Float>(
+        y: &mut [F],
+        x: &[F],
+        w: &[F],
+        b: Option<&[F]>,
+        n: usize,
+        d_in: usize,
+        d_out: usize,
+    ) -> usize {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if n > 0
+                && TypeId::of::<F>() == TypeId::of::<f32>()
+                && std::arch::is_x86_feature_detected!("avx512f")
+                && std::arch::is_x86_feature_detected!("avx512dq")
+            {
+                assert!(
+                    x.len() >= n * d_in && w.len() >= d_out * d_in && y.len() >= n * d_out,
+                    "row tiles out of their slices"
+                );
+                // Groups of rows as even as tiles of at most MAX_ROWS allow (9: 5 + 4).
+                let groups = n.div_ceil(MAX_ROWS).max(1);
+                let outs = if n.div_ceil(groups) <= 4 { 8 } else { 4 };
+                let whole = d_out / outs * outs;
+                let mut o = 0;
+                while o < whole {
+                    let mut r = 0;
+                    for g in 0..groups {
+                        let rows = (n - r).div_ceil(groups - g);
+                        let mut sums = [[0f32; MAX_ROWS]; 8];
+                        let (wp, xp) = (w[o * d_in..].as_ptr(), x[r * d_in..].as_ptr());
+                        // SAFETY: F is f32 (checked above), so these are f32 pointers; a tile
+                        // reads `outs` weight rows from `o` (o + outs ≤ d_out) and `rows` input
+                        // rows from `r` (r + rows ≤ n), within the slices checked above; AVX-512
+                        // F and DQ are present.
+                        unsafe {
+                            let (wp, xp) = (wp.cast::<f32>(), xp.cast::<f32>());
+                            let sums = &mut sums;
+                            match (outs, rows) {
+                                (8, 1) => x86::tile::<4, 1>(wp, xp, d_in, sums),
+                                (8, 2) => x86::tile::<4, 2>(wp, xp, d_in, sums),
+                                (8, 3) => x86::tile::<4, 3>(wp, xp, d_in, sums),
+                                (8, 4) => x86::tile::<4, 4>(wp, xp, d_in, sums),
+                                (4, 1) => x86::tile::<2, 1>(wp, xp, d_in, sums),
+                                (4, 2) => x86::tile::<2, 2>(wp, xp, d_in, sums),
+                                (4, 3) => x86::tile::<2, 3>(wp, xp, d_in, sums),
+                                (4, 4) => x86::tile::<2, 4>(wp, xp, d_in, sums),
+                                (4, 5) => x86::tile::<2, 5>(wp, xp, d_in, sums),
+                                (4, 6) => x86::tile::<2, 6>(wp, xp, d_in, sums),
+                                (4, 7) => x86::tile::<2, 7>(wp, xp, d_in, sums),
+                                (4, 8) => x86::tile::<2, 8>(wp, xp, d_in, sums),
+                                _ => unreachable!("tiles of 8 × 1..=4 or 4 × 1..=8"),
+                            }
+                        }
+                        let full = d_in / 8 * 8;
+                        for (k, row) in sums.iter().take(outs).enumerate() {
+                            let wk = &w[(o + k) * d_in..(o + k + 1) * d_in];
+                            for (ri, &s) in row.iter().take(rows).enumerate() {
+                                let xr = &x[(r + ri) * d_in..(r + ri + 1) * d_in];
+                                // F is f32: the conversion is exact.
+                                let mut sum = F::from_f64(f64::from(s));
+                                for t in full..d_in {
+                                    sum += wk[t] * xr[t];
+                                }
+                                y[(r + ri) * d_out + o + k] = b.map_or(sum, |b| sum + b[o + k]);
+                            }
+                        }
+                        r += rows;
+                    }
+                    o += outs;
+                }
+                return whole;
+            }
+        }
+        let _ = (y, x, w, b, n, d_in, d_out);
+        0
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    mod x86 {
+        use super::MAX_ROWS;
+        use std::arch::x86_64::*;
+
+        /// The sums of `2 * P` weight rows at `w` with `R` input rows at `x` (each `d_in` floats)
+        /// over the first `d_in / 8 * 8` elements, eight lanes combined, into `out[feature][row]`.
+        ///
+        /// # Safety
+        /// AVX-512 F and DQ must be present; `w` must hold `2 * P * d_in` floats and `x`
+        /// `R * d_in`; `2 * P ≤ 8` and `R ≤ MAX_ROWS`.
+        #[target_feature(enable = "avx512f,avx512dq")]
+        pub(super) unsafe fn tile<const P: usize, const R: usize>(
+            w: *const f32,
+            x: *const f32,
+            d_in: usize,
+            out: &mut [[f32; MAX_ROWS]; 8],
+        ) {
+            let mut acc = [[_mm512_setzero_ps(); R]; P];
+            let full = d_in / 8 * 8;
+            let mut i = 0;
+            while i < full {
+                let mut xv = [_mm512_setzero_ps(); R];
+                for (r, v) in xv.iter_mut().enumerate() {
+                    *v = _mm512_broadcast_f32x8(_mm256_loadu_ps(x.add(r * d_in + i)));
+                }
+                for (p, acc_p) in acc.iter_mut().enumerate() {
+                    let lo = _mm256_loadu_ps(w.add(2 * p * d_in + i));
+                    let hi = _mm256_loadu_ps(w.add((2 * p + 1) * d_in + i));
+                    let wv = _mm512_insertf32x8::<1>(_mm512_castps256_ps512(lo), hi);
+                    for (a, &v) in acc_p.iter_mut().zip(&xv) {
+                        *a = _mm512_add_ps(*a, _mm512_mul_ps(wv, v));
+                    }
+                }
+                i += 8;
+            }
+            // Loops, not closures (they would not inherit the target feature). Each half
+            // combines as `combine_lanes` combines eight lanes.
+            let mut a = [0f32; 16];
+            for p in 0..P {
+                for r in 0..R {
+                    _mm512_storeu_ps(a.as_mut_ptr(), acc[p][r]);
+                    for half in 0..2 {
+                        let l = &a[8 * half..8 * half + 8];
+                        out[2 * p + half][r] =
+                            ((l[0] + l[4]) + (l[1] + l[5])) + ((l[2] + l[6]) + (l[3] + l[7]));
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// Asks for the cache lines of `v[range]` (a hint; nothing on other targets).
 #[inline(always)]
 fn prefetch_rows<F>(v: &[F], range: std::ops::Range<usize>) {
@@ -239,7 +398,20 @@ mod tests {
     /// element equals `dot` bit for bit, and a row's outputs do not depend on the rows beside it.
     #[test]
     fn tiles_sum_as_dot_whatever_the_rows_fed_together() {
-        for (n, d_in, d_out) in [(1, 8, 4), (2, 19, 7), (5, 64, 9), (9, 37, 13)] {
+        for (n, d_in, d_out) in [
+            (1, 8, 4),
+            (2, 19, 7),
+            (5, 64, 9),
+            (9, 37, 13),
+            (3, 40, 16),
+            (2, 24, 17),
+            (7, 256, 24),
+            (4, 24, 16),
+            (6, 16, 8),
+            (8, 16, 12),
+            (17, 24, 8),
+            (0, 16, 8),
+        ] {
             let x: Vec<f32> = rand_vec(n * d_in, 3).iter().map(|&v| v as f32).collect();
             let w: Vec<f32> = rand_vec(d_out * d_in, 4)
                 .iter()
