@@ -320,16 +320,17 @@ mod avx512 {
                 i += 8;
             }
             // Loops, not closures (they would not inherit the target feature). Each half
-            // combines as `combine_lanes` combines eight lanes.
-            let mut a = [0f32; 16];
+            // combines in registers as `combine_lanes` combines eight lanes: lanes j and j + 4
+            // (128-bit blocks swapped), then those sums in pairs, then the two pair sums; lane 0
+            // ends with the first feature's sum, lane 8 with the second's.
             for p in 0..P {
                 for r in 0..R {
-                    _mm512_storeu_ps(a.as_mut_ptr(), acc[p][r]);
-                    for half in 0..2 {
-                        let l = &a[8 * half..8 * half + 8];
-                        out[2 * p + half][r] =
-                            ((l[0] + l[4]) + (l[1] + l[5])) + ((l[2] + l[6]) + (l[3] + l[7]));
-                    }
+                    let v = acc[p][r];
+                    let v = _mm512_add_ps(v, _mm512_shuffle_f32x4::<0b10_11_00_01>(v, v));
+                    let v = _mm512_add_ps(v, _mm512_permute_ps::<0b10_11_00_01>(v));
+                    let v = _mm512_add_ps(v, _mm512_permute_ps::<0b01_00_11_10>(v));
+                    out[2 * p][r] = _mm512_cvtss_f32(v);
+                    out[2 * p + 1][r] = _mm_cvtss_f32(_mm512_extractf32x4_ps::<2>(v));
                 }
             }
         }
