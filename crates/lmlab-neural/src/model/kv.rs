@@ -7,6 +7,7 @@ use super::transformer::Transformer;
 use crate::config::{Mlp, Norm};
 use crate::float::Float;
 use crate::layers::{activation, embedding, linear, loss, norm};
+use crate::simd::simd_dispatch;
 
 /// Keys and values of every block for up to `block_size` positions, plus the step's scratch.
 #[derive(Clone, Debug)]
@@ -143,8 +144,9 @@ impl<F: Float> Transformer<F> {
 
     /// Feeds `tokens` at the next positions in one forward pass (each attending to the cache and
     /// the tokens before it) and returns their next-token probabilities, one row of `vocab_size`
-    /// per token. The products go through [`linear::forward_rows`] (tiles of weight rows, each read
-    /// once for all tokens, every element summed as one row's dot product sums it), so each token's
+    /// per token. The products, the attention scores included, go through [`linear::forward_rows`]
+    /// (tiles of weight rows, each read once for all tokens, every element summed as one row's dot
+    /// product sums it), so each token's
     /// probabilities are bit for bit those of feeding it alone with [`Transformer::step`]. Panics when they do not fit in `block_size` positions.
     pub fn step_many<'a>(&self, cache: &'a mut KvCache<F>, tokens: &[u32]) -> &'a [F] {
         let c = &self.config;
@@ -197,20 +199,16 @@ impl<F: Float> Transformer<F> {
                     let q = &cache.qkv[r * 3 * d + hi * hd..r * 3 * d + (hi + 1) * hd];
                     let kh = &cache.k[base + hi * tmax * hd..];
                     let vh = &cache.v[base + hi * tmax * hd..];
-                    let sc = &mut cache.scores[..=pos + r];
-                    for (j, s) in sc.iter_mut().enumerate() {
-                        let kj = &kh[j * hd..(j + 1) * hd];
-                        // Eight partial sums, not one chain of dependent adds per score.
-                        *s = linear::dot(q, kj) * scale;
+                    let len = pos + r + 1;
+                    let sc = &mut cache.scores[..len];
+                    // Each score is `dot(q, k_j)` (the row tiles sum as `dot` does), then scaled.
+                    linear::forward_rows(sc, q, &kh[..len * hd], None, 1, hd, len);
+                    for s in sc.iter_mut() {
+                        *s *= scale;
                     }
                     loss::softmax_in_place(sc);
                     let y = &mut cache.y[r * d + hi * hd..r * d + (hi + 1) * hd];
-                    y.fill(F::ZERO);
-                    for (j, &pj) in sc.iter().enumerate() {
-                        for (o, &vv) in y.iter_mut().zip(&vh[j * hd..(j + 1) * hd]) {
-                            *o += pj * vv;
-                        }
-                    }
+                    weighted_sum(y, sc, &vh[..len * hd]);
                 }
             }
             lin(&mut cache.tmp, &cache.y, sp.proj, d, d);
@@ -237,6 +235,20 @@ impl<F: Float> Transformer<F> {
         }
         cache.len += n;
         &cache.probs[..n * v]
+    }
+}
+
+simd_dispatch! {
+    /// `y = Σ_j p[j] · v[j]` over the rows `v[j]` of `y.len()` values, each element added up in
+    /// `j` order (the same bits at every vector width).
+    fn weighted_sum<F: Float>(y: &mut [F], p: &[F], v: &[F]) {
+        let d = y.len();
+        y.fill(F::ZERO);
+        for (&pj, vj) in p.iter().zip(v.chunks_exact(d)) {
+            for (o, &vv) in y.iter_mut().zip(vj) {
+                *o += pj * vv;
+            }
+        }
     }
 }
 
@@ -291,6 +303,47 @@ mod tests {
                 one.extend_from_slice(m.step(&mut cache, tok));
             }
             assert_eq!(one, probs);
+        }
+    }
+
+    /// In f32 (the vector paths: row tiles for the products and the attention scores, the weighted
+    /// sum of values), tokens fed in passes of 1 to 9 give the bits of one token at a time.
+    #[test]
+    fn f32_passes_of_any_size_give_the_bits_of_single_steps() {
+        let c = ModelConfig {
+            arch: Arch::Transformer,
+            vocab_size: 37,
+            n_layer: 2,
+            n_head: 2,
+            n_embd: 32,
+            d_ff: 0,
+            block_size: 48,
+            norm: Norm::LayerNorm,
+            mlp: Mlp::Gelu,
+            positions: Positions::Learned,
+            tied_head: true,
+            bias: false,
+            dropout: 0.0,
+        };
+        let m = Transformer::<f32>::new(&c, 7).unwrap();
+        let tokens: Vec<u32> = (0..45).map(|i| (i * 11 % 37) as u32).collect();
+        let mut cache = m.new_cache();
+        let mut one = Vec::new();
+        for &tok in &tokens {
+            one.extend_from_slice(m.step(&mut cache, tok));
+        }
+        let mut cache = m.new_cache();
+        let (mut at, mut size) = (0, 1);
+        while at < tokens.len() {
+            let end = (at + size).min(tokens.len());
+            let probs = m.step_many(&mut cache, &tokens[at..end]);
+            let want = &one[at * 37..end * 37];
+            let same = probs
+                .iter()
+                .zip(want)
+                .all(|(a, b)| a.to_bits() == b.to_bits());
+            assert!(same, "tokens {at}..{end} fed together");
+            (at, size) = (end, size % 9 + 1);
         }
     }
 }
