@@ -159,6 +159,8 @@ pub struct LstmState<F> {
     c: Vec<F>,
     x: Vec<F>,
     gates: Vec<F>,
+    /// The recurrent products `w_hh · h` of a step (scratch).
+    recurrent: Vec<F>,
     probs: Vec<F>,
 }
 
@@ -457,6 +459,7 @@ impl<F: Float> LstmNet<F> {
             c: vec![F::ZERO; l * d],
             x: vec![F::ZERO; d],
             gates: vec![F::ZERO; 4 * d],
+            recurrent: vec![F::ZERO; 4 * d],
             probs: vec![F::ZERO; v],
         }
     }
@@ -478,9 +481,10 @@ impl<F: Float> LstmNet<F> {
                 d,
                 4 * d,
             );
-            let w_hh = sp.w_hh.of(p);
-            for (o, g) in st.gates.iter_mut().enumerate() {
-                *g += linear::dot(&w_hh[o * d..(o + 1) * d], h);
+            // Each gate adds `dot(w_hh[o], h)`: the row tiles sum as `dot` does, vector-wide.
+            linear::forward_rows(&mut st.recurrent, h, sp.w_hh.of(p), None, 1, d, 4 * d);
+            for (g, &r) in st.gates.iter_mut().zip(&st.recurrent) {
+                *g += r;
             }
             let g = &st.gates;
             for j in 0..d {
