@@ -188,10 +188,11 @@ mod avx {
 ///
 /// A lane's sum is one chain of dependent adds (`dot`'s order), so a tile needs about eight
 /// registers of sums in flight to keep the adders busy, and each tile costs a fixed reduction: one
-/// tile takes all the rows of a step or verification where it can (up to [`MAX_ROWS`]: 2 pairs of
-/// features × the rows), two rows or fewer take 4 pairs of features. Measured on the 4 × 256 target
-/// of `bench/speculative.sh` (`kv_rows`): tiles of 4 rows added ~0.25 ms at the fifth row and again at
-/// the ninth, a second pass of short dependency chains over every weight tile. The weights are not
+/// tile takes all the rows of a step or verification where it can (up to [`MAX_ROWS`]; more rows
+/// are split into groups as even as possible): up to four rows with 4 pairs of features (8 × ≤ 4),
+/// more with 2 pairs (4 × ≤ 8). Measured on the 4 × 256 target of `bench/speculative.sh`
+/// (`kv_rows`): tiles of at most 4 rows added ~0.25 ms at the fifth row, a second pass of short
+/// dependency chains over every weight tile. The weights are not
 /// prefetched by hand here: on that machine (an Intel Xeon) the hardware streams them, and the
 /// AVX path's explicit prefetch of the next tile made one step ~10% slower (the prefetches stall
 /// once the line fill buffers are full).
