@@ -7,7 +7,7 @@ use rayon::prelude::*;
 /// Elements per parallel task.
 const CHUNK: usize = 8192;
 /// Up to this many elements (a few microseconds of work) the forward pass stays on the calling thread.
-const SERIAL_UP_TO: usize = 4 * CHUNK;
+const SERIAL_UP_TO: usize = 16 * CHUNK;
 
 const SQRT_2_OVER_PI: f64 = 0.797_884_560_802_865_4;
 const GELU_C: f64 = 0.044_715;

@@ -6,6 +6,9 @@ use rayon::prelude::*;
 
 /// Rows per parallel task.
 const ROWS: usize = 32;
+/// Up to this many rows (a KV cache's step or window change) the forward passes stay on the calling
+/// thread.
+const SERIAL_ROWS: usize = 4 * ROWS;
 
 /// Epsilon added to the variance (LayerNorm) or mean square (RMSNorm), as PyTorch's default.
 pub const EPS: f64 = 1e-5;
@@ -22,8 +25,8 @@ pub fn layer_norm_forward<F: Float>(
     n: usize,
     d: usize,
 ) {
-    if n <= ROWS {
-        // One task: on this thread (see `rms_norm_forward`).
+    if n <= SERIAL_ROWS {
+        // On this thread (see `rms_norm_forward`).
         return layer_norm_rows(
             &mut y[..n * d],
             &mut mean[..n],
@@ -189,9 +192,9 @@ pub fn rms_norm_forward<F: Float>(
     n: usize,
     d: usize,
 ) {
-    if n <= ROWS {
-        // One task: on this thread. A parallel iterator called from outside the pool hands even a
-        // single task to a pool thread and waits for it, a thread switch per call (KV-cache steps).
+    if n <= SERIAL_ROWS {
+        // On this thread: a parallel iterator called from outside the pool hands its tasks to pool
+        // threads and waits for them, a thread switch per call (KV-cache steps, window changes).
         return rms_norm_rows(&mut y[..n * d], &mut rstd[..n], &x[..n * d], g, n, d);
     }
     y[..n * d]
