@@ -62,15 +62,13 @@ simd_dispatch! {
         }
         // One tile for all the rows where they fit (up to MAX_ROWS; more in groups as even as
         // possible): OUTS features for up to ROWS rows, 2 features beyond.
-        let groups = n.div_ceil(MAX_ROWS);
-        let tile_outs = if n.div_ceil(groups) <= ROWS { OUTS } else { 2 };
+        let most = n.div_ceil(n.div_ceil(MAX_ROWS));
+        let tile_outs = if most <= ROWS { OUTS } else { 2 };
         while o < d_out {
             let outs = tile_outs.min(d_out - o);
             // The next tile's weight rows, asked for now, arrive while the rows pass over these.
             prefetch_rows(w, (o + outs) * d_in..((o + outs + tile_outs) * d_in).min(w.len()));
-            let mut r = 0;
-            for g in 0..groups {
-                let rows = (n - r).div_ceil(groups - g);
+            for (r, rows) in row_groups(n, MAX_ROWS) {
                 let xs = &x[r * d_in..(r + rows) * d_in];
                 if outs == tile_outs {
                     let ws = &w[o * d_in..(o + outs) * d_in];
@@ -81,7 +79,6 @@ simd_dispatch! {
                         tile_into(y, (1, rows), ws, xs, b, (k, r), d_in, d_out);
                     }
                 }
-                r += rows;
             }
             o += outs;
         }
@@ -138,12 +135,36 @@ fn tile<F: Float, const O: usize, const R: usize>(ws: &[F], xs: &[F], d_in: usiz
     });
     for (k, row) in sums.iter_mut().enumerate() {
         for (r, sum) in row.iter_mut().enumerate() {
-            for t in full..d_in {
-                *sum += ws[k * d_in + t] * xs[r * d_in + t];
-            }
+            *sum = add_tail(
+                *sum,
+                &ws[k * d_in..(k + 1) * d_in],
+                &xs[r * d_in..(r + 1) * d_in],
+            );
         }
     }
     sums
+}
+
+/// `sum` plus the products of the elements after the last whole eight (`dot`'s tail, left to right).
+#[inline(always)]
+fn add_tail<F: Float>(mut sum: F, w: &[F], x: &[F]) -> F {
+    let full = w.len() / 8 * 8;
+    for (&a, &b) in w[full..].iter().zip(&x[full..]) {
+        sum += a * b;
+    }
+    sum
+}
+
+/// The first row and the row count of each group when `n` rows go through tiles of at most `max`
+/// rows: as few groups as that allows, as even as possible (9 rows by 8: 5 + 4).
+fn row_groups(n: usize, max: usize) -> impl Iterator<Item = (usize, usize)> {
+    let groups = n.div_ceil(max);
+    (0..groups).scan(0, move |r, g| {
+        let rows = (n - *r).div_ceil(groups - g);
+        let first = *r;
+        *r += rows;
+        Some((first, rows))
+    })
 }
 
 /// f32 tiles through AVX intrinsics. The portable loop above computes the same lanes, but the
@@ -248,10 +269,10 @@ mod avx {
 /// are split into groups as even as possible): up to four rows with 4 pairs of features (8 × ≤ 4),
 /// more with 2 pairs (4 × ≤ 8). Measured on the 4 × 256 target of `bench/speculative.sh`
 /// (`kv_rows`): tiles of at most 4 rows added ~0.25 ms at the fifth row, a second pass of short
-/// dependency chains over every weight tile. The weights are not
-/// prefetched by hand here: on that machine (an Intel Xeon) the hardware streams them, and the
-/// AVX path's explicit prefetch of the next tile made one step ~10% slower (the prefetches stall
-/// once the line fill buffers are full).
+/// dependency chains over every weight tile. The weights are not prefetched by hand here: on that
+/// machine (an Intel Xeon) the hardware streams them, and the AVX path's explicit prefetch of the
+/// next tile made one step ~10% slower (timed by hand with the prefetch switched back on; the
+/// prefetches stall once the line fill buffers are full).
 mod avx512 {
     use crate::float::Float;
     use std::any::TypeId;
@@ -282,16 +303,13 @@ mod avx512 {
                     x.len() >= n * d_in && w.len() >= d_out * d_in && y.len() >= n * d_out,
                     "row tiles out of their slices"
                 );
-                // Groups of rows as even as tiles of at most MAX_ROWS allow (9: 5 + 4).
-                let groups = n.div_ceil(MAX_ROWS).max(1);
-                let outs = if n.div_ceil(groups) <= 4 { 8 } else { 4 };
+                let most = n.div_ceil(n.div_ceil(MAX_ROWS));
+                let outs = if most <= 4 { 8 } else { 4 };
                 let whole = d_out / outs * outs;
+                let mut sums = [[0f32; MAX_ROWS]; 8];
                 let mut o = 0;
                 while o < whole {
-                    let mut r = 0;
-                    for g in 0..groups {
-                        let rows = (n - r).div_ceil(groups - g);
-                        let mut sums = [[0f32; MAX_ROWS]; 8];
+                    for (r, rows) in super::row_groups(n, MAX_ROWS) {
                         let (wp, xp) = (w[o * d_in..].as_ptr(), x[r * d_in..].as_ptr());
                         // SAFETY: F is f32 (checked above), so these are f32 pointers; a tile
                         // reads `outs` weight rows from `o` (o + outs ≤ d_out) and `rows` input
@@ -316,20 +334,15 @@ mod avx512 {
                                 _ => unreachable!("tiles of 8 × 1..=4 or 4 × 1..=8"),
                             }
                         }
-                        let full = d_in / 8 * 8;
                         for (k, row) in sums.iter().take(outs).enumerate() {
                             let wk = &w[(o + k) * d_in..(o + k + 1) * d_in];
                             for (ri, &s) in row.iter().take(rows).enumerate() {
                                 let xr = &x[(r + ri) * d_in..(r + ri + 1) * d_in];
                                 // F is f32: the conversion is exact.
-                                let mut sum = F::from_f64(f64::from(s));
-                                for t in full..d_in {
-                                    sum += wk[t] * xr[t];
-                                }
+                                let sum = super::add_tail(F::from_f64(f64::from(s)), wk, xr);
                                 y[(r + ri) * d_out + o + k] = b.map_or(sum, |b| sum + b[o + k]);
                             }
                         }
-                        r += rows;
                     }
                     o += outs;
                 }

@@ -146,8 +146,8 @@ impl<F: Float> Transformer<F> {
     /// the tokens before it) and returns their next-token probabilities, one row of `vocab_size`
     /// per token. The products, the attention scores included, go through [`linear::forward_rows`]
     /// (tiles of weight rows, each read once for all tokens, every element summed as one row's dot
-    /// product sums it), so each token's
-    /// probabilities are bit for bit those of feeding it alone with [`Transformer::step`]. Panics when they do not fit in `block_size` positions.
+    /// product sums it), so each token's probabilities are bit for bit those of feeding it alone
+    /// with [`Transformer::step`]. Panics when they do not fit in `block_size` positions.
     pub fn step_many<'a>(&self, cache: &'a mut KvCache<F>, tokens: &[u32]) -> &'a [F] {
         let c = &self.config;
         let (d, ff, h, hd, tmax, v) = (
