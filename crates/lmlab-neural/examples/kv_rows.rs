@@ -2,6 +2,7 @@
 //! new rows after 64 cached positions, for the transformer of `bench/speculative.sh` (4 blocks × 256,
 //! 128 positions, 260 tokens, random weights), on one thread. The sizes are interleaved round by round
 //! and each is reported by its median, so a change of load on a shared machine reaches every size alike.
+//! Also times a window change: 65 rows from an empty cache (the last half window and the new token).
 //! Usage: `cargo run --release -p lmlab-neural --example kv_rows [ROUNDS]` (default 200).
 
 use lmlab_neural::config::{Arch, Mlp, ModelConfig, Norm, Positions};
@@ -33,6 +34,8 @@ fn main() {
     m.step_many(&mut cache, &tokens[..64]);
     let sizes = 1..=9usize;
     let mut times: Vec<Vec<f64>> = sizes.clone().map(|_| Vec::with_capacity(rounds)).collect();
+    // A window change: the last half window (64 inputs) and the new token, from an empty cache.
+    let mut window = Vec::with_capacity(rounds);
     for _ in 0..rounds {
         for n in sizes.clone() {
             cache.truncate(64);
@@ -40,6 +43,11 @@ fn main() {
             std::hint::black_box(m.step_many(&mut cache, &tokens[64..64 + n]));
             times[n - 1].push(t0.elapsed().as_secs_f64());
         }
+        cache.clear();
+        let t0 = Instant::now();
+        std::hint::black_box(m.step_many(&mut cache, &tokens[..65]));
+        window.push(t0.elapsed().as_secs_f64());
+        cache.truncate(64);
     }
     let median = |v: &mut Vec<f64>| {
         v.sort_by(f64::total_cmp);
@@ -51,4 +59,10 @@ fn main() {
         let t = median(&mut times[n - 1]);
         println!("{n:>4} {:>10.1} {:>10.2}", t * 1e6, t / one);
     }
+    let t = median(&mut window);
+    println!(
+        "window change (65 rows from an empty cache) {:.1} µs, {:.2} steps",
+        t * 1e6,
+        t / one
+    );
 }

@@ -3,8 +3,7 @@
 //! 8 features × up to 4 rows or 4 × up to 8 (the `avx512` module); elsewhere, and for the features
 //! left over, AVX tiles of [`OUTS`] features × up to [`ROWS`] rows or 2 × up to [`MAX_ROWS`]. Either
 //! way one tile takes all of a step's rows where they fit: a second group of rows is a second pass
-//! of short dependency chains over every weight tile (measured with `kv_rows` on an Intel Xeon with
-//! the AVX tiles alone: 4 × 2 tiles cost 11–16% more at 4 and 5 rows, 7% more at 9).
+//! of short dependency chains over every weight tile (`examples/row_tiles.rs` times both paths).
 //!
 //! Every output element is summed exactly as [`super::linear::dot`] sums it: eight lanes, lane `j`
 //! adding `w[8i + j] · x[8i + j]` for `i` in order, the lanes combined by `combine_lanes`, then the
@@ -21,11 +20,13 @@ use crate::simd::simd_dispatch;
 /// Output features per tile for up to [`ROWS`] rows: their weight rows stay in L1 while every
 /// input row passes over them.
 const OUTS: usize = 4;
-/// The most rows a tile of [`OUTS`] features takes (`OUTS × ROWS` eight-lane sums live at once: 12
-/// of the 16 AVX registers); more rows take tiles of 2 features.
-const ROWS: usize = 3;
-/// The most rows one tile takes (2 features × 6 rows: 12 registers of sums).
-const MAX_ROWS: usize = 6;
+/// The most rows a tile of [`OUTS`] features takes (`OUTS × ROWS` eight-lane sums live at once, with
+/// the rows' and a weight row's vectors: 11 of the 16 AVX registers); more rows take tiles of 2
+/// features.
+const ROWS: usize = 2;
+/// The most rows one tile takes (2 features × 5 rows: 10 registers of sums, 16 with the rows' and a
+/// weight row's vectors; 6 rows spilled to the stack, measured slower).
+const MAX_ROWS: usize = 5;
 
 simd_dispatch! {
     /// `y[n, d_out] = x[n, d_in] @ w[d_out, d_in]ᵀ + b` (overwrites `y`), each element summed as
@@ -85,6 +86,21 @@ simd_dispatch! {
     }
 }
 
+/// [`forward`] through the AVX tiles alone, as a CPU without AVX-512 computes it (same values):
+/// for comparing the two paths on one machine (`examples/row_tiles.rs`).
+#[allow(clippy::too_many_arguments)]
+pub fn forward_avx_tiles<F: Float>(
+    y: &mut [F],
+    x: &[F],
+    w: &[F],
+    b: Option<&[F]>,
+    n: usize,
+    d_in: usize,
+    d_out: usize,
+) {
+    forward_from(y, x, w, b, n, d_in, d_out, 0);
+}
+
 /// The tile of `outs` × `rows` (a shape `forward` uses) into `y` at features `o..` of rows `r..`.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
@@ -101,18 +117,15 @@ fn tile_into<F: Float>(
     match (outs, rows) {
         (4, 1) => store(y, tile::<F, 4, 1>(ws, xs, d_in), b, o, r, d_out),
         (4, 2) => store(y, tile::<F, 4, 2>(ws, xs, d_in), b, o, r, d_out),
-        (4, 3) => store(y, tile::<F, 4, 3>(ws, xs, d_in), b, o, r, d_out),
         (2, 3) => store(y, tile::<F, 2, 3>(ws, xs, d_in), b, o, r, d_out),
         (2, 4) => store(y, tile::<F, 2, 4>(ws, xs, d_in), b, o, r, d_out),
         (2, 5) => store(y, tile::<F, 2, 5>(ws, xs, d_in), b, o, r, d_out),
-        (2, 6) => store(y, tile::<F, 2, 6>(ws, xs, d_in), b, o, r, d_out),
         (1, 1) => store(y, tile::<F, 1, 1>(ws, xs, d_in), b, o, r, d_out),
         (1, 2) => store(y, tile::<F, 1, 2>(ws, xs, d_in), b, o, r, d_out),
         (1, 3) => store(y, tile::<F, 1, 3>(ws, xs, d_in), b, o, r, d_out),
         (1, 4) => store(y, tile::<F, 1, 4>(ws, xs, d_in), b, o, r, d_out),
         (1, 5) => store(y, tile::<F, 1, 5>(ws, xs, d_in), b, o, r, d_out),
-        (1, 6) => store(y, tile::<F, 1, 6>(ws, xs, d_in), b, o, r, d_out),
-        _ => unreachable!("tiles of 4 × 1..=3, 2 × 3..=6 or 1 × 1..=6"),
+        _ => unreachable!("tiles of 4 × 1..=2, 2 × 3..=5 or 1 × 1..=5"),
     }
 }
 
@@ -493,7 +506,7 @@ mod tests {
             forward(&mut y, &x, &w, Some(&b), n, d_in, d_out);
             // The AVX tiles alone (on an AVX-512 CPU they take only the features left over).
             let mut avx = vec![0.0f32; n * d_out];
-            forward_from(&mut avx, &x, &w, Some(&b), n, d_in, d_out, 0);
+            forward_avx_tiles(&mut avx, &x, &w, Some(&b), n, d_in, d_out);
             assert_eq!(avx, y, "{n}x{d_in}x{d_out}: AVX tiles");
             for r in 0..n {
                 let xr = &x[r * d_in..(r + 1) * d_in];
