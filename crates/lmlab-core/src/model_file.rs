@@ -231,6 +231,10 @@ impl ModelFile {
         }
         // SAFETY: read-only map of a file lmlab does not modify while it is open.
         let map = unsafe { Mmap::map(&file) }.map_err(|e| Error::io(path, e))?;
+        // Huge pages where the page cache holds the file in huge folios: fewer TLB misses for the
+        // random reads of models used in place. Advice that fails changes nothing.
+        #[cfg(target_os = "linux")]
+        let _ = map.advise(memmap2::Advice::HugePage);
         let (header, payload_start, crc) = parse(path, &map)?;
         let file = ModelFile {
             path: path.to_path_buf(),

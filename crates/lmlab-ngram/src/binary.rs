@@ -119,7 +119,6 @@ impl NgramModel {
                     )
                 })
             };
-            let entries = in_huge_pages(entries, &file, offset);
             let table = OrderTable::from_entries(entries, n > 1, vocab_size, tables.last())
                 .map_err(|e| corrupt(format!("{n}-grams: {e}")))?;
             tables.push(table);
@@ -317,21 +316,4 @@ fn unpack(key: u64, values: u64) -> Entry {
         prob: f32::from_bits(values as u32),
         bow: f32::from_bits((values >> 32) as u32),
     }
-}
-
-/// Tables of at least this many bytes are copied into huge pages when a model is loaded.
-const HUGE_TABLE_BYTES: usize = 2 << 20;
-
-/// `entries`, mapped from `file`'s payload at `offset`, copied into huge pages
-/// ([`Entries::copied_to_huge_pages`]) when large enough, the file's pages they came from
-/// released stretch by stretch, so the process holds the table about once.
-fn in_huge_pages(entries: Entries, file: &ModelFile, offset: usize) -> Entries {
-    let bytes = std::mem::size_of_val(&*entries);
-    if !entries.is_mapped() || bytes < HUGE_TABLE_BYTES {
-        return entries;
-    }
-    Entries::copied_to_huge_pages(&entries, |range| {
-        file.release_range(offset + range.start..offset + range.end)
-    })
-    .unwrap_or(entries)
 }

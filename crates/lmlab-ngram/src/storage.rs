@@ -1,6 +1,12 @@
-//! Where a table's slots live: in memory (built by training or an ARPA import), copied from a model
-//! file into huge pages (loaded models' large tables), or in place inside a memory-mapped model
-//! file (loaded models' small tables: no copy, and the pages are shared between processes).
+//! Where a table's slots live: in memory (built by training or an ARPA import), or in place inside
+//! a memory-mapped model file (loaded models: no copy, and the pages are shared between processes).
+//!
+//! Loaded tables were once copied into anonymous transparent huge pages, for fewer TLB misses:
+//! 7–13% less query CPU on an AMD EPYC, none on an Intel Xeon, where the kernel's zeroing of the
+//! fresh pages cost 5–8% of a 10M-token `lmlab eval` and the copy raised peak RSS from 64 to 82 MiB
+//! (1.5× KenLM's, bench/ngram_vs_kenlm.sh). The model file's mapping is advised to use huge pages
+//! instead ([`lmlab_core::model_file::ModelFile::open`]), which the kernel honours where the page
+//! cache holds the file in huge folios.
 
 use crate::table::Entry;
 use lmlab_core::model_file::ModelFile;
@@ -9,8 +15,6 @@ use std::sync::Arc;
 enum Owner {
     Vec(Vec<Entry>),
     File(Arc<ModelFile>),
-    /// Anonymous memory (huge pages where the system gives them), never written after the copy.
-    Anon(memmap2::MmapMut),
 }
 
 /// An immutable array of [`Entry`], owned or borrowed from a mapped model file.
@@ -59,58 +63,17 @@ impl Entries {
         })
     }
 
-    /// A copy of `entries` in anonymous memory advised to use transparent huge pages (Linux), or
-    /// `None` where such memory cannot be had. Huge pages let the lookups' random reads miss
-    /// the TLB far less: `lmlab eval` of a PTB 5-gram took 7–13% less CPU (bench/ngram_vs_kenlm.sh,
-    /// BENCHMARKS.md), at the cost of the copy (milliseconds) and of pages no longer shared with
-    /// other processes mapping the same file.
-    ///
-    /// The copy goes a stretch of 1 MiB at a time, `copied(range)` told the byte range of
-    /// `entries` each stretch covered (so that their source pages can be released).
-    pub fn copied_to_huge_pages(
-        entries: &[Entry],
-        mut copied: impl FnMut(std::ops::Range<usize>),
-    ) -> Option<Entries> {
-        let bytes = std::mem::size_of_val(entries);
-        let mut map = memmap2::MmapMut::map_anon(bytes.max(1)).ok()?;
-        #[cfg(target_os = "linux")]
-        // Advice that fails leaves ordinary pages: slower, as correct.
-        let _ = map.advise(memmap2::Advice::HugePage);
-        // SAFETY: the map is page aligned (so aligned for `Entry`), at least `bytes` long, and
-        // `Entry` is plain data (any bytes are a valid `Entry` and the source ones are valid).
-        let copy = unsafe {
-            std::slice::from_raw_parts_mut(map.as_mut_ptr().cast::<Entry>(), entries.len())
-        };
-        const SIZE: usize = std::mem::size_of::<Entry>();
-        const STRETCH: usize = (1 << 20) / SIZE;
-        for from in (0..entries.len()).step_by(STRETCH) {
-            let to = (from + STRETCH).min(entries.len());
-            copy[from..to].copy_from_slice(&entries[from..to]);
-            copied(from * SIZE..to * SIZE);
-        }
-        Some(Entries {
-            ptr: map.as_ptr().cast::<Entry>(),
-            len: entries.len(),
-            owner: Owner::Anon(map),
-        })
-    }
-
     /// Mutable access to owned entries (building a table); `None` for mapped ones.
     pub fn as_mut_slice(&mut self) -> Option<&mut [Entry]> {
         match &mut self.owner {
             Owner::Vec(v) => Some(v.as_mut_slice()),
-            Owner::File(_) | Owner::Anon(_) => None,
+            Owner::File(_) => None,
         }
     }
 
     /// True when the entries live in a mapped file.
     pub fn is_mapped(&self) -> bool {
         matches!(self.owner, Owner::File(_))
-    }
-
-    /// True when the entries were copied out of a model file ([`Entries::copied_to_huge_pages`]).
-    pub fn is_copied(&self) -> bool {
-        matches!(self.owner, Owner::Anon(_))
     }
 }
 
@@ -133,8 +96,6 @@ impl Clone for Entries {
                 len: self.len,
                 owner: Owner::File(Arc::clone(f)),
             },
-            Owner::Anon(_) => Entries::copied_to_huge_pages(self, |_| {})
-                .unwrap_or_else(|| Entries::owned(self.to_vec())),
         }
     }
 }
@@ -160,7 +121,6 @@ impl std::fmt::Debug for Entries {
             match &self.owner {
                 Owner::Vec(_) => String::new(),
                 Owner::File(_) => " (mapped)".to_string(),
-                Owner::Anon(map) => format!(" (copied into {} bytes of huge pages)", map.len()),
             }
         )
     }
