@@ -40,19 +40,17 @@ impl WordsTokenizer {
         mut oov_at: Option<&mut Vec<usize>>,
     ) -> usize {
         let mut oov = 0;
-        for word in lmlab_core::corpus::whitespace_words(text) {
-            match self.vocab.id(word) {
-                // `<s>` and `</s>` inside text are not words: they are unknown.
-                Some(id) if id != BOS_ID && id != EOS_ID => out.push(id),
-                _ => {
-                    if let Some(at) = oov_at.as_deref_mut() {
-                        at.push(out.len());
-                    }
-                    out.push(UNK_ID);
-                    oov += 1;
+        self.vocab.word_ids(text, |id| match id {
+            // `<s>` and `</s>` inside text are not words: they are unknown.
+            Some(id) if id != BOS_ID && id != EOS_ID => out.push(id),
+            _ => {
+                if let Some(at) = oov_at.as_deref_mut() {
+                    at.push(out.len());
                 }
+                out.push(UNK_ID);
+                oov += 1;
             }
-        }
+        });
         oov
     }
 }
