@@ -1,9 +1,9 @@
 //! Evaluation of any [`LanguageModel`] on a corpus: totals for every metric and, on request, the
 //! per-token probability file.
 
-use crate::corpus::{count_sequences, split_sequences, Corpus, SequenceMode};
+use crate::corpus::{count_sequences, split_sequences, Corpus, Sequence, SequenceMode};
 use crate::metrics::EvalTotals;
-use crate::model::{encode_sequence, LanguageModel, TokenSequence};
+use crate::model::{encode_sequence, encode_sequence_marking_oov, LanguageModel, TokenSequence};
 use crate::probs::{ProbRow, ProbsFile, ProbsHeader};
 use crate::vocab::{escape_token, TokenId};
 use rayon::prelude::*;
@@ -58,6 +58,17 @@ pub const MAX_BATCH_SEQUENCES: usize = 2048;
 /// [`MAX_BATCH_SEQUENCES`], and small enough that every thread gets several batches.
 pub fn batch_len(total: usize) -> usize {
     (total / (4 * rayon::current_num_threads())).clamp(1, MAX_BATCH_SEQUENCES)
+}
+
+/// [`score_sequence`] appended to `out` (through [`LanguageModel::log_probs_into`] when the model
+/// does not score by steps: no allocation for models that override it).
+pub fn score_sequence_into(model: &dyn LanguageModel, ids: &[TokenId], out: &mut Vec<f64>) {
+    if model.scores_by_steps() {
+        let mut stepper = model.stepper();
+        out.extend(ids.iter().map(|&id| stepper.score_next(id)));
+    } else {
+        model.log_probs_into(ids, out);
+    }
 }
 
 /// [`score_sequence`] of each of `sequences`, through the model's batched scoring where it has one.
@@ -118,30 +129,16 @@ pub fn evaluate_keeping(
         let block: Vec<(SequenceTotals, Option<Box<ScoredRows>>)> = sequences
             .par_chunks(batch_len(sequences.len()))
             .flat_map_iter(|chunk| {
-                let encoded: Vec<TokenSequence> = chunk
-                    .iter()
-                    .map(|sequence| encode_sequence(tokenizer, sequence, mode))
-                    .collect();
-                let ids: Vec<&[TokenId]> = encoded.iter().map(|e| e.ids.as_slice()).collect();
-                let log_probs = score_sequences(model, &ids);
+                let scored = if keep_rows {
+                    score_keeping_rows(model, chunk, mode)
+                } else {
+                    score_totals(model, chunk, mode)
+                };
                 progress(
                     done.fetch_add(chunk.len(), Ordering::Relaxed) + chunk.len(),
                     total,
                 );
-                encoded
-                    .into_iter()
-                    .zip(log_probs)
-                    .map(|(encoded, log_probs)| {
-                        let totals = SequenceTotals {
-                            tokens: encoded.ids.len() as u64,
-                            oov: encoded.oov as u64,
-                            oov_log_prob_sum: encoded.oov_at.iter().map(|&i| log_probs[i]).sum(),
-                            bytes: encoded.bytes as u64,
-                            words: encoded.words as u64,
-                            log_prob_sum: log_probs.iter().sum(),
-                        };
-                        (totals, keep_rows.then(|| Box::new((encoded, log_probs))))
-                    })
+                scored
             })
             .collect();
         corpus.release_range(range);
@@ -187,6 +184,85 @@ pub fn evaluate_keeping(
         probs,
         per_sequence,
     }
+}
+
+/// Scores a chunk of sequences, keeping each one's ids and log-probabilities with its totals.
+fn score_keeping_rows(
+    model: &dyn LanguageModel,
+    chunk: &[Sequence<'_>],
+    mode: SequenceMode,
+) -> Vec<(SequenceTotals, Option<Box<ScoredRows>>)> {
+    let tokenizer = model.tokenizer();
+    let encoded: Vec<TokenSequence> = chunk
+        .iter()
+        .map(|sequence| encode_sequence(tokenizer, sequence, mode))
+        .collect();
+    let ids: Vec<&[TokenId]> = encoded.iter().map(|e| e.ids.as_slice()).collect();
+    let log_probs = score_sequences(model, &ids);
+    encoded
+        .into_iter()
+        .zip(log_probs)
+        .map(|(encoded, log_probs)| {
+            let totals = SequenceTotals {
+                tokens: encoded.ids.len() as u64,
+                oov: encoded.oov as u64,
+                oov_log_prob_sum: encoded.oov_at.iter().map(|&i| log_probs[i]).sum(),
+                bytes: encoded.bytes as u64,
+                words: encoded.words as u64,
+                log_prob_sum: log_probs.iter().sum(),
+            };
+            (totals, Some(Box::new((encoded, log_probs))))
+        })
+        .collect()
+}
+
+/// Scores a chunk of sequences for their totals only: ids, OOV positions and log-probabilities in
+/// one flat vector each for the whole chunk (no allocation per sequence). The sums are
+/// [`score_keeping_rows`]' additions, in the same order.
+fn score_totals(
+    model: &dyn LanguageModel,
+    chunk: &[Sequence<'_>],
+    mode: SequenceMode,
+) -> Vec<(SequenceTotals, Option<Box<ScoredRows>>)> {
+    let tokenizer = model.tokenizer();
+    let (mut ids, mut oov_at) = (Vec::new(), Vec::new());
+    // Per sequence: its ids' end in `ids`, its OOV positions' end in `oov_at`, its OOVs.
+    let mut ends = Vec::with_capacity(chunk.len());
+    for sequence in chunk {
+        let oov = encode_sequence_marking_oov(tokenizer, sequence, mode, &mut ids, &mut oov_at);
+        ends.push((ids.len(), oov_at.len(), oov));
+    }
+    let spans = || {
+        ends.iter().scan((0, 0), |from, &(to, oov_to, oov)| {
+            let span = (from.0..to, from.1..oov_to, oov);
+            *from = (to, oov_to);
+            Some(span)
+        })
+    };
+    let slices: Vec<&[TokenId]> = spans().map(|(at, _, _)| &ids[at]).collect();
+    let mut log_probs = Vec::with_capacity(ids.len());
+    match model.log_probs_batch(&slices) {
+        Some(batch) => log_probs.extend(batch.into_iter().flatten()),
+        None => {
+            for sequence in &slices {
+                score_sequence_into(model, sequence, &mut log_probs);
+            }
+        }
+    }
+    spans()
+        .zip(chunk)
+        .map(|((at, oovs, oov), sequence)| {
+            let totals = SequenceTotals {
+                tokens: at.len() as u64,
+                oov: oov as u64,
+                oov_log_prob_sum: oov_at[oovs].iter().map(|&i| log_probs[i]).sum(),
+                bytes: sequence.byte_count() as u64,
+                words: sequence.word_count() as u64,
+                log_prob_sum: log_probs[at].iter().sum(),
+            };
+            (totals, None)
+        })
+        .collect()
 }
 
 /// Adds one sequence's totals to `totals`.

@@ -26,6 +26,13 @@ pub trait LanguageModel: Send + Sync {
         None
     }
 
+    /// [`LanguageModel::log_probs`] appended to `out`: models that score a sequence without
+    /// allocating override it, so that evaluating many short sequences allocates nothing per
+    /// sequence. The numbers are those of `log_probs`.
+    fn log_probs_into(&self, tokens: &[TokenId], out: &mut Vec<f64>) {
+        out.extend(self.log_probs(tokens));
+    }
+
     /// The distribution of the next token after `<s>` followed by `context`: one probability per
     /// vocabulary id, summing to 1, zero for `<s>`.
     fn next_distribution(&self, context: &[TokenId]) -> Vec<f64>;
@@ -194,6 +201,20 @@ pub struct TokenSequence {
     pub words: usize,
 }
 
+/// [`encode_sequence`]'s ids appended to `ids` and the positions of its OOVs (in `ids`) to
+/// `oov_at`; returns the number of OOVs. Reusing the two vectors saves allocations per sequence.
+pub fn encode_sequence_marking_oov(
+    tokenizer: &dyn Tokenizer,
+    sequence: &Sequence<'_>,
+    mode: SequenceMode,
+    ids: &mut Vec<TokenId>,
+    oov_at: &mut Vec<usize>,
+) -> usize {
+    encode_lines(tokenizer, sequence, mode, ids, |text, out| {
+        tokenizer.encode_into_marking_oov(text, out, oov_at)
+    })
+}
+
 /// Encodes one corpus sequence: each line's ids followed by the end token in stream mode, the whole
 /// text (its lines joined by their newlines) then one end token otherwise.
 pub fn encode_sequence(
@@ -205,9 +226,7 @@ pub fn encode_sequence(
     // Words and line ends: a word tokenizer's exact count of ids, a lower bound for most others.
     let mut ids = Vec::with_capacity(words);
     let mut oov_at = Vec::new();
-    let oov = encode_lines(tokenizer, sequence, mode, &mut ids, |text, out| {
-        tokenizer.encode_into_marking_oov(text, out, &mut oov_at)
-    });
+    let oov = encode_sequence_marking_oov(tokenizer, sequence, mode, &mut ids, &mut oov_at);
     TokenSequence {
         ids,
         oov,

@@ -177,8 +177,13 @@ impl LanguageModel for NgramModel {
     /// values as [`NgramScorer`], faster.
     fn log_probs(&self, tokens: &[TokenId]) -> Vec<f64> {
         let mut out = Vec::with_capacity(tokens.len());
-        sequence_log10_probs(self, tokens, |log10| out.push(log10 as f64 * LN_10));
+        self.log_probs_into(tokens, &mut out);
         out
+    }
+
+    fn log_probs_into(&self, tokens: &[TokenId], out: &mut Vec<f64>) {
+        out.reserve(tokens.len());
+        sequence_log10_probs(self, tokens, |log10| out.push(log10 as f64 * LN_10));
     }
 
     fn next_distribution(&self, context: &[TokenId]) -> Vec<f64> {
