@@ -6,7 +6,7 @@
 use crate::error::{Error, Result};
 use crate::tempfiles::create_file;
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::path::Path;
 
 /// The name prefix of the temporary files (hidden, and named after the writing process).
@@ -18,11 +18,63 @@ where
     F: FnOnce(&mut dyn Write) -> std::io::Result<()>,
 {
     write_atomically_file(path, |file| {
-        let mut writer = BufWriter::new(file);
+        let mut writer = BlockWriter::new(file);
         fill(&mut writer)
             .and_then(|()| writer.flush())
             .map_err(|e| Error::io(path, e))
     })
+}
+
+/// Bytes per write of a [`BlockWriter`]: the size of a huge page on x86-64 and arm64.
+pub const WRITE_BLOCK: usize = 2 << 20;
+
+/// A buffered writer that passes bytes on in blocks of exactly [`WRITE_BLOCK`] bytes (the last
+/// one shorter, at [`Write::flush`]), so that a file written through it from its start is written
+/// in aligned 2 MiB pieces. Page caches that keep files in large folios (Linux: ext4 from 6.16, xfs)
+/// then hold it in huge pages, which a model file's memory map can use as they are (fewer TLB
+/// misses for the random reads of a query, with nothing copied). `BufWriter` flushes whatever it
+/// holds when the next write does not fit, so its writes drift off the 2 MiB boundaries.
+pub struct BlockWriter<W: Write> {
+    inner: W,
+    buf: Vec<u8>,
+}
+
+impl<W: Write> BlockWriter<W> {
+    /// A writer into `inner`, which is at its start (or at a multiple of [`WRITE_BLOCK`]).
+    pub fn new(inner: W) -> BlockWriter<W> {
+        BlockWriter {
+            inner,
+            buf: Vec::new(),
+        }
+    }
+}
+
+impl<W: Write> Write for BlockWriter<W> {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        if self.buf.is_empty() && data.len() >= WRITE_BLOCK {
+            // Whole blocks straight from the caller's bytes.
+            let whole = data.len() / WRITE_BLOCK * WRITE_BLOCK;
+            self.inner.write_all(&data[..whole])?;
+            return Ok(whole);
+        }
+        if self.buf.capacity() == 0 {
+            self.buf
+                .reserve_exact(WRITE_BLOCK.min(data.len().max(1 << 16)));
+        }
+        let taken = (WRITE_BLOCK - self.buf.len()).min(data.len());
+        self.buf.extend_from_slice(&data[..taken]);
+        if self.buf.len() == WRITE_BLOCK {
+            self.inner.write_all(&self.buf)?;
+            self.buf.clear();
+        }
+        Ok(taken)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.write_all(&self.buf)?;
+        self.buf.clear();
+        self.inner.flush()
+    }
 }
 
 /// Writes a file atomically through `fill`, which receives the temporary file itself (unbuffered:
@@ -69,6 +121,48 @@ mod tests {
         assert_eq!(std::fs::read(&target).unwrap(), b"old");
         let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
         assert_eq!(names.len(), 1, "temp file left behind");
+    }
+
+    #[test]
+    fn block_writer_passes_the_bytes_on_in_whole_blocks() {
+        /// Records the length of each write.
+        #[derive(Default)]
+        struct Writes(Vec<u8>, Vec<usize>);
+        impl Write for Writes {
+            fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+                self.0.extend_from_slice(data);
+                self.1.push(data.len());
+                Ok(data.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let bytes: Vec<u8> = (0..5 * WRITE_BLOCK + 123)
+            .map(|i| (i % 251) as u8)
+            .collect();
+        let mut writes = Writes::default();
+        let mut w = BlockWriter::new(&mut writes);
+        // Small writes, then one spanning several blocks, then small ones again.
+        let (a, rest) = bytes.split_at(1000);
+        let (b, c) = rest.split_at(3 * WRITE_BLOCK);
+        for piece in a.chunks(7) {
+            w.write_all(piece).unwrap();
+        }
+        w.write_all(b).unwrap();
+        for piece in c.chunks(65536) {
+            w.write_all(piece).unwrap();
+        }
+        w.flush().unwrap();
+        assert_eq!(writes.0, bytes);
+        let (last, whole) = writes.1.split_last().unwrap();
+        assert_eq!(*last, 123);
+        let mut at = 0;
+        for &len in whole {
+            assert_eq!(at % WRITE_BLOCK, 0, "a write at {at}");
+            assert_eq!(len % WRITE_BLOCK, 0, "a write of {len}");
+            at += len;
+        }
     }
 
     #[test]

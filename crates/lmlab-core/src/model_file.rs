@@ -146,7 +146,7 @@ pub fn write_model_file_once<R>(
     drop(header);
     write_atomically_file(path, |file| {
         let io = |e: std::io::Error| Error::io(path, e);
-        let mut w = std::io::BufWriter::with_capacity(1 << 20, &mut *file);
+        let mut w = crate::atomic::BlockWriter::new(&mut *file);
         write_prefix(&mut w, &json, 0, 0).map_err(io)?;
         let mut sink = CrcSink {
             inner: Some(&mut w),
