@@ -1,13 +1,13 @@
 //! The string → id index of a [`Vocab`](super::Vocab), written by hand because word tokenization
 //! spends much of its time here (a fifth of `lmlab eval`'s CPU with a general hash map): an
-//! open-addressing table (linear probing, at most half full) of u64 slots `(upper half of the hash
-//! << 32) | (id + 1)` (0: empty), so a probe compares hashes inside the table and reads a token's
-//! bytes only on a hash match, from one contiguous buffer instead of a separate allocation per
-//! token.
+//! open-addressing table (linear probing, at most half full) whose slots hold a token's first 16
+//! bytes, its length and its id ([`Slot`]), so that a word of at most 16 bytes (nearly every word)
+//! is found by reading one slot: the token's bytes are not fetched from elsewhere.
 //!
-//! Tokens of at most 16 bytes (nearly every word) are hashed and compared as two 8-byte words read
-//! in place and masked to the token's length ([`Short`]): no loop over the bytes and no branch on
-//! the length, whose changes from word to word no predictor guesses.
+//! Such words are hashed and compared as two 8-byte words read in place and masked to the word's
+//! length ([`Short`]): no loop over the bytes and no branch on the length, whose changes from word
+//! to word no predictor guesses. [`TokenIndex::word_ids`] hashes the words of a text first and
+//! prefetches their slots, then reads them, so that the slots' cache misses overlap.
 
 use super::TokenId;
 use crate::corpus::{ascii_word_bounds, whitespace_words};
@@ -28,9 +28,9 @@ const LOW: [u64; 9] = {
     masks
 };
 
-/// A token of at most [`SHORT`] bytes as two little-endian words, zero past its end, and its
-/// length (the true length for longer tokens, which then never equal a short one).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// A token's first [`SHORT`] bytes as two little-endian words, zero past its end, and its length:
+/// the whole token when it has at most [`SHORT`] bytes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 struct Short {
     low: u64,
     high: u64,
@@ -38,7 +38,8 @@ struct Short {
 }
 
 impl Short {
-    /// The `len` bytes at `at` of `bytes`, which holds at least 16 bytes from `at`.
+    /// The `len` bytes (at most [`SHORT`]) at `at` of `bytes`, which holds at least 16 bytes
+    /// from `at`.
     #[inline]
     fn read(bytes: &[u8], at: usize, len: usize) -> Short {
         let word =
@@ -50,11 +51,15 @@ impl Short {
         }
     }
 
-    /// A token of at most [`SHORT`] bytes, anywhere.
+    /// Any token, anywhere.
     fn of(token: &[u8]) -> Short {
         let mut padded = [0u8; SHORT];
-        padded[..token.len()].copy_from_slice(token);
-        Short::read(&padded, 0, token.len())
+        let head = token.len().min(SHORT);
+        padded[..head].copy_from_slice(&token[..head]);
+        Short {
+            len: token.len(),
+            ..Short::read(&padded, 0, head)
+        }
     }
 
     /// The high and low halves of one 128-bit product, folded (a multiply mixes every input bit
@@ -68,10 +73,36 @@ impl Short {
     }
 }
 
-/// The hash of a token's bytes: [`Short::hash`] up to [`SHORT`] bytes, FxHash beyond.
-fn token_hash(token: &[u8]) -> u64 {
+/// One slot of the index: a token's [`Short`] (its first 16 bytes and length) and id; `id ==
+/// u32::MAX` marks an empty slot. 24 bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Slot {
+    low: u64,
+    high: u64,
+    len: u32,
+    id: u32,
+}
+
+impl Slot {
+    const EMPTY: Slot = Slot {
+        low: 0,
+        high: 0,
+        len: 0,
+        id: u32::MAX,
+    };
+
+    /// True when the slot holds a token that starts as `short` (and is `short` itself when
+    /// that has at most [`SHORT`] bytes).
+    #[inline]
+    fn starts_as(&self, short: &Short) -> bool {
+        (self.low == short.low) & (self.high == short.high) & (self.len as usize == short.len)
+    }
+}
+
+/// The hash of a token: [`Short::hash`] up to [`SHORT`] bytes, FxHash beyond.
+fn token_hash(token: &[u8], short: &Short) -> u64 {
     if token.len() <= SHORT {
-        Short::of(token).hash()
+        short.hash()
     } else {
         rustc_hash::FxBuildHasher.hash_one(token)
     }
@@ -79,137 +110,158 @@ fn token_hash(token: &[u8]) -> u64 {
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(super) struct TokenIndex {
-    slots: Vec<u64>,
-    /// Every token's bytes, one after another, then [`SHORT`] zero bytes (so that a [`Short`]
-    /// can be read at any token); token `id` is `bytes[ends[id-1]..ends[id]]`.
+    slots: Vec<Slot>,
+    /// Every token's bytes, one after another; token `id` is `bytes[ends[id-1]..ends[id]]` (read
+    /// for tokens longer than [`SHORT`]).
     bytes: Vec<u8>,
     ends: Vec<u32>,
 }
 
+/// Scratch of [`TokenIndex::word_ids`], kept between calls: word starts and ends, and each word's
+/// [`Short`] with its hash.
+type WordScratch = (Vec<u32>, Vec<u32>, Vec<(Short, u64)>);
+
 thread_local! {
-    /// The word bounds of [`TokenIndex::word_ids`], kept between calls.
-    static BOUNDS: RefCell<(Vec<u32>, Vec<u32>)> = RefCell::default();
+    static SCRATCH: RefCell<WordScratch> = RefCell::default();
 }
 
 impl TokenIndex {
     pub(super) fn new(tokens: &[String]) -> TokenIndex {
         let size = (tokens.len() * 2).next_power_of_two().max(2);
         let mut index = TokenIndex {
-            slots: vec![0; size],
-            bytes: Vec::with_capacity(tokens.iter().map(String::len).sum::<usize>() + SHORT),
+            slots: vec![Slot::EMPTY; size],
+            bytes: Vec::with_capacity(tokens.iter().map(String::len).sum::<usize>()),
             ends: Vec::with_capacity(tokens.len()),
         };
         for token in tokens {
             index.bytes.extend_from_slice(token.as_bytes());
             index.ends.push(index.bytes.len() as u32);
         }
-        index.bytes.extend_from_slice(&[0; SHORT]);
         for (id, token) in tokens.iter().enumerate() {
-            let hash = token_hash(token.as_bytes());
-            let (slot, found) =
-                index.probe(hash, |other| index.token_bytes(other) == token.as_bytes());
+            let token = token.as_bytes();
+            let short = Short::of(token);
+            let hash = token_hash(token, &short);
+            let (slot, found) = index.probe(hash, |slot| index.is(slot, token, &short));
             // Duplicate strings keep their first id.
             if found.is_none() {
-                index.slots[slot] = (hash >> 32) << 32 | (id as u64 + 1);
+                index.slots[slot] = Slot {
+                    low: short.low,
+                    high: short.high,
+                    len: token.len() as u32,
+                    id: id as u32,
+                };
             }
         }
         index
     }
 
-    /// Where token `id` starts in `bytes`, and its length.
-    #[inline]
-    fn token_span(&self, id: usize) -> (usize, usize) {
+    /// The bytes of token `id`.
+    fn token_bytes(&self, id: usize) -> &[u8] {
         let start = if id == 0 {
             0
         } else {
             self.ends[id - 1] as usize
         };
-        (start, self.ends[id] as usize - start)
+        &self.bytes[start..self.ends[id] as usize]
     }
 
-    /// The bytes of token `id`.
-    fn token_bytes(&self, id: usize) -> &[u8] {
-        let (start, len) = self.token_span(id);
-        &self.bytes[start..start + len]
-    }
-
-    /// Token `id` as a [`Short`] (its first 16 bytes, with its true length).
+    /// True when `slot` holds `token` (whose [`Short`] is `short`).
     #[inline]
-    fn token_short(&self, id: usize) -> Short {
-        let (start, len) = self.token_span(id);
-        Short::read(&self.bytes, start, len)
+    fn is(&self, slot: &Slot, token: &[u8], short: &Short) -> bool {
+        slot.starts_as(short)
+            && (token.len() <= SHORT || self.token_bytes(slot.id as usize) == token)
     }
 
-    /// The slot holding the token with hash `hash` for which `is_it(id)` holds (with its id), or
-    /// the empty slot where it would go.
+    /// The slot holding the token with hash `hash` for which `is_it` holds (with its id), or the
+    /// empty slot where it would go.
     #[inline]
-    fn probe(&self, hash: u64, is_it: impl Fn(usize) -> bool) -> (usize, Option<TokenId>) {
+    fn probe(&self, hash: u64, is_it: impl Fn(&Slot) -> bool) -> (usize, Option<TokenId>) {
         let mask = self.slots.len() - 1;
-        let tag = hash >> 32;
-        let mut slot = hash as usize & mask;
+        let mut at = hash as usize & mask;
         loop {
-            let value = self.slots[slot];
-            if value == 0 {
-                return (slot, None);
+            let slot = &self.slots[at];
+            if slot.id == u32::MAX {
+                return (at, None);
             }
-            let id = (value & 0xffff_ffff) as usize - 1;
-            if value >> 32 == tag && is_it(id) {
-                return (slot, Some(id as TokenId));
+            if is_it(slot) {
+                return (at, Some(slot.id));
             }
-            slot = (slot + 1) & mask;
+            at = (at + 1) & mask;
         }
     }
 
-    /// The id of a token of at most [`SHORT`] bytes.
+    /// The id of a token of at most [`SHORT`] bytes, given as its [`Short`] and hash.
     #[inline]
-    fn get_short(&self, token: Short) -> Option<TokenId> {
-        if self.slots.is_empty() {
-            return None;
-        }
-        self.probe(token.hash(), |id| self.token_short(id) == token)
-            .1
+    fn get_short(&self, short: &Short, hash: u64) -> Option<TokenId> {
+        self.probe(hash, |slot| slot.starts_as(short)).1
     }
 
     /// The id of `token`, if present.
     #[inline]
     pub(super) fn get(&self, token: &[u8]) -> Option<TokenId> {
-        if token.len() <= SHORT {
-            return self.get_short(Short::of(token));
-        }
         if self.slots.is_empty() {
             return None;
         }
-        let hash = token_hash(token);
-        self.probe(hash, |id| self.token_bytes(id) == token).1
+        let short = Short::of(token);
+        let hash = token_hash(token, &short);
+        self.probe(hash, |slot| self.is(slot, token, &short)).1
     }
 
     /// [`super::Vocab::word_ids`]. ASCII text: the words' bounds found in one pass
-    /// ([`ascii_word_bounds`]), each word of at most 16 bytes read in place as a [`Short`] when
-    /// 16 bytes of the text follow its start (all but the last few of a line).
+    /// ([`ascii_word_bounds`]); then each word's [`Short`] (read in place when 16 bytes of the
+    /// text follow its start: all but the last few words of a line) and hash, its slot
+    /// prefetched; then the slots are read.
     pub(super) fn word_ids(&self, text: &str, mut each: impl FnMut(Option<TokenId>)) {
-        if !text.is_ascii() {
+        if !text.is_ascii() || self.slots.is_empty() {
             whitespace_words(text).for_each(|word| each(self.get(word.as_bytes())));
             return;
         }
         let bytes = text.as_bytes();
-        let mut scan = |(starts, ends): &mut (Vec<u32>, Vec<u32>)| {
-            let words = ascii_word_bounds(bytes, starts, ends);
-            for (&start, &end) in starts[..words].iter().zip(&ends[..words]) {
+        let mask = self.slots.len() - 1;
+        let mut scan = |(starts, ends, words): &mut WordScratch| {
+            let count = ascii_word_bounds(bytes, starts, ends);
+            words.clear();
+            for (&start, &end) in starts[..count].iter().zip(&ends[..count]) {
                 let (start, len) = (start as usize, (end - start) as usize);
-                let id = if len <= SHORT && start + SHORT <= bytes.len() {
-                    self.get_short(Short::read(bytes, start, len))
+                let word = &bytes[start..start + len];
+                let short = if len <= SHORT && start + SHORT <= bytes.len() {
+                    Short::read(bytes, start, len)
                 } else {
-                    self.get(&bytes[start..start + len])
+                    Short::of(word)
                 };
-                each(id);
+                let hash = token_hash(word, &short);
+                prefetch(&self.slots[hash as usize & mask]);
+                words.push((short, hash));
+            }
+            for (i, (short, hash)) in words.iter().enumerate() {
+                each(if short.len <= SHORT {
+                    self.get_short(short, *hash)
+                } else {
+                    let word = &bytes[starts[i] as usize..ends[i] as usize];
+                    self.probe(*hash, |slot| self.is(slot, word, short)).1
+                });
             }
         };
-        BOUNDS.with(|cell| match cell.try_borrow_mut() {
-            Ok(mut bounds) => scan(&mut bounds),
+        SCRATCH.with(|cell| match cell.try_borrow_mut() {
+            Ok(mut scratch) => scan(&mut scratch),
             // `each` itself splits words on this thread.
             Err(_) => scan(&mut Default::default()),
         })
     }
+}
+
+/// Asks the CPU to bring `value`'s cache line in (x86-64; nothing elsewhere). A hint only.
+#[inline]
+fn prefetch<T>(value: &T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch never faults and reads nothing observable; the pointer is a valid
+    // reference anyway.
+    unsafe {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        _mm_prefetch::<_MM_HINT_T0>((value as *const T).cast::<i8>());
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = value;
 }
 
 #[cfg(test)]
@@ -229,23 +281,31 @@ mod tests {
                     other[i] ^= 1;
                     assert_ne!(Short::of(&other), Short::of(token), "{len} bytes, at {i}");
                 }
-                if len < SHORT {
-                    assert_ne!(Short::of(&text[at..at + len + 1]), Short::of(token));
-                }
+                assert_ne!(Short::of(&text[at..at + len + 1]), Short::of(token));
             }
         }
     }
 
     #[test]
     fn word_ids_are_the_ids_of_split_whitespace_words() {
+        // Two long tokens alike in their first 16 bytes and their length.
         let tokens: Vec<String> = ["a", "bb", "exactly16bytes!!", "seventeen-bytes!!", "é", ""]
             .iter()
+            .chain(&["seventeen-bytes!?", "a-much-longer-token-than-sixteen"])
             .map(|t| t.to_string())
             .chain((0..300).map(|i| format!("w{i}")))
+            // Long tokens alike in all but their last bytes: probes pass through their slots.
+            .chain((0..300).map(|i| format!("0123456789abcdef{i:03}")))
             .collect();
         let index = TokenIndex::new(&tokens);
+        let long = |i: usize| format!("0123456789abcdef{i:03}");
+        for i in 0..600 {
+            let expected = (i < 300).then_some(308 + i as TokenId);
+            assert_eq!(index.get(long(i).as_bytes()), expected, "{}", long(i));
+        }
         let texts = [
             "a bb exactly16bytes!! seventeen-bytes!! w1 w299 w300 x",
+            "seventeen-bytes!? seventeen-bytes!x a-much-longer-token-than-sixteen w3",
             "  w7\tw8\r\nbb  ",
             "w12",
             "exactly16bytes!!",
