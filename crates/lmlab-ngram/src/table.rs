@@ -122,18 +122,21 @@ impl OrderTable {
         }
         let size = entries.len();
         let lower = lower.ok_or("a hashed table without a lower order")?;
+        // The lower order's ids, one bit each: small enough to stay in cache, where reading the
+        // suffixes' entries themselves missed it at random.
+        let mut ids = vec![0u64; lower.entries.len().div_ceil(64)];
+        for (id, entry) in lower.entries.iter().enumerate() {
+            ids[id / 64] |= u64::from(entry.key != EMPTY) << (id % 64);
+        }
+        let is_id = |id: usize| ids.get(id / 64).is_some_and(|bits| bits >> (id % 64) & 1 == 1);
         let mut count = 0;
         for (slot, entry) in entries.iter().enumerate() {
-            // The suffix checked some slots ahead, so that the lower order's cache misses overlap.
-            if let Some(ahead) = entries.get(slot + 16).filter(|e| e.key != EMPTY) {
-                lower.prefetch_id((ahead.key >> 32) as usize);
-            }
             if entry.key == EMPTY {
                 continue;
             }
             count += 1;
             let (suffix, first) = ((entry.key >> 32) as usize, entry.key & 0xffff_ffff);
-            if first >= words as u64 || !lower.is_id(suffix) {
+            if first >= words as u64 || !is_id(suffix) {
                 return Err(format!("slot {slot} holds a key out of range"));
             }
             // Reachable from its home slot without crossing an empty slot.
@@ -153,17 +156,6 @@ impl OrderTable {
             count,
             hashed,
         })
-    }
-
-    fn is_id(&self, id: usize) -> bool {
-        self.entries.get(id).is_some_and(|e| e.key != EMPTY)
-    }
-
-    /// Prefetches the entry of `id` (if in range) for [`OrderTable::is_id`].
-    fn prefetch_id(&self, id: usize) {
-        if let Some(entry) = self.entries.get(id) {
-            prefetch(entry);
-        }
     }
 
     /// Number of n-grams of this order.
