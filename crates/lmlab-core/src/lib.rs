@@ -4,6 +4,7 @@
 
 pub mod accuracy;
 pub mod atomic;
+pub mod cache;
 pub mod compute;
 pub mod corpus;
 pub mod ensemble;

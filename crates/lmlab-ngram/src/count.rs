@@ -19,7 +19,7 @@ use crate::adjust::adjust_from_extensions;
 use crate::discount::{counts_of_counts, CountsOfCounts};
 use crate::spill::{Column, SpillDir, Stored};
 use crate::stats::WindowChain;
-use crate::table::prefetch;
+use lmlab_core::cache::prefetch;
 use lmlab_core::model::TokenSequence;
 use lmlab_core::{Error, Result, Specials, TokenId};
 use std::path::PathBuf;

@@ -15,8 +15,8 @@ use crate::count::{key_suffix, Counts, OrderCounts};
 use crate::discount::Discount;
 use crate::layout::{hash_order, unigram_table};
 use crate::spill::{Column, SpillDir, Stored};
-use crate::table::prefetch;
 use crate::table::OrderTable;
+use lmlab_core::cache::prefetch;
 use lmlab_core::{Result, TokenId};
 
 /// How many n-grams ahead the per-context arrays are prefetched (they are read and written at

@@ -4,6 +4,7 @@
 //! keys refer to their suffix (n-1)-gram by that id.
 
 use crate::storage::Entries;
+use lmlab_core::cache::prefetch;
 
 /// log10 probability written for `<s>`, which is context only and never predicted.
 pub const BOS_LOG10: f32 = -99.0;
@@ -128,7 +129,10 @@ impl OrderTable {
         for (id, entry) in lower.entries.iter().enumerate() {
             ids[id / 64] |= u64::from(entry.key != EMPTY) << (id % 64);
         }
-        let is_id = |id: usize| ids.get(id / 64).is_some_and(|bits| bits >> (id % 64) & 1 == 1);
+        let is_id = |id: usize| {
+            ids.get(id / 64)
+                .is_some_and(|bits| bits >> (id % 64) & 1 == 1)
+        };
         let mut count = 0;
         for (slot, entry) in entries.iter().enumerate() {
             if entry.key == EMPTY {
@@ -256,18 +260,4 @@ impl OrderTable {
     pub fn bow(&self, id: u32) -> f32 {
         self.entries[id as usize].bow
     }
-}
-
-/// Asks the CPU to bring `value`'s cache line in (x86-64; nothing elsewhere). A hint only.
-#[inline]
-pub(crate) fn prefetch<T>(value: &T) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: a prefetch never faults and reads nothing observable; the pointer is a valid
-    // reference anyway.
-    unsafe {
-        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-        _mm_prefetch::<_MM_HINT_T0>((value as *const T).cast::<i8>());
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = value;
 }

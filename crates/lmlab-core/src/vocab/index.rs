@@ -10,6 +10,7 @@
 //! prefetches their slots, then reads them, so that the slots' cache misses overlap.
 
 use super::TokenId;
+use crate::cache::prefetch;
 use crate::corpus::{ascii_word_bounds, whitespace_words};
 use std::cell::RefCell;
 use std::hash::BuildHasher;
@@ -248,20 +249,6 @@ impl TokenIndex {
             Err(_) => scan(&mut Default::default()),
         })
     }
-}
-
-/// Asks the CPU to bring `value`'s cache line in (x86-64; nothing elsewhere). A hint only.
-#[inline]
-fn prefetch<T>(value: &T) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: a prefetch never faults and reads nothing observable; the pointer is a valid
-    // reference anyway.
-    unsafe {
-        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-        _mm_prefetch::<_MM_HINT_T0>((value as *const T).cast::<i8>());
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = value;
 }
 
 #[cfg(test)]

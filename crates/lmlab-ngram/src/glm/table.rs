@@ -11,7 +11,7 @@
 use super::count::PatternCounts;
 use super::pattern::Mask;
 use crate::discount::Discount;
-use crate::table::prefetch;
+use lmlab_core::cache::prefetch;
 use lmlab_core::compute::huge_page_vec;
 use rustc_hash::FxHasher;
 use std::hash::Hasher;
