@@ -34,6 +34,8 @@ pub const WRITE_BLOCK: usize = 2 << 20;
 /// then hold it in huge pages, which a model file's memory map can use as they are (fewer TLB
 /// misses for the random reads of a query, with nothing copied). `BufWriter` flushes whatever it
 /// holds when the next write does not fit, so its writes drift off the 2 MiB boundaries.
+/// Unlike `BufWriter` it writes nothing when dropped (an error there could not be reported):
+/// call [`Write::flush`] at the end, or the bytes it holds are lost.
 pub struct BlockWriter<W: Write> {
     inner: W,
     buf: Vec<u8>,
