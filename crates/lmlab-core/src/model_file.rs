@@ -14,7 +14,7 @@
 //! A file shorter than its lengths say is reported as truncated, a different magic as foreign, a
 //! larger version as written by a newer lmlab, and a CRC mismatch as corrupted.
 
-use crate::atomic::{write_atomically, write_atomically_file};
+use crate::atomic::{write_atomically_file, write_atomically_in, Blocks};
 use crate::corpus::{open_regular_file, SequenceMode};
 use crate::error::{Error, Result};
 use memmap2::Mmap;
@@ -101,14 +101,20 @@ impl ModelHeader {
 
 /// Writes a model file atomically.
 pub fn write_model_file(path: &Path, header: &ModelHeader, payload: &[u8]) -> Result<()> {
-    write_model_file_with(path, header, |w| w.write_all(payload))
+    write_model_file_with(path, header, Blocks::Buffered, |w| w.write_all(payload))
 }
 
 /// Writes a model file atomically, its payload streamed by `fill` (no copy of the payload is held
 /// in memory). `fill` runs twice and must write the same bytes both times: once into a checksum
 /// sink (payload length and CRC-32 go in the file's prefix), then into the file. A second pass
-/// that writes different bytes is an error and leaves no file.
-pub fn write_model_file_with<F>(path: &Path, header: &ModelHeader, fill: F) -> Result<()>
+/// that writes different bytes is an error and leaves no file. `blocks`: how the bytes go out (see
+/// [`Blocks`]: [`Blocks::Huge`] for models mapped and read in place).
+pub fn write_model_file_with<F>(
+    path: &Path,
+    header: &ModelHeader,
+    blocks: Blocks,
+    fill: F,
+) -> Result<()>
 where
     F: Fn(&mut dyn Write) -> std::io::Result<()>,
 {
@@ -116,7 +122,7 @@ where
     let mut sink = CrcSink::default();
     fill(&mut sink).map_err(|e| Error::io(path, e))?;
     let (payload_len, crc) = (sink.len, sink.hasher.finalize());
-    write_atomically(path, |w| {
+    write_atomically_in(path, blocks, |w| {
         write_prefix(w, &json, payload_len, crc)?;
         let mut check = CrcSink {
             inner: Some(w),
@@ -136,17 +142,18 @@ where
 /// too large to produce twice or to hold): the payload goes straight to the temporary file while
 /// its length and CRC-32 are taken, then the prefix is completed. Same bytes as
 /// [`write_model_file_with`]; an error from `fill` leaves no file. The header is serialized and
-/// freed before `fill` runs.
+/// freed before `fill` runs. `blocks`: as [`write_model_file_with`]'s.
 pub fn write_model_file_once<R>(
     path: &Path,
     header: ModelHeader,
+    blocks: Blocks,
     fill: impl FnOnce(&mut dyn Write) -> Result<R>,
 ) -> Result<R> {
     let json = header_json(&header)?;
     drop(header);
     write_atomically_file(path, |file| {
         let io = |e: std::io::Error| Error::io(path, e);
-        let mut w = crate::atomic::BlockWriter::new(&mut *file);
+        let mut w = blocks.writer(&mut *file);
         write_prefix(&mut w, &json, 0, 0).map_err(io)?;
         let mut sink = CrcSink {
             inner: Some(&mut w),
@@ -530,7 +537,7 @@ mod tests {
         let (a, b) = (dir.path().join("a.lmlab"), dir.path().join("b.lmlab"));
         let payload: Vec<u8> = (0..100_000u32).flat_map(|i| i.to_le_bytes()).collect();
         write_model_file(&a, &header(), &payload).unwrap();
-        write_model_file_with(&b, &header(), |w| {
+        write_model_file_with(&b, &header(), Blocks::Huge, |w| {
             payload.chunks(777).try_for_each(|c| w.write_all(c))
         })
         .unwrap();
@@ -540,7 +547,7 @@ mod tests {
         // A fill that is not repeatable is refused and leaves no file.
         let c = dir.path().join("c.lmlab");
         let calls = std::cell::Cell::new(0u8);
-        let err = write_model_file_with(&c, &header(), |w| {
+        let err = write_model_file_with(&c, &header(), Blocks::Buffered, |w| {
             calls.set(calls.get() + 1);
             w.write_all(&[calls.get()])
         })

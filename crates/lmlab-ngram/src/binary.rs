@@ -12,6 +12,7 @@ use crate::interpolate::TableSink;
 use crate::model::NgramModel;
 use crate::storage::Entries;
 use crate::table::{Entry, OrderTable};
+use lmlab_core::atomic::Blocks;
 use lmlab_core::model_file::{write_model_file_with, ModelFile, ModelHeader, Provenance};
 use lmlab_core::{Error, LanguageModel, Result};
 use lmlab_tokenize::tokenizer_from_json;
@@ -28,7 +29,7 @@ impl NgramModel {
     /// Writes the model atomically as an lmlab model file of kind `ngram`.
     pub fn save(&self, path: &Path, provenance: Provenance) -> Result<()> {
         let header = ModelHeader::new(KIND, KIND_VERSION, self.tokenizer.as_ref(), provenance);
-        write_model_file_with(path, &header, |w| self.write_payload(w))
+        write_model_file_with(path, &header, Blocks::Huge, |w| self.write_payload(w))
     }
 
     /// Streams the payload through a small buffer (the model is never copied into one byte array).

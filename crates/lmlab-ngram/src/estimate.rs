@@ -9,6 +9,7 @@ use crate::model::NgramModel;
 use crate::options::NgramOptions;
 use crate::prune::thresholds;
 use crate::spill::SpillDir;
+use lmlab_core::atomic::Blocks;
 use lmlab_core::model::TokenSequence;
 use lmlab_core::model_file::{write_model_file_once, ModelHeader, Provenance};
 use lmlab_core::{Error, Result, Specials, Tokenizer};
@@ -73,7 +74,7 @@ pub fn train_stream_to_file(
     let (specials, vocab_size) = checked_specials(tokenizer.as_ref())?;
     let header = ModelHeader::new(KIND, KIND_VERSION, tokenizer.as_ref(), provenance);
     drop(tokenizer);
-    write_model_file_once(path, header, |w| {
+    write_model_file_once(path, header, Blocks::Huge, |w| {
         lmlab_core::compute::release_free_heap();
         crate::phases::mark("header");
         let mut sink = PayloadSink::new(w, path);

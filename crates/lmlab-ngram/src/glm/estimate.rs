@@ -11,6 +11,7 @@ use crate::count::last_window;
 use crate::discount::{discounts_for_order, Discount};
 use crate::spill::SpillDir;
 use crate::{checked_specials, TokenStream};
+use lmlab_core::atomic::Blocks;
 use lmlab_core::model::TokenSequence;
 use lmlab_core::model_file::{write_model_file_once, ModelHeader, Provenance};
 use lmlab_core::{Error, Result, Specials, Tokenizer};
@@ -81,7 +82,7 @@ pub fn train_stream_to_file(
         training_tokens: stream.tokens_seen(),
     };
     let mut parameters = 0;
-    let counted = write_model_file_once(path, header, |w| {
+    let counted = write_model_file_once(path, header, Blocks::Buffered, |w| {
         lmlab_core::compute::release_free_heap();
         prelude.write(w).map_err(|e| Error::io(path, e))?;
         count_patterns(stream, specials, options, |mask, counts, discount| {

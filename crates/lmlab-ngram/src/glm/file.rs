@@ -10,6 +10,7 @@ use super::options::{Skips, MAX_ORDER};
 use super::pattern::patterns;
 use super::table::PatternTable;
 use crate::discount::Discount;
+use lmlab_core::atomic::Blocks;
 use lmlab_core::model_file::{
     write_model_file_with, ModelFile, ModelHeader, PayloadReader, Provenance,
 };
@@ -33,7 +34,7 @@ impl GlmModel {
             vocab_size: self.vocab_size,
             training_tokens: self.training_tokens,
         };
-        write_model_file_with(path, &header, |w| {
+        write_model_file_with(path, &header, Blocks::Buffered, |w| {
             prelude.write(w)?;
             for t in &self.tables {
                 let c = &t.counts;
