@@ -10,11 +10,13 @@
 //!
 //! Usage: `cargo run --release -p lmlab-neural --example throughput -- FILE [n_layer d n_head seq batch steps]`
 //! (defaults 2 128 4 128 16 300, as the PyTorch script; n_head is ignored for the LSTM).
-//! Threads: RAYON_NUM_THREADS (default: all cores).
+//! Threads: RAYON_NUM_THREADS (default: all cores). KERNEL=portable (default) | avx512 | bf16: the
+//! products' kernel (`lmlab_neural::gemm::Kernel`; bf16 rounds the operands).
 
 use lmlab_core::compute::{peak_rss_bytes, process_cpu_seconds};
 use lmlab_neural::config::{Arch, Mlp, ModelConfig, Norm, Positions, RunConfig};
 use lmlab_neural::data::Batcher;
+use lmlab_neural::gemm::{choose_f32_kernel, f32_kernel, Kernel};
 use lmlab_neural::model::{LstmNet, Net, Transformer};
 use lmlab_neural::optim::AdamW;
 use std::time::Instant;
@@ -58,13 +60,14 @@ fn run<N: Net>(
     let mut batcher = Batcher::new(0);
     let (mut x, mut y) = (vec![0u32; bsz * seq], vec![0u32; bsz * seq]);
     println!(
-        "lmlab-neural {:?} params={} L={} d={} H={} T={seq} B={bsz} threads={}",
+        "lmlab-neural {:?} params={} L={} d={} H={} T={seq} B={bsz} threads={} kernel={:?}",
         config.arch,
         model.params().len(),
         config.n_layer,
         config.n_embd,
         config.n_head,
-        rayon::current_num_threads()
+        rayon::current_num_threads(),
+        f32_kernel()
     );
     let warm = 10.min(steps.saturating_sub(1));
     let (mut t0, mut cpu0) = (Instant::now(), process_cpu_seconds());
@@ -115,6 +118,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         p(6, 16)?,
         p(7, 300)?,
     );
+    // KERNEL=avx512 | bf16: this process's products on lmlab's AVX-512 f32 or bf16 tiles instead
+    // of `matrixmultiply` (lmlab_neural::gemm::Kernel).
+    let kernel = match std::env::var("KERNEL").as_deref() {
+        Ok("portable") | Err(_) => Kernel::Portable,
+        Ok("avx512") => Kernel::Avx512F32,
+        Ok("bf16") => Kernel::Avx512Bf16,
+        Ok(other) => {
+            return Err(format!("KERNEL must be portable, avx512 or bf16, got {other:?}").into())
+        }
+    };
+    choose_f32_kernel(kernel)?;
     let arch = match std::env::var("ARCH").as_deref() {
         Ok("lstm") => Arch::Lstm,
         Ok("transformer") | Err(_) => Arch::Transformer,

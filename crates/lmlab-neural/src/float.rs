@@ -153,7 +153,7 @@ macro_rules! impl_float {
     };
 }
 
-impl_float!(f32, matrixmultiply::sgemm, exp_f32, tanh_f32);
+impl_float!(f32, crate::gemm::sgemm, exp_f32, tanh_f32);
 impl_float!(f64, matrixmultiply::dgemm, f64::exp, f64::tanh);
 
 /// e^x for f32 without a libm call: x = n·ln2 + r, |r| ≤ ln2/2, e^r by a degree-6 polynomial, 2^n by
