@@ -201,15 +201,16 @@ struct Runs<S, H, L, R> {
     record: R,
 }
 
-/// Every occurrence of pattern `mask` in `ids` as a record, in stream order.
-fn occurrences(
+/// Where pattern occurrences reaching `reach` words back end in `ids` (`<s>` = `bos`, then each
+/// sequence), in stream order: the predicted word's position, the word, and the word before the
+/// occurrence's first word (`None` where the occurrence uses its raw count: at the top pattern
+/// (`top`) or where nothing precedes it).
+fn ends(
     ids: &[TokenId],
     bos: TokenId,
-    mask: Mask,
+    reach: usize,
     top: bool,
-) -> impl Iterator<Item = Record> + '_ {
-    let reach = span(mask);
-    let k = mask.count_ones() as usize;
+) -> impl Iterator<Item = (usize, u32, Option<u32>)> + '_ {
     let mut start = 0;
     ids.iter().enumerate().filter_map(move |(t, &w)| {
         if w == bos {
@@ -220,18 +221,27 @@ fn occurrences(
             return None;
         }
         let first = t - reach;
-        let left = if top || first == start {
-            NO_LEFT
-        } else {
-            ids[first - 1]
-        };
+        let left = (!top && first != start).then(|| ids[first - 1]);
+        Some((t, w, left))
+    })
+}
+
+/// Every occurrence of pattern `mask` in `ids` as a record, in stream order.
+fn occurrences(
+    ids: &[TokenId],
+    bos: TokenId,
+    mask: Mask,
+    top: bool,
+) -> impl Iterator<Item = Record> + '_ {
+    let k = mask.count_ones() as usize;
+    ends(ids, bos, span(mask), top).map(move |(t, w, left)| {
         let mut kept = [0u32; 8];
         let n = kept_words(mask, &ids[..t], &mut kept);
         let mut record = [0u32; WIDTH];
         record[..n].copy_from_slice(&kept[..n]);
         record[k] = w;
-        record[k + 1] = left;
-        Some(record)
+        record[k + 1] = left.unwrap_or(NO_LEFT);
+        record
     })
 }
 
@@ -256,26 +266,12 @@ fn packed_occurrences<'a, P: Packed>(
         }
     }
     let bits = codec.bits;
-    let mut start = 0;
-    ids.iter().enumerate().filter_map(move |(t, &w)| {
-        if w == bos {
-            start = t;
-            return None;
-        }
-        if t - start < reach {
-            return None;
-        }
-        let first = t - reach;
-        let left = if top || first == start {
-            codec.marker
-        } else {
-            ids[first - 1]
-        };
+    ends(ids, bos, reach, top).map(move |(t, w, left)| {
         let mut p = P::from_u32(0);
         for &b in &back[..k] {
             p = p.push(bits, ids[t - b]);
         }
-        Some(p.push(bits, w).push(bits, left))
+        p.push(bits, w).push(bits, left.unwrap_or(codec.marker))
     })
 }
 
