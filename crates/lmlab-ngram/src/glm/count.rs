@@ -84,9 +84,11 @@ pub(crate) fn count_pattern(
         marker: vocab_size as u32,
     };
     let fields = (k + 2) * bits as usize;
-    if fields <= 64 {
+    // Ids are u32, so real vocabularies always fit the marker in a u32 (and `bits` ≤ 32).
+    let packable = vocab_size <= u32::MAX as usize;
+    if packable && fields <= 64 {
         count_packed::<u64>(ids, bos, mask, top, &codec, last.as_deref(), bound)
-    } else if fields <= 128 {
+    } else if packable && fields <= 128 {
         count_packed::<u128>(ids, bos, mask, top, &codec, last.as_deref(), bound)
     } else {
         let runs = Runs {
@@ -111,11 +113,11 @@ fn count_packed<P: Packed>(
     bound: Option<(&Budget, &SpillDir)>,
 ) -> Result<StoredCounts> {
     let bits = codec.bits;
-    let field = (1u32 << bits) - 1;
+    let field = (1u64 << bits) - 1;
     let runs = Runs {
         same_key: |a: &P, b: &P| a.shr(bits) == b.shr(bits),
         same_history: |a: &P, b: &P| a.shr(2 * bits) == b.shr(2 * bits),
-        left: |p: &P| p.low_u32() & field,
+        left: |p: &P| (p.low_u64() & field) as u32,
         record: |p: &P| codec.unpack(p.to_u128()),
     };
     let packed = packed_occurrences::<P>(ids, bos, mask, top, codec);
@@ -128,7 +130,7 @@ trait Packed: Plain + Ord {
     /// `(self << bits) | v`.
     fn push(self, bits: u32, v: u32) -> Self;
     fn shr(self, bits: u32) -> Self;
-    fn low_u32(self) -> u32;
+    fn low_u64(self) -> u64;
     fn to_u128(self) -> u128;
 }
 
@@ -148,8 +150,8 @@ macro_rules! packed {
                 self >> bits
             }
             #[inline]
-            fn low_u32(self) -> u32 {
-                self as u32
+            fn low_u64(self) -> u64 {
+                self as u64
             }
             #[inline]
             fn to_u128(self) -> u128 {
