@@ -179,6 +179,10 @@ pub struct NeuralArgs {
     /// Override train.max_steps of the config.
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     pub max_steps: Option<u64>,
+    /// Override train.precision of the config: f32, or bf16 (matrix products on bf16 operands
+    /// with f32 sums; CPUs with AVX512_BF16 only).
+    #[arg(long)]
+    pub precision: Option<String>,
     /// Stop cleanly once the run has spent this many CPU seconds (a checkpoint is kept).
     #[arg(long, value_parser = parse_positive, allow_negative_numbers = true)]
     pub budget: Option<f64>,

@@ -225,6 +225,46 @@ pub struct TrainConfig {
     /// weight = 0.5 }`); plain training when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub distill: Option<crate::distill::DistillConfig>,
+    /// The matrix products of training ([`Precision`]; `f32` when absent, and then not written,
+    /// so the configs and checkpoints of f32 runs are as before the setting existed).
+    #[serde(default, skip_serializing_if = "Precision::is_f32")]
+    pub precision: Precision,
+}
+
+/// What training multiplies in (issue 20 §3). Weights, gradients, optimizer state and every
+/// element-wise step stay f32 either way.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Precision {
+    /// f32 products (`matrixmultiply`).
+    #[default]
+    F32,
+    /// Both operands of every matrix product of the run (forward, backward, its validation
+    /// estimates) rounded to bf16, the products summed in f32 (`vdpbf16ps`, CPUs with
+    /// AVX512_BF16 only: elsewhere the run is refused). The trained model is an f32 model:
+    /// `lmlab eval` and `generate` in another process multiply in f32.
+    Bf16,
+}
+
+impl Precision {
+    /// True for [`Precision::F32`].
+    pub fn is_f32(&self) -> bool {
+        *self == Precision::F32
+    }
+}
+
+impl std::str::FromStr for Precision {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Precision> {
+        match s {
+            "f32" => Ok(Precision::F32),
+            "bf16" => Ok(Precision::Bf16),
+            other => Err(Error::invalid(format!(
+                "precision must be f32 or bf16, got {other:?}"
+            ))),
+        }
+    }
 }
 
 fn one() -> usize {

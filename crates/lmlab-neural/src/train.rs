@@ -246,6 +246,7 @@ fn train_net<N: Net + Sites>(
             )));
         }
     }
+    crate::gemm::use_precision(config.train.precision)?;
     let meter = ComputeMeter::start();
     let run_dir = &options.run_dir;
     std::fs::create_dir_all(run_dir).map_err(|e| Error::io(run_dir, e))?;

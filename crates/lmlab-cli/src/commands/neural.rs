@@ -26,6 +26,9 @@ pub fn train(args: NeuralArgs, arch: Arch) -> anyhow::Result<()> {
     if let Some(steps) = args.max_steps {
         config.train.max_steps = steps as usize;
     }
+    if let Some(precision) = &args.precision {
+        config.train.precision = precision.parse()?;
+    }
     if !args.teacher.is_empty() {
         let mut distill = DistillConfig::new(args.teacher.clone());
         distill.temperature = args.distill_temperature.unwrap_or(distill.temperature);

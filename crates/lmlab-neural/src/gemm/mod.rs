@@ -25,6 +25,7 @@
 //! Splitting is by blocks of output rows; the kernel's summation order over `k` does not depend on the
 //! split, so every output element is computed the same way however many threads run.
 
+use crate::config::Precision;
 use crate::float::Float;
 use rayon::prelude::*;
 use std::sync::OnceLock;
@@ -42,8 +43,8 @@ pub enum Kernel {
     /// (`examples/gemm_bench.rs`, BENCHMARKS.md).
     Avx512F32,
     /// [`avx512`]'s bf16 tiles: operands rounded to bf16, products summed in f32 — not f32
-    /// products. For measuring what bf16 would give (`examples/throughput.rs`); training has no
-    /// precision setting yet, so no command line or recipe reaches it.
+    /// products. Chosen by training runs at `precision = "bf16"` ([`use_precision`]) and by
+    /// `examples/throughput.rs`'s `KERNEL=bf16`.
     Avx512Bf16,
 }
 
@@ -73,6 +74,42 @@ pub fn choose_f32_kernel(kernel: Kernel) -> Result<(), String> {
     KERNEL
         .set(kernel)
         .map_err(|_| format!("the kernel is already {:?} in this process", f32_kernel()))
+}
+
+/// Makes this process multiply as a training run at `precision` asks ([`Precision::Bf16`]: the
+/// bf16 tiles, which must be the process's first choice; [`Precision::F32`]: anything but them).
+/// The messages say what to do instead.
+pub fn use_precision(precision: Precision) -> lmlab_core::Result<()> {
+    let refuse = |m: String| Err(lmlab_core::Error::invalid(m));
+    match precision {
+        Precision::F32 if f32_kernel() == Kernel::Avx512Bf16 => refuse(
+            "this process already multiplies in bf16 (an earlier bf16 run): train at precision \
+             f32 in a process of its own"
+                .into(),
+        ),
+        Precision::F32 => Ok(()),
+        Precision::Bf16 if KERNEL.get() == Some(&Kernel::Avx512Bf16) => Ok(()),
+        Precision::Bf16 => {
+            #[cfg(target_arch = "x86_64")]
+            let runs = avx512::available(avx512::Precision::Bf16);
+            #[cfg(not(target_arch = "x86_64"))]
+            let runs = false;
+            if !runs {
+                return refuse(
+                    "precision bf16 needs a CPU with AVX512_BF16 (vdpbf16ps), and this one has \
+                     none: train at precision f32"
+                        .into(),
+                );
+            }
+            choose_f32_kernel(Kernel::Avx512Bf16).or_else(|_| {
+                refuse(format!(
+                    "precision bf16: this process already multiplies with the {:?} kernel (it ran \
+                     a product before the run started): train in a process of its own",
+                    f32_kernel()
+                ))
+            })
+        }
+    }
 }
 
 /// `matrixmultiply::sgemm`'s contract, run on [`f32_kernel`] (the AVX-512 kernels take the
