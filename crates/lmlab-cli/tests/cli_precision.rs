@@ -3,7 +3,7 @@
 //! checkpoint; the same seed and precision giving the same bytes.
 
 mod common;
-use common::{fails, neural_config, ok, s, texts};
+use common::{fails, neural_config, ok, s, texts, transformer_args};
 use std::path::Path;
 
 fn has_bf16() -> bool {
@@ -14,24 +14,10 @@ fn has_bf16() -> bool {
     false
 }
 
-fn args<'a>(config: &'a Path, dir: &'a Path, out: &'a Path, precision: &'a str) -> Vec<String> {
-    let (train, valid) = texts(dir);
-    [
-        "train",
-        "transformer",
-        "--config",
-        s(config),
-        "--train",
-        s(&train),
-        "--valid",
-        s(&valid),
-        "-o",
-        s(out),
-        "--precision",
-        precision,
-    ]
-    .map(String::from)
-    .to_vec()
+fn args(config: &Path, dir: &Path, out: &Path, precision: &str) -> Vec<String> {
+    let mut args = transformer_args(dir, config, out);
+    args.extend(["--precision".to_string(), precision.to_string()]);
+    args
 }
 
 fn run(config: &Path, dir: &Path, name: &str, precision: &str) -> Vec<u8> {

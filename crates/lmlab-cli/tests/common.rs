@@ -202,11 +202,11 @@ pub fn neural_config(dir: &Path, arch: &'static str, heads: usize) -> PathBuf {
     .write(dir.join(format!("{arch}.toml")))
 }
 
-/// `lmlab train transformer --config CONFIG` on the texts of [`texts`] into `dir/NAME`.
-pub fn train_transformer(dir: &Path, config: &Path, name: &str) -> PathBuf {
+/// The arguments of `lmlab train transformer --config CONFIG` on the texts of [`texts`] (written
+/// in `dir`) into `out`.
+pub fn transformer_args(dir: &Path, config: &Path, out: &Path) -> Vec<String> {
     let (train, test) = texts(dir);
-    let run = dir.join(name);
-    ok(&[
+    [
         "train",
         "transformer",
         "--config",
@@ -216,8 +216,17 @@ pub fn train_transformer(dir: &Path, config: &Path, name: &str) -> PathBuf {
         "--valid",
         s(&test),
         "-o",
-        s(&run),
-    ]);
+        s(out),
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
+/// `lmlab train transformer --config CONFIG` on the texts of [`texts`] into `dir/NAME`.
+pub fn train_transformer(dir: &Path, config: &Path, name: &str) -> PathBuf {
+    let run = dir.join(name);
+    let args = transformer_args(dir, config, &run);
+    ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
     run
 }
 

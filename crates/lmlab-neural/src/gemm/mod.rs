@@ -57,18 +57,30 @@ pub fn f32_kernel() -> Kernel {
     *KERNEL.get_or_init(|| Kernel::Portable)
 }
 
+impl Kernel {
+    /// The AVX-512 tiles' precision of this kernel (`None`: `matrixmultiply`).
+    #[cfg(target_arch = "x86_64")]
+    fn tiles(self) -> Option<avx512::Precision> {
+        match self {
+            Kernel::Portable => None,
+            Kernel::Avx512F32 => Some(avx512::Precision::F32),
+            Kernel::Avx512Bf16 => Some(avx512::Precision::Bf16),
+        }
+    }
+
+    /// True when this CPU can run the kernel.
+    fn runs(self) -> bool {
+        #[cfg(target_arch = "x86_64")]
+        return self.tiles().is_none_or(avx512::available);
+        #[cfg(not(target_arch = "x86_64"))]
+        return self == Kernel::Portable;
+    }
+}
+
 /// Makes `kernel` this process's kernel; refused once a product has run (or a kernel was chosen)
 /// or where the CPU cannot run it.
 pub fn choose_f32_kernel(kernel: Kernel) -> Result<(), String> {
-    #[cfg(target_arch = "x86_64")]
-    let runs = match kernel {
-        Kernel::Portable => true,
-        Kernel::Avx512F32 => avx512::available(avx512::Precision::F32),
-        Kernel::Avx512Bf16 => avx512::available(avx512::Precision::Bf16),
-    };
-    #[cfg(not(target_arch = "x86_64"))]
-    let runs = kernel == Kernel::Portable;
-    if !runs {
+    if !kernel.runs() {
         return Err(format!("this CPU cannot run the {kernel:?} kernel"));
     }
     KERNEL
@@ -90,11 +102,7 @@ pub fn use_precision(precision: Precision) -> lmlab_core::Result<()> {
         Precision::F32 => Ok(()),
         Precision::Bf16 if KERNEL.get() == Some(&Kernel::Avx512Bf16) => Ok(()),
         Precision::Bf16 => {
-            #[cfg(target_arch = "x86_64")]
-            let runs = avx512::available(avx512::Precision::Bf16);
-            #[cfg(not(target_arch = "x86_64"))]
-            let runs = false;
-            if !runs {
+            if !Kernel::Avx512Bf16.runs() {
                 return refuse(
                     "precision bf16 needs a CPU with AVX512_BF16 (vdpbf16ps), and this one has \
                      none: train at precision f32"
@@ -138,12 +146,7 @@ pub unsafe fn sgemm(
 ) {
     #[cfg(target_arch = "x86_64")]
     {
-        let precision = match f32_kernel() {
-            Kernel::Portable => None,
-            Kernel::Avx512F32 => Some(avx512::Precision::F32),
-            Kernel::Avx512Bf16 => Some(avx512::Precision::Bf16),
-        };
-        if let Some(precision) = precision {
+        if let Some(precision) = f32_kernel().tiles() {
             if alpha == 1.0 && (beta == 0.0 || beta == 1.0) && csc == 1 && rsc >= n as isize {
                 avx512::sgemm(
                     precision,
