@@ -1,5 +1,6 @@
 # Sourced by bench/speculative.sh and bench/cdlm.sh: the byte-level TinyStories transformer config of
-# issue 14's figures (4 heads, 128-byte context, batch 16, lr 2e-3 → 2e-4), `$steps` steps.
+# issue 14's figures (4 heads, lr 2e-3 → 2e-4), `$steps` steps; CONTEXT bytes of context (default 128) and
+# BATCH sequences a step (default 16).
 neural_config() { # LAYERS EMBD
   cat <<TOML
 tokenizer = "bytes"
@@ -8,14 +9,14 @@ sequences = "stream"
 n_layer = $1
 n_head = 4
 n_embd = $2
-block_size = 128
+block_size = ${CONTEXT:-128}
 norm = "layernorm"
 mlp = "gelu"
 positions = "learned"
 tied_head = true
 bias = false
 [train]
-batch_size = 16
+batch_size = ${BATCH:-16}
 max_steps = $steps
 learning_rate = 2e-3
 min_lr = 2e-4

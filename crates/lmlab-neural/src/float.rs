@@ -53,6 +53,8 @@ pub trait Float:
     fn max(self, other: Self) -> Self;
     /// True unless NaN or infinite.
     fn is_finite(self) -> bool;
+    /// `self · a + b` with one rounding (a fused multiply-add; exact in every instruction set).
+    fn mul_add(self, a: Self, b: Self) -> Self;
     /// Raw GEMM: `c = alpha * a @ b + beta * c` over strided matrices.
     ///
     /// # Safety
@@ -129,6 +131,10 @@ macro_rules! impl_float {
             #[inline]
             fn is_finite(self) -> bool {
                 <$t>::is_finite(self)
+            }
+            #[inline]
+            fn mul_add(self, a: Self, b: Self) -> Self {
+                <$t>::mul_add(self, a, b)
             }
             #[inline]
             unsafe fn gemm_raw(

@@ -4,11 +4,11 @@
 
 use crate::checkpoint::{self, Checkpoint};
 use crate::config::{Arch, RunConfig};
-use crate::model::{KvCache, LstmNet, LstmState, Transformer, Workspace};
+use crate::model::{KvCache, LstmNet, LstmState, StepWeights, Transformer, Workspace};
 use crate::train::load_run_tokenizer;
 use lmlab_core::{Error, LanguageModel, Result, Stepper, TokenId, Tokenizer};
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// A transformer with its tokenizer, loaded from a run directory.
 pub struct TransformerModel {
@@ -19,6 +19,9 @@ pub struct TransformerModel {
     /// Forward-pass workspaces kept between [`LanguageModel::log_probs_batch`] calls (one per
     /// thread scoring at once), so batches after the first allocate and page-fault nothing.
     workspaces: Mutex<Vec<Workspace<f32>>>,
+    /// The weights packed for KV-cache steps, made at the first stepper and shared by all (the
+    /// parameters never change after loading).
+    step_weights: OnceLock<Arc<StepWeights<f32>>>,
 }
 
 /// Reads a run's checkpoint and tokenizer and checks that they belong together.
@@ -117,6 +120,7 @@ impl TransformerModel {
             config,
             step,
             workspaces: Mutex::new(Vec::new()),
+            step_weights: OnceLock::new(),
         })
     }
 
@@ -130,11 +134,17 @@ impl TransformerModel {
         &self.config
     }
 
+    /// An empty KV cache stepping with the model's packed weights (packed at the first call).
+    fn new_cache(&self) -> KvCache<f32> {
+        let weights = self.step_weights.get_or_init(|| self.model.step_weights());
+        self.model.new_cache_with(Arc::clone(weights))
+    }
+
     /// A fresh KV-cache stepper (concrete type; [`LanguageModel::stepper`] boxes the same).
     pub fn kv_scorer(&self) -> KvScorer<'_> {
         KvScorer {
             model: self,
-            cache: self.model.new_cache(),
+            cache: self.new_cache(),
             inputs: vec![self.tokenizer.specials().bos],
             offset: 0,
             spare: None,
@@ -439,7 +449,7 @@ impl KvScorer<'_> {
             let (spare_start, mut spare) = self
                 .spare
                 .take()
-                .unwrap_or_else(|| (usize::MAX, self.model.model.new_cache()));
+                .unwrap_or_else(|| (usize::MAX, self.model.new_cache()));
             std::mem::swap(&mut self.cache, &mut spare);
             if spare_start != start {
                 self.cache.clear();

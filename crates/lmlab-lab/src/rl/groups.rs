@@ -53,9 +53,10 @@ pub(crate) fn sample_all(
     jobs: &[(&TaskRecord, Option<HintTier>, u64)],
 ) -> Vec<Sample> {
     let specials = setup.tokenizer.specials();
+    let weights = model.step_weights();
     jobs.par_iter()
         .map_init(
-            || model.new_cache(),
+            || model.new_cache_with(weights.clone()),
             |cache, &(record, hint, seed)| {
                 let prompt = match hint {
                     Some(tier) => record.guided_prompt(tier),

@@ -38,7 +38,7 @@ pub fn forward<F: Float>(
 
 /// [`forward`] with every element summed as [`dot`] sums it (tiled over outputs and rows): every
 /// row's output is bit for bit what it is alone, and nothing is allocated (GEMM packs its operands
-/// into buffers of its own). For the KV cache's steps, however many tokens each feeds.
+/// into buffers of its own). For the KV cache's attention scores and an LSTM's steps.
 pub use super::row_tiles::forward as forward_rows;
 
 /// Dot product with eight independent partial sums (so the compiler can keep them in one vector).

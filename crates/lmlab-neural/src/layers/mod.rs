@@ -19,6 +19,7 @@ pub mod linear;
 pub mod loss;
 pub mod lstm;
 pub mod norm;
+pub mod packed;
 pub mod rope;
 pub mod row_tiles;
 

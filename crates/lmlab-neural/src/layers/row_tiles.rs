@@ -1,5 +1,7 @@
-//! A fully connected layer over a few rows (the KV cache's steps: one token, or a speculative
-//! proposal's K + 1), computed in tiles of output features × input rows: on AVX-512 CPUs tiles of
+//! A fully connected layer over a few rows with every element summed as `dot` sums it: the KV
+//! cache's attention scores (a query row against the cached keys as weight rows), an LSTM's
+//! recurrent step, and `linear::forward` of one row (the KV cache's linear layers go through
+//! `layers/packed` instead). Computed in tiles of output features × input rows: on AVX-512 CPUs tiles of
 //! 8 features × up to 4 rows or 4 × up to 8 (the `avx512` module); elsewhere, and for the features
 //! left over, AVX tiles of [`OUTS`] features × up to [`ROWS`] rows or 2 × up to [`MAX_ROWS`]. Either
 //! way one tile takes all of a step's rows where they fit: a second group of rows is a second pass

@@ -6,12 +6,26 @@ use super::params::Span;
 use super::transformer::Transformer;
 use crate::config::{Mlp, Norm};
 use crate::float::Float;
+use crate::layers::packed::PackedLinear;
 use crate::layers::{activation, embedding, linear, loss, norm};
 use crate::simd::simd_dispatch;
+use std::sync::Arc;
 
-/// Keys and values of every block for up to `block_size` positions, plus the step's scratch.
+/// A model's linear layers packed for steps (`layers/packed`): made once, shared by every cache
+/// that steps with those weights (a copy of the matrices, so it holds the weights as they were
+/// when it was made).
+#[derive(Debug)]
+pub struct StepWeights<F> {
+    /// Per block: q/k/v, attention projection, MLP in, MLP out.
+    blocks: Vec<[PackedLinear<F>; 4]>,
+    head: PackedLinear<F>,
+}
+
+/// Keys and values of every block for up to `block_size` positions, plus the step's scratch and
+/// the packed weights it steps with.
 #[derive(Clone, Debug)]
 pub struct KvCache<F> {
+    weights: Arc<StepWeights<F>>,
     k: Vec<F>,
     v: Vec<F>,
     len: usize,
@@ -84,13 +98,52 @@ impl<F: Float> KvCache<F> {
 }
 
 impl<F: Float> Transformer<F> {
-    /// An empty cache for this model.
-    pub fn new_cache(&self) -> KvCache<F> {
+    /// The linear layers' weights packed for [`Transformer::step_many`], as they are now.
+    pub fn step_weights(&self) -> Arc<StepWeights<F>> {
         let c = &self.config;
+        let (d, ff, v) = (c.n_embd, c.ff(), c.vocab_size);
+        let f_in = if c.mlp == Mlp::SwiGlu { 2 * ff } else { ff };
+        let p = &self.params;
+        let pack = |w: Span, d_in, d_out| PackedLinear::new(w.of(p), d_in, d_out);
+        let blocks = self
+            .layout
+            .blocks
+            .iter()
+            .map(|sp| {
+                [
+                    pack(sp.qkv.0, d, 3 * d),
+                    pack(sp.proj.0, d, d),
+                    pack(sp.fc.0, d, f_in),
+                    pack(sp.fc2.0, ff, d),
+                ]
+            })
+            .collect();
+        Arc::new(StepWeights {
+            blocks,
+            head: pack(self.layout.head, d, v),
+        })
+    }
+
+    /// An empty cache for this model, stepping with its weights as they are now (packed here:
+    /// callers making many caches for one model share [`Transformer::step_weights`] through
+    /// [`Transformer::new_cache_with`]).
+    pub fn new_cache(&self) -> KvCache<F> {
+        self.new_cache_with(self.step_weights())
+    }
+
+    /// An empty cache stepping with `weights` (this model's [`Transformer::step_weights`]).
+    pub fn new_cache_with(&self, weights: Arc<StepWeights<F>>) -> KvCache<F> {
+        let c = &self.config;
+        assert_eq!(
+            weights.blocks.len(),
+            c.n_layer,
+            "step weights of another model"
+        );
         let (d, ff, t) = (c.n_embd, c.ff(), c.block_size);
         let f_in = if c.mlp == Mlp::SwiGlu { 2 * ff } else { ff };
         let z = |n: usize| vec![F::ZERO; n];
         KvCache {
+            weights,
             k: z(c.n_layer * t * d),
             v: z(c.n_layer * t * d),
             len: 0,
@@ -144,10 +197,11 @@ impl<F: Float> Transformer<F> {
 
     /// Feeds `tokens` at the next positions in one forward pass (each attending to the cache and
     /// the tokens before it) and returns their next-token probabilities, one row of `vocab_size`
-    /// per token. The products, the attention scores included, go through [`linear::forward_rows`]
-    /// (tiles of weight rows, each read once for all tokens, every element summed as one row's dot
-    /// product sums it), so each token's probabilities are bit for bit those of feeding it alone
-    /// with [`Transformer::step`]. Panics when they do not fit in `block_size` positions.
+    /// per token. The linear layers go through the cache's packed weights (`layers/packed`: each
+    /// panel read once for all tokens, every element summed the same way whatever the number of
+    /// rows), the attention scores through [`linear::forward_rows`] (summed as `dot`), so each
+    /// token's probabilities are bit for bit those of feeding it alone with [`Transformer::step`].
+    /// Panics when they do not fit in `block_size` positions.
     pub fn step_many<'a>(&self, cache: &'a mut KvCache<F>, tokens: &[u32]) -> &'a [F] {
         let c = &self.config;
         let (d, ff, h, hd, tmax, v) = (
@@ -159,13 +213,13 @@ impl<F: Float> Transformer<F> {
             c.vocab_size,
         );
         let n = tokens.len();
-        let f_in = if c.mlp == Mlp::SwiGlu { 2 * ff } else { ff };
         let pos = cache.len;
         assert!(pos + n <= tmax, "KV cache full");
         cache.ensure_rows(n, self.row_lengths());
         let (p, lay) = (&self.params, &self.layout);
-        let lin = |y: &mut [F], x: &[F], (w, b): (Span, Option<Span>), din, dout| {
-            linear::forward_rows(y, x, w.of(p), b.map(|b| b.of(p)), n, din, dout)
+        let weights = Arc::clone(&cache.weights);
+        let lin = |y: &mut [F], x: &[F], w: &PackedLinear<F>, b: Option<Span>| {
+            w.forward(y, x, b.map(|b| b.of(p)), n)
         };
         embedding::forward(
             &mut cache.x,
@@ -177,9 +231,9 @@ impl<F: Float> Transformer<F> {
             d,
         );
         let scale = F::from_f64(1.0 / (hd as f64).sqrt());
-        for (l, sp) in lay.blocks.iter().enumerate() {
+        for (l, (sp, [qkv, proj, fc, fc2])) in lay.blocks.iter().zip(&weights.blocks).enumerate() {
             self.norm_rows(cache, sp.ln1, n);
-            lin(&mut cache.qkv, &cache.ln, sp.qkv, d, 3 * d);
+            lin(&mut cache.qkv, &cache.ln, qkv, sp.qkv.1);
             // Cache layout per block: [h, tmax, hd].
             let base = l * tmax * d;
             for r in 0..n {
@@ -211,25 +265,25 @@ impl<F: Float> Transformer<F> {
                     weighted_sum(y, sc, &vh[..len * hd]);
                 }
             }
-            lin(&mut cache.tmp, &cache.y, sp.proj, d, d);
+            lin(&mut cache.tmp, &cache.y, proj, sp.proj.1);
             for (x, &t) in cache.x[..n * d].iter_mut().zip(&cache.tmp) {
                 *x += t;
             }
             self.norm_rows(cache, sp.ln2, n);
-            lin(&mut cache.fc, &cache.ln, sp.fc, d, f_in);
+            lin(&mut cache.fc, &cache.ln, fc, sp.fc.1);
             match c.mlp {
                 Mlp::Gelu => {
                     activation::gelu_forward(&mut cache.act[..n * ff], &cache.fc[..n * ff])
                 }
                 Mlp::SwiGlu => activation::swiglu_forward(&mut cache.act, &cache.fc, n, ff),
             }
-            lin(&mut cache.tmp, &cache.act, sp.fc2, ff, d);
+            lin(&mut cache.tmp, &cache.act, fc2, sp.fc2.1);
             for (x, &t) in cache.x[..n * d].iter_mut().zip(&cache.tmp) {
                 *x += t;
             }
         }
         self.norm_rows(cache, lay.ln_f, n);
-        linear::forward_rows(&mut cache.probs, &cache.ln, lay.head.of(p), None, n, d, v);
+        weights.head.forward(&mut cache.probs, &cache.ln, None, n);
         for row in cache.probs[..n * v].chunks_exact_mut(v) {
             loss::softmax_in_place(row);
         }

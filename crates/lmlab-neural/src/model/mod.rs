@@ -9,7 +9,7 @@ pub mod params;
 pub mod transformer;
 pub mod workspace;
 
-pub use kv::KvCache;
+pub use kv::{KvCache, StepWeights};
 pub use lstm::{LstmNet, LstmState, LstmWorkspace};
 pub use net::Net;
 pub use params::{Layout, ParamSpec, Span};
