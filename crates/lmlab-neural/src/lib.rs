@@ -24,6 +24,7 @@ pub mod optim;
 pub mod prune;
 pub mod run_files;
 mod simd;
+mod team;
 pub mod train;
 
 pub use config::RunConfig;

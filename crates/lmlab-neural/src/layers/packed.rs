@@ -41,6 +41,7 @@ impl<F: Float> PackedLinear<F> {
     /// Packs `w` (`d_out` rows of `d_in`, as a linear layer stores them).
     pub fn new(w: &[F], d_in: usize, d_out: usize) -> PackedLinear<F> {
         assert_eq!(w.len(), d_out * d_in, "weights of {d_out} × {d_in}");
+        assert!(d_in > 0, "a linear layer with no inputs");
         let panels = d_out.div_ceil(PANEL);
         let mut data = vec![F::ZERO; panels * d_in * PANEL];
         for (p, panel) in data.chunks_exact_mut(d_in * PANEL).enumerate() {
@@ -65,7 +66,8 @@ impl<F: Float> PackedLinear<F> {
     }
 
     /// `y[n, d_out] = x[n, d_in] @ wᵀ + b` (overwrites `y`), each element summed as the module doc
-    /// says. Allocates nothing.
+    /// says; the panels split in two between this thread and the KV helper thread where there is
+    /// one ([`crate::team`]: same bits either way). Allocates nothing.
     pub fn forward(&self, y: &mut [F], x: &[F], b: Option<&[F]>, n: usize) {
         let (d_in, d_out) = (self.d_in, self.d_out);
         assert!(
@@ -75,8 +77,39 @@ impl<F: Float> PackedLinear<F> {
         if n == 0 {
             return;
         }
+        let panels = d_out.div_ceil(PANEL);
+        let out = OutPtr(y.as_mut_ptr());
+        if panels < 2 {
+            // SAFETY: `y` holds `n * d_out` elements (checked above) and nothing else writes it.
+            unsafe { self.panels_into(out, x, b, n, 0..panels) };
+            return;
+        }
+        let half = panels.div_ceil(2);
+        crate::team::split(&|part| {
+            let range = if part == 0 { 0..half } else { half..panels };
+            // SAFETY: `y` holds `n * d_out` elements (checked above); the two parts write the
+            // output columns of disjoint panels, and `split` returns only when both are done.
+            unsafe { self.panels_into(out, x, b, n, range) }
+        });
+    }
+
+    /// The outputs of panels `range` for every row, written through `y` (`n × d_out`).
+    ///
+    /// # Safety
+    /// `y` must point to `n * d_out` writable elements that nothing else reads or writes in the
+    /// columns of these panels meanwhile.
+    unsafe fn panels_into(
+        &self,
+        y: OutPtr<F>,
+        x: &[F],
+        b: Option<&[F]>,
+        n: usize,
+        range: std::ops::Range<usize>,
+    ) {
+        let (d_in, d_out) = (self.d_in, self.d_out);
         let mut sums = [[F::ZERO; PANEL]; MAX_ROWS];
-        for (p, panel) in self.data.chunks_exact(d_in * PANEL).enumerate() {
+        for p in range {
+            let panel = &self.data[p * d_in * PANEL..(p + 1) * d_in * PANEL];
             for (r, rows) in row_groups(n, MAX_ROWS) {
                 let xs = &x[r * d_in..(r + rows) * d_in];
                 if !simd::tile(panel, xs, rows, d_in, &mut sums) {
@@ -84,7 +117,11 @@ impl<F: Float> PackedLinear<F> {
                 }
                 let (o, outs) = (p * PANEL, PANEL.min(d_out - p * PANEL));
                 for (ri, s) in sums.iter().take(rows).enumerate() {
-                    let yr = &mut y[(r + ri) * d_out + o..(r + ri) * d_out + o + outs];
+                    // SAFETY: row r + ri < n, columns o..o + outs ≤ d_out: inside `y`, and in
+                    // this call's panels (the caller's contract).
+                    let yr = unsafe {
+                        std::slice::from_raw_parts_mut(y.0.add((r + ri) * d_out + o), outs)
+                    };
                     match b {
                         Some(b) => {
                             for ((y, &s), &b) in yr.iter_mut().zip(s).zip(&b[o..o + outs]) {
@@ -98,6 +135,14 @@ impl<F: Float> PackedLinear<F> {
         }
     }
 }
+
+/// The output pointer shared by the two halves of a product (they write disjoint columns).
+#[derive(Clone, Copy)]
+struct OutPtr<F>(*mut F);
+// SAFETY: only used under `panels_into`'s contract (disjoint columns per thread).
+unsafe impl<F: Send> Send for OutPtr<F> {}
+// SAFETY: as above.
+unsafe impl<F: Send> Sync for OutPtr<F> {}
 
 /// The first row and the row count of each group when `n` rows go through tiles of at most `max`
 /// rows: as few groups as that allows, as even as possible (9 rows by 6: 5 + 4).
