@@ -5,8 +5,11 @@
 # transformer (1 × 128). In one run: each draft at K = 2..8, each paired with a target-only run just
 # before it, every one the same samples (seeds SEED..SEED+N−1, MAX tokens each, no stop at the end
 # token) at temperature 1 and greedy; prints wall tokens/s of both, the ratio within the pair, the
-# acceptance rate and target calls per token, from `lmlab generate --json` (generation time only, models loaded before the clock).
-# Generation runs on one rayon thread for every side (the machine is shared; THREADS changes it).
+# acceptance rate, target calls per token and CPU-s per wall-s (target-only/speculative), from
+# `lmlab generate --json` (generation time only, models loaded before the clock), and the GFLOP/s
+# the best target-only rate implies.
+# Generation runs on one rayon thread for every side (THREADS=2: the KV steps' products split with a
+# helper thread on both sides).
 # WORK=DIR keeps the trained models there and reuses them on the next run; LMLAB=BINARY skips the build.
 # Usage: bench/speculative.sh [STEPS] [SAMPLES] [MAX_TOKENS]   (defaults 200 4 256)
 set -euo pipefail
@@ -41,7 +44,7 @@ for m in target t1; do
   echo "$m: $(tail -n 1 "$work/$m.log")"
 done
 
-# run NAME ARGS...: one generate call; prints tokens/s, acceptance, calls/token, tokens per call.
+# run NAME ARGS...: one generate call; prints tokens/s, acceptance, calls/token, CPU-s per wall-s.
 run() {
   RAYON_NUM_THREADS=$threads "$lmlab" generate "$work/target" --num-samples "$samples" --max-tokens "$max_tokens" --ignore-eos \
     --prompt "Once upon a time" --json "$@" > "$work/out.json"
@@ -50,9 +53,15 @@ import json, sys
 r = json.load(open(sys.argv[1]))
 s = r["speculative"] or {}
 print(f'{r["tokens_per_second"]:.1f} {s.get("acceptance_rate", float("nan")):.3f} '
-      f'{s.get("target_calls_per_token", 1.0):.3f} {r["tokens_generated"]}')
+      f'{s.get("target_calls_per_token", 1.0):.3f} {r["cpu_seconds"] / r["seconds"]:.2f}')
 PY
 }
+
+# Physics: a target token costs about 2 FLOP per parameter (a multiply-add per weight of its
+# products; the position table, 1% of them, is only read); printed at the best target-only rate, to
+# hold against examples/peak_flops.
+params=$(grep -o '[0-9]* parameters' "$work/target.log" | tail -n 1 | cut -d' ' -f1)
+best_base=0
 
 # Each draft run is paired with a target-only run just before it (the ratio is within the pair), so a
 # change of load on the shared machine between pairs does not enter the ratios.
@@ -61,13 +70,16 @@ for mode in sample greedy; do
   [ "$mode" = greedy ] && flags=(--greedy)
   echo
   echo "== $mode"
-  printf '%-6s %2s %10s %10s %7s %10s %12s\n' draft K target-only tokens/s ratio acceptance calls/token
+  printf '%-6s %2s %10s %10s %7s %10s %12s %9s\n' draft K target-only tokens/s ratio acceptance calls/token cpu/wall
   for draft in kn4.lmlab ig4.lmlab t1; do
     for k in 2 3 4 5 6 7 8; do
-      read -r base _ _ _ <<< "$(run "${flags[@]}")"
-      read -r tps acc calls _ <<< "$(run "${flags[@]}" --draft "$work/$draft" --draft-tokens "$k")"
+      read -r base _ _ base_cpu <<< "$(run "${flags[@]}")"
+      read -r tps acc calls cpu <<< "$(run "${flags[@]}" --draft "$work/$draft" --draft-tokens "$k")"
       ratio=$(python3 -c "print(f'{$tps / $base:.2f}')")
-      printf '%-6s %2d %10s %10s %7s %10s %12s\n' "${draft%.lmlab}" "$k" "$base" "$tps" "$ratio" "$acc" "$calls"
+      best_base=$(python3 -c "print(max($best_base, $base))")
+      printf '%-6s %2d %10s %10s %7s %10s %12s %4s/%-4s\n' "${draft%.lmlab}" "$k" "$base" "$tps" "$ratio" "$acc" "$calls" "$base_cpu" "$cpu"
     done
   done
 done
+echo
+python3 -c "print(f'best target-only rate {$best_base:.0f} tokens/s x 2 x $params FLOP = {2 * $params * $best_base / 1e9:.1f} GFLOP/s on $threads thread(s) (one core peak: examples/peak_flops)')"

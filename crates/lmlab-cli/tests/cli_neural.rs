@@ -147,6 +147,9 @@ fn speculative_generation_with_a_draft_and_its_bad_inputs() {
     let alone = generate(&[]);
     assert!(alone["speculative"].is_null());
     assert!(alone["tokens_per_second"].as_f64().unwrap() > 0.0);
+    // The CPU time beside the wall time (all threads: the KV helper's included).
+    let cpu = alone["cpu_seconds"].as_f64().unwrap();
+    assert!((0.0..60.0).contains(&cpu), "cpu_seconds {cpu}");
     for k in ["1", "3", "8"] {
         let fast = generate(&["--draft", s(&kn), "--draft-tokens", k]);
         assert_eq!(

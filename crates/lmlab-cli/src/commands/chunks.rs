@@ -1,6 +1,6 @@
 //! CD-LM from the command line: `lmlab chunks build`, `generate --chunks`, `eval --chunks`.
 
-use super::generate::{fitted_prompt, print_samples, sampling_options, Generated};
+use super::generate::{fitted_prompt, print_samples, sampling_options, Clock, Generated};
 use super::print_json;
 use crate::args::{ChunksBuildArgs, EvalArgs, GenerateArgs};
 use crate::progress::spinner;
@@ -8,7 +8,6 @@ use lmlab_core::SequenceMode;
 use lmlab_lab::cdlm::{build_chunks_file, evaluate_with_chunks, Target};
 use lmlab_neural::cdlm::{generate_samples, ChunkOptions, DEFAULT_SIMILARITY};
 use std::path::Path;
-use std::time::Instant;
 
 pub fn build(args: ChunksBuildArgs) -> anyhow::Result<()> {
     let defaults = ChunkOptions::default();
@@ -49,7 +48,7 @@ pub fn generate(args: &GenerateArgs, chunks: &Path) -> anyhow::Result<()> {
     let (prompt, dropped) = fitted_prompt(args, target.model());
     let options = sampling_options(args, stop_at_eos);
     let similarity = args.similarity.unwrap_or(DEFAULT_SIMILARITY);
-    let started = Instant::now();
+    let clock = Clock::start();
     let (samples, stats) = generate_samples(
         target.transformer(),
         &store,
@@ -58,7 +57,7 @@ pub fn generate(args: &GenerateArgs, chunks: &Path) -> anyhow::Result<()> {
         &options,
         args.num_samples as usize,
     )?;
-    let seconds = started.elapsed().as_secs_f64();
+    let (seconds, cpu_seconds) = clock.read();
     let cdlm = serde_json::json!({
         "chunks": chunks,
         "similarity": similarity,
@@ -72,6 +71,7 @@ pub fn generate(args: &GenerateArgs, chunks: &Path) -> anyhow::Result<()> {
         options: &options,
         samples: &samples,
         seconds,
+        cpu_seconds,
     };
     print_samples(args, target.model(), &generated, ("cdlm", Some(cdlm)))
 }

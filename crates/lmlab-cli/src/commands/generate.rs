@@ -1,5 +1,6 @@
 use super::print_json;
 use crate::args::GenerateArgs;
+use lmlab_core::compute::process_cpu_seconds;
 use lmlab_core::sampling::{fit_prompt, generate_samples, SamplingOptions};
 use lmlab_core::speculative::{
     generate_samples_speculative, SpeculativeStats, DEFAULT_DRAFT_TOKENS,
@@ -20,7 +21,7 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<()> {
     let options = sampling_options(&args, stop_at_eos);
     let count = args.num_samples as usize;
     let draft_tokens = args.draft_tokens.unwrap_or(DEFAULT_DRAFT_TOKENS);
-    let started = Instant::now();
+    let clock = Clock::start();
     let (samples, stats) = match draft.as_deref() {
         Some(draft) => {
             let (samples, stats) = generate_samples_speculative(
@@ -38,7 +39,7 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<()> {
             None,
         ),
     };
-    let seconds = started.elapsed().as_secs_f64();
+    let (seconds, cpu_seconds) = clock.read();
     let speculative = stats.map(|s| speculative_json(&args, draft_tokens, &s));
     let generated = Generated {
         prompt: &prompt,
@@ -46,6 +47,7 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<()> {
         options: &options,
         samples: &samples,
         seconds,
+        cpu_seconds,
     };
     print_samples(
         &args,
@@ -95,6 +97,31 @@ pub(super) struct Generated<'a> {
     pub options: &'a SamplingOptions,
     pub samples: &'a [Vec<TokenId>],
     pub seconds: f64,
+    /// Process CPU seconds over the same span (all threads).
+    pub cpu_seconds: f64,
+}
+
+/// Wall and process CPU time from a start.
+pub(super) struct Clock {
+    wall: Instant,
+    cpu: f64,
+}
+
+impl Clock {
+    pub fn start() -> Clock {
+        Clock {
+            wall: Instant::now(),
+            cpu: process_cpu_seconds(),
+        }
+    }
+
+    /// Wall seconds and CPU seconds since the start.
+    pub fn read(&self) -> (f64, f64) {
+        (
+            self.wall.elapsed().as_secs_f64(),
+            process_cpu_seconds() - self.cpu,
+        )
+    }
 }
 
 /// Prints the samples as text, or with `--json` with tokens/s and the method's own figures under
@@ -139,6 +166,7 @@ pub(super) fn print_samples(
             "stop_at_eos": options.stop_at_eos,
             "tokens_generated": generated,
             "seconds": g.seconds,
+            "cpu_seconds": g.cpu_seconds,
             "tokens_per_second": generated as f64 / g.seconds.max(f64::MIN_POSITIVE),
             "samples": samples,
         });
