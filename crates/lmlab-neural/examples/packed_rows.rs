@@ -12,21 +12,15 @@ use lmlab_neural::layers::linear;
 use lmlab_neural::layers::packed::PackedLinear;
 use std::time::Instant;
 
+#[path = "common/target_shapes.rs"]
+mod target_shapes;
+
 fn main() {
     let rounds: usize = std::env::args()
         .nth(1)
         .map_or(100, |s| s.parse().expect("ROUNDS: a number"));
-    let block = [(256, 768), (256, 256), (256, 1024), (1024, 256)];
-    let shapes: Vec<(usize, usize)> = (0..4).flat_map(|_| block).chain([(256, 260)]).collect();
-    let weights: Vec<Vec<f32>> = shapes
-        .iter()
-        .enumerate()
-        .map(|(s, &(i, o))| {
-            (0..i * o)
-                .map(|k| ((k * 31 + s * 7) % 97) as f32 / 97.0 - 0.5)
-                .collect()
-        })
-        .collect();
+    let shapes = target_shapes::shapes();
+    let weights = target_shapes::weights(&shapes);
     let packed: Vec<PackedLinear<f32>> = weights
         .iter()
         .zip(&shapes)

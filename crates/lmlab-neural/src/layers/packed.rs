@@ -20,6 +20,7 @@
 //! pack their operands on every call (allocation) and split the sums in orders that depend on the
 //! shapes, so a verified row would no longer be a single step.
 
+use super::row_tiles::row_groups;
 use crate::float::Float;
 use std::any::TypeId;
 
@@ -143,18 +144,6 @@ struct OutPtr<F>(*mut F);
 unsafe impl<F: Send> Send for OutPtr<F> {}
 // SAFETY: as above.
 unsafe impl<F: Send> Sync for OutPtr<F> {}
-
-/// The first row and the row count of each group when `n` rows go through tiles of at most `max`
-/// rows: as few groups as that allows, as even as possible (9 rows by 6: 5 + 4).
-fn row_groups(n: usize, max: usize) -> impl Iterator<Item = (usize, usize)> {
-    let groups = n.div_ceil(max);
-    (0..groups).scan(0, move |r, g| {
-        let rows = (n - *r).div_ceil(groups - g);
-        let first = *r;
-        *r += rows;
-        Some((first, rows))
-    })
-}
 
 /// The sums of one panel with `rows` input rows (any `F`, any CPU): the reference the vector
 /// tiles equal bit for bit.

@@ -172,7 +172,7 @@ fn add_tail<F: Float>(mut sum: F, w: &[F], x: &[F]) -> F {
 
 /// The first row and the row count of each group when `n` rows go through tiles of at most `max`
 /// rows: as few groups as that allows, as even as possible (9 rows by 8: 5 + 4).
-fn row_groups(n: usize, max: usize) -> impl Iterator<Item = (usize, usize)> {
+pub(super) fn row_groups(n: usize, max: usize) -> impl Iterator<Item = (usize, usize)> {
     let groups = n.div_ceil(max);
     (0..groups).scan(0, move |r, g| {
         let rows = (n - *r).div_ceil(groups - g);

@@ -34,6 +34,9 @@ pub struct KvCache<F> {
     qkv: Vec<F>,
     y: Vec<F>,
     tmp: Vec<F>,
+    /// One head's queries of every fed row, side by side (`head_dim` per row).
+    q: Vec<F>,
+    /// One head's scores of every fed row against every cached key (`block_size` per row).
     scores: Vec<F>,
     fc: Vec<F>,
     act: Vec<F>,
@@ -74,7 +77,7 @@ impl<F: Float> KvCache<F> {
     }
 
     /// Grows the per-row scratch to `rows` rows (`per_row` holds each buffer's length per row).
-    fn ensure_rows(&mut self, rows: usize, per_row: [usize; 8]) {
+    fn ensure_rows(&mut self, rows: usize, per_row: [usize; 10]) {
         if rows <= self.rows {
             return;
         }
@@ -87,6 +90,8 @@ impl<F: Float> KvCache<F> {
             &mut self.fc,
             &mut self.act,
             &mut self.probs,
+            &mut self.q,
+            &mut self.scores,
         ];
         for (buf, n) in bufs.into_iter().zip(per_row) {
             buf.resize(rows * n, F::ZERO);
@@ -152,6 +157,7 @@ impl<F: Float> Transformer<F> {
             qkv: z(3 * d),
             y: z(d),
             tmp: z(d),
+            q: z(c.head_dim()),
             scores: z(t),
             fc: z(f_in),
             act: z(ff),
@@ -163,11 +169,22 @@ impl<F: Float> Transformer<F> {
     }
 
     /// Each scratch buffer's length per row, in the order of [`KvCache::ensure_rows`].
-    fn row_lengths(&self) -> [usize; 8] {
+    fn row_lengths(&self) -> [usize; 10] {
         let c = &self.config;
         let (d, ff) = (c.n_embd, c.ff());
         let f_in = if c.mlp == Mlp::SwiGlu { 2 * ff } else { ff };
-        [d, d, 3 * d, d, d, f_in, ff, c.vocab_size]
+        [
+            d,
+            d,
+            3 * d,
+            d,
+            d,
+            f_in,
+            ff,
+            c.vocab_size,
+            c.head_dim(),
+            c.block_size,
+        ]
     }
 
     /// Normalizes the first `n` rows of `cache.x` into `cache.ln` with the norm at `span`.
@@ -248,21 +265,28 @@ impl<F: Float> Transformer<F> {
                         .copy_from_slice(&qkv[2 * d + hi * hd..2 * d + (hi + 1) * hd]);
                 }
             }
-            for r in 0..n {
-                for hi in 0..h {
-                    let q = &cache.qkv[r * 3 * d + hi * hd..r * 3 * d + (hi + 1) * hd];
-                    let kh = &cache.k[base + hi * tmax * hd..];
-                    let vh = &cache.v[base + hi * tmax * hd..];
+            // Per head, the scores of all the fed rows against the keys up to the last of them in
+            // one pass over the keys: each is `dot(q, k_j)` (the row tiles sum as `dot` does,
+            // whatever the rows fed together), row r keeping its first pos + r + 1, then scaled.
+            let keys = pos + n;
+            for hi in 0..h {
+                for r in 0..n {
+                    let at = r * 3 * d + hi * hd;
+                    cache.q[r * hd..(r + 1) * hd].copy_from_slice(&cache.qkv[at..at + hd]);
+                }
+                let kh = &cache.k[base + hi * tmax * hd..base + hi * tmax * hd + keys * hd];
+                let vh = &cache.v[base + hi * tmax * hd..];
+                let sc = &mut cache.scores[..n * keys];
+                linear::forward_rows(sc, &cache.q[..n * hd], kh, None, n, hd, keys);
+                for (r, row) in sc.chunks_exact_mut(keys).enumerate() {
                     let len = pos + r + 1;
-                    let sc = &mut cache.scores[..len];
-                    // Each score is `dot(q, k_j)` (the row tiles sum as `dot` does), then scaled.
-                    linear::forward_rows(sc, q, &kh[..len * hd], None, 1, hd, len);
-                    for s in sc.iter_mut() {
+                    let row = &mut row[..len];
+                    for s in row.iter_mut() {
                         *s *= scale;
                     }
-                    loss::softmax_in_place(sc);
+                    loss::softmax_in_place(row);
                     let y = &mut cache.y[r * d + hi * hd..r * d + (hi + 1) * hd];
-                    weighted_sum(y, sc, &vh[..len * hd]);
+                    weighted_sum(y, row, &vh[..len * hd]);
                 }
             }
             lin(&mut cache.tmp, &cache.y, proj, sp.proj.1);
