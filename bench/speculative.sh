@@ -9,7 +9,8 @@
 # `lmlab generate --json` (generation time only, models loaded before the clock), and the GFLOP/s
 # the best target-only rate implies.
 # Generation runs on one rayon thread for every side (THREADS=2: the KV steps' products split with a
-# helper thread on both sides).
+# helper thread on both sides). REPEATS=N runs each pair N times, alternated, and shows the pair with
+# the median ratio (single pairs move by ±20% on a shared VM).
 # WORK=DIR keeps the trained models there and reuses them on the next run; LMLAB=BINARY skips the build.
 # Usage: bench/speculative.sh [STEPS] [SAMPLES] [MAX_TOKENS]   (defaults 200 4 256)
 set -euo pipefail
@@ -18,6 +19,7 @@ steps=${1:-200}
 samples=${2:-4}
 max_tokens=${3:-256}
 threads=${THREADS:-1}
+repeats=${REPEATS:-1}
 data=../shared/data/tinystories
 [ -d "$data" ] || { echo "missing $data"; exit 1; }
 work=${WORK:-$(mktemp -d)}
@@ -73,9 +75,14 @@ for mode in sample greedy; do
   printf '%-6s %2s %10s %10s %7s %10s %12s %9s\n' draft K target-only tokens/s ratio acceptance calls/token cpu/wall
   for draft in kn4.lmlab ig4.lmlab t1; do
     for k in 2 3 4 5 6 7 8; do
-      read -r base _ _ base_cpu <<< "$(run "${flags[@]}")"
-      read -r tps acc calls cpu <<< "$(run "${flags[@]}" --draft "$work/$draft" --draft-tokens "$k")"
-      ratio=$(python3 -c "print(f'{$tps / $base:.2f}')")
+      # REPEATS pairs, alternated; the cell shows the pair with the median ratio.
+      pairs=()
+      for _ in $(seq "$repeats"); do
+        read -r base _ _ base_cpu <<< "$(run "${flags[@]}")"
+        read -r tps acc calls cpu <<< "$(run "${flags[@]}" --draft "$work/$draft" --draft-tokens "$k")"
+        pairs+=("$(python3 -c "print(f'{$tps / $base:.2f}')") $base $tps $base_cpu $cpu")
+      done
+      read -r ratio base tps base_cpu cpu <<< "$(printf '%s\n' "${pairs[@]}" | sort -n | sed -n "$(( (repeats + 1) / 2 ))p")"
       best_base=$(python3 -c "print(max($best_base, $base))")
       printf '%-6s %2d %10s %10s %7s %10s %12s %4s/%-4s\n' "${draft%.lmlab}" "$k" "$base" "$tps" "$ratio" "$acc" "$calls" "$base_cpu" "$cpu"
     done
