@@ -127,6 +127,15 @@ impl ModelConfig {
         }
     }
 
+    /// Outputs of the MLP's first projection: [`ModelConfig::ff`], twice that for SwiGLU (gate
+    /// and value side by side).
+    pub fn ff_in(&self) -> usize {
+        match self.mlp {
+            Mlp::Gelu => self.ff(),
+            Mlp::SwiGlu => 2 * self.ff(),
+        }
+    }
+
     /// Checks every field; the message names the field at fault.
     pub fn validate(&self) -> Result<()> {
         let bad = |m: String| Err(Error::invalid(format!("model config: {m}")));

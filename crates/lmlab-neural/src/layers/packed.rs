@@ -1,6 +1,6 @@
 //! A fully connected layer's weights packed for the KV cache's steps (one token, a speculative
 //! proposal's K + 1, a window's rebuild): `y[n, d_out] = x[n, d_in] @ wᵀ + b` over weights copied
-//! once, when a cache is made, into panels of [`PANEL`] output features, input-major
+//! once per model (its `StepWeights`, shared by its caches) into panels of [`PANEL`] output features, input-major
 //! (`panel[k][j] = w[p·PANEL + j][k]`, zeros past `d_out`). A step then reads the weights as one
 //! stream per panel, in the order the products use them, and each input element is broadcast
 //! against a whole panel: every multiply-add works on 16 (AVX-512) or 8 (AVX2) output features at
@@ -54,16 +54,6 @@ impl<F: Float> PackedLinear<F> {
             }
         }
         PackedLinear { data, d_in, d_out }
-    }
-
-    /// Input features.
-    pub fn d_in(&self) -> usize {
-        self.d_in
-    }
-
-    /// Output features.
-    pub fn d_out(&self) -> usize {
-        self.d_out
     }
 
     /// `y[n, d_out] = x[n, d_in] @ wᵀ + b` (overwrites `y`), each element summed as the module doc

@@ -107,7 +107,7 @@ impl<F: Float> Transformer<F> {
     pub fn step_weights(&self) -> Arc<StepWeights<F>> {
         let c = &self.config;
         let (d, ff, v) = (c.n_embd, c.ff(), c.vocab_size);
-        let f_in = if c.mlp == Mlp::SwiGlu { 2 * ff } else { ff };
+        let f_in = c.ff_in();
         let p = &self.params;
         let pack = |w: Span, d_in, d_out| PackedLinear::new(w.of(p), d_in, d_out);
         let blocks = self
@@ -145,7 +145,7 @@ impl<F: Float> Transformer<F> {
             "step weights of another model"
         );
         let (d, ff, t) = (c.n_embd, c.ff(), c.block_size);
-        let f_in = if c.mlp == Mlp::SwiGlu { 2 * ff } else { ff };
+        let f_in = c.ff_in();
         let z = |n: usize| vec![F::ZERO; n];
         KvCache {
             weights,
@@ -172,7 +172,7 @@ impl<F: Float> Transformer<F> {
     fn row_lengths(&self) -> [usize; 10] {
         let c = &self.config;
         let (d, ff) = (c.n_embd, c.ff());
-        let f_in = if c.mlp == Mlp::SwiGlu { 2 * ff } else { ff };
+        let f_in = c.ff_in();
         [
             d,
             d,

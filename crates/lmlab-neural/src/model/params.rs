@@ -1,6 +1,6 @@
 //! Where each named parameter lives in the one flat parameter (and gradient) buffer.
 
-use crate::config::{Arch, Mlp, ModelConfig, Norm, Positions};
+use crate::config::{Arch, ModelConfig, Norm, Positions};
 use crate::float::Float;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -167,7 +167,7 @@ impl Layout {
     /// The layout of `config` (assumed valid).
     pub fn new(c: &ModelConfig) -> Layout {
         let (d, v, ff) = (c.n_embd, c.vocab_size, c.ff());
-        let f_in = if c.mlp == Mlp::SwiGlu { 2 * ff } else { ff };
+        let f_in = c.ff_in();
         let std = 0.02;
         let resid_std = 0.02 / (2.0 * c.n_layer as f64).sqrt();
         let mut list = SpecList::default();

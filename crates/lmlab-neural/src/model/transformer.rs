@@ -195,7 +195,7 @@ impl<F: Float> Transformer<F> {
         let sp = &self.layout.blocks[l];
         let (d, ff) = (c.n_embd, c.ff());
         let n = s.b * s.t;
-        let f_in = if c.mlp == Mlp::SwiGlu { 2 * ff } else { ff };
+        let f_in = c.ff_in();
         let lin = |y: &mut [F], x: &[F], (w, b): (Span, Option<Span>), din, dout| {
             linear::forward(y, x, w.of(p), b.map(|b| b.of(p)), n, din, dout)
         };
@@ -277,7 +277,7 @@ impl<F: Float> Transformer<F> {
         let c = &self.config;
         let (b, t, d, v, ff) = (ws.b, ws.t, c.n_embd, c.vocab_size, c.ff());
         let n = b * t;
-        let f_in = if c.mlp == Mlp::SwiGlu { 2 * ff } else { ff };
+        let f_in = c.ff_in();
         let (p, lay) = (&self.params, &self.layout);
         let s = self.shape(b, t);
         linear::backward(

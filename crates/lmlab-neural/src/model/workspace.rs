@@ -1,6 +1,6 @@
 //! Preallocated activations and gradient scratch for one batch shape: a training step allocates nothing.
 
-use crate::config::{Mlp, ModelConfig};
+use crate::config::ModelConfig;
 use crate::float::Float;
 
 /// What one block keeps from its forward pass for the backward pass.
@@ -153,7 +153,7 @@ impl<F: Float> Workspace<F> {
         assert!(t >= 1 && t <= c.block_size, "window longer than block_size");
         let (d, h, ff, v) = (c.n_embd, c.n_head, c.ff(), c.vocab_size);
         let n = b * t;
-        let f_in = if c.mlp == Mlp::SwiGlu { 2 * ff } else { ff };
+        let f_in = c.ff_in();
         for a in &mut self.blocks {
             for (buffer, len) in [
                 (&mut a.ln1, n * d),
@@ -197,7 +197,7 @@ impl<F: Float> Workspace<F> {
     fn size_gradients(&mut self, c: &ModelConfig, b: usize, t: usize, sized: bool) {
         let (d, h, ff) = (c.n_embd, c.n_head, c.ff());
         let n = if sized { b * t } else { 0 };
-        let f_in = if c.mlp == Mlp::SwiGlu { 2 * ff } else { ff };
+        let f_in = c.ff_in();
         let heads = if sized { b * h * t * t } else { 0 };
         for (buffer, len) in [
             (&mut self.dresid, n * d),
