@@ -118,21 +118,19 @@ fn serve(shared: &Shared) {
 pub fn split(job: &(dyn Fn(usize) + Sync)) {
     // A rayon worker is one of several doing such work in parallel (CD-LM's build, GRPO's
     // rollouts): the cores are taken, a helper would only compete with them.
+    let free = |t: &&Team| {
+        t.shared
+            .busy
+            .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .is_ok()
+    };
     let helper = rayon::current_thread_index().is_none().then(team).flatten();
-    let Some(team) = helper else {
+    let Some(team) = helper.filter(free) else {
         job(0);
         job(1);
         return;
     };
     let s = &team.shared;
-    if s.busy
-        .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
-        .is_err()
-    {
-        job(0);
-        job(1);
-        return;
-    }
     // SAFETY: this caller holds `busy`; the helper reads the slot only after the `posted` store
     // below, and this function waits for `done` before the job's borrow ends. The lifetime is
     // erased for the slot's type; it is never used past that wait.
