@@ -95,11 +95,16 @@ impl ComputeMeter {
         process_cpu_seconds() - self.cpu_start
     }
 
+    /// Wall seconds since the start.
+    pub fn wall_seconds(&self) -> f64 {
+        self.wall_start.elapsed().as_secs_f64()
+    }
+
     /// Ends the span.
     pub fn finish(&self, tokens_seen: u64, parameters: u64) -> ComputeRecord {
         ComputeRecord {
             cpu_seconds: self.cpu_seconds(),
-            wall_seconds: self.wall_start.elapsed().as_secs_f64(),
+            wall_seconds: self.wall_seconds(),
             tokens_seen,
             parameters,
             peak_rss_bytes: peak_rss_bytes(),

@@ -1,9 +1,10 @@
 //! CD-LM from the command line: `lmlab chunks build`, `generate --chunks`, `eval --chunks`.
 
-use super::generate::{fitted_prompt, print_samples, sampling_options, Clock, Generated};
+use super::generate::{fitted_prompt, print_samples, sampling_options, Generated};
 use super::print_json;
 use crate::args::{ChunksBuildArgs, EvalArgs, GenerateArgs};
 use crate::progress::spinner;
+use lmlab_core::compute::ComputeMeter;
 use lmlab_core::SequenceMode;
 use lmlab_lab::cdlm::{build_chunks_file, evaluate_with_chunks, Target};
 use lmlab_neural::cdlm::{generate_samples, ChunkOptions, DEFAULT_SIMILARITY};
@@ -48,7 +49,7 @@ pub fn generate(args: &GenerateArgs, chunks: &Path) -> anyhow::Result<()> {
     let (prompt, dropped) = fitted_prompt(args, target.model());
     let options = sampling_options(args, stop_at_eos);
     let similarity = args.similarity.unwrap_or(DEFAULT_SIMILARITY);
-    let clock = Clock::start();
+    let meter = ComputeMeter::start();
     let (samples, stats) = generate_samples(
         target.transformer(),
         &store,
@@ -57,7 +58,7 @@ pub fn generate(args: &GenerateArgs, chunks: &Path) -> anyhow::Result<()> {
         &options,
         args.num_samples as usize,
     )?;
-    let (seconds, cpu_seconds) = clock.read();
+    let (seconds, cpu_seconds) = (meter.wall_seconds(), meter.cpu_seconds());
     let cdlm = serde_json::json!({
         "chunks": chunks,
         "similarity": similarity,

@@ -1,13 +1,12 @@
 use super::print_json;
 use crate::args::GenerateArgs;
-use lmlab_core::compute::process_cpu_seconds;
+use lmlab_core::compute::ComputeMeter;
 use lmlab_core::sampling::{fit_prompt, generate_samples, SamplingOptions};
 use lmlab_core::speculative::{
     generate_samples_speculative, SpeculativeStats, DEFAULT_DRAFT_TOKENS,
 };
 use lmlab_core::{LanguageModel, TokenId};
 use lmlab_lab::registry::{load, load_model};
-use std::time::Instant;
 
 pub fn run(args: GenerateArgs) -> anyhow::Result<()> {
     if let Some(chunks) = &args.chunks {
@@ -21,7 +20,7 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<()> {
     let options = sampling_options(&args, stop_at_eos);
     let count = args.num_samples as usize;
     let draft_tokens = args.draft_tokens.unwrap_or(DEFAULT_DRAFT_TOKENS);
-    let clock = Clock::start();
+    let meter = ComputeMeter::start();
     let (samples, stats) = match draft.as_deref() {
         Some(draft) => {
             let (samples, stats) = generate_samples_speculative(
@@ -39,7 +38,7 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<()> {
             None,
         ),
     };
-    let (seconds, cpu_seconds) = clock.read();
+    let (seconds, cpu_seconds) = (meter.wall_seconds(), meter.cpu_seconds());
     let speculative = stats.map(|s| speculative_json(&args, draft_tokens, &s));
     let generated = Generated {
         prompt: &prompt,
@@ -99,29 +98,6 @@ pub(super) struct Generated<'a> {
     pub seconds: f64,
     /// Process CPU seconds over the same span (all threads).
     pub cpu_seconds: f64,
-}
-
-/// Wall and process CPU time from a start.
-pub(super) struct Clock {
-    wall: Instant,
-    cpu: f64,
-}
-
-impl Clock {
-    pub fn start() -> Clock {
-        Clock {
-            wall: Instant::now(),
-            cpu: process_cpu_seconds(),
-        }
-    }
-
-    /// Wall seconds and CPU seconds since the start.
-    pub fn read(&self) -> (f64, f64) {
-        (
-            self.wall.elapsed().as_secs_f64(),
-            process_cpu_seconds() - self.cpu,
-        )
-    }
 }
 
 /// Prints the samples as text, or with `--json` with tokens/s and the method's own figures under
