@@ -61,6 +61,11 @@ impl SamplingOptions {
         Ok(())
     }
 
+    /// True when no token is cut before drawing (no top-k, no top-p): the draw needs no sorting.
+    pub fn keeps_every_token(&self) -> bool {
+        self.top_k == 0 && self.top_p >= 1.0
+    }
+
     /// True when sampling is greedy decoding (temperature 0).
     pub fn is_greedy(&self) -> bool {
         self.temperature == 0.0
@@ -142,6 +147,12 @@ impl Sampler {
         if options.is_greedy() {
             return most_likely(probs);
         }
+        if options.keeps_every_token() {
+            return match self.tempered(probs, options.temperature) {
+                Some(total) => draw(self.weights_or(probs, options), total, rng),
+                None => 0,
+            };
+        }
         self.keep(probs, options);
         if self.weights.is_empty() {
             return 0;
@@ -157,6 +168,39 @@ impl Sampler {
         self.candidates[self.weights.len() - 1].0
     }
 
+    /// Where no token is cut (no top-k, no top-p), the weights of the ids in order, with nothing to
+    /// sort: `probs` itself at temperature 1, else `p^(1/T)` scaled by the largest one's (in
+    /// `weights`). Returns their total, `None` when no token has probability.
+    fn tempered(&mut self, probs: &[f64], temperature: f64) -> Option<f64> {
+        if temperature == 1.0 {
+            let total: f64 = probs.iter().filter(|&&p| p > 0.0).sum();
+            return (total > 0.0).then_some(total);
+        }
+        let max = probs.iter().fold(0.0f64, |m, &p| m.max(p));
+        if max <= 0.0 {
+            return None;
+        }
+        let top = max.ln() / temperature;
+        self.weights.clear();
+        self.weights.extend(probs.iter().map(|&p| {
+            if p > 0.0 {
+                (p.ln() / temperature - top).exp()
+            } else {
+                0.0
+            }
+        }));
+        Some(self.weights.iter().sum())
+    }
+
+    /// The weights [`Sampler::tempered`] left: `probs` at temperature 1, else `weights`.
+    fn weights_or<'a>(&'a self, probs: &'a [f64], options: &SamplingOptions) -> &'a [f64] {
+        if options.temperature == 1.0 {
+            probs
+        } else {
+            &self.weights
+        }
+    }
+
     /// Replaces `probs` by the distribution [`Sampler::sample`] draws from: temperature, top-k and
     /// top-p applied, renormalized (greedy decoding: 1 on the most likely token). All zeros stay
     /// all zeros. Speculative decoding applies this to the target's and the draft's distributions
@@ -169,6 +213,19 @@ impl Sampler {
             let best = most_likely(probs) as usize;
             probs.fill(0.0);
             probs[best] = 1.0;
+            return;
+        }
+        if options.keeps_every_token() {
+            let Some(total) = self.tempered(probs, options.temperature) else {
+                return;
+            };
+            if options.temperature == 1.0 {
+                probs.iter_mut().for_each(|p| *p = p.max(0.0) / total);
+            } else {
+                for (p, w) in probs.iter_mut().zip(&self.weights) {
+                    *p = w / total;
+                }
+            }
             return;
         }
         self.keep(probs, options);
@@ -476,6 +533,54 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("temperature"));
+    }
+
+    /// Without top-k or top-p nothing is sorted (the weights are taken in id order); the shaped
+    /// distribution is the one of the sorted path (top-k = every token), and draws follow it.
+    #[test]
+    fn keeping_every_token_shapes_and_samples_as_the_sorted_path() {
+        let probs = [0.05, 0.0, 0.4, 0.25, 0.3, 0.0];
+        for temperature in [1.0, 0.7, 1.6] {
+            let plain = SamplingOptions {
+                temperature,
+                ..SamplingOptions::default()
+            };
+            let sorted = SamplingOptions {
+                top_k: probs.len(),
+                ..plain
+            };
+            assert!(plain.keeps_every_token() && !sorted.keeps_every_token());
+            let mut sampler = Sampler::default();
+            let (mut a, mut b) = (probs, probs);
+            sampler.shape(&mut a, &plain);
+            sampler.shape(&mut b, &sorted);
+            for (x, y) in a.iter().zip(&b) {
+                assert!(
+                    (x - y).abs() < 1e-12,
+                    "temperature {temperature}: {a:?} vs {b:?}"
+                );
+            }
+            let mut rng = ChaCha8Rng::seed_from_u64(11);
+            let mut counts = [0usize; 6];
+            for _ in 0..40_000 {
+                counts[sampler.sample(&probs, &plain, &mut rng) as usize] += 1;
+            }
+            for (c, p) in counts.iter().zip(&a) {
+                let freq = *c as f64 / 40_000.0;
+                assert!(
+                    (freq - p).abs() < 0.01,
+                    "temperature {temperature}: {counts:?}"
+                );
+            }
+        }
+        let mut zeros = [0.0; 3];
+        Sampler::default().shape(&mut zeros, &SamplingOptions::default());
+        assert_eq!(zeros, [0.0; 3]);
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        assert_eq!(
+            sample_from(&zeros, &SamplingOptions::default(), &mut rng),
+            0
+        );
     }
 
     /// 256 byte tokens, then `<s>` and `</s>`, as lmlab's bytes tokenizer.
