@@ -60,27 +60,64 @@ simd_dispatch! {
     ) {
         let inv_d = F::from_f64(1.0 / d as f64);
         let eps = F::from_f64(EPS);
-        for r in 0..n {
-            let xr = &x[r * d..(r + 1) * d];
-            let m = xr.iter().copied().sum::<F>() * inv_d;
-            let var = xr.iter().map(|&v| (v - m) * (v - m)).sum::<F>() * inv_d;
-            let s = F::ONE / (var + eps).sqrt();
-            mean[r] = m;
-            rstd[r] = s;
-            let yr = &mut y[r * d..(r + 1) * d];
-            match b {
-                Some(b) => {
-                    for i in 0..d {
-                        yr[i] = (xr[i] - m) * s * g[i] + b[i];
+        let mut r = 0;
+        while r < n {
+            // Four rows' statistics together where four are left: their sums are independent
+            // chains of adds, so they overlap instead of waiting on each other.
+            let group = if r + ROW_GROUP <= n { ROW_GROUP } else { 1 };
+            let (x_at, m_at) = (&x[r * d..], &mut mean[r..]);
+            if group == ROW_GROUP {
+                row_stats::<F, ROW_GROUP>(x_at, d, inv_d, m_at, &mut rstd[r..]);
+            } else {
+                row_stats::<F, 1>(x_at, d, inv_d, m_at, &mut rstd[r..]);
+            }
+            for r in r..r + group {
+                let (m, s) = (mean[r], F::ONE / (rstd[r] + eps).sqrt());
+                rstd[r] = s;
+                let xr = &x[r * d..(r + 1) * d];
+                let yr = &mut y[r * d..(r + 1) * d];
+                match b {
+                    Some(b) => {
+                        for i in 0..d {
+                            yr[i] = (xr[i] - m) * s * g[i] + b[i];
+                        }
                     }
-                }
-                None => {
-                    for i in 0..d {
-                        yr[i] = (xr[i] - m) * s * g[i];
+                    None => {
+                        for i in 0..d {
+                            yr[i] = (xr[i] - m) * s * g[i];
+                        }
                     }
                 }
             }
+            r += group;
         }
+    }
+}
+
+/// Rows whose statistics [`layer_norm_rows`] sums together.
+const ROW_GROUP: usize = 4;
+
+/// The mean and the variance (into `rstd`, before the square root) of `R` consecutive rows of `x`,
+/// each summed left to right from −0 as `Iterator::sum` does, so the bits are those of one row alone.
+#[inline(always)]
+fn row_stats<F: Float, const R: usize>(x: &[F], d: usize, inv_d: F, mean: &mut [F], var: &mut [F]) {
+    let mut s = [-F::ZERO; R];
+    for i in 0..d {
+        for (r, s) in s.iter_mut().enumerate() {
+            *s += x[r * d + i];
+        }
+    }
+    let m = s.map(|s| s * inv_d);
+    let mut q = [-F::ZERO; R];
+    for i in 0..d {
+        for (r, q) in q.iter_mut().enumerate() {
+            let v = x[r * d + i] - m[r];
+            *q += v * v;
+        }
+    }
+    mean[..R].copy_from_slice(&m);
+    for (v, q) in var[..R].iter_mut().zip(q) {
+        *v = q * inv_d;
     }
 }
 
@@ -256,6 +293,32 @@ pub fn rms_norm_backward<F: Float>(
 mod tests {
     use super::*;
     use crate::layers::gradcheck::{check, rand_vec};
+
+    /// Rows normalized four at a time give the bits of `Iterator::sum`'s statistics row by row, for
+    /// any number of rows (groups and the rows left over), a row of negative zeros included.
+    #[test]
+    fn grouped_statistics_give_the_bits_of_one_row_at_a_time() {
+        let (n, d) = (11, 37);
+        let mut x: Vec<f32> = rand_vec(n * d, 3).iter().map(|&v| v as f32 * 3.0).collect();
+        x[4 * d..5 * d].fill(-0.0);
+        let g: Vec<f32> = rand_vec(d, 4).iter().map(|&v| v as f32).collect();
+        let (mut y, mut mean, mut rstd) = (vec![0.0f32; n * d], vec![0.0f32; n], vec![0.0f32; n]);
+        layer_norm_rows(&mut y, &mut mean, &mut rstd, &x, &g, None, n, d);
+        let inv_d = 1.0 / d as f64;
+        for r in 0..n {
+            let xr = &x[r * d..(r + 1) * d];
+            let m = xr.iter().copied().sum::<f32>() * inv_d as f32;
+            let var = xr.iter().map(|&v| (v - m) * (v - m)).sum::<f32>() * inv_d as f32;
+            let s = 1.0 / (var + EPS as f32).sqrt();
+            assert_eq!(
+                (mean[r].to_bits(), rstd[r].to_bits()),
+                (m.to_bits(), s.to_bits())
+            );
+            for i in 0..d {
+                assert_eq!(y[r * d + i].to_bits(), ((xr[i] - m) * s * g[i]).to_bits());
+            }
+        }
+    }
 
     #[test]
     fn layer_norm_backward_matches_finite_differences() {
