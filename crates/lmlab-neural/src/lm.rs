@@ -414,9 +414,12 @@ impl KvScorer<'_> {
             }
             let start = self.fed();
             let end = self.inputs.len().min(start + t - self.cache.len());
+            // A rebuilt window's inputs before `next` were given out before: only their keys and
+            // values are needed (the last row always gives `probs` and `hidden`).
+            let first_out = next.saturating_sub(start).min(end - start - 1);
             self.model
                 .model
-                .step_many(&mut self.cache, &self.inputs[start..end]);
+                .step_rows(&mut self.cache, &self.inputs[start..end], first_out);
             let (probs, hidden) = self.cache.last_rows(end - start);
             self.probs.copy_from_slice(&probs[(end - start - 1) * v..]);
             let rows = probs.chunks_exact(v).zip(hidden.chunks_exact(d));

@@ -56,6 +56,11 @@ impl<F: Float> PackedLinear<F> {
         PackedLinear { data, d_in, d_out }
     }
 
+    /// Inputs and outputs per row: `(d_in, d_out)`.
+    pub fn dims(&self) -> (usize, usize) {
+        (self.d_in, self.d_out)
+    }
+
     /// `y[n, d_out] = x[n, d_in] @ wᵀ + b` (overwrites `y`), each element summed as the module doc
     /// says; the panels split in two between this thread and the KV helper thread where there is
     /// one ([`crate::team`]: same bits either way). Allocates nothing.

@@ -9,6 +9,7 @@ use crate::float::Float;
 use crate::layers::packed::PackedLinear;
 use crate::layers::{activation, embedding, linear, loss, norm};
 use crate::simd::simd_dispatch;
+use std::ops::Range;
 use std::sync::Arc;
 
 /// A model's linear layers packed for steps (`layers/packed`): made once, shared by every cache
@@ -187,22 +188,23 @@ impl<F: Float> Transformer<F> {
         ]
     }
 
-    /// Normalizes the first `n` rows of `cache.x` into `cache.ln` with the norm at `span`.
-    fn norm_rows(&self, cache: &mut KvCache<F>, (g, b): (Span, Option<Span>), n: usize) {
+    /// Normalizes rows `rows` of `cache.x` into `cache.ln` with the norm at `span`.
+    fn norm_rows(&self, cache: &mut KvCache<F>, (g, b): (Span, Option<Span>), rows: Range<usize>) {
         let (p, d) = (&self.params, self.config.n_embd);
-        let (y, x) = (&mut cache.ln, &cache.x);
+        let (r0, n) = (rows.start, rows.len());
+        let (y, x) = (&mut cache.ln[r0 * d..], &cache.x[r0 * d..]);
         match self.config.norm {
             Norm::LayerNorm => norm::layer_norm_forward(
                 y,
-                &mut cache.mean,
-                &mut cache.rstd,
+                &mut cache.mean[r0..],
+                &mut cache.rstd[r0..],
                 x,
                 g.of(p),
                 b.map(|b| b.of(p)),
                 n,
                 d,
             ),
-            Norm::RmsNorm => norm::rms_norm_forward(y, &mut cache.rstd, x, g.of(p), n, d),
+            Norm::RmsNorm => norm::rms_norm_forward(y, &mut cache.rstd[r0..], x, g.of(p), n, d),
         }
     }
 
@@ -220,6 +222,21 @@ impl<F: Float> Transformer<F> {
     /// token's probabilities are bit for bit those of feeding it alone with [`Transformer::step`].
     /// Panics when they do not fit in `block_size` positions.
     pub fn step_many<'a>(&self, cache: &'a mut KvCache<F>, tokens: &[u32]) -> &'a [F] {
+        self.step_rows(cache, tokens, 0)
+    }
+
+    /// [`Transformer::step_many`] where only the tokens from `tokens[first_out]` on need their
+    /// probabilities and final hidden states ([`KvCache::last_rows`]): the rows before (a window's
+    /// rebuild re-feeding inputs whose outputs were given before) get their keys and values in every
+    /// block, but not the last block's attention and MLP nor the LM head, about a fifth of their
+    /// work for a 4-block model. Their rows of the result are left stale; the others, and the cache,
+    /// are bit for bit those of [`Transformer::step_many`]. Panics unless `first_out < tokens.len()`.
+    pub fn step_rows<'a>(
+        &self,
+        cache: &'a mut KvCache<F>,
+        tokens: &[u32],
+        first_out: usize,
+    ) -> &'a [F] {
         let c = &self.config;
         let (d, ff, h, hd, tmax, v) = (
             c.n_embd,
@@ -229,14 +246,23 @@ impl<F: Float> Transformer<F> {
             c.block_size,
             c.vocab_size,
         );
+        let f_in = c.ff_in();
         let n = tokens.len();
         let pos = cache.len;
         assert!(pos + n <= tmax, "KV cache full");
+        assert!(first_out == 0 || first_out < n, "no row to give out");
         cache.ensure_rows(n, self.row_lengths());
         let (p, lay) = (&self.params, &self.layout);
         let weights = Arc::clone(&cache.weights);
-        let lin = |y: &mut [F], x: &[F], w: &PackedLinear<F>, b: Option<Span>| {
-            w.forward(y, x, b.map(|b| b.of(p)), n)
+        // `w` over rows `r0..n` of `x` (`w`'s inputs per row) into the same rows of `y`.
+        let lin = |y: &mut [F], x: &[F], w: &PackedLinear<F>, b: Option<Span>, r0: usize| {
+            let (d_in, d_out) = w.dims();
+            w.forward(
+                &mut y[r0 * d_out..],
+                &x[r0 * d_in..],
+                b.map(|b| b.of(p)),
+                n - r0,
+            )
         };
         embedding::forward(
             &mut cache.x,
@@ -248,9 +274,18 @@ impl<F: Float> Transformer<F> {
             d,
         );
         let scale = F::from_f64(1.0 / (hd as f64).sqrt());
+        let last = c.n_layer - 1;
         for (l, (sp, [qkv, proj, fc, fc2])) in lay.blocks.iter().zip(&weights.blocks).enumerate() {
-            self.norm_rows(cache, sp.ln1, n);
-            lin(&mut cache.qkv, &cache.ln, qkv, sp.qkv.1);
+            // Every row's keys and values; past them, the last block works on the rows given out.
+            let r0 = if l == last { first_out } else { 0 };
+            self.norm_rows(cache, sp.ln1, 0..n);
+            lin(
+                &mut cache.qkv[..n * 3 * d],
+                &cache.ln[..n * d],
+                qkv,
+                sp.qkv.1,
+                0,
+            );
             // Cache layout per block: [h, tmax, hd].
             let base = l * tmax * d;
             for r in 0..n {
@@ -265,20 +300,22 @@ impl<F: Float> Transformer<F> {
                         .copy_from_slice(&qkv[2 * d + hi * hd..2 * d + (hi + 1) * hd]);
                 }
             }
-            // Per head, the scores of all the fed rows against the keys up to the last of them in
-            // one pass over the keys: each is `dot(q, k_j)` (the row tiles sum as `dot` does,
-            // whatever the rows fed together), row r keeping its first pos + r + 1, then scaled.
-            let keys = pos + n;
+            // Per head, the scores of rows r0..n against the keys up to the last row in one pass
+            // over the keys: each is `dot(q, k_j)` (the row tiles sum as `dot` does, whatever the
+            // rows fed together), row r keeping its first pos + r + 1, then scaled.
+            let (keys, m) = (pos + n, n - r0);
             for hi in 0..h {
-                for r in 0..n {
+                for r in r0..n {
                     let at = r * 3 * d + hi * hd;
-                    cache.q[r * hd..(r + 1) * hd].copy_from_slice(&cache.qkv[at..at + hd]);
+                    let i = r - r0;
+                    cache.q[i * hd..(i + 1) * hd].copy_from_slice(&cache.qkv[at..at + hd]);
                 }
                 let kh = &cache.k[base + hi * tmax * hd..base + hi * tmax * hd + keys * hd];
                 let vh = &cache.v[base + hi * tmax * hd..];
-                let sc = &mut cache.scores[..n * keys];
-                linear::forward_rows(sc, &cache.q[..n * hd], kh, None, n, hd, keys);
-                for (r, row) in sc.chunks_exact_mut(keys).enumerate() {
+                let sc = &mut cache.scores[..m * keys];
+                linear::forward_rows(sc, &cache.q[..m * hd], kh, None, m, hd, keys);
+                for (i, row) in sc.chunks_exact_mut(keys).enumerate() {
+                    let r = r0 + i;
                     let len = pos + r + 1;
                     let row = &mut row[..len];
                     for s in row.iter_mut() {
@@ -289,26 +326,52 @@ impl<F: Float> Transformer<F> {
                     weighted_sum(y, row, &vh[..len * hd]);
                 }
             }
-            lin(&mut cache.tmp, &cache.y, proj, sp.proj.1);
-            for (x, &t) in cache.x[..n * d].iter_mut().zip(&cache.tmp) {
+            lin(
+                &mut cache.tmp[..n * d],
+                &cache.y[..n * d],
+                proj,
+                sp.proj.1,
+                r0,
+            );
+            for (x, &t) in cache.x[r0 * d..n * d].iter_mut().zip(&cache.tmp[r0 * d..]) {
                 *x += t;
             }
-            self.norm_rows(cache, sp.ln2, n);
-            lin(&mut cache.fc, &cache.ln, fc, sp.fc.1);
+            self.norm_rows(cache, sp.ln2, r0..n);
+            lin(
+                &mut cache.fc[..n * f_in],
+                &cache.ln[..n * d],
+                fc,
+                sp.fc.1,
+                r0,
+            );
+            let (act, fcs) = (
+                &mut cache.act[r0 * ff..n * ff],
+                &cache.fc[r0 * f_in..n * f_in],
+            );
             match c.mlp {
-                Mlp::Gelu => {
-                    activation::gelu_forward(&mut cache.act[..n * ff], &cache.fc[..n * ff])
-                }
-                Mlp::SwiGlu => activation::swiglu_forward(&mut cache.act, &cache.fc, n, ff),
+                Mlp::Gelu => activation::gelu_forward(act, fcs),
+                Mlp::SwiGlu => activation::swiglu_forward(act, fcs, m, ff),
             }
-            lin(&mut cache.tmp, &cache.act, fc2, sp.fc2.1);
-            for (x, &t) in cache.x[..n * d].iter_mut().zip(&cache.tmp) {
+            lin(
+                &mut cache.tmp[..n * d],
+                &cache.act[..n * ff],
+                fc2,
+                sp.fc2.1,
+                r0,
+            );
+            for (x, &t) in cache.x[r0 * d..n * d].iter_mut().zip(&cache.tmp[r0 * d..]) {
                 *x += t;
             }
         }
-        self.norm_rows(cache, lay.ln_f, n);
-        weights.head.forward(&mut cache.probs, &cache.ln, None, n);
-        for row in cache.probs[..n * v].chunks_exact_mut(v) {
+        self.norm_rows(cache, lay.ln_f, first_out..n);
+        let r0 = first_out;
+        weights.head.forward(
+            &mut cache.probs[r0 * v..],
+            &cache.ln[r0 * d..],
+            None,
+            n - r0,
+        );
+        for row in cache.probs[r0 * v..n * v].chunks_exact_mut(v) {
             loss::softmax_in_place(row);
         }
         cache.len += n;
@@ -316,14 +379,33 @@ impl<F: Float> Transformer<F> {
     }
 }
 
+/// Elements of `y` a [`weighted_sum`] pass holds in registers: a 64-wide head in one pass over the
+/// values (four AVX-512 or eight AVX registers of f32).
+const SUM_BLOCK: usize = 64;
+
 simd_dispatch! {
     /// `y = Σ_j p[j] · v[j]` over the rows `v[j]` of `y.len()` values, each element added up in
-    /// `j` order (the same bits at every vector width).
+    /// `j` order from zero (the same bits at every vector width). Blocks of [`SUM_BLOCK`] elements
+    /// stay in a local array across the rows (in registers, not stored and reloaded at each row, which
+    /// made this 8% of a speculative verification).
     fn weighted_sum<F: Float>(y: &mut [F], p: &[F], v: &[F]) {
         let d = y.len();
+        let mut start = 0;
+        while start + SUM_BLOCK <= d {
+            let mut acc = [F::ZERO; SUM_BLOCK];
+            for (&pj, vj) in p.iter().zip(v.chunks_exact(d)) {
+                let vj = &vj[start..start + SUM_BLOCK];
+                for (a, &vv) in acc.iter_mut().zip(vj) {
+                    *a += pj * vv;
+                }
+            }
+            y[start..start + SUM_BLOCK].copy_from_slice(&acc);
+            start += SUM_BLOCK;
+        }
+        let y = &mut y[start..];
         y.fill(F::ZERO);
         for (&pj, vj) in p.iter().zip(v.chunks_exact(d)) {
-            for (o, &vv) in y.iter_mut().zip(vj) {
+            for (o, &vv) in y.iter_mut().zip(&vj[start..]) {
                 *o += pj * vv;
             }
         }
@@ -381,6 +463,52 @@ mod tests {
                 one.extend_from_slice(m.step(&mut cache, tok));
             }
             assert_eq!(one, probs);
+        }
+    }
+
+    /// A pass giving out only its last rows (a window's rebuild) gives those rows, and leaves a
+    /// cache, bit for bit as a pass giving out every row; for both MLPs, norms and position kinds.
+    #[test]
+    fn passes_giving_out_only_their_last_rows_keep_the_bits() {
+        for (norm, mlp, positions) in [
+            (Norm::LayerNorm, Mlp::Gelu, Positions::Learned),
+            (Norm::RmsNorm, Mlp::SwiGlu, Positions::Rope),
+        ] {
+            let c = ModelConfig {
+                arch: Arch::Transformer,
+                vocab_size: 37,
+                n_layer: 3,
+                n_head: 2,
+                n_embd: 32,
+                d_ff: 0,
+                block_size: 48,
+                norm,
+                mlp,
+                positions,
+                tied_head: false,
+                bias: true,
+                dropout: 0.0,
+            };
+            let m = Transformer::<f32>::new(&c, 5).unwrap();
+            let tokens: Vec<u32> = (0..30).map(|i| (i * 7 % 37) as u32).collect();
+            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            for first_out in [0, 1, 9, 19] {
+                let (mut all, mut part) = (m.new_cache(), m.new_cache());
+                let want = bits(&m.step_many(&mut all, &tokens[..20])[first_out * 37..]);
+                let got = bits(&m.step_rows(&mut part, &tokens[..20], first_out)[first_out * 37..]);
+                assert_eq!(got, want, "{norm:?} {mlp:?}: rows from {first_out}");
+                let (h_all, h_part) = (all.last_rows(20).1.to_vec(), part.last_rows(20).1.to_vec());
+                assert_eq!(
+                    bits(&h_part[first_out * 32..]),
+                    bits(&h_all[first_out * 32..])
+                );
+                let next_all = bits(m.step_many(&mut all, &tokens[20..]));
+                let next_part = bits(m.step_many(&mut part, &tokens[20..]));
+                assert_eq!(
+                    next_part, next_all,
+                    "{norm:?} {mlp:?}: the cache after rows from {first_out}"
+                );
+            }
         }
     }
 
