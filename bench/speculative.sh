@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # Speculative decoding (issue 14): a byte-level transformer target (4 blocks × 256, 128-byte context)
-# trained briefly on the TinyStories train slice, and three drafts over the same bytes tokenizer
-# trained on the same text: a modified-KN 4-gram, an IGTree with a 4-byte context, and a 1-block
-# transformer (1 × 128). In one run: each draft at K = 2..8 against target-only generation of the
-# same samples (seeds 0..N−1, MAX tokens each after "Once upon a time", no stop at the end token) at
-# temperature 1 and greedy, paired sample by sample in one process (examples/speculative_pairs,
-# the library calls `lmlab generate` makes; models loaded before the clock); prints tokens/s of
-# both, the median over ROUNDS (default 3) of their ratio, the acceptance rate, target calls per
-# token and CPU-s per wall-s (target-only/speculative), and the GFLOP/s the best target-only rate
-# implies. Pairs of separate `lmlab generate` processes, as before, moved by ±20% from one
-# rerun to the next on a shared VM; in-process pairs move by a few percent.
+# trained briefly on the TinyStories train slice, and four drafts over the same bytes tokenizer:
+# trained on the same text, a modified-KN 4-gram, an IGTree with a 4-byte context and a 1-block
+# transformer (1 × 128); and `igd4`, the same IGTree trained on the target's own samples instead.
+# In one run: each draft at K = 2..8 against target-only generation of the same samples (seeds
+# 0..N−1, MAX tokens each after "Once upon a time", no stop at the end token) at temperature 1 and
+# greedy, paired sample by sample in one process (examples/speculative_pairs, the library calls
+# `lmlab generate` makes; models loaded before the clock); prints tokens/s of both, the median over
+# ROUNDS (default 3) of their ratio, the acceptance rate, target calls per token and CPU-s per
+# wall-s (target-only/speculative), and the GFLOP/s the best target-only rate implies. Pairs of
+# separate `lmlab generate` processes, as before, moved by ±20% from one rerun to the next on a
+# shared VM; in-process pairs move by a few percent.
 # Generation runs on one rayon thread for every side (THREADS=2: the KV steps' products split with a
 # helper thread on both sides).
 # WORK=DIR keeps the trained models there and reuses them on the next run; LMLAB=BINARY skips the
@@ -43,6 +44,19 @@ start=$(date +%s)
   --discount-fallback --input "$train" -o "$work/kn4.lmlab" > /dev/null
 [ -f "$work/ig4.lmlab" ] || "$lmlab" train memory --algorithm igtree --context 4 --tokenizer bytes \
   --sequences stream --input "$train" -o "$work/ig4.lmlab" > /dev/null
+# A distilled draft (DistillSpec's on-policy data, Zhou et al. 2023): an IGTree of the same shape
+# trained only on the target's own samples, DISTILL (default 4,000) × 256 tokens at temperature 1
+# from the bench's prompt, seeds from 1,000,000 (the bench's samples use seeds 0..N−1), with
+# generation on all cores.
+distill=${DISTILL:-4000}
+if [ ! -f "$work/igd4.lmlab" ]; then
+  "$lmlab" generate "$work/target" --num-samples "$distill" --max-tokens 256 --ignore-eos \
+    --prompt "Once upon a time" --seed 1000000 --json > "$work/distill.json"
+  python3 -c 'import json, sys; print("\n".join(s["text"] for s in json.load(open(sys.argv[1]))["samples"]))' \
+    "$work/distill.json" > "$work/distill.txt"
+  "$lmlab" train memory --algorithm igtree --context 4 --tokenizer bytes --sequences stream \
+    --input "$work/distill.txt" -o "$work/igd4.lmlab" > /dev/null
+fi
 echo "models trained in $(( $(date +%s) - start )) s (target: $steps steps of 16 × 128 bytes)"
 for m in target t1; do
   echo "$m: $(tail -n 1 "$work/$m.log")"
@@ -66,7 +80,7 @@ for mode in sample greedy; do
   echo
   echo "== $mode"
   printf '%-6s %2s %10s %10s %7s %10s %12s %9s\n' draft K target-only tokens/s ratio acceptance calls/token cpu/wall
-  for draft in kn4.lmlab ig4.lmlab t1; do
+  for draft in kn4.lmlab ig4.lmlab t1 igd4.lmlab; do
     for k in 2 3 4 5 6 7 8; do
       read -r base tps ratio acc calls cpu <<< "$(RAYON_NUM_THREADS=$threads "$pairs" "$work/target" \
         "$work/$draft" "$k" "$mode" "$samples" "$max_tokens" "$rounds")"
