@@ -50,10 +50,14 @@ start=$(date +%s)
 # generation on all cores.
 distill=${DISTILL:-4000}
 if [ ! -f "$work/igd4.lmlab" ]; then
-  "$lmlab" generate "$work/target" --num-samples "$distill" --max-tokens 256 --ignore-eos \
-    --prompt "Once upon a time" --seed 1000000 --json > "$work/distill.json"
-  python3 -c 'import json, sys; print("\n".join(s["text"] for s in json.load(open(sys.argv[1]))["samples"]))' \
-    "$work/distill.json" > "$work/distill.txt"
+  : > "$work/distill.txt"
+  for (( from = 0; from < distill; from += 4000 )); do # `generate` takes up to 10,000 samples a call
+    "$lmlab" generate "$work/target" --num-samples $(( distill - from < 4000 ? distill - from : 4000 )) \
+      --max-tokens 256 --ignore-eos --prompt "Once upon a time" --seed $(( 1000000 + from )) --json \
+      > "$work/distill.json"
+    python3 -c 'import json, sys; print("\n".join(s["text"] for s in json.load(open(sys.argv[1]))["samples"]))' \
+      "$work/distill.json" >> "$work/distill.txt"
+  done
   "$lmlab" train memory --algorithm igtree --context 4 --tokenizer bytes --sequences stream \
     --input "$work/distill.txt" -o "$work/igd4.lmlab" > /dev/null
 fi
