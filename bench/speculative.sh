@@ -2,7 +2,8 @@
 # Speculative decoding (issue 14): a byte-level transformer target (4 blocks × 256, 128-byte context)
 # trained briefly on the TinyStories train slice, and four drafts over the same bytes tokenizer:
 # trained on the same text, a modified-KN 4-gram, an IGTree with a 4-byte context and a 1-block
-# transformer (1 × 128); and `igd4`, the same IGTree trained on the target's own samples instead.
+# transformer (1 × 128); and `igd5`, an IGTree with 5 bytes of context trained on the target's own
+# samples instead.
 # In one run: each draft at K = 2..8 against target-only generation of the same samples (seeds
 # 0..N−1, MAX tokens each after "Once upon a time", no stop at the end token) at temperature 1 and
 # greedy, paired sample by sample in one process (examples/speculative_pairs, the library calls
@@ -44,12 +45,12 @@ start=$(date +%s)
   --discount-fallback --input "$train" -o "$work/kn4.lmlab" > /dev/null
 [ -f "$work/ig4.lmlab" ] || "$lmlab" train memory --algorithm igtree --context 4 --tokenizer bytes \
   --sequences stream --input "$train" -o "$work/ig4.lmlab" > /dev/null
-# A distilled draft (DistillSpec's on-policy data, Zhou et al. 2023): an IGTree of the same shape
-# trained only on the target's own samples, DISTILL (default 4,000) × 256 tokens at temperature 1
-# from the bench's prompt, seeds from 1,000,000 (the bench's samples use seeds 0..N−1), with
-# generation on all cores.
-distill=${DISTILL:-4000}
-if [ ! -f "$work/igd4.lmlab" ]; then
+# A distilled draft (DistillSpec's on-policy data, Zhou et al. 2023): an IGTree with 5 bytes of
+# context trained only on the target's own samples, DISTILL (default 10,000) × 256 tokens at
+# temperature 1 from the bench's prompt, seeds from 1,000,000 (the bench's samples use seeds
+# 0..N−1), with generation on all cores.
+distill=${DISTILL:-10000}
+if [ ! -f "$work/igd5.lmlab" ]; then
   : > "$work/distill.txt"
   for (( from = 0; from < distill; from += 4000 )); do # `generate` takes up to 10,000 samples a call
     "$lmlab" generate "$work/target" --num-samples $(( distill - from < 4000 ? distill - from : 4000 )) \
@@ -58,8 +59,8 @@ if [ ! -f "$work/igd4.lmlab" ]; then
     python3 -c 'import json, sys; print("\n".join(s["text"] for s in json.load(open(sys.argv[1]))["samples"]))' \
       "$work/distill.json" >> "$work/distill.txt"
   done
-  "$lmlab" train memory --algorithm igtree --context 4 --tokenizer bytes --sequences stream \
-    --input "$work/distill.txt" -o "$work/igd4.lmlab" > /dev/null
+  "$lmlab" train memory --algorithm igtree --context 5 --tokenizer bytes --sequences stream \
+    --input "$work/distill.txt" -o "$work/igd5.lmlab" > /dev/null
 fi
 echo "models trained in $(( $(date +%s) - start )) s (target: $steps steps of 16 × 128 bytes)"
 for m in target t1; do
@@ -84,7 +85,7 @@ for mode in sample greedy; do
   echo
   echo "== $mode"
   printf '%-6s %2s %10s %10s %7s %10s %12s %9s\n' draft K target-only tokens/s ratio acceptance calls/token cpu/wall
-  for draft in kn4.lmlab ig4.lmlab t1 igd4.lmlab; do
+  for draft in kn4.lmlab ig4.lmlab t1 igd5.lmlab; do
     for k in 2 3 4 5 6 7 8; do
       read -r base tps ratio acc calls cpu <<< "$(RAYON_NUM_THREADS=$threads "$pairs" "$work/target" \
         "$work/$draft" "$k" "$mode" "$samples" "$max_tokens" "$rounds")"
