@@ -95,7 +95,8 @@ pub fn sample_from(probs: &[f64], options: &SamplingOptions, rng: &mut impl Rng)
 pub struct Sampler {
     /// Tokens with probability, with their log-probability over the temperature, most likely first.
     candidates: Vec<(TokenId, f64)>,
-    /// The unnormalized weight of each kept candidate.
+    /// The unnormalized weight of each kept candidate (with nothing cut and a temperature other than
+    /// 1: of each id, in order).
     weights: Vec<f64>,
 }
 
@@ -149,7 +150,7 @@ impl Sampler {
         }
         if options.keeps_every_token() {
             return match self.tempered(probs, options.temperature) {
-                Some(total) => draw(self.weights_or(probs, options), total, rng),
+                Some((weights, total)) => draw(weights, total, rng),
                 None => 0,
             };
         }
@@ -169,12 +170,12 @@ impl Sampler {
     }
 
     /// Where no token is cut (no top-k, no top-p), the weights of the ids in order, with nothing to
-    /// sort: `probs` itself at temperature 1, else `p^(1/T)` scaled by the largest one's (in
-    /// `weights`). Returns their total, `None` when no token has probability.
-    fn tempered(&mut self, probs: &[f64], temperature: f64) -> Option<f64> {
+    /// sort: `probs` itself at temperature 1, else `p^(1/T)` scaled by the largest one's (kept in
+    /// `weights`), and their total; `None` when no token has probability.
+    fn tempered<'a>(&'a mut self, probs: &'a [f64], temperature: f64) -> Option<(&'a [f64], f64)> {
         if temperature == 1.0 {
             let total: f64 = probs.iter().filter(|&&p| p > 0.0).sum();
-            return (total > 0.0).then_some(total);
+            return (total > 0.0).then_some((probs, total));
         }
         let max = probs.iter().fold(0.0f64, |m, &p| m.max(p));
         if max <= 0.0 {
@@ -189,16 +190,7 @@ impl Sampler {
                 0.0
             }
         }));
-        Some(self.weights.iter().sum())
-    }
-
-    /// The weights [`Sampler::tempered`] left: `probs` at temperature 1, else `weights`.
-    fn weights_or<'a>(&'a self, probs: &'a [f64], options: &SamplingOptions) -> &'a [f64] {
-        if options.temperature == 1.0 {
-            probs
-        } else {
-            &self.weights
-        }
+        Some((&self.weights, self.weights.iter().sum()))
     }
 
     /// Replaces `probs` by the distribution [`Sampler::sample`] draws from: temperature, top-k and
@@ -216,7 +208,7 @@ impl Sampler {
             return;
         }
         if options.keeps_every_token() {
-            let Some(total) = self.tempered(probs, options.temperature) else {
+            let Some((_, total)) = self.tempered(probs, options.temperature) else {
                 return;
             };
             if options.temperature == 1.0 {

@@ -333,9 +333,7 @@ impl<F: Float> Transformer<F> {
                 sp.proj.1,
                 r0,
             );
-            for (x, &t) in cache.x[r0 * d..n * d].iter_mut().zip(&cache.tmp[r0 * d..]) {
-                *x += t;
-            }
+            add_rows(&mut cache.x[r0 * d..n * d], &cache.tmp[r0 * d..]);
             self.norm_rows(cache, sp.ln2, r0..n);
             lin(
                 &mut cache.fc[..n * f_in],
@@ -359,23 +357,28 @@ impl<F: Float> Transformer<F> {
                 sp.fc2.1,
                 r0,
             );
-            for (x, &t) in cache.x[r0 * d..n * d].iter_mut().zip(&cache.tmp[r0 * d..]) {
-                *x += t;
-            }
+            add_rows(&mut cache.x[r0 * d..n * d], &cache.tmp[r0 * d..]);
         }
         self.norm_rows(cache, lay.ln_f, first_out..n);
-        let r0 = first_out;
-        weights.head.forward(
-            &mut cache.probs[r0 * v..],
-            &cache.ln[r0 * d..],
+        lin(
+            &mut cache.probs[..n * v],
+            &cache.ln[..n * d],
+            &weights.head,
             None,
-            n - r0,
+            first_out,
         );
-        for row in cache.probs[r0 * v..n * v].chunks_exact_mut(v) {
+        for row in cache.probs[first_out * v..n * v].chunks_exact_mut(v) {
             loss::softmax_in_place(row);
         }
         cache.len += n;
         &cache.probs[..n * v]
+    }
+}
+
+/// `x += t`, element by element (a residual connection over the rows of a step).
+fn add_rows<F: Float>(x: &mut [F], t: &[F]) {
+    for (x, &t) in x.iter_mut().zip(t) {
+        *x += t;
     }
 }
 
